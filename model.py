@@ -1,0 +1,216 @@
+"""The face pipeline: image bytes in, faces with boxes, quality figures and 128-d embeddings out.
+
+dlib's HOG detector finds faces, the 5-point shape predictor places the eyes and
+nose, and the ResNet model turns the aligned face into a 128-d vector in which
+the same person is usually less than 0.6 apart (Euclidean).
+
+Models are loaded when a ``FaceModel`` is created, never at import: the bot's
+worker processes and the tests decide when that cost is paid.
+
+Run as a script, it looks photos up in a celebrity index::
+
+    python model.py PHOTO [PHOTO ...] --assets DIR --top K
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Each worker process owns one core; OpenBLAS threads would only fight each other.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import dlib  # noqa: E402  (after the thread setting above, which dlib's BLAS reads at load)
+import face_recognition_models  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from imaging import ImageError, decode_image  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+DETECT_SIDE = 640
+"""Longest side of the copy the detector sees first. A selfie's face is large, so
+detecting on a small copy is several times faster and loses nothing; the
+landmarks and the embedding still come from the full-resolution image."""
+
+MAX_FACES = 10
+
+
+@dataclass
+class Face:
+    """One face found in an image, in the image's own pixel coordinates."""
+
+    box: tuple[int, int, int, int]  # left, top, right, bottom
+    score: float  # HOG detector confidence; higher is surer
+    landmarks: np.ndarray  # (5, 2) x, y: two points per eye, then the nose
+    embedding: np.ndarray = field(repr=False)  # (128,) float32
+
+    @property
+    def area(self) -> int:
+        left, top, right, bottom = self.box
+        return (right - left) * (bottom - top)
+
+    @property
+    def eye_distance(self) -> float:
+        """Pixels between the eye centres: the face's real resolution."""
+        left_eye, right_eye = _eye_centres(self.landmarks)
+        return float(np.linalg.norm(right_eye - left_eye))
+
+    @property
+    def roll(self) -> float:
+        """Head roll in degrees: 0 when the eyes are level."""
+        first, second = sorted(_eye_centres(self.landmarks), key=lambda point: point[0])
+        dx, dy = second - first
+        return math.degrees(math.atan2(dy, dx))
+
+
+def _eye_centres(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return landmarks[0:2].mean(axis=0), landmarks[2:4].mean(axis=0)
+
+
+def model_paths() -> dict[str, str]:
+    """The model files shipped by the ``face_recognition_models`` package."""
+    return {
+        "predictor": face_recognition_models.pose_predictor_five_point_model_location(),
+        "recognizer": face_recognition_models.face_recognition_model_location(),
+    }
+
+
+class FaceModel:
+    """dlib's detector, landmark predictor and face recogniser, loaded once."""
+
+    def __init__(
+        self,
+        predictor_path: str | None = None,
+        recognizer_path: str | None = None,
+        detect_side: int = DETECT_SIDE,
+    ):
+        paths = model_paths()
+        self.detector = dlib.get_frontal_face_detector()
+        self.predictor = dlib.shape_predictor(predictor_path or paths["predictor"])
+        self.recognizer = dlib.face_recognition_model_v1(recognizer_path or paths["recognizer"])
+        self.detect_side = detect_side
+
+    def faces_in_bytes(self, data: bytes, max_faces: int = MAX_FACES, num_jitters: int = 1) -> list[Face]:
+        """Decode untrusted bytes (raising ``ImageError``) and return their faces."""
+        return self.faces(decode_image(data), max_faces=max_faces, num_jitters=num_jitters)
+
+    def faces(self, image: np.ndarray, max_faces: int = MAX_FACES, num_jitters: int = 1) -> list[Face]:
+        """Faces in an RGB image, largest first, each with its embedding."""
+        detections = self.detect(image)[:max_faces]
+        if not detections:
+            return []
+        shapes = dlib.full_object_detections([self.predictor(image, rect) for rect, _ in detections])
+        embeddings = self.recognizer.compute_face_descriptor(image, shapes, num_jitters)
+        return [
+            Face(
+                box=(rect.left(), rect.top(), rect.right(), rect.bottom()),
+                score=score,
+                landmarks=np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32),
+                embedding=np.asarray(embedding, dtype=np.float32),
+            )
+            for (rect, score), shape, embedding in zip(detections, shapes, embeddings)
+        ]
+
+    def detect(self, image: np.ndarray) -> list[tuple[dlib.rectangle, float]]:
+        """Face rectangles in full-image coordinates with their scores, largest first.
+
+        The detector first looks at a copy no longer than ``detect_side``; only
+        when that finds nothing does it look again with upsampling (small faces),
+        and, for a large image, once more at full resolution.
+        """
+        height, width = image.shape[:2]
+        scale = min(1.0, self.detect_side / max(height, width))
+        small = _resize(image, scale)
+        found = self._run(small, upsample=0, scale=scale)
+        if not found:
+            found = self._run(small, upsample=1, scale=scale)
+        if not found and scale < 0.5:
+            found = self._run(image, upsample=0, scale=1.0)
+        found = [(_clip(rect, width, height), score) for rect, score in found]
+        return sorted(found, key=lambda item: item[0].area(), reverse=True)
+
+    def _run(self, image: np.ndarray, upsample: int, scale: float) -> list[tuple[dlib.rectangle, float]]:
+        rects, scores, _ = self.detector.run(image, upsample, 0.0)
+        return [(_scaled(rect, 1.0 / scale), float(score)) for rect, score in zip(rects, scores)]
+
+
+def _resize(image: np.ndarray, scale: float) -> np.ndarray:
+    if scale >= 1.0:
+        return image
+    height, width = image.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR, reducing_gap=2.0))
+
+
+def _scaled(rect: dlib.rectangle, factor: float) -> dlib.rectangle:
+    if factor == 1.0:
+        return rect
+    return dlib.rectangle(
+        round(rect.left() * factor),
+        round(rect.top() * factor),
+        round(rect.right() * factor),
+        round(rect.bottom() * factor),
+    )
+
+
+def _clip(rect: dlib.rectangle, width: int, height: int) -> dlib.rectangle:
+    """Keep boxes inside the image: the HOG window can overhang the border."""
+    return dlib.rectangle(
+        max(0, rect.left()), max(0, rect.top()), min(width - 1, rect.right()), min(height - 1, rect.bottom())
+    )
+
+
+def look_up(paths: list[str], assets: Path, top: int) -> None:
+    """Print one JSON line per face of each photo, with its ``top`` nearest celebrities."""
+    import ujson
+
+    from index import CelebrityIndex
+
+    celebrities = CelebrityIndex.load(assets)
+    model = FaceModel()
+    for path in paths:
+        for line in _photo_lines(path, model, celebrities, top):
+            print(ujson.dumps(line, ensure_ascii=False), flush=True)
+
+
+def _photo_lines(path: str, model: FaceModel, celebrities, top: int) -> list[dict]:
+    try:
+        faces = model.faces_in_bytes(Path(path).read_bytes())
+    except (OSError, ImageError) as exc:
+        log.warning("%s: %s", path, exc)
+        return [{"photo": path, "error": str(exc)}]
+    if not faces:
+        return [{"photo": path, "error": "no face found"}]
+    results = celebrities.query(np.stack([face.embedding for face in faces]), k=top)
+    return [
+        {
+            "photo": path,
+            "box": list(face.box),
+            "matches": [
+                {"name": m.name, "distance": round(m.distance, 6), "similarity": round(m.similarity, 6)}
+                for m in matches
+            ],
+        }
+        for face, matches in zip(faces, results)
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Which celebrities do the faces in these photos look like?")
+    parser.add_argument("photos", nargs="+", metavar="PHOTO")
+    parser.add_argument("--assets", type=Path, default=Path(os.environ.get("ASSETS_DIR", "assets")))
+    parser.add_argument("--top", type=int, default=3, help="celebrities per face (default 3)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    look_up(args.photos, args.assets, args.top)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
