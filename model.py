@@ -33,10 +33,15 @@ from imaging import ImageError, decode_image  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-DETECT_SIDE = 640
-"""Longest side of the copy the detector sees first. A selfie's face is large, so
-detecting on a small copy is several times faster and loses nothing; the
-landmarks and the embedding still come from the full-resolution image."""
+DETECT_SIDE = 480
+"""Longest side of the grayscale copy the detector sees first. A selfie's face is
+large, so a small copy finds it as surely as the full photo and several times
+faster (measured 2026-11-23 on ten sample portraits, one core: all ten found at
+480 px, 24 ms gray vs 52 ms for 640 px RGB; at 400 px one was missed). The
+landmarks and the embedding still come from the full-resolution colour image."""
+
+CROWD_FACE_SIDE = 100
+"""A face this small (in the detector's copy) is within 1.25x of HOG's 80 px window."""
 
 MAX_FACES = 10
 
@@ -120,18 +125,22 @@ class FaceModel:
     def detect(self, image: np.ndarray) -> list[tuple[dlib.rectangle, float]]:
         """Face rectangles in full-image coordinates with their scores, largest first.
 
-        The detector first looks at a copy no longer than ``detect_side``; only
-        when that finds nothing does it look again with upsampling (small faces),
-        and, for a large image, once more at full resolution.
+        The detector first looks at a grayscale copy no longer than ``detect_side``.
+        It looks again with upsampling when that finds nothing, or when the
+        smallest face it found is near its 80 px window (a crowd: there may be
+        smaller faces it cannot see); and, for a large image where both found
+        nothing, once more at full resolution.
         """
         height, width = image.shape[:2]
         scale = min(1.0, self.detect_side / max(height, width))
-        small = _resize(image, scale)
+        small = _gray(image, scale)
         found = self._run(small, upsample=0, scale=scale)
-        if not found:
-            found = self._run(small, upsample=1, scale=scale)
+        if not found or min(_side(rect) for rect, _ in found) * scale < CROWD_FACE_SIDE:
+            finer = self._run(small, upsample=1, scale=scale)
+            if len(finer) > len(found):
+                found = finer
         if not found and scale < 0.5:
-            found = self._run(image, upsample=0, scale=1.0)
+            found = self._run(_gray(image, 1.0), upsample=0, scale=1.0)
         found = [(_clip(rect, width, height), score) for rect, score in found]
         return sorted(found, key=lambda item: item[0].area(), reverse=True)
 
@@ -140,12 +149,17 @@ class FaceModel:
         return [(_scaled(rect, 1.0 / scale), float(score)) for rect, score in zip(rects, scores)]
 
 
-def _resize(image: np.ndarray, scale: float) -> np.ndarray:
-    if scale >= 1.0:
-        return image
-    height, width = image.shape[:2]
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR, reducing_gap=2.0))
+def _gray(image: np.ndarray, scale: float) -> np.ndarray:
+    """A grayscale copy scaled by ``scale``: HOG needs no colour and runs faster on one channel."""
+    gray = Image.fromarray(image).convert("L")
+    if scale < 1.0:
+        size = (max(1, round(gray.width * scale)), max(1, round(gray.height * scale)))
+        gray = gray.resize(size, Image.BILINEAR, reducing_gap=2.0)
+    return np.asarray(gray)
+
+
+def _side(rect: dlib.rectangle) -> int:
+    return min(rect.width(), rect.height())
 
 
 def _scaled(rect: dlib.rectangle, factor: float) -> dlib.rectangle:
