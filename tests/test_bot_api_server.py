@@ -1,0 +1,210 @@
+"""The fake Bot API, driven by a real python-telegram-bot ``Bot`` as bot.py will drive it."""
+
+from __future__ import annotations
+
+import datetime as dtm
+import io
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+import telegram
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter
+
+from tests.bot_api_server import (
+    DOWNLOAD_METHOD,
+    FakeBotApi,
+    WaitTimeout,
+    max_events_in_window,
+)
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+OBAMA = SHARED_DATA / "samples" / "face_recognition" / "obama.jpg"
+USER_ID = 4242
+
+
+@pytest.fixture(scope="module")
+def obama_jpeg() -> bytes:
+    if not OBAMA.is_file():
+        pytest.skip(f"needs the real sample photo {OBAMA} (shared test data beside the project)")
+    return OBAMA.read_bytes()
+
+
+@pytest.fixture
+def api():
+    with FakeBotApi() as server:
+        yield server
+
+
+def make_bot(api: FakeBotApi, token: str | None = None) -> telegram.Bot:
+    """A real PTB Bot pointed at the fake server, configured the way bot.py configures it."""
+    return telegram.Bot(
+        token or api.token,
+        base_url=f"{api.url}/bot",
+        base_file_url=f"{api.url}/file/bot",
+    )
+
+
+@pytest_asyncio.fixture
+async def bot(api):
+    async with make_bot(api) as initialized:
+        yield initialized
+
+
+@pytest.mark.asyncio
+async def test_get_me_identifies_the_bot_by_its_token(bot, api):
+    me = await bot.get_me()
+
+    assert me.id == 123
+    assert me.is_bot
+    assert me.username == api.bot_user["username"]
+
+
+@pytest.mark.asyncio
+async def test_get_updates_long_polls_until_a_photo_arrives(bot, api, obama_jpeg):
+    threading.Timer(0.3, api.send_photo_update, [USER_ID], {"sizes": obama_jpeg}).start()
+
+    started = time.monotonic()
+    updates = await bot.get_updates(timeout=5, allowed_updates=["message"])
+    waited = time.monotonic() - started
+
+    assert 0.25 < waited < 3, "should have waited for the update, and no longer"
+    [update] = updates
+    photo = update.message.photo
+    assert [max(size.width, size.height) for size in photo] == [90, 320, 800, 1137]
+    assert len({size.file_id for size in photo}) == len(photo)
+    assert update.message.chat.type == "private"
+    assert update.message.from_user.language_code == "en"
+    assert await bot.get_updates(offset=update.update_id + 1, timeout=0) == ()
+
+
+@pytest.mark.asyncio
+async def test_get_updates_returns_nothing_when_the_timeout_passes(bot):
+    started = time.monotonic()
+
+    assert await bot.get_updates(timeout=1) == ()
+    assert time.monotonic() - started >= 0.9
+
+
+@pytest.mark.asyncio
+async def test_commands_carry_a_bot_command_entity(bot, api):
+    api.send_text_update(USER_ID, "/start now")
+
+    [update] = await bot.get_updates()
+
+    assert update.message.parse_entities(["bot_command"]) == {
+        update.message.entities[0]: "/start"
+    }
+
+
+@pytest.mark.asyncio
+async def test_downloaded_photo_is_the_exact_largest_size(bot, api, obama_jpeg):
+    update = api.send_photo_update(USER_ID, sizes=obama_jpeg)
+    largest = update["message"]["photo"][-1]["file_id"]
+
+    file = await bot.get_file(largest)
+    buffer = io.BytesIO()
+    await file.download_to_memory(buffer)
+
+    assert file.file_path == f"{api.url}/file/bot{api.token}/photos/file_4.jpg"
+    assert buffer.getvalue() == obama_jpeg
+    assert [call.params["file_path"] for call in api.calls(DOWNLOAD_METHOD)] == [
+        "photos/file_4.jpg"
+    ]
+
+
+@pytest.mark.asyncio
+async def test_get_file_refuses_documents_over_20_megabytes(bot, api):
+    update = api.send_document_update(
+        USER_ID, b"%PDF-1.4", "application/pdf", "big.pdf", file_size=25 * 1024 * 1024
+    )
+
+    with pytest.raises(BadRequest, match="File is too big"):
+        await bot.get_file(update["message"]["document"]["file_id"])
+
+
+@pytest.mark.asyncio
+async def test_send_photo_by_upload_then_by_returned_file_id(bot, api, obama_jpeg):
+    api.add_chat(USER_ID)
+
+    uploaded = await bot.send_photo(USER_ID, obama_jpeg, caption="You look like Obama")
+    again = await bot.send_photo(USER_ID, uploaded.photo[-1].file_id)
+
+    assert [size.file_id for size in again.photo] == [size.file_id for size in uploaded.photo]
+    first, second = api.calls("sendPhoto", chat_id=USER_ID)
+    assert first.media_source == "upload"
+    assert first.files["photo"].data == obama_jpeg
+    assert first.params["caption"] == "You look like Obama"
+    assert second.media_source == "file_id"
+    assert not second.files
+
+
+@pytest.mark.asyncio
+async def test_send_photo_with_an_unknown_file_id_is_a_bad_request(bot, api):
+    api.add_chat(USER_ID)
+
+    with pytest.raises(BadRequest, match="Wrong file identifier"):
+        await bot.send_photo(USER_ID, "AgACAgIAAxkBAAIBogABnotreal")
+
+    [call] = api.calls("sendPhoto")
+    assert call.failed and call.status == 400
+
+
+@pytest.mark.asyncio
+async def test_sending_to_an_unknown_chat_fails_like_telegram(bot):
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.send_message(777, "hello")
+
+
+@pytest.mark.asyncio
+async def test_fail_next_429_raises_retry_after_then_recovers(bot, api, monkeypatch):
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")  # opt in to PTB's future timedelta type
+    api.add_chat(USER_ID)
+    api.fail_next("sendMessage", retry_after=3)
+
+    with pytest.raises(RetryAfter) as raised:
+        await bot.send_message(USER_ID, "first try")
+    await bot.send_message(USER_ID, "second try")
+
+    assert raised.value.retry_after == dtm.timedelta(seconds=3)
+    failed, delivered = api.calls("sendMessage")
+    assert (failed.status, failed.injected) == (429, True)
+    assert delivered.ok and delivered.params["text"] == "second try"
+    assert api.replies(USER_ID) == [delivered]
+
+
+@pytest.mark.asyncio
+async def test_fail_next_500_is_a_network_error(bot, api):
+    api.add_chat(USER_ID)
+    api.fail_next("sendChatAction", status=500)
+
+    with pytest.raises(NetworkError, match="Internal Server Error"):
+        await bot.send_chat_action(USER_ID, "upload_photo")
+    assert await bot.send_chat_action(USER_ID, "upload_photo")
+
+
+@pytest.mark.asyncio
+async def test_wrong_token_is_refused(api):
+    with pytest.raises(InvalidToken):
+        await make_bot(api, token="999:WRONG").get_me()
+
+    [call] = api.calls("getMe")
+    assert call.status == 401
+
+
+def test_wait_for_replies_reports_what_was_received(api):
+    api.add_chat(-100, "group")
+
+    with pytest.raises(WaitTimeout, match=r"no reply to \[-100\]") as raised:
+        api.wait_for_replies([-100], timeout=0.2)
+    assert "the bot never polled" in str(raised.value)
+
+
+def test_max_events_in_window_counts_the_busiest_window():
+    stamps = [0.0, 0.5, 0.99, 1.0, 1.2, 5.0]
+
+    assert max_events_in_window(stamps, 1.0) == 4  # 0.5, 0.99, 1.0, 1.2
+    assert max_events_in_window(stamps, 60.0) == 6
+    assert max_events_in_window([], 1.0) == 0
