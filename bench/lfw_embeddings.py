@@ -1,0 +1,86 @@
+"""Embed every LFW photo once with the project's pipeline and cache the vectors for the benchmarks.
+
+    python bench/lfw_embeddings.py [--lfw ../shared/data/lfw] [--out bench/.cache/lfw_embeddings.npz]
+
+The cache holds, per photo that has a face: the vector of the face nearest the
+centre (LFW centres its subject), the person's name and the photo's path.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEFAULT_LFW = ROOT.parent / "shared" / "data" / "lfw"
+DEFAULT_OUT = ROOT / "bench" / ".cache" / "lfw_embeddings.npz"
+
+_model = None
+
+
+def _start_worker() -> None:
+    global _model
+    from model import FaceModel
+
+    _model = FaceModel()
+
+
+def _embed(path: str) -> np.ndarray | None:
+    faces = _model.faces_in_bytes(Path(path).read_bytes())
+    if not faces:
+        return None
+    return central_face(faces, 250, 250).embedding
+
+
+def central_face(faces, width: int, height: int):
+    """The face whose box centre is nearest the photo's centre."""
+
+    def offset(face):
+        left, top, right, bottom = face.box
+        return ((left + right) / 2 - width / 2) ** 2 + ((top + bottom) / 2 - height / 2) ** 2
+
+    return min(faces, key=offset)
+
+
+def load(path: Path = DEFAULT_OUT) -> dict[str, np.ndarray]:
+    """The cached arrays: ``vectors`` (n, 128) float32, ``names`` and ``paths``."""
+    if not path.exists():
+        sys.exit(f"no LFW embeddings at {path}: run python bench/lfw_embeddings.py first")
+    with np.load(path) as cached:
+        return {key: cached[key] for key in cached.files}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lfw", type=Path, default=DEFAULT_LFW)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    paths = sorted(str(p) for p in args.lfw.glob("*/*.jpg"))
+    if not paths:
+        sys.exit(f"no LFW photos under {args.lfw}")
+    started = time.perf_counter()
+    with ProcessPoolExecutor(args.workers, initializer=_start_worker) as pool:
+        vectors = list(tqdm(pool.map(_embed, paths, chunksize=16), total=len(paths), desc="embedding LFW"))
+    kept = [i for i, vector in enumerate(vectors) if vector is not None]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        args.out,
+        vectors=np.stack([vectors[i] for i in kept]).astype(np.float32),
+        names=np.array([Path(paths[i]).parent.name for i in kept]),
+        paths=np.array([paths[i] for i in kept]),
+    )
+    print(
+        f"{len(kept)} of {len(paths)} photos have a face; {time.perf_counter() - started:.0f} s; saved to {args.out}"
+    )
+
+
+if __name__ == "__main__":
+    main()
