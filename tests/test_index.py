@@ -1,0 +1,227 @@
+"""The celebrity index: true distances, exact top-1, a faithful save/load, and calibrated percentiles."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from index import (
+    CELEBRITIES_FILE,
+    EMBEDDINGS_FILE,
+    GRAPH_FILE,
+    META_FILE,
+    Calibration,
+    CelebrityIndex,
+    IndexFormatError,
+    Match,
+    calibrate,
+)
+
+CALIBRATION = Calibration(mean=0.6, std=0.1)
+
+
+def faces(count: int, seed: int) -> np.ndarray:
+    """Vectors spread like dlib's: norms ~1.4, people ~0.8 apart, variance falling over the principal axes.
+
+    The spectrum matters: iid noise in 128 dimensions is far harder for HNSW than
+    real embeddings (whose variance is ~80% in 32 of the 128 directions).
+    """
+    rng = np.random.default_rng(seed)
+    centre = np.full(128, 1.3 / math.sqrt(128))
+    spread = 0.2 * np.arange(1, 129) ** -0.45  # variance ~ 1 / axis^0.9
+    rotation, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(128, 128)))
+    return (centre + (rng.normal(size=(count, 128)) * spread) @ rotation).astype(np.float32)
+
+
+def names(count: int) -> list[dict]:
+    return [{"name": f"Person {i}", "born": 1900 + i % 100} for i in range(count)]
+
+
+def brute_force(gallery: np.ndarray, query: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(gallery.astype(np.float64) - query, axis=1)
+
+
+@pytest.fixture(scope="module")
+def gallery() -> np.ndarray:
+    return faces(2000, seed=1)
+
+
+@pytest.fixture(scope="module")
+def index(gallery) -> CelebrityIndex:
+    return CelebrityIndex.build(gallery, names(len(gallery)), CALIBRATION)
+
+
+@pytest.fixture(scope="module")
+def queries(gallery) -> np.ndarray:
+    """Half near some celebrity (a look-alike), half anywhere in the cloud."""
+    rng = np.random.default_rng(2)
+    near = gallery[rng.choice(len(gallery), 100)] + rng.normal(scale=0.02, size=(100, 128))
+    return np.vstack([near, faces(100, seed=3)]).astype(np.float32)
+
+
+def test_distances_are_true_euclidean_and_sorted(index, gallery, queries):
+    for query, matches in zip(queries, index.query(queries, k=5)):
+        distances = [match.distance for match in matches]
+        assert distances == sorted(distances)
+        for match in matches:
+            assert match.distance == pytest.approx(np.linalg.norm(gallery[match.id] - query), abs=1e-5)
+            assert match.name == f"Person {match.id}"
+            assert match.similarity == pytest.approx(CALIBRATION.similarity(match.distance))
+
+
+def test_top1_equals_exact_search(index, gallery, queries):
+    found = [matches[0].id for matches in index.query(queries, k=1)]
+    exact = [int(np.argmin(brute_force(gallery, query))) for query in queries]
+    assert found == exact
+
+
+def test_single_vector_query_gives_one_list(index, gallery):
+    [matches] = index.query(gallery[7], k=3)
+    assert matches[0] == Match(id=7, name="Person 7", distance=0.0, similarity=pytest.approx(1.0))
+
+
+@pytest.mark.parametrize("count, k", [(1, 3), (5, 10), (60, 60), (60, 1000)])
+def test_k_beyond_a_small_gallery_returns_everyone_in_order(count, k):
+    gallery = faces(count, seed=4)
+    query = faces(1, seed=5)[0]
+    [matches] = CelebrityIndex.build(gallery, names(count), CALIBRATION, ef_search=10).query(query, k=k)
+    assert [match.id for match in matches] == list(np.argsort(brute_force(gallery, query), kind="stable"))
+
+
+def test_save_and_load_give_identical_results(index, queries, tmp_path):
+    index.save(tmp_path)
+    loaded = CelebrityIndex.load(tmp_path)
+    assert loaded.query(queries, k=10) == index.query(queries, k=10)
+    assert loaded.calibration == index.calibration
+    assert loaded.parameters == index.parameters
+    assert loaded.celebrity(3) == {"name": "Person 3", "born": 1903}
+    assert loaded.names == index.names and len(loaded) == len(index)
+
+
+def test_vectors_are_stored_once(index, tmp_path):
+    index.save(tmp_path)
+    assert (tmp_path / GRAPH_FILE).stat().st_size < (tmp_path / EMBEDDINGS_FILE).stat().st_size / 2
+
+
+def test_metadata_survives_as_given(tmp_path):
+    celebrities = [{"name": "Zoë Saldaña", "wiki": "Q1", "tags": ["actor"]}, {"name": "李连杰", "wiki": None}]
+    CelebrityIndex.build(faces(2, seed=6), celebrities, CALIBRATION).save(tmp_path)
+    loaded = CelebrityIndex.load(tmp_path)
+    assert [loaded.celebrity(0), loaded.celebrity(1)] == celebrities
+
+
+def test_thumbnails_live_beside_a_saved_index(index, tmp_path):
+    assert CelebrityIndex.build(faces(3, seed=7), names(3), CALIBRATION).thumbnail_path(0) is None
+    index.save(tmp_path)
+    assert CelebrityIndex.load(tmp_path).thumbnail_path(12) == tmp_path / "thumbs" / "12.jpg"
+    with pytest.raises(IndexError):
+        index.thumbnail_path(len(index))
+
+
+@pytest.mark.parametrize(
+    "distance, expected",
+    [
+        (0.6, 0.5),  # at the mean half of all people are further away
+        (0.7, 0.15865525393145707),  # one std further: 1 - Phi(1)
+        (0.5, 0.8413447460685429),  # one std nearer: Phi(1)
+        (0.8, 0.022750131948179195),  # 1 - Phi(2)
+        (0.9, 0.01),  # 1 - Phi(3) = 0.00135 is clamped to the floor
+        (0.0, 1.0 - 9.865876450376946e-10),  # 1 - Phi(-6)
+    ],
+)
+def test_similarity_is_the_share_of_people_further_away(distance, expected):
+    assert CALIBRATION.similarity(distance) == pytest.approx(expected, rel=1e-12)
+
+
+def test_similarity_is_vectorised_and_clamped():
+    calibration = Calibration(mean=0.6, std=0.1, min_similarity=0.05)
+    similarities = calibration.similarity(np.array([[-5.0, 0.6], [0.8, 5.0]]))
+    assert similarities.shape == (2, 2)
+    np.testing.assert_allclose(similarities, [[1.0, 0.5], [0.05, 0.05]])
+
+
+@pytest.mark.parametrize("exact_limit", [10**9, 0], ids=["exact", "graph"])
+def test_calibration_fits_the_nearest_other_celebrity(exact_limit):
+    axis = np.zeros(128, dtype=np.float32)
+    axis[0] = 1.0
+    gallery = np.outer([0.0, 1.0, 3.0], axis)  # three celebrities at x = 0, 1, 3
+    samples = np.outer([0.1, 2.9, 1.2, 0.4], axis)
+    owners = np.array([0, 2, -1, 1])
+    # 0.1 (own 0): 1 is nearest other at 0.9; 2.9 (own 2): 1 at 1.9;
+    # 1.2 (nobody's): 1 at 0.2; 0.4 (own 1, but 0 is nearer): 0 at 0.4.
+    others = np.array([0.9, 1.9, 0.2, 0.4])
+    calibration = calibrate(gallery, samples, owners, min_similarity=0.02, exact_limit=exact_limit)
+    assert calibration.mean == pytest.approx(0.85)
+    assert calibration.std == pytest.approx(math.sqrt(1.73 / 3)) == pytest.approx(others.std(ddof=1))
+    assert calibration.min_similarity == 0.02
+
+
+def test_bad_input_is_refused(index):
+    with pytest.raises(ValueError):
+        CelebrityIndex.build(faces(3, seed=8), names(2), CALIBRATION)
+    with pytest.raises(ValueError):
+        index.query(np.zeros((2, 64), dtype=np.float32))
+    with pytest.raises(ValueError):
+        Calibration(mean=0.6, std=0.0)
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:100])
+
+
+def _garble(path):
+    path.write_text("{not json", encoding="utf-8")
+
+
+def _drop_a_celebrity(path):
+    path.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8"))[:-1]), encoding="utf-8")
+
+
+def _future_version(path):
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**meta, "format_version": 99}), encoding="utf-8")
+
+
+def _fewer_vectors(path):
+    np.save(path, np.load(path)[:-1])
+
+
+@pytest.mark.parametrize(
+    "name, damage",
+    [
+        (META_FILE, lambda path: path.unlink()),
+        (EMBEDDINGS_FILE, lambda path: path.unlink()),
+        (CELEBRITIES_FILE, lambda path: path.unlink()),
+        (GRAPH_FILE, lambda path: path.unlink()),
+        (GRAPH_FILE, _truncate),
+        (EMBEDDINGS_FILE, _truncate),
+        (META_FILE, _garble),
+        (CELEBRITIES_FILE, _garble),
+        (CELEBRITIES_FILE, _drop_a_celebrity),
+        (META_FILE, _future_version),
+        (EMBEDDINGS_FILE, _fewer_vectors),
+    ],
+)
+def test_damaged_directory_raises_a_format_error(tmp_path, name, damage):
+    CelebrityIndex.build(faces(50, seed=9), names(50), CALIBRATION).save(tmp_path)
+    damage(tmp_path / name)
+    with pytest.raises(IndexFormatError):
+        CelebrityIndex.load(tmp_path)
+
+
+def test_missing_directory_raises_a_format_error(tmp_path):
+    with pytest.raises(IndexFormatError):
+        CelebrityIndex.load(tmp_path / "nowhere")
+
+
+def test_a_graph_for_other_vectors_raises_a_format_error(tmp_path):
+    """Embeddings, celebrities and count agree with each other, but not with the graph."""
+    CelebrityIndex.build(faces(50, seed=9), names(50), CALIBRATION).save(tmp_path)
+    np.save(tmp_path / EMBEDDINGS_FILE, faces(49, seed=9))
+    (tmp_path / CELEBRITIES_FILE).write_text(json.dumps(names(49)), encoding="utf-8")
+    meta = json.loads((tmp_path / META_FILE).read_text(encoding="utf-8"))
+    (tmp_path / META_FILE).write_text(json.dumps({**meta, "count": 49}), encoding="utf-8")
+    with pytest.raises(IndexFormatError, match="doesn't match"):
+        CelebrityIndex.load(tmp_path)
