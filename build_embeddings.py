@@ -1,0 +1,931 @@
+"""Turn a folder of celebrity photos into the index directory the bot loads.
+
+    python build_embeddings.py PHOTOS_DIR --out assets [--workers N] [--jitters N]
+
+PHOTOS_DIR holds ``<Name>.jpg`` (one photo of a celebrity) and/or ``<Name>/*.jpg``
+(several), in any format Pillow reads; ``Tom_Cruise`` is shown as "Tom Cruise"
+unless a ``catalog.json`` or ``catalog.csv`` beside the photos says otherwise
+(see photos/README.md).
+
+The steps:
+
+1. Every photo is hashed (SHA-256). Photos whose hash is in the cache, for the same
+   pipeline settings, are not analysed again; the others go to a process pool whose
+   workers each load one ``FaceModel``. No pool is started when nothing is new.
+2. Each photo yields its main face or a reason to reject it: unreadable, no face,
+   several faces with none clearly the main one (``main_face``), face too small
+   (eye distance), head rolled too far.
+3. Several photos of one celebrity must agree (``consensus``): the photo with the
+   most others within dlib's same-person distance (0.6) anchors the set, photos
+   farther than 0.6 from it are dropped as "disagrees with the other photos", and
+   the set is dropped entirely unless the anchor's group is at least 2 photos and at
+   least half of them. So 2 photos that disagree are both dropped: nothing says
+   which one is the celebrity, and a stranger's face under a celebrity's name is a
+   worse error than a missing celebrity (a third photo settles it). One photo is
+   trusted as it is. The celebrity's vector is the mean of its kept photos.
+4. ``index.calibrate`` fits the distance from each kept photo to its nearest other
+   celebrity (leave-one-out when there is one photo per celebrity).
+5. The index, a thumbnail per celebrity and build.json are written to a new sibling
+   directory which then replaces the output atomically (``replace_directory``).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import ctypes
+import errno
+import hashlib
+import io
+import json
+import logging
+import math
+import multiprocessing
+import os
+import shutil
+import signal
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+import model
+from imaging import ImageError, decode_image
+from index import CelebrityIndex, calibrate
+
+log = logging.getLogger("build_embeddings")
+
+PIPELINE_VERSION = 1
+"""Bump when the per-photo analysis changes (main-face rule, stored figures): it is part of the cache key."""
+
+DEFAULT_JITTERS = 10
+DEFAULT_MIN_EYE_DISTANCE = 20.0
+"""Pixels between the eye centres. dlib's recogniser looks at a 150x150 chip in which
+the eyes are ~45 px apart, so a 20 px face is already upscaled more than twice; LFW's
+250x250 portraits never go below 24 (1st percentile 29, median 41)."""
+DEFAULT_MAX_ROLL = 30.0
+"""Degrees. dlib aligns the face before embedding, so a tilted head is harmless in
+itself; beyond ~30 degrees the frontal HOG detector and the 5 landmarks are out of
+their depth. LFW: 99% of faces within 9 degrees, the most tilted 23."""
+SAME_PERSON_DISTANCE = 0.6
+"""dlib's rule: two embeddings of the same person are usually less than 0.6 apart.
+On LFW, 1.4% of same-person pairs are farther and 1% of different-person pairs nearer."""
+DOMINANT_AREA_RATIO = 1.5
+"""The largest face is the main one when it has at least this times the area of any other."""
+CENTRAL_OFFSET = 0.5
+"""Otherwise the main face is the one face, among those of comparable size, whose centre
+is within this many face widths of the image centre: a news photo's subject is centred,
+a bystander beside them is not (on LFW, subjects are ~0.1 face widths off centre and
+comparable bystanders 0.6 or more)."""
+DEFAULT_THUMB_SIZE = 256
+THUMB_MARGIN = 2.0
+"""The thumbnail square is this many times the face box's side, around the face."""
+THUMB_RAISE = 0.15
+"""The square's centre sits this many face-box sides above the box's centre: the
+detector's box runs from the brows to the chin, so the hair needs more room than the neck."""
+THUMB_QUALITY = 90
+COMMIT_EVERY = 50  # cache rows written per transaction while the pool works
+CATALOG_NAMES = ("catalog.json", "catalog.csv")
+_EXCLUDED_FORMATS = {"BUFR", "GRIB", "HDF5", "WMF", "EPS", "MPEG"}  # Pillow only identifies these
+
+REASONS = {
+    "unreadable": "unreadable or not an image",
+    "no_face": "no face found",
+    "ambiguous": "several faces, none clearly the main one",
+    "too_small": "face too small",
+    "rolled": "head rolled too far",
+    "duplicate": "same file as another photo of the celebrity",
+    "disagrees": "disagrees with the other photos",
+    "failed": "the face pipeline failed",
+}
+"""Why a photo was left out: code -> what the report says."""
+
+
+class BuildError(Exception):
+    """The gallery cannot be built: too few celebrities, a bad catalog, a dead worker..."""
+
+
+@dataclass
+class Celebrity:
+    """One celebrity found in the photos folder."""
+
+    key: str  # the file stem or folder name, e.g. "Tom_Cruise"
+    name: str  # the display name, e.g. "Tom Cruise"
+    photos: list[Path]
+    metadata: dict = field(default_factory=dict)  # the catalog's fields, name included
+
+
+@dataclass
+class PhotoResult:
+    """The analysis of one photo: its main face, or why there is none. What the cache holds."""
+
+    status: str  # "ok" or a key of REASONS
+    faces: int = 0
+    box: tuple[int, int, int, int] | None = None  # main face: left, top, right, bottom
+    eye_distance: float = 0.0
+    roll: float = 0.0
+    score: float = 0.0
+    embedding: np.ndarray | None = field(default=None, repr=False)  # (128,) float32
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    """What a build did; ``asdict`` gives the machine-readable summary (also in build.json)."""
+
+    celebrities: int = 0  # indexed
+    photos: int = 0  # image files found
+    kept: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)  # reason -> photos
+    rejected_photos: dict[str, str] = field(default_factory=dict)  # path relative to PHOTOS_DIR -> reason
+    celebrities_skipped: list[str] = field(default_factory=list)  # keys with no usable photo
+    cached: int = 0  # photos answered by the cache
+    computed: int = 0  # photos analysed in this run
+    seconds: float = 0.0
+    output: str = ""
+    calibration: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------- discovery
+
+
+def image_extensions() -> frozenset[str]:
+    """Lower-case file extensions Pillow can open."""
+    Image.init()
+    return frozenset(
+        ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN and fmt not in _EXCLUDED_FORMATS
+    )
+
+
+def display_name(key: str) -> str:
+    """``Tom_Cruise`` -> ``Tom Cruise``."""
+    return " ".join(key.replace("_", " ").split()) or key
+
+
+def discover(photos_dir: Path | str) -> list[Celebrity]:
+    """The celebrities in ``photos_dir``, sorted by key, with the catalog's metadata applied.
+
+    ``<Key>.<ext>`` is one photo of a celebrity and ``<Key>/*.<ext>`` several (not
+    recursive); both for one key are merged. Hidden files and folders are skipped.
+    """
+    photos_dir = Path(photos_dir)
+    if not photos_dir.is_dir():
+        raise BuildError(f"no such folder: {photos_dir}")
+    extensions = image_extensions()
+    found: dict[str, list[Path]] = {}
+    for entry in sorted(photos_dir.iterdir()):
+        if entry.name.startswith(".") or entry.name in CATALOG_NAMES:
+            continue
+        if entry.is_dir():
+            photos = [p for p in sorted(entry.iterdir()) if _is_image(p, extensions)]
+            found.setdefault(entry.name, []).extend(photos)
+        elif _is_image(entry, extensions):
+            found.setdefault(entry.stem, []).append(entry)
+    catalog = read_catalog(photos_dir)
+    unused = sorted(set(catalog) - set(found))
+    if unused:
+        log.warning("%d catalog entries have no photos: %s", len(unused), ", ".join(unused[:10]))
+    celebrities = []
+    for key in sorted(found):
+        metadata = dict(catalog.get(key, {}))
+        name = metadata.get("name")
+        name = name.strip() if isinstance(name, str) and name.strip() else display_name(key)
+        celebrities.append(Celebrity(key=key, name=name, photos=sorted(found[key]), metadata=metadata))
+    return celebrities
+
+
+def _is_image(path: Path, extensions: frozenset[str]) -> bool:
+    return not path.name.startswith(".") and path.suffix.lower() in extensions and path.is_file()
+
+
+def read_catalog(photos_dir: Path) -> dict[str, dict]:
+    """Key -> metadata from ``catalog.json`` or ``catalog.csv`` in ``photos_dir`` ({} if neither).
+
+    JSON: ``{"Tom_Cruise": {"name": "Tom Cruise", "link": "...", ...}}`` or a list of
+    objects each with a "key". CSV: a header row with a "key" column; empty cells are left out.
+    """
+    paths = [photos_dir / name for name in CATALOG_NAMES if (photos_dir / name).is_file()]
+    if not paths:
+        return {}
+    if len(paths) > 1:
+        raise BuildError(f"two catalogs in {photos_dir}: keep one of {', '.join(p.name for p in paths)}")
+    path = paths[0]
+    try:
+        entries = _catalog_json(path) if path.suffix == ".json" else _catalog_csv(path)
+    except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
+        raise BuildError(f"cannot read the catalog {path}: {exc}") from exc
+    catalog: dict[str, dict] = {}
+    for key, fields in entries:
+        if not isinstance(key, str) or not key or not isinstance(fields, dict):
+            raise BuildError(f"{path}: each entry needs a string key and an object of fields, got {key!r}")
+        fields = {k: v for k, v in fields.items() if k != "key"}
+        if "name" in fields and not isinstance(fields["name"], str):
+            raise BuildError(f"{path}: the name of {key!r} is not a string")
+        catalog[key] = fields
+    log.info("catalog %s: %d entries", path.name, len(catalog))
+    return catalog
+
+
+def _catalog_json(path: Path) -> list[tuple[str, dict]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict):
+        return list(data.items())
+    if isinstance(data, list):
+        return [(entry.get("key") if isinstance(entry, dict) else None, entry) for entry in data]
+    raise ValueError("expected an object keyed by celebrity, or a list of objects with a 'key'")
+
+
+def _catalog_csv(path: Path) -> list[tuple[str, dict]]:
+    with path.open(newline="", encoding="utf-8-sig") as file:
+        reader = csv.DictReader(file)
+        if not reader.fieldnames or "key" not in reader.fieldnames:
+            raise ValueError("the header row needs a 'key' column")
+        return [
+            (row["key"].strip(), {k: v for k, v in row.items() if k and k != "key" and v not in (None, "")})
+            for row in reader
+            if (row.get("key") or "").strip()
+        ]
+
+
+# ---------------------------------------------------------------- one photo
+
+
+def main_face(faces: list[model.Face], width: int, height: int) -> model.Face | None:
+    """The photo's subject, or None when no face is clearly it.
+
+    The largest face wins when it has ``DOMINANT_AREA_RATIO`` times the area of every
+    other. Otherwise, among the faces of comparable size, the one centred within
+    ``CENTRAL_OFFSET`` face widths of the image centre wins if it is the only one
+    (a centred portrait with a bystander at the edge); two similar faces neither of
+    which is centred (a couple on a red carpet) give None.
+    """
+    if not faces:
+        return None
+    faces = sorted(faces, key=lambda face: face.area, reverse=True)
+    largest = faces[0]
+    rivals = [face for face in faces[1:] if face.area * DOMINANT_AREA_RATIO > largest.area]
+    if not rivals:
+        return largest
+    central = [face for face in [largest, *rivals] if centre_offset(face, width, height) <= CENTRAL_OFFSET]
+    return central[0] if len(central) == 1 else None
+
+
+def centre_offset(face: model.Face, width: int, height: int) -> float:
+    """Distance from the face box's centre to the image centre, in face widths."""
+    left, top, right, bottom = face.box
+    side = max(1.0, math.sqrt(max(face.area, 1)))
+    return math.hypot((left + right) / 2 - width / 2, (top + bottom) / 2 - height / 2) / side
+
+
+def analyse_image(face_model: model.FaceModel, data: bytes, jitters: int) -> PhotoResult:
+    """Decode ``data`` and describe its main face; a rejection (never an exception) for bad bytes."""
+    try:
+        image = decode_image(data)
+    except ImageError as exc:
+        return PhotoResult(status="unreadable", detail=f"{exc.reason}: {exc}")
+    faces = face_model.faces(image, num_jitters=jitters)
+    if not faces:
+        return PhotoResult(status="no_face")
+    height, width = image.shape[:2]
+    face = main_face(faces, width, height)
+    if face is None:
+        return PhotoResult(status="ambiguous", faces=len(faces))
+    return PhotoResult(
+        status="ok",
+        faces=len(faces),
+        box=tuple(int(v) for v in face.box),
+        eye_distance=float(face.eye_distance),
+        roll=float(face.roll),
+        score=float(face.score),
+        embedding=np.asarray(face.embedding, dtype=np.float32),
+    )
+
+
+_worker_model: model.FaceModel | None = None
+_worker_jitters = 1
+
+
+def _start_worker(jitters: int) -> None:
+    """Pool initializer: one FaceModel per worker process, for all its photos."""
+    global _worker_model, _worker_jitters
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
+    _worker_model = model.FaceModel()
+    _worker_jitters = jitters
+
+
+def _analyse_file(path: str) -> tuple[str | None, PhotoResult]:
+    """In a worker: the photo's SHA-256 (None if it cannot be read) and its analysis."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return None, PhotoResult(status="unreadable", detail=str(exc))
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        return digest, analyse_image(_worker_model, data, _worker_jitters)
+    except Exception as exc:  # dlib's RuntimeError and the like: reject the photo, not the build
+        return None, PhotoResult(status="failed", detail=f"{type(exc).__name__}: {exc}")
+
+
+def settings_key(jitters: int) -> tuple[str, dict]:
+    """A digest of everything besides the photo that changes its analysis, and the settings themselves."""
+    models = {}
+    for role, path in sorted(model.model_paths().items()):
+        digest = hashlib.sha256()
+        with open(path, "rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+        models[role] = digest.hexdigest()
+    settings = {
+        "pipeline": PIPELINE_VERSION,
+        "jitters": jitters,
+        "models": models,
+        "dlib": getattr(model.dlib, "__version__", "?"),
+        "detect_side": model.DETECT_SIDE,
+        "max_faces": model.MAX_FACES,
+    }
+    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
+    return key, settings
+
+
+# ---------------------------------------------------------------- cache
+
+
+class PhotoCache:
+    """Analyses and thumbnails in SQLite, keyed by photo SHA-256 and the settings digest."""
+
+    def __init__(self, path: Path | str, settings: str):
+        self.path = Path(path)
+        self.settings = settings
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=60)
+        self._db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS photos (
+                sha256 TEXT NOT NULL, settings TEXT NOT NULL, status TEXT NOT NULL,
+                faces INTEGER NOT NULL, box TEXT, eye_distance REAL, roll REAL, score REAL,
+                embedding BLOB, detail TEXT,
+                PRIMARY KEY (sha256, settings));
+            CREATE TABLE IF NOT EXISTS thumbnails (
+                sha256 TEXT NOT NULL, settings TEXT NOT NULL, size INTEGER NOT NULL, jpeg BLOB NOT NULL,
+                PRIMARY KEY (sha256, settings, size));
+            """
+        )
+        self._pending = 0
+
+    def get(self, sha256: str) -> PhotoResult | None:
+        row = self._db.execute(
+            "SELECT status, faces, box, eye_distance, roll, score, embedding, detail"
+            " FROM photos WHERE sha256 = ? AND settings = ?",
+            (sha256, self.settings),
+        ).fetchone()
+        if row is None:
+            return None
+        status, faces, box, eye_distance, roll, score, embedding, detail = row
+        return PhotoResult(
+            status=status,
+            faces=faces,
+            box=tuple(json.loads(box)) if box else None,
+            eye_distance=eye_distance or 0.0,
+            roll=roll or 0.0,
+            score=score or 0.0,
+            embedding=np.frombuffer(embedding, dtype=np.float32).copy() if embedding is not None else None,
+            detail=detail or "",
+        )
+
+    def put(self, sha256: str, result: PhotoResult) -> None:
+        embedding = None if result.embedding is None else np.asarray(result.embedding, np.float32).tobytes()
+        self._db.execute(
+            "INSERT OR REPLACE INTO photos VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                sha256,
+                self.settings,
+                result.status,
+                result.faces,
+                json.dumps(list(result.box)) if result.box else None,
+                result.eye_distance,
+                result.roll,
+                result.score,
+                embedding,
+                result.detail,
+            ),
+        )
+        self._pending += 1
+        if self._pending >= COMMIT_EVERY:
+            self.commit()
+
+    def get_thumbnail(self, sha256: str, size: int) -> bytes | None:
+        row = self._db.execute(
+            "SELECT jpeg FROM thumbnails WHERE sha256 = ? AND settings = ? AND size = ?", (sha256, self.settings, size)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def put_thumbnail(self, sha256: str, size: int, jpeg: bytes) -> None:
+        self._db.execute("INSERT OR REPLACE INTO thumbnails VALUES (?, ?, ?, ?)", (sha256, self.settings, size, jpeg))
+        self._pending += 1
+
+    def commit(self) -> None:
+        self._db.commit()
+        self._pending = 0
+
+    def close(self) -> None:
+        """Commit what is there (a failed build keeps its progress) and close."""
+        with contextlib.suppress(sqlite3.Error):
+            self.commit()
+        self._db.close()
+
+    def __enter__(self) -> PhotoCache:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+# ---------------------------------------------------------------- many photos
+
+
+@dataclass
+class Analysed:
+    """One photo file's analysis and where it came from."""
+
+    sha256: str | None
+    result: PhotoResult
+    cached: bool
+
+
+def analyse_photos(
+    paths: list[Path], cache: PhotoCache, workers: int, jitters: int, progress: bool | None = None
+) -> dict[Path, Analysed]:
+    """Each photo's analysis: from the cache when its hash is there, else from the pool.
+
+    Files with the same content are analysed once. The pool is only started for new photos.
+    """
+    analysed: dict[Path, Analysed] = {}
+    todo: dict[str, list[Path]] = {}  # sha256 -> files with that content
+    for path in paths:
+        try:
+            digest = _file_sha256(path)
+        except OSError as exc:
+            analysed[path] = Analysed(None, PhotoResult(status="unreadable", detail=str(exc)), cached=False)
+            continue
+        if digest in todo:
+            todo[digest].append(path)
+            continue
+        result = cache.get(digest)
+        if result is None:
+            todo[digest] = [path]
+        else:
+            analysed[path] = Analysed(digest, result, cached=True)
+    log.info("%d photos: %d in the cache, %d to analyse", len(paths), len(analysed), sum(map(len, todo.values())))
+    if todo:
+        firsts = {files[0]: digest for digest, files in todo.items()}
+        with contextlib.closing(_run_pool(list(firsts), workers, jitters, progress)) as results:
+            for path, digest, result in results:
+                if digest is not None and digest != firsts[path]:
+                    log.warning("%s changed while the build read it; using the newer content", path)
+                if digest is not None and result.status != "failed":
+                    cache.put(digest, result)
+                for same in todo[firsts[path]]:
+                    analysed[same] = Analysed(digest, result, cached=False)
+        cache.commit()
+    return analysed
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _run_pool(
+    paths: list[Path], workers: int, jitters: int, progress: bool | None
+) -> Iterator[tuple[Path, str | None, PhotoResult]]:
+    """Analyse ``paths`` in ``workers`` processes, yielding results as they finish."""
+    workers = max(1, min(workers, len(paths)))
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["model", "imaging"])
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(jitters,))
+    bar = tqdm(total=len(paths), unit="photo", desc="analysing", disable=None if progress is None else not progress)
+    queue = iter(paths)
+    running: dict = {}
+    try:
+        _fill(pool, queue, running, 2 * workers)
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                path = running.pop(future)
+                try:
+                    digest, result = future.result()
+                except BrokenProcessPool as exc:
+                    suspects = sorted(str(p) for p in [path, *running.values()])
+                    raise BuildError(f"a worker process died analysing one of: {', '.join(suspects)}") from exc
+                bar.update()
+                yield path, digest, result
+            _fill(pool, queue, running, 2 * workers)
+    finally:
+        bar.close()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _fill(pool: ProcessPoolExecutor, queue: Iterator[Path], running: dict, limit: int) -> None:
+    while len(running) < limit:
+        path = next(queue, None)
+        if path is None:
+            return
+        running[pool.submit(_analyse_file, str(path))] = path
+
+
+# ---------------------------------------------------------------- selection
+
+
+def quality_reason(result: PhotoResult, min_eye_distance: float, max_roll: float) -> str | None:
+    """Why this analysis cannot be used, or None if its face can."""
+    if result.status != "ok":
+        return result.status
+    if result.eye_distance < min_eye_distance:
+        return "too_small"
+    if abs(result.roll) > max_roll:
+        return "rolled"
+    return None
+
+
+def consensus(embeddings: np.ndarray, cut: float = SAME_PERSON_DISTANCE) -> np.ndarray:
+    """Which of one celebrity's photos to keep: a boolean mask over ``embeddings`` (n, 128).
+
+    The anchor is the photo with the most others within ``cut`` (ties: the smallest
+    sum of distances, i.e. the medoid); the photos within ``cut`` of it are kept, if
+    they are at least 2 and at least half of all. One photo is always kept; two that
+    disagree are both dropped.
+    """
+    n = len(embeddings)
+    if n <= 1:
+        return np.ones(n, dtype=bool)
+    vectors = np.asarray(embeddings, dtype=np.float64)
+    distances = np.linalg.norm(vectors[:, None, :] - vectors[None, :, :], axis=2)
+    neighbours = (distances <= cut).sum(axis=1)
+    anchor = np.lexsort((distances.sum(axis=1), -neighbours))[0]
+    keep = distances[anchor] <= cut
+    if keep.sum() < 2 or 2 * keep.sum() < n:
+        keep[:] = False
+    return keep
+
+
+@dataclass
+class Entry:
+    """A celebrity that made it into the gallery."""
+
+    celebrity: Celebrity
+    vector: np.ndarray  # mean of the kept photos' embeddings
+    embeddings: np.ndarray  # (kept, 128)
+    best: Path  # the photo the thumbnail comes from
+    best_sha256: str
+    best_box: tuple[int, int, int, int]
+
+
+def select(
+    celebrities: list[Celebrity],
+    analysed: dict[Path, Analysed],
+    min_eye_distance: float,
+    max_roll: float,
+    cut: float = SAME_PERSON_DISTANCE,
+) -> tuple[list[Entry], dict[Path, str], list[str]]:
+    """The gallery entries, each rejected photo's reason, and the celebrities left without a photo."""
+    entries: list[Entry] = []
+    rejected: dict[Path, str] = {}
+    skipped: list[str] = []
+    for celebrity in celebrities:
+        usable: list[tuple[Path, Analysed]] = []
+        seen: set[str] = set()
+        for path in celebrity.photos:
+            item = analysed[path]
+            reason = quality_reason(item.result, min_eye_distance, max_roll)
+            if reason is None and item.sha256 in seen:
+                reason = "duplicate"
+            if reason is not None:
+                rejected[path] = reason
+                continue
+            seen.add(item.sha256)
+            usable.append((path, item))
+        if usable:
+            keep = consensus(np.stack([item.result.embedding for _, item in usable]), cut)
+            for (path, _), kept in zip(usable, keep):
+                if not kept:
+                    rejected[path] = "disagrees"
+            usable = [pair for pair, kept in zip(usable, keep) if kept]
+        if not usable:
+            skipped.append(celebrity.key)
+            continue
+        embeddings = np.stack([item.result.embedding for _, item in usable]).astype(np.float32)
+        best_path, best = max(usable, key=lambda pair: pair[1].result.eye_distance)
+        entries.append(
+            Entry(
+                celebrity=celebrity,
+                vector=embeddings.mean(axis=0).astype(np.float32),
+                embeddings=embeddings,
+                best=best_path,
+                best_sha256=best.sha256,
+                best_box=best.result.box,
+            )
+        )
+    return entries, rejected, skipped
+
+
+def celebrity_record(entry: Entry) -> dict:
+    """The celebrity's row of celebrities.json: the catalog's fields, then name, key and photo count."""
+    record = dict(entry.celebrity.metadata)
+    record.update(name=entry.celebrity.name, key=entry.celebrity.key, photos=len(entry.embeddings))
+    return record
+
+
+# ---------------------------------------------------------------- thumbnails
+
+
+def thumbnail_jpeg(data: bytes, box: tuple[int, int, int, int], size: int) -> bytes:
+    """A ``size`` x ``size`` JPEG of the face in ``box``, with ``THUMB_MARGIN`` around it."""
+    image = decode_image(data)
+    height, width = image.shape[:2]
+    left, top, right, bottom = box
+    box_side = max(right - left, bottom - top)
+    side = int(round(max(1.0, min(box_side * THUMB_MARGIN, width, height))))
+    cx, cy = (left + right) / 2, (top + bottom) / 2 - THUMB_RAISE * box_side
+    x0 = int(round(min(max(cx - side / 2, 0), width - side)))
+    y0 = int(round(min(max(cy - side / 2, 0), height - side)))
+    crop = Image.fromarray(image[y0 : y0 + side, x0 : x0 + side]).resize((size, size), Image.LANCZOS)
+    buffer = io.BytesIO()
+    crop.save(buffer, format="JPEG", quality=THUMB_QUALITY, optimize=True)
+    return buffer.getvalue()
+
+
+def write_thumbnails(directory: Path, entries: list[Entry], cache: PhotoCache, size: int) -> int:
+    """Write ``directory/<i>.jpg`` for each entry; returns how many had to be made (not cached)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    made = 0
+    for i, entry in enumerate(entries):
+        jpeg = cache.get_thumbnail(entry.best_sha256, size)
+        if jpeg is None:
+            jpeg = thumbnail_jpeg(entry.best.read_bytes(), entry.best_box, size)
+            cache.put_thumbnail(entry.best_sha256, size, jpeg)
+            made += 1
+        (directory / f"{i}.jpg").write_bytes(jpeg)
+    cache.commit()
+    return made
+
+
+# ---------------------------------------------------------------- atomic output
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def exchange_paths(first: Path, second: Path) -> bool:
+    """Swap two existing paths atomically with Linux's renameat2(RENAME_EXCHANGE).
+
+    False where that is unavailable (not Linux, old libc or kernel, a filesystem
+    without support); raises OSError for any other failure.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EPERM):
+        return False
+    raise OSError(code, os.strerror(code), str(first), None, str(second))
+
+
+def replace_directory(new: Path, target: Path) -> str:
+    """Put the directory ``new`` at ``target``, deleting what was there; returns the method used.
+
+    "rename" when there was no ``target``; "exchange" when the two were swapped in one
+    step (a reader sees either the old directory or the new one, never neither); else
+    "rename-aside": ``target`` is renamed away, ``new`` renamed in (restoring the old
+    one if that fails), leaving a moment without ``target``.
+    """
+    if not os.path.lexists(target):
+        os.rename(new, target)
+        return "rename"
+    if target.is_symlink() or not target.is_dir():
+        raise BuildError(f"{target} exists and is not a directory")
+    if exchange_paths(new, target):
+        _remove_old(new)  # ``new`` now names the old directory
+        return "exchange"
+    aside = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    os.rename(target, aside)
+    try:
+        os.rename(new, target)
+    except BaseException:
+        os.rename(aside, target)
+        raise
+    _remove_old(aside)
+    return "rename-aside"
+
+
+def _remove_old(path: Path) -> None:
+    """Delete the replaced output; failing to is worth a warning, not a failed build."""
+    try:
+        shutil.rmtree(path)
+    except OSError as exc:
+        log.warning("could not delete the previous output at %s: %s", path, exc)
+
+
+@contextlib.contextmanager
+def staged_directory(target: Path) -> Iterator[Path]:
+    """A new empty sibling of ``target`` to build in; replaces ``target`` on success, vanishes on failure."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stale = sorted(target.parent.glob(f".{target.name}.new-*")) + sorted(target.parent.glob(f".{target.name}.old-*"))
+    if stale:
+        log.warning("left over from an interrupted build (safe to delete): %s", ", ".join(map(str, stale)))
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    try:
+        os.chmod(staging, _directory_mode(target))  # mkdtemp makes it private (0700)
+        yield staging
+        os.sync()  # the files' data on disk before the rename makes them the index
+        method = replace_directory(staging, target)
+        log.info("output swapped into %s (%s)", target, method)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _directory_mode(target: Path) -> int:
+    if target.is_dir():
+        return target.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o777 & ~umask
+
+
+# ---------------------------------------------------------------- the build
+
+
+def default_workers() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def default_cache_path(out: Path | str) -> Path:
+    """``assets`` -> ``assets.cache.sqlite``, beside (never inside) the output it serves."""
+    out = Path(out)
+    return out.with_name(out.name + ".cache.sqlite")
+
+
+def build(
+    photos_dir: Path | str,
+    out: Path | str = "assets",
+    *,
+    workers: int | None = None,
+    jitters: int = DEFAULT_JITTERS,
+    min_eye_distance: float = DEFAULT_MIN_EYE_DISTANCE,
+    max_roll: float = DEFAULT_MAX_ROLL,
+    cache: Path | str | None = None,
+    thumb_size: int = DEFAULT_THUMB_SIZE,
+    progress: bool | None = None,
+) -> Report:
+    """Build the index directory ``out`` from ``photos_dir`` and return the report.
+
+    Raises BuildError (leaving ``out`` as it was) when fewer than 2 celebrities have a usable photo.
+    """
+    started = time.monotonic()
+    if jitters < 1 or thumb_size < 16 or (workers is not None and workers < 1):
+        raise BuildError("jitters and workers must be at least 1, thumb_size at least 16")
+    workers = workers or default_workers()
+    photos_dir = Path(photos_dir)
+    out = Path(out).absolute()
+    cache_path = Path(cache) if cache is not None else default_cache_path(out)
+    if out.is_symlink():
+        out = Path(os.path.realpath(out))  # replace the directory it points to, beside it
+    celebrities = discover(photos_dir)
+    if len(celebrities) < 2:
+        raise BuildError(f"{photos_dir} holds {len(celebrities)} celebrities; an index needs at least 2")
+    settings_digest, settings = settings_key(jitters)
+    report = Report(
+        photos=sum(len(c.photos) for c in celebrities),
+        output=str(out),
+        settings={**settings, "min_eye_distance": min_eye_distance, "max_roll": max_roll, "thumb_size": thumb_size},
+    )
+    with PhotoCache(cache_path, settings_digest) as photo_cache:
+        paths = [path for celebrity in celebrities for path in celebrity.photos]
+        analysed = analyse_photos(paths, photo_cache, workers, jitters, progress)
+        report.cached = sum(item.cached for item in analysed.values())
+        report.computed = len(analysed) - report.cached
+        entries, rejected, skipped = select(celebrities, analysed, min_eye_distance, max_roll)
+        report.rejected = dict(Counter(rejected.values()).most_common())
+        report.rejected_photos = {_relative(path, photos_dir): reason for path, reason in rejected.items()}
+        report.celebrities_skipped = skipped
+        report.kept = sum(len(entry.embeddings) for entry in entries)
+        report.celebrities = len(entries)
+        if len(entries) < 2:
+            _log_report(report)
+            raise BuildError(f"only {len(entries)} celebrities have a usable photo; an index needs at least 2")
+        index = _make_index(entries)
+        report.calibration = asdict(index.calibration)
+        with staged_directory(out) as staging:
+            index.save(staging)
+            made = write_thumbnails(staging / "thumbs", entries, photo_cache, thumb_size)
+            log.info("%d thumbnails, %d made anew", len(entries), made)
+            report.seconds = round(time.monotonic() - started, 3)
+            (staging / "build.json").write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+    report.seconds = round(time.monotonic() - started, 3)
+    _log_report(report)
+    return report
+
+
+def _make_index(entries: list[Entry]) -> CelebrityIndex:
+    vectors = np.stack([entry.vector for entry in entries])
+    samples = np.concatenate([entry.embeddings for entry in entries])
+    owners = np.concatenate([np.full(len(entry.embeddings), i) for i, entry in enumerate(entries)])
+    calibration = calibrate(vectors, samples, owners)
+    return CelebrityIndex.build(vectors, [celebrity_record(entry) for entry in entries], calibration)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _log_report(report: Report) -> None:
+    log.info(
+        "%d celebrities indexed from %d photos (%d kept) in %.1f s; %d from the cache, %d analysed",
+        report.celebrities,
+        report.photos,
+        report.kept,
+        report.seconds,
+        report.cached,
+        report.computed,
+    )
+    for reason, count in report.rejected.items():
+        log.info("rejected %d: %s", count, REASONS.get(reason, reason))
+    if report.celebrities_skipped:
+        shown = ", ".join(report.celebrities_skipped[:20])
+        more = len(report.celebrities_skipped) - 20
+        log.info(
+            "%d celebrities without a usable photo: %s%s",
+            len(report.celebrities_skipped),
+            shown,
+            f" and {more} more" if more > 0 else "",
+        )
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build the celebrity index directory from a folder of photos.")
+    parser.add_argument("photos", type=Path, metavar="PHOTOS_DIR", help="<Name>.jpg and/or <Name>/*.jpg")
+    parser.add_argument("--out", type=Path, default=Path("assets"), help="index directory (default: assets)")
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
+    parser.add_argument(
+        "--jitters", type=int, default=DEFAULT_JITTERS, help=f"re-samplings per face (default {DEFAULT_JITTERS}; 1 is ~10x faster)"
+    )
+    parser.add_argument("--min-eye-distance", type=float, default=DEFAULT_MIN_EYE_DISTANCE, metavar="PX")
+    parser.add_argument("--max-roll", type=float, default=DEFAULT_MAX_ROLL, metavar="DEG")
+    parser.add_argument("--cache", type=Path, default=None, help="SQLite cache (default: <out>.cache.sqlite)")
+    parser.add_argument("--thumb-size", type=int, default=DEFAULT_THUMB_SIZE, metavar="PX")
+    args = parser.parse_args(None if argv is None else list(argv))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("nmslib").setLevel(logging.WARNING)  # its parameter dump at INFO
+    try:
+        build(
+            args.photos,
+            args.out,
+            workers=args.workers,
+            jitters=args.jitters,
+            min_eye_distance=args.min_eye_distance,
+            max_roll=args.max_roll,
+            cache=args.cache,
+            thumb_size=args.thumb_size,
+        )
+    except BuildError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    # A plain `kill` unwinds like Ctrl+C, so the staging directory is removed on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    sys.exit(main())

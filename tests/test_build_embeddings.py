@@ -1,0 +1,357 @@
+"""The gallery builder on real LFW photos: filters, consensus, cache, atomic output, thumbnails.
+
+One gallery is built per session (2 workers, 1 jitter, 27 people) and its cache is
+shared: every later build copies that cache, so it analyses only what is new.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import LFW, SAMPLES, require
+
+FOLDER_PEOPLE = [  # <Name>/ with photos 1-3; photo 4 is held out of the gallery
+    "Abdullah", "Abel_Pacheco", "Adam_Sandler", "Ahmed_Chalabi", "Alastair_Campbell", "Albert_Costa",
+    "Aleksander_Kwasniewski", "Alexander_Losyukov", "Allyson_Felix", "Amanda_Bynes", "Amelia_Vega",
+    "Ana_Guevara", "Anders_Fogh_Rasmussen", "Andre_Agassi", "Andy_Roddick", "Angela_Merkel",
+    "Ann_Veneman", "Anna_Kournikova", "Antonio_Palocci", "Antony_Leung", "Arnoldo_Aleman", "Art_Howe",
+    "Atal_Bihari_Vajpayee", "Ben_Howland",
+]  # fmt: skip
+SINGLE_PEOPLE = ["Bill_Gates", "Britney_Spears", "Cate_Blanchett"]  # <Name>.jpg
+INTRUDER = ("Angela_Merkel", "Charlton_Heston", 1)  # into Angela_Merkel/, a photo of someone else
+THUMB_SIZE = 64
+CATALOG = {
+    "Adam_Sandler": {"name": "Adam Richard Sandler", "link": "https://en.wikipedia.org/wiki/Adam_Sandler", "born": 1966},
+    "Bill_Gates": {"link": "https://en.wikipedia.org/wiki/Bill_Gates"},
+}
+
+
+def lfw(person: str, number: int) -> Path:
+    return require(LFW / person / f"{person}_{number:04d}.jpg")
+
+
+def make_photos(root: Path) -> Path:
+    """The test gallery: both layouts, a catalog, an intruder, dogs and a text file posing as a JPEG."""
+    photos = root / "photos"
+    photos.mkdir()
+    for person in FOLDER_PEOPLE:
+        (photos / person).mkdir()
+        for number in (1, 2, 3):
+            (photos / person / f"{person}_{number:04d}.jpg").symlink_to(lfw(person, number))
+    for person in SINGLE_PEOPLE:
+        (photos / f"{person}.jpg").symlink_to(lfw(person, 1))
+    owner, stranger, number = INTRUDER
+    (photos / owner / "intruder.jpg").symlink_to(lfw(stranger, number))
+    (photos / "Abel_Pacheco" / "dogs.jpg").symlink_to(require(SAMPLES / "dlib_faces" / "dogs.jpg"))
+    (photos / "Abel_Pacheco" / "notes.jpg").write_text("not a photo at all\n")
+    (photos / "catalog.json").write_text(json.dumps(CATALOG))
+    return photos
+
+
+PHOTO_COUNT = len(FOLDER_PEOPLE) * 3 + len(SINGLE_PEOPLE) + 3
+
+
+@pytest.fixture(scope="session")
+def gallery(tmp_path_factory):
+    """(photos dir, output dir, cache path, report) of the session's one full build."""
+    import build_embeddings
+
+    root = tmp_path_factory.mktemp("gallery")
+    photos = make_photos(root)
+    out = root / "assets"
+    report = build_embeddings.build(photos, out, workers=2, jitters=1, thumb_size=THUMB_SIZE)
+    return photos, out, build_embeddings.default_cache_path(out), report
+
+
+@pytest.fixture
+def copy_of(gallery, tmp_path):
+    """A private copy of the session's photos, output and cache, to change freely."""
+    photos, out, cache, _ = gallery
+    shutil.copytree(photos, tmp_path / "photos", symlinks=True)
+    shutil.copytree(out, tmp_path / "assets")
+    shutil.copy(cache, tmp_path / "assets.cache.sqlite")
+    return tmp_path / "photos", tmp_path / "assets", tmp_path / "assets.cache.sqlite"
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def leftovers(out: Path) -> list[Path]:
+    return [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
+
+
+# ---------------------------------------------------------------- the session's build
+
+
+def test_report_counts_every_photo_and_reason(gallery):
+    _, out, _, report = gallery
+    assert report.photos == PHOTO_COUNT
+    assert (report.computed, report.cached) == (PHOTO_COUNT, 0)
+    assert report.celebrities == len(FOLDER_PEOPLE) + len(SINGLE_PEOPLE)
+    assert report.rejected == {"unreadable": 1, "no_face": 1, "disagrees": 1}
+    assert report.rejected_photos == {
+        "Abel_Pacheco/notes.jpg": "unreadable",
+        "Abel_Pacheco/dogs.jpg": "no_face",
+        "Angela_Merkel/intruder.jpg": "disagrees",
+    }
+    assert report.kept == PHOTO_COUNT - 3
+    assert report.celebrities_skipped == []
+    assert json.loads((out / "build.json").read_text())["rejected"] == report.rejected
+
+
+def test_held_out_photos_find_their_owner(gallery, face_model):
+    from index import CelebrityIndex
+
+    index = CelebrityIndex.load(gallery[1])
+    names = index.names
+    for person in FOLDER_PEOPLE:
+        [face] = face_model.faces_in_bytes(lfw(person, 4).read_bytes(), num_jitters=1)
+        best = index.query(face.embedding, k=3)[0][0]
+        owner = "Adam Richard Sandler" if person == "Adam_Sandler" else person.replace("_", " ")
+        assert best.name == owner, (person, best)
+        assert best.similarity > 0.9 and best.distance < 0.6, (person, best)  # 0.6: dlib's same-person rule
+    assert len(set(names)) == len(names)
+
+
+def test_display_names_have_spaces_and_the_catalog_wins(gallery):
+    from index import CelebrityIndex
+
+    names = CelebrityIndex.load(gallery[1]).names
+    assert "Adam Richard Sandler" in names and "Abel Pacheco" in names and "Bill Gates" in names
+    assert "Atal Bihari Vajpayee" in names
+    assert not any("_" in name for name in names)
+
+
+def test_catalog_fields_reach_celebrities_json(gallery):
+    celebrities = json.loads((gallery[1] / "celebrities.json").read_text(encoding="utf-8"))
+    by_key = {celebrity["key"]: celebrity for celebrity in celebrities}
+    assert by_key["Adam_Sandler"] == {
+        "name": "Adam Richard Sandler",
+        "link": "https://en.wikipedia.org/wiki/Adam_Sandler",
+        "born": 1966,
+        "key": "Adam_Sandler",
+        "photos": 3,
+    }
+    assert by_key["Bill_Gates"]["link"] == "https://en.wikipedia.org/wiki/Bill_Gates"
+    assert by_key["Bill_Gates"]["name"] == "Bill Gates" and by_key["Bill_Gates"]["photos"] == 1
+    assert by_key["Angela_Merkel"]["photos"] == 3  # the intruder is not counted
+    assert by_key["Abel_Pacheco"]["photos"] == 3
+
+
+def test_thumbnails_are_square_jpegs_of_the_right_size(gallery):
+    from index import CelebrityIndex
+
+    index = CelebrityIndex.load(gallery[1])
+    for i in range(len(index)):
+        with Image.open(index.thumbnail_path(i)) as thumbnail:
+            assert thumbnail.format == "JPEG" and thumbnail.size == (THUMB_SIZE, THUMB_SIZE)
+            thumbnail.load()
+    assert len(list((gallery[1] / "thumbs").iterdir())) == len(index)
+
+
+def test_celebrity_vectors_are_the_mean_of_the_kept_photos(gallery, face_model):
+    from index import CelebrityIndex
+
+    index = CelebrityIndex.load(gallery[1])
+    row = index.names.index("Angela Merkel")
+    faces = [face_model.faces_in_bytes(lfw("Angela_Merkel", n).read_bytes())[0].embedding for n in (1, 2, 3)]
+    vectors = np.load(gallery[1] / "embeddings.npy")
+    np.testing.assert_allclose(vectors[row], np.mean(faces, axis=0), atol=1e-5)
+
+
+# ---------------------------------------------------------------- the cache
+
+
+def test_a_second_run_analyses_nothing_and_a_new_photo_alone(copy_of):
+    import build_embeddings
+
+    photos, out, cache = copy_of
+    before = np.load(out / "embeddings.npy")
+    again = build_embeddings.build(photos, out, workers=2, jitters=1, thumb_size=THUMB_SIZE, cache=cache)
+    assert (again.computed, again.cached) == (0, PHOTO_COUNT)
+    np.testing.assert_array_equal(np.load(out / "embeddings.npy"), before)
+
+    (photos / "Adam_Sandler" / "Adam_Sandler_0004.jpg").symlink_to(lfw("Adam_Sandler", 4))
+    assert build_embeddings.main([str(photos), "--out", str(out), "--workers", "2", "--jitters", "1"]) == 0
+    report = json.loads((out / "build.json").read_text())
+    assert (report["computed"], report["cached"]) == (1, PHOTO_COUNT)
+    celebrities = json.loads((out / "celebrities.json").read_text())
+    assert next(c for c in celebrities if c["key"] == "Adam_Sandler")["photos"] == 4
+    assert leftovers(out) == []
+
+
+def test_quality_thresholds_apply_to_cached_results(copy_of):
+    """The cache holds the facts (eye distance, roll), so new thresholds need no new analysis."""
+    import build_embeddings
+
+    photos, out, cache = copy_of
+    report = build_embeddings.build(photos, out, workers=1, jitters=1, cache=cache, min_eye_distance=41.0)
+    assert report.computed == 0
+    assert report.rejected["too_small"] > 10
+    strict = build_embeddings.build(photos, out, workers=1, jitters=1, cache=cache, max_roll=2.0)
+    assert strict.computed == 0 and strict.rejected["rolled"] > 10
+
+
+def test_other_jitters_are_not_served_from_the_cache():
+    import build_embeddings
+
+    key_1, _ = build_embeddings.settings_key(1)
+    key_10, settings = build_embeddings.settings_key(10)
+    assert key_1 != key_10 and settings["jitters"] == 10 and set(settings["models"]) == {"predictor", "recognizer"}
+
+
+# ---------------------------------------------------------------- atomic output
+
+
+def test_a_build_failing_midway_leaves_the_previous_index(copy_of, monkeypatch):
+    import build_embeddings
+    from index import CelebrityIndex
+
+    photos, out, cache = copy_of
+    before = snapshot(out)
+    real = build_embeddings.write_thumbnails
+
+    def fail_halfway(directory, entries, photo_cache, size):
+        real(directory, entries[:5], photo_cache, size)
+        assert (directory.parent / "celebrities.json").exists()  # the new index is half written
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(build_embeddings, "write_thumbnails", fail_halfway)
+    (photos / "Adam_Sandler").rename(photos / "Adam_Sandler_Renamed")  # the new build would differ
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        build_embeddings.build(photos, out, workers=1, jitters=1, cache=cache, thumb_size=THUMB_SIZE)
+    assert snapshot(out) == before
+    assert leftovers(out) == []
+    assert "Adam Richard Sandler" in CelebrityIndex.load(out).names
+
+
+def test_a_build_with_too_few_celebrities_fails_clearly(tmp_path):
+    import build_embeddings
+
+    photos = tmp_path / "photos"
+    (photos / "Adam_Sandler").mkdir(parents=True)
+    (photos / "Adam_Sandler" / "a.jpg").symlink_to(lfw("Adam_Sandler", 1))
+    with pytest.raises(build_embeddings.BuildError, match="at least 2"):
+        build_embeddings.build(photos, tmp_path / "assets", workers=1, jitters=1)
+    assert not (tmp_path / "assets").exists() and leftovers(tmp_path / "assets") == []
+
+
+def test_too_few_usable_celebrities_fail_after_analysis(copy_of):
+    import build_embeddings
+
+    photos, out, cache = copy_of
+    for entry in photos.iterdir():
+        if entry.name not in ("Abel_Pacheco", "catalog.json"):
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    (photos / "Dogs").mkdir()
+    (photos / "Dogs" / "dogs.jpg").symlink_to(SAMPLES / "dlib_faces" / "dogs.jpg")
+    before = snapshot(out)
+    with pytest.raises(build_embeddings.BuildError, match="only 1 celebrities"):
+        build_embeddings.build(photos, out, workers=1, jitters=1, cache=cache)
+    assert snapshot(out) == before and leftovers(out) == []
+
+
+def test_swap_without_renameat2_falls_back_to_rename_aside(copy_of, monkeypatch):
+    import build_embeddings
+    from index import CelebrityIndex
+
+    photos, out, cache = copy_of
+    monkeypatch.setattr(build_embeddings, "exchange_paths", lambda first, second: False)
+    (photos / "Bill_Gates.jpg").unlink()
+    report = build_embeddings.build(photos, out, workers=1, jitters=1, cache=cache)
+    assert report.celebrities == len(FOLDER_PEOPLE) + len(SINGLE_PEOPLE) - 1
+    assert "Bill Gates" not in CelebrityIndex.load(out).names
+    assert leftovers(out) == []
+
+
+def test_replace_directory_swaps_atomically_on_linux(tmp_path):
+    import build_embeddings
+
+    old, new = tmp_path / "assets", tmp_path / "new"
+    old.mkdir()
+    (old / "version").write_text("old")
+    new.mkdir()
+    (new / "version").write_text("new")
+    method = build_embeddings.replace_directory(new, old)
+    assert method == "exchange"  # renameat2(RENAME_EXCHANGE) works on this kernel and filesystem
+    assert (old / "version").read_text() == "new" and not new.exists()
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    assert build_embeddings.replace_directory(fresh, tmp_path / "absent") == "rename"
+
+
+# ---------------------------------------------------------------- pieces without the model
+
+
+def fake_face(box: tuple[int, int, int, int]):
+    from model import Face
+
+    left, top, right, bottom = box
+    w = right - left
+    eyes = np.array([[left + 0.3 * w, top + 0.4 * w]] * 2 + [[left + 0.7 * w, top + 0.4 * w]] * 2 + [[left, top]])
+    return Face(box=box, score=1.0, landmarks=eyes.astype(np.float32), embedding=np.zeros(128, np.float32))
+
+
+def test_main_face_prefers_a_clearly_larger_face_then_the_centred_one():
+    from build_embeddings import main_face
+
+    centred = fake_face((77, 89, 181, 192))  # where LFW puts its subject
+    bystander = fake_face((0, 65, 89, 169))  # a slightly smaller face at the edge (Antonio_Banderas_0001)
+    small = fake_face((200, 0, 240, 40))
+    assert main_face([], 250, 250) is None
+    assert main_face([small, centred], 250, 250) is centred
+    assert main_face([bystander, centred], 250, 250) is centred
+    left, right = fake_face((0, 60, 100, 160)), fake_face((150, 60, 250, 160))  # a couple, neither centred
+    assert main_face([left, right], 250, 250) is None
+    big_off_centre = fake_face((100, 0, 250, 150))
+    assert main_face([big_off_centre, small], 250, 250) is big_off_centre
+
+
+def test_consensus_keeps_the_agreeing_majority():
+    from build_embeddings import consensus
+
+    rng = np.random.default_rng(0)
+    person = rng.normal(size=128)
+    person *= 1 / np.linalg.norm(person)
+
+    def photos_of(centre, n):
+        return centre + rng.normal(scale=0.2 / np.sqrt(128), size=(n, 128))  # ~0.28 apart
+
+    stranger = person + 0.9 * np.eye(128)[0]
+    assert consensus(photos_of(person, 1)).tolist() == [True]
+    assert consensus(photos_of(person, 2)).tolist() == [True, True]
+    assert consensus(np.vstack([photos_of(person, 1), photos_of(stranger, 1)])).tolist() == [False, False]
+    mixed = np.vstack([photos_of(person, 3), photos_of(stranger, 1), photos_of(person, 1)])
+    assert consensus(mixed).tolist() == [True, True, True, False, True]
+    scattered = np.vstack([photos_of(person + 0.9 * np.eye(128)[i], 1) for i in range(4)])
+    assert not consensus(scattered).any()
+
+
+def test_catalog_csv_and_discovery(tmp_path):
+    from build_embeddings import BuildError, discover
+
+    (tmp_path / "Tom_Cruise").mkdir()
+    (tmp_path / "Tom_Cruise" / "a.JPEG").write_bytes(b"x")
+    (tmp_path / "Tom_Cruise" / "b.webp").write_bytes(b"x")
+    (tmp_path / "Tom_Cruise" / "notes.txt").write_text("x")
+    (tmp_path / "Tom_Cruise.png").write_bytes(b"x")
+    (tmp_path / "Cher.jpg").write_bytes(b"x")
+    (tmp_path / ".hidden.jpg").write_bytes(b"x")
+    (tmp_path / "catalog.csv").write_text(
+        "key,name,link,country\nCher,Cherilyn Sarkisian,https://example.org/cher,\nNobody,No One,,\n"
+    )
+    celebrities = discover(tmp_path)
+    assert [(c.key, c.name, len(c.photos)) for c in celebrities] == [
+        ("Cher", "Cherilyn Sarkisian", 1),
+        ("Tom_Cruise", "Tom Cruise", 3),
+    ]
+    assert celebrities[0].metadata == {"name": "Cherilyn Sarkisian", "link": "https://example.org/cher"}
+    (tmp_path / "catalog.json").write_text("{}")
+    with pytest.raises(BuildError, match="two catalogs"):
+        discover(tmp_path)
