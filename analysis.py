@@ -1,0 +1,63 @@
+"""What a worker process does with one photo: bytes in, plain picklable results out.
+
+Decoding, detection, embeddings and every picture that needs the full image (face crops,
+the numbered group picture) happen here, in the worker; the bot's process only looks the
+embeddings up in the index and sends the answer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import render
+from imaging import ImageError, decode_image
+
+MAX_FACES = 5
+"""Faces answered per photo, largest first."""
+
+
+@dataclass
+class FoundFace:
+    box: tuple[int, int, int, int]
+    score: float
+    eye_distance: float
+    roll: float
+    embedding: np.ndarray = field(repr=False)  # (128,) float32
+    crop: bytes = field(repr=False)  # JPEG, render.CROP_SIDE px high
+
+
+@dataclass
+class Analysis:
+    width: int = 0
+    height: int = 0
+    faces: list[FoundFace] = field(default_factory=list)
+    group_picture: bytes | None = field(default=None, repr=False)  # JPEG, numbered boxes; only for 2+ faces
+    error: str | None = None  # an ImageError reason when the bytes are not a usable image
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        return np.stack([face.embedding for face in self.faces])
+
+
+def analyse(model, data: bytes, max_faces: int = MAX_FACES) -> Analysis:
+    """Find up to ``max_faces`` faces in ``data`` with a FaceModel, and draw what the reply needs."""
+    try:
+        image = decode_image(data)
+    except ImageError as exc:
+        return Analysis(error=exc.reason)
+    height, width = image.shape[:2]
+    faces = model.faces(image, max_faces=max_faces)
+    found = [
+        FoundFace(
+            box=tuple(int(v) for v in face.box),
+            score=float(face.score),
+            eye_distance=face.eye_distance,
+            roll=face.roll,
+            embedding=face.embedding,
+            crop=render.face_crop(image, face.box),
+        )
+        for face in faces
+    ]
+    group = render.group_picture(image, [face.box for face in found]) if len(found) > 1 else None
+    return Analysis(width=width, height=height, faces=found, group_picture=group)

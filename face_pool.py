@@ -1,0 +1,157 @@
+"""The worker processes that run the face pipeline, and how the bot survives losing one.
+
+Each worker owns one FaceModel, created by the pool's initializer. At most ``workers``
+jobs are handed to the executor at a time (the rest wait here, counted against
+``max_pending``), so when a worker dies (crash, OOM kill, SIGKILL) and
+ProcessPoolExecutor fails every job it holds with BrokenProcessPool, only the jobs that
+were actually running are affected. The pool is then replaced and each of those jobs
+is retried once, one retry at a time, so that a photo that kills workers takes down no
+one else's retry; a photo that breaks the pool twice raises PhotoFailed.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import signal
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from analysis import Analysis, analyse
+
+log = logging.getLogger(__name__)
+
+_model = None  # the worker process's FaceModel
+
+
+class Busy(Exception):
+    """More than ``max_pending`` photos are already waiting for the pool."""
+
+
+class PhotoFailed(Exception):
+    """The photo broke the pool twice, or took longer than the job timeout."""
+
+
+def _start_worker() -> None:
+    global _model
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the bot's to handle, not each worker's
+    from model import FaceModel
+
+    _model = FaceModel()
+
+
+def _run_job(data: bytes) -> Analysis:
+    return analyse(_model, data)
+
+
+def _ready() -> bool:
+    return _model is not None
+
+
+class FacePool:
+    def __init__(self, workers: int, max_pending: int, job_timeout: float = 60.0):
+        self.workers = workers
+        self.max_pending = max_pending
+        self.job_timeout = job_timeout
+        self.pending = 0  # photos reserved: downloading, waiting for a worker or being processed
+        self.restarts = 0
+        self._context = multiprocessing.get_context("forkserver")
+        # Workers fork from a fresh server process that preloaded the pipeline, not from the
+        # bot's process with its threads (fork there is unsafe).
+        self._context.set_forkserver_preload(["analysis", "model"])
+        self._executor: ProcessPoolExecutor | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._retry_lock: asyncio.Lock | None = None
+        self._warming: asyncio.Task | None = None  # held so the task is not garbage-collected
+
+    async def start(self) -> None:
+        """Start every worker and wait until each has loaded its model."""
+        self._slots = asyncio.Semaphore(self.workers)
+        self._retry_lock = asyncio.Lock()
+        self._executor = self._new_executor()
+        failure = await self._warm_up(self._executor)
+        if failure is not None:
+            self.shutdown()
+            raise RuntimeError(f"the face workers could not start: {failure!r}")
+
+    def shutdown(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    @contextlib.contextmanager
+    def reserve(self):
+        """Hold a place among the ``max_pending`` photos in flight, or raise Busy."""
+        if self.pending >= self.max_pending:
+            raise Busy()
+        self.pending += 1
+        try:
+            yield
+        finally:
+            self.pending -= 1
+
+    async def analyse(self, data: bytes) -> Analysis:
+        """Run the pipeline on ``data`` in a worker, surviving one broken pool."""
+        try:
+            return await self._attempt(data)
+        except BrokenProcessPool:
+            log.warning("a worker died while this photo was in the pool; retrying it once")
+        async with self._retry_lock:
+            try:
+                return await self._attempt(data)
+            except BrokenProcessPool as exc:
+                raise PhotoFailed("the photo broke the worker pool twice") from exc
+
+    async def _attempt(self, data: bytes) -> Analysis:
+        async with self._slots:
+            executor = self._executor
+            try:
+                future = executor.submit(_run_job, data)
+            except BrokenProcessPool:
+                executor = self._replace(executor)
+                future = executor.submit(_run_job, data)
+            try:
+                return await asyncio.wait_for(asyncio.wrap_future(future), self.job_timeout)
+            except BrokenProcessPool:
+                self._replace(executor)
+                raise
+            except asyncio.TimeoutError as exc:
+                log.error("a photo took longer than %.0f s; restarting the workers", self.job_timeout)
+                self._kill(executor)
+                self._replace(executor)
+                raise PhotoFailed("the photo took too long") from exc
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers, mp_context=self._context, initializer=_start_worker)
+
+    def _replace(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
+        """Swap in a new executor, once per broken one, and start its workers in the background."""
+        if self._executor is broken:
+            self.restarts += 1
+            log.warning("worker pool broken; starting a new one (restart %d)", self.restarts)
+            broken.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._new_executor()
+            self._warming = asyncio.get_running_loop().create_task(self._warm_up(self._executor))
+        return self._executor
+
+    async def _warm_up(self, executor: ProcessPoolExecutor) -> BaseException | None:
+        """One call per worker: each spawns a process, which loads its model before answering."""
+        try:
+            futures: list[Future] = [executor.submit(_ready) for _ in range(self.workers)]
+        except (BrokenProcessPool, RuntimeError) as exc:
+            return exc
+        results = await asyncio.gather(*map(asyncio.wrap_future, futures), return_exceptions=True)
+        failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if failure is None:
+            log.info("%d face workers ready", self.workers)
+        elif executor is self._executor:
+            log.warning("face workers failed to start: %r", failure)
+        return failure
+
+    @staticmethod
+    def _kill(executor: ProcessPoolExecutor) -> None:
+        # ProcessPoolExecutor cannot cancel a running job; killing its processes breaks the pool.
+        for process in list((executor._processes or {}).values()):  # noqa: SLF001
+            with contextlib.suppress(Exception):
+                process.kill()

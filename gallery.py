@@ -1,0 +1,128 @@
+"""The celebrity index the bot answers from, and its reload when a new one is built.
+
+A ``Gallery`` is one loaded build of ASSETS_DIR: the index, a version string (for
+buttons that refer to it) and the Telegram file_ids of the thumbnails already sent from
+it. ``GalleryWatcher`` polls ASSETS_DIR/index.json and, when the gallery builder has
+swapped in a new directory, loads it in a thread and replaces ``current`` in one
+assignment. Handlers read ``current`` once per request, so a request in flight finishes
+with the gallery it started with; a failed load logs and keeps the old gallery.
+
+Thumbnails are read through a descriptor of the directory the index was loaded from,
+so an old gallery never shows a thumbnail from the new build that replaced its path.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import weakref
+from pathlib import Path
+
+from index import META_FILE, CelebrityIndex, IndexFormatError
+
+log = logging.getLogger(__name__)
+
+
+class GalleryChanged(Exception):
+    """The directory was swapped while it was being loaded; try again."""
+
+
+class Gallery:
+    def __init__(self, index: CelebrityIndex, directory: Path, directory_fd: int, stamp: tuple):
+        self.index = index
+        self.directory = directory
+        self.stamp = stamp
+        self.version = hashlib.sha1(repr(stamp).encode()).hexdigest()[:8]
+        self.file_ids: dict[int, str] = {}  # celebrity id -> Telegram file_id of its thumbnail
+        self._fd = directory_fd
+        weakref.finalize(self, os.close, directory_fd)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def name(self, i: int) -> str:
+        return self.index.celebrity(i)["name"]
+
+    def link(self, i: int) -> str | None:
+        link = self.index.celebrity(i).get("link")
+        return link if isinstance(link, str) and link.startswith(("https://", "http://")) else None
+
+    def thumbnail(self, i: int) -> bytes | None:
+        """Celebrity ``i``'s thumbnail JPEG from this build, or None if it is gone or missing."""
+        path = self.index.thumbnail_path(i)
+        if path is None:
+            return None
+        relative = path.relative_to(self.index.directory)
+        try:
+            fd = os.open(relative, os.O_RDONLY, dir_fd=self._fd)
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as file:
+            return file.read()
+
+
+def load_gallery(directory: Path) -> Gallery:
+    """Load ASSETS_DIR; raises IndexFormatError (or OSError) when it is missing or corrupt."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise IndexFormatError(f"{directory}: no index directory ({exc.strerror})") from exc
+    try:
+        stamp = _stamp(os.stat(META_FILE, dir_fd=fd))
+        index = CelebrityIndex.load(directory)
+        if stamp_of(directory) != stamp:
+            raise GalleryChanged(f"{directory} changed while it was being loaded")
+        return Gallery(index, directory, fd, stamp)
+    except FileNotFoundError as exc:
+        os.close(fd)
+        raise IndexFormatError(f"{directory}: no {META_FILE}: is this an index built by build_embeddings.py?") from exc
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def stamp_of(directory: Path) -> tuple:
+    """What changes when the builder writes a new index: index.json's inode, size and time."""
+    return _stamp(os.stat(directory / META_FILE))
+
+
+def _stamp(stat: os.stat_result) -> tuple:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+class GalleryWatcher:
+    def __init__(self, gallery: Gallery, poll_seconds: float = 5.0):
+        self.current = gallery
+        self.directory = gallery.directory
+        self.poll_seconds = poll_seconds
+        self._failed_stamp: tuple | None = None
+
+    async def run(self) -> None:
+        """Poll forever (until cancelled)."""
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            await self.check()
+
+    async def check(self) -> bool:
+        """Load the index if it changed since the current one; True when it was swapped in."""
+        try:
+            stamp = stamp_of(self.directory)
+        except OSError:
+            return False  # mid-swap, or removed: keep answering from the current gallery
+        if stamp in (self.current.stamp, self._failed_stamp):
+            return False
+        try:
+            gallery = await asyncio.to_thread(load_gallery, self.directory)
+        except GalleryChanged:
+            return False  # the next poll loads the finished one
+        except Exception as exc:  # noqa: BLE001  (any failure keeps the old gallery)
+            self._failed_stamp = stamp
+            log.error("new index in %s not loaded, still answering from the old one: %s", self.directory, exc)
+            return False
+        old, self.current = self.current, gallery
+        log.info(
+            "index reloaded from %s: %d celebrities (version %s, was %d, version %s)",
+            self.directory, len(gallery), gallery.version, len(old), old.version,
+        )
+        return True

@@ -1,0 +1,249 @@
+"""What the bot does with each kind of update: small async handlers, PTB style.
+
+Every photo gets exactly one answer: the look-alike picture, or one text saying why
+not (busy, over the user's limits, no face, not an image, too large, failed). The
+answer is worked out first and sent once, in one place; each update leaves one log line.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from telegram import Document, File, Message, PhotoSize, Update
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+import replies
+from face_pool import Busy, FacePool, PhotoFailed
+from gallery import GalleryWatcher
+from texts import language, say
+from user_limits import TooManyInFlight, TooManyPerMinute, UserLimits
+
+log = logging.getLogger(__name__)
+
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+"""Telegram lets bots download files of at most 20 MB."""
+
+PIPELINE_SIDE = 800
+"""The smallest PhotoSize whose longest side reaches this is enough: the detector looks at a
+480 px copy and the embedding gains nothing from more pixels around a selfie's face."""
+
+DOWNLOAD_TIMEOUT = 60.0
+
+CHAT_ACTION_DELAY = 0.5
+"""Seconds before "sending a photo..." is shown: most answers come sooner, and a chat
+action spends one of the 30 requests a second that answers need under load."""
+
+
+@dataclass
+class Services:
+    """What the handlers share, kept in ``application.bot_data["services"]``."""
+
+    pool: FacePool
+    gallery: GalleryWatcher
+    limits: UserLimits
+
+
+class Refusal(Exception):
+    """A photo answered with a text instead of a look-alike: ``key`` in texts.py, ``outcome`` for the log."""
+
+    def __init__(self, key: str, outcome: str, **values: object):
+        super().__init__(outcome)
+        self.key, self.outcome, self.values = key, outcome, values
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    started = time.perf_counter()
+    await update.effective_message.reply_text(say(_lang(update), "start"))
+    _log(update, "command", "help", started)
+
+
+async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _answer_photo(update, context, "photo", pick_photo_size(update.effective_message.photo))
+
+
+async def image_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    document = update.effective_message.document
+    if document.file_size and document.file_size > MAX_DOWNLOAD_BYTES:
+        started = time.perf_counter()
+        await update.effective_message.reply_text(say(_lang(update), "too_large"))
+        _log(update, "document", "too_large", started, bytes=document.file_size)
+        return
+    await _answer_photo(update, context, "document", document)
+
+
+async def other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Text, stickers, voice, other files: a hint to send a photo (in private chats only)."""
+    started = time.perf_counter()
+    message = update.effective_message
+    if message.chat.type != ChatType.PRIVATE:
+        _log(update, "other", "ignored", started)
+        return
+    await message.reply_text(say(_lang(update), "hint"))
+    _log(update, "other", "hint", started)
+
+
+async def runner_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button under a reply: send that celebrity's photo, by file_id once Telegram has it."""
+    started = time.perf_counter()
+    query = update.callback_query
+    lang = _lang(update)
+    gallery = _services(context).gallery.current
+    parsed = replies.parse_button(query.data or "")
+    stale = parsed is None or parsed[0] != gallery.version or not 0 <= parsed[1] < len(gallery)
+    if stale or query.message is None:  # an old gallery's button, or a message Telegram no longer has
+        await query.answer(say(lang, "stale_button"), show_alert=True)
+        _log(update, "button", "stale", started)
+        return
+    _, celebrity, percent = parsed
+    await query.answer()
+    name = gallery.name(celebrity)
+    caption = say(lang, "thumbnail", name=name, percent=percent)
+    chat_id = query.message.chat.id
+    file_id = gallery.file_ids.get(celebrity)
+    if file_id is not None:
+        await context.bot.send_photo(chat_id, file_id, caption=caption)
+        _log(update, "button", "thumbnail", started, source="file_id", celebrity=repr(name))
+        return
+    thumbnail = await asyncio.to_thread(gallery.thumbnail, celebrity)
+    if thumbnail is None:
+        await context.bot.send_message(chat_id, caption)
+        _log(update, "button", "no_thumbnail", started, celebrity=repr(name))
+        return
+    sent = await context.bot.send_photo(chat_id, thumbnail, caption=caption, filename=f"{celebrity}.jpg")
+    gallery.file_ids[celebrity] = max(sent.photo, key=lambda size: size.width * size.height).file_id
+    _log(update, "button", "thumbnail", started, source="upload", celebrity=repr(name))
+
+
+async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    update_id = update.update_id if isinstance(update, Update) else "-"
+    log.error("update=%s failed: %r", update_id, context.error, exc_info=context.error)
+
+
+def pick_photo_size(sizes: tuple[PhotoSize, ...], side: int = PIPELINE_SIDE) -> PhotoSize:
+    """The smallest rendition whose longest side is at least ``side``, else the largest."""
+    big_enough = [size for size in sizes if max(size.width, size.height) >= side]
+    if big_enough:
+        return min(big_enough, key=lambda size: size.width * size.height)
+    return max(sizes, key=lambda size: size.width * size.height)
+
+
+async def _answer_photo(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, source: PhotoSize | Document
+) -> None:
+    started = time.perf_counter()
+    message = update.effective_message
+    lang = _lang(update)
+    details: dict[str, object] = {}
+    try:
+        reply = await _look_alike(context, message, source, lang, details)
+    except Refusal as refusal:
+        reply, outcome = say(lang, refusal.key, **refusal.values), refusal.outcome
+    except Exception:  # a bug must still get the user an answer
+        log.exception("update=%s: unexpected failure", update.update_id)
+        reply, outcome = say(lang, "failed"), "error"
+    else:
+        outcome = "match"
+        details.update(top=repr(reply.top.name), percent=replies.percent(reply.top))
+    action = details.pop("action", None)
+    if action is not None and not action.done():
+        action.cancel()  # the answer is here already
+    try:
+        if isinstance(reply, str):
+            await message.reply_text(reply)
+        else:
+            await message.reply_photo(
+                reply.picture, caption=reply.caption, parse_mode=ParseMode.HTML, reply_markup=reply.keyboard
+            )
+    except TelegramError as exc:
+        outcome = f"{outcome}-unsent({exc.__class__.__name__}: {exc})"
+    _log(update, kind, outcome, started, **details)
+
+
+async def _look_alike(
+    context: ContextTypes.DEFAULT_TYPE, message: Message, source: PhotoSize | Document, lang: str, details: dict
+) -> replies.Reply:
+    services = _services(context)
+    user_id = message.from_user.id if message.from_user else message.chat.id
+    try:
+        # Busy first: a photo turned away for load does not count against the user's minute.
+        with services.pool.reserve(), services.limits.admit(user_id):
+            if message.chat.type == ChatType.PRIVATE:  # a group's 20 messages a minute are for answers
+                details["action"] = asyncio.create_task(_chat_action(message))
+            data = await _download(source)
+            details["bytes"] = len(data)
+            analysis = await services.pool.analyse(data)
+    except TooManyInFlight as exc:
+        raise Refusal("user_in_flight", "user_in_flight") from exc
+    except TooManyPerMinute as exc:
+        raise Refusal("user_rate", "user_rate", seconds=round(exc.retry_in)) from exc
+    except Busy as exc:
+        raise Refusal("busy", "busy") from exc
+    except PhotoFailed as exc:
+        raise Refusal("failed", f"failed({exc})") from exc
+    if analysis.error is not None:
+        raise Refusal("bad_image", f"bad_image({analysis.error})")
+    details["faces"] = len(analysis.faces)
+    if not analysis.faces:
+        raise Refusal("no_face", "no_face")
+    gallery = services.gallery.current  # one gallery for the whole answer, even across a reload
+    matches = gallery.index.query(analysis.embeddings, k=3)
+    if len(analysis.faces) == 1:
+        return await asyncio.to_thread(replies.one_face, lang, analysis, matches[0], gallery)
+    return replies.several_faces(lang, analysis, matches, gallery)
+
+
+async def _download(source: PhotoSize | Document) -> bytes:
+    """The file's bytes, in memory only."""
+    try:
+        file = _remote(await source.get_file())
+        return bytes(await file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT))
+    except BadRequest as exc:
+        if "too big" in str(exc).lower():
+            raise Refusal("too_large", "too_large") from exc
+        raise Refusal("download_failed", f"download_failed({exc})") from exc
+    except TelegramError as exc:
+        raise Refusal("download_failed", f"download_failed({exc.__class__.__name__}: {exc})") from exc
+
+
+def _remote(file: File) -> File:
+    """The file as a download URL, never a local path.
+
+    PTB keeps Telegram's relative path (e.g. ``photos/file_7.jpg``) when a file of that
+    name exists under the working directory, and would then read that file instead.
+    """
+    if file.file_path.startswith(("http://", "https://")):
+        return file
+    url = f"{file.get_bot().base_file_url}/{file.file_path}"
+    remote = File(file.file_id, file.file_unique_id, file_size=file.file_size, file_path=url)
+    remote.set_bot(file.get_bot())
+    return remote
+
+
+async def _chat_action(message: Message) -> None:
+    await asyncio.sleep(CHAT_ACTION_DELAY)  # cancelled if the answer is ready by then
+    try:
+        await message.reply_chat_action(ChatAction.UPLOAD_PHOTO)
+    except TelegramError as exc:  # only a courtesy: never fails the answer
+        log.debug("chat action failed: %s", exc)
+
+
+def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.bot_data["services"]
+
+
+def _lang(update: Update) -> str:
+    user = update.effective_user
+    return language(user.language_code if user else None)
+
+
+def _log(update: Update, kind: str, outcome: str, started: float, **details: object) -> None:
+    user = update.effective_user
+    extra = "".join(f" {key}={value}" for key, value in details.items() if value is not None)
+    log.info(
+        "update=%s user=%s kind=%s outcome=%s%s ms=%d",
+        update.update_id, user.id if user else "-", kind, outcome, extra, (time.perf_counter() - started) * 1000,
+    )

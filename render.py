@@ -1,0 +1,92 @@
+"""The pictures the bot sends, drawn with Pillow: face crops, the side-by-side look-alike
+picture and a group photo with numbered boxes. Pure functions: arrays or JPEG bytes in,
+JPEG bytes out, so they run in a worker process or a thread, never on the event loop.
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+CROP_SIDE = 320
+"""Height of a face crop and of each half of the side-by-side picture."""
+
+GROUP_SIDE = 1280
+"""Longest side of the numbered group picture (Telegram's largest photo rendition)."""
+
+BACKGROUND = (24, 26, 33)
+ACCENT = (255, 196, 0)
+TEXT = (255, 255, 255)
+MARGIN = 12
+BAND = 56  # the strip under the two faces where the percentage is written
+
+
+def jpeg(image: Image.Image, quality: int = 88) -> bytes:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="JPEG", quality=quality, optimize=True)
+    return buffer.getvalue()
+
+
+def face_crop(image: np.ndarray, box: tuple[int, int, int, int], side: int = CROP_SIDE) -> bytes:
+    """A square-ish crop around ``box`` with room for hair and chin, ``side`` px high."""
+    height, width = image.shape[:2]
+    left, top, right, bottom = box
+    size = max(right - left, bottom - top) * 1.8
+    cx, cy = (left + right) / 2, (top + bottom) / 2 - (bottom - top) * 0.1
+    x0, y0 = max(0, round(cx - size / 2)), max(0, round(cy - size / 2))
+    x1, y1 = min(width, round(cx + size / 2)), min(height, round(cy + size / 2))
+    crop = Image.fromarray(image[y0:y1, x0:x1])
+    return jpeg(_to_height(crop, side))
+
+
+def side_by_side(face: bytes, celebrity: bytes | None, label: str, height: int = CROP_SIDE) -> bytes:
+    """The user's face and the celebrity's, equal heights, with ``label`` written under them."""
+    images = [_to_height(_open(face), height)]
+    if celebrity is not None:
+        images.append(_to_height(_open(celebrity), height))
+    width = sum(image.width for image in images) + MARGIN * (len(images) + 1)
+    canvas = Image.new("RGB", (width, height + 2 * MARGIN + BAND), BACKGROUND)
+    x = MARGIN
+    for image in images:
+        canvas.paste(image, (x, MARGIN))
+        x += image.width + MARGIN
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=BAND - 18)
+    draw.text((width / 2, height + MARGIN + BAND / 2 + 4), label, fill=ACCENT, font=font, anchor="mm")
+    return jpeg(canvas)
+
+
+def group_picture(image: np.ndarray, boxes: list[tuple[int, int, int, int]], side: int = GROUP_SIDE) -> bytes:
+    """A copy of the photo, at most ``side`` px long, with boxes numbered 1, 2, ... drawn on it."""
+    picture = Image.fromarray(image)
+    scale = min(1.0, side / max(picture.size))
+    if scale < 1.0:
+        picture = picture.resize((round(picture.width * scale), round(picture.height * scale)), Image.LANCZOS)
+    draw = ImageDraw.Draw(picture)
+    line = max(2, round(max(picture.size) / 300))
+    font = ImageFont.load_default(size=max(14, round(max(picture.size) / 28)))
+    for number, (left, top, right, bottom) in enumerate(boxes, start=1):
+        rect = [round(left * scale), round(top * scale), round(right * scale), round(bottom * scale)]
+        draw.rectangle(rect, outline=ACCENT, width=line)
+        tag = str(number)
+        x0, y0, x1, y1 = draw.textbbox((0, 0), tag, font=font)
+        pad = line * 2
+        tag_w, tag_h = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
+        tx = min(max(0, rect[0]), picture.width - tag_w)
+        ty = rect[1] - tag_h if rect[1] - tag_h >= 0 else min(rect[3], picture.height - tag_h)
+        draw.rectangle([tx, ty, tx + tag_w, ty + tag_h], fill=ACCENT)
+        draw.text((tx + pad - x0, ty + pad - y0), tag, fill=BACKGROUND, font=font)
+    return jpeg(picture)
+
+
+def _open(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    return ImageOps.exif_transpose(image).convert("RGB")
+
+
+def _to_height(image: Image.Image, height: int) -> Image.Image:
+    if image.height == height:
+        return image
+    width = max(1, round(image.width * height / image.height))
+    return image.resize((width, height), Image.LANCZOS)

@@ -1,0 +1,91 @@
+"""From an analysed photo and its index matches to what is sent: picture, caption, buttons.
+
+One face: the user's face and the celebrity's side by side, the caption naming the
+celebrity with the percentile and the next two closest, and one button per runner-up
+that shows that celebrity's photo. Several faces: the photo with numbered boxes, one
+caption line per face, and one button per face. Captions are HTML, at most 1024 chars.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+import render
+from analysis import Analysis
+from gallery import Gallery
+from index import Match
+from texts import say
+
+CAPTION_LIMIT = 1024
+SMALL_FACE_EYES = 24
+"""Below this many pixels between the eyes a face is too small for a sure match."""
+
+
+@dataclass
+class Reply:
+    picture: bytes
+    caption: str
+    keyboard: InlineKeyboardMarkup | None
+    top: Match  # the first face's best match, for the log
+
+
+def percent(match: Match) -> int:
+    """The percentile as shown: 1-99 ("more alike than 100% of people" would include the person)."""
+    return max(1, min(99, round(match.similarity * 100)))
+
+
+def button_data(gallery: Gallery, match: Match) -> str:
+    """Callback data of a button that shows ``match``'s thumbnail: ``t:<version>:<id>:<percent>``."""
+    return f"t:{gallery.version}:{match.id}:{percent(match)}"
+
+
+def parse_button(data: str) -> tuple[str, int, int] | None:
+    try:
+        kind, version, celebrity, pct = data.split(":")
+        return (version, int(celebrity), int(pct)) if kind == "t" else None
+    except ValueError:
+        return None
+
+
+def one_face(lang: str, analysis: Analysis, matches: list[Match], gallery: Gallery) -> Reply:
+    """Side-by-side picture and caption for a photo with one face. Blocking: run in a thread."""
+    best, others = matches[0], matches[1:3]
+    picture = render.side_by_side(analysis.faces[0].crop, gallery.thumbnail(best.id), f"{percent(best)}%")
+    lines = [say(lang, "match", name=_name(gallery, best), percent=percent(best))]
+    if others:
+        listed = ", ".join(f"{html.escape(m.name)} ({percent(m)}%)" for m in others)
+        lines.append(say(lang, "also", others=listed))
+    if analysis.faces[0].eye_distance < SMALL_FACE_EYES:
+        lines.append(say(lang, "small_face"))
+    buttons = [InlineKeyboardButton(_label(m), callback_data=button_data(gallery, m)) for m in others]
+    return Reply(picture, _fit(lines), InlineKeyboardMarkup([buttons]) if buttons else None, best)
+
+
+def several_faces(lang: str, analysis: Analysis, matches: list[list[Match]], gallery: Gallery) -> Reply:
+    """The numbered group picture and one caption line and button per face."""
+    lines = [say(lang, "group", count=len(analysis.faces))]
+    buttons = []
+    for number, face_matches in enumerate(matches, start=1):
+        best = face_matches[0]
+        lines.append(say(lang, "group_line", number=number, name=_name(gallery, best), percent=percent(best)))
+        buttons.append([InlineKeyboardButton(f"{number}. {_label(best)}", callback_data=button_data(gallery, best))])
+    return Reply(analysis.group_picture, _fit(lines), InlineKeyboardMarkup(buttons), matches[0][0])
+
+
+def _name(gallery: Gallery, match: Match) -> str:
+    name = html.escape(match.name)
+    link = gallery.link(match.id)
+    return f'<a href="{html.escape(link)}">{name}</a>' if link else name
+
+
+def _label(match: Match) -> str:
+    return f"{match.name} · {percent(match)}%"[:60]
+
+
+def _fit(lines: list[str]) -> str:
+    """Join the lines, dropping trailing ones (and finally cutting) to stay within 1024 chars."""
+    while len(lines) > 1 and len("\n".join(lines)) > CAPTION_LIMIT:
+        lines = lines[:-1]
+    return "\n".join(lines)[:CAPTION_LIMIT]

@@ -1,0 +1,663 @@
+"""bot.py end to end: the real bot as a subprocess, talking HTTP to the fake Bot API.
+
+One bot process serves most tests of this module (WORKERS=2, a gallery of 24 LFW people
+built once per session with build_embeddings, their first photo held out as the
+selfie). Tests that need their own process (webhook mode, start-up errors) start one.
+The tests run in file order: the index rebuild comes last, because it changes the
+gallery the others expect.
+"""
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import LFW, ROOT, SAMPLES, require
+from tests.bot_api_server import DOWNLOAD_METHOD, FakeBotApi, max_events_in_window, photo_sizes_from_image
+
+TOKEN = "4242:AAE-never_LOG-this-Token-0123456789"
+WORKERS = "2"
+MAX_PENDING = 64  # the burst's 100 photos: most answered, the rest told "busy"
+GALLERY_SIZE = 24
+NEW_PEOPLE = 6
+
+_user_ids = itertools.count(1000)
+
+
+def new_user() -> int:
+    return next(_user_ids)
+
+
+def say(key: str, lang: str = "en", **values) -> str:
+    from texts import say as texts_say
+
+    return texts_say(lang, key, **values)
+
+
+# ------------------------------------------------------------------ the gallery
+
+
+def lfw_people() -> list[str]:
+    """People with 3 to 6 photos, by name: small folders keep the session's build quick."""
+    require(LFW)
+    people = sorted(p.name for p in LFW.iterdir() if p.is_dir() and 3 <= len(list(p.glob("*.jpg"))) <= 6)
+    if len(people) < GALLERY_SIZE + NEW_PEOPLE:
+        pytest.skip(f"needs {GALLERY_SIZE + NEW_PEOPLE} LFW people with 3+ photos in {LFW}")
+    return people
+
+
+def selfie(person: str) -> bytes:
+    """The held-out photo: never in a gallery."""
+    return require(LFW / person / f"{person}_0001.jpg").read_bytes()
+
+
+def name(person: str) -> str:
+    return person.replace("_", " ")
+
+
+def photo_folder(root: Path, people: list[str]) -> Path:
+    """PHOTOS_DIR/<Name>/*.jpg linking to each person's LFW photos but the first."""
+    root.mkdir(parents=True)
+    for person in people:
+        folder = root / person
+        folder.mkdir()
+        for photo in sorted((LFW / person).glob("*.jpg"))[1:]:
+            (folder / photo.name).symlink_to(photo)
+    return root
+
+
+def build_index(photos: Path, out: Path, cache: Path) -> None:
+    from build_embeddings import build
+
+    build(photos, out, workers=2, jitters=1, cache=cache, progress=False)
+
+
+@pytest.fixture(scope="session")
+def people() -> list[str]:
+    return lfw_people()[:GALLERY_SIZE]
+
+
+@pytest.fixture(scope="session")
+def new_people() -> list[str]:
+    return lfw_people()[GALLERY_SIZE : GALLERY_SIZE + NEW_PEOPLE]
+
+
+@pytest.fixture(scope="session")
+def assets(tmp_path_factory, people) -> Path:
+    root = tmp_path_factory.mktemp("gallery")
+    build_index(photo_folder(root / "photos", people), root / "assets", root / "cache.sqlite")
+    return root / "assets"
+
+
+# ------------------------------------------------------------------ the bot process
+
+
+class BotProcess:
+    """``python bot.py`` with the given environment, its output in a log file."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.log_path = log_path
+        self._log_file = open(log_path, "wb")
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
+        environment.update(env)
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "bot.py")],
+            cwd=log_path.parent,
+            env=environment,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for_log(self, pattern: str, timeout: float = 20.0, after: int = 0) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.compile(pattern).search(self.log(), after)
+            if found:
+                return found
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no /{pattern}/ in the bot's log within {timeout} s:\n{self.log()[-4000:]}")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log_file.close()
+        return self.process.returncode
+
+
+def run_bot(api: FakeBotApi, assets: Path, log_path: Path, **env: str) -> BotProcess:
+    environment = {**api.bot_environment(), "ASSETS_DIR": str(assets), "WORKERS": WORKERS, **env}
+    bot = BotProcess(environment, log_path)
+    try:
+        api.wait_for(lambda call: call.method in ("getUpdates", "setWebhook"), timeout=60, description="start-up")
+    except AssertionError:
+        bot.stop()
+        raise AssertionError(f"the bot did not start:\n{bot.log()[-4000:]}") from None
+    return bot
+
+
+@pytest.fixture(scope="module")
+def api():
+    with FakeBotApi(token=TOKEN) as server:
+        yield server
+
+
+def plant_decoys(directory: Path, count: int = 3000) -> None:
+    """Files named like Telegram's file paths, all of dogs: a bot that read a local file
+    instead of downloading would answer "no face" to every selfie."""
+    dogs = require(SAMPLES / "dlib_faces/dogs.jpg")
+    for folder in ("photos", "documents"):
+        (directory / folder).mkdir()
+        for number in range(1, count + 1):
+            for extension in (".jpg", ".png"):
+                (directory / folder / f"file_{number}{extension}").symlink_to(dogs)
+
+
+@pytest.fixture(scope="module")
+def bot(api, assets, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("bot")
+    plant_decoys(workdir)
+    process = run_bot(
+        api,
+        assets,
+        workdir / "bot.log",
+        MAX_PENDING=str(MAX_PENDING),
+        INDEX_POLL_SECONDS="0.5",
+    )
+    yield process
+    code = process.stop()
+    log = process.log()
+    assert TOKEN not in log and TOKEN.split(":")[1] not in log
+    assert code == 0, f"bot.py exited with {code}:\n{log[-3000:]}"
+    assert "stopped" in log
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def replies_to(api: FakeBotApi, chat_id: int, count: int = 1, timeout: float = 30.0):
+    """The first ``count`` successful replies in ``chat_id``, after waiting for them."""
+    api.wait_for(lambda c: c.ok and c.is_message and c.chat_id == chat_id, timeout=timeout, count=count)
+    return api.replies(chat_id)
+
+
+def only_reply(api: FakeBotApi, chat_id: int, timeout: float = 30.0):
+    [reply] = replies_to(api, chat_id, timeout=timeout)
+    return reply
+
+
+def sample(name: str) -> bytes:
+    return require(SAMPLES / name).read_bytes()
+
+
+def press(api: FakeBotApi, user_id: int, message: dict, data: str) -> dict:
+    """Queue a press of an inline button under ``message`` (a message the bot sent)."""
+    return api.add_update(
+        {
+            "callback_query": {
+                "id": f"cq{user_id}{time.monotonic_ns()}",
+                "from": {"id": user_id, "is_bot": False, "first_name": "Tester", "language_code": "en"},
+                "chat_instance": str(user_id),
+                "message": message,
+                "data": data,
+            }
+        }
+    )
+
+
+def pool_workers(pid: int) -> set[int]:
+    """The bot's face workers: the leaves of its process tree, except multiprocessing's resource tracker."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    descendants, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        descendants |= frontier
+    workers = set()
+    for child in descendants:
+        if any(parents.get(other) == child for other in descendants):
+            continue
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resource_tracker" not in cmdline:
+            workers.add(child)
+    return workers
+
+
+def kill_workers(pid: int) -> set[int]:
+    workers = pool_workers(pid)
+    assert workers, "found no worker processes to kill"
+    for worker in workers:
+        os.kill(worker, signal.SIGKILL)
+    return workers
+
+
+# ------------------------------------------------------------------ commands and simple answers
+
+
+def test_start_explains_the_bot_in_english(api, bot):
+    user = new_user()
+    api.send_text_update(user, "/start")
+    reply = only_reply(api, user)
+    assert reply.method == "sendMessage"
+    assert reply.params["text"] == say("start")
+    assert "never stored" in reply.params["text"]
+
+
+def test_help_speaks_russian_to_russian_users(api, bot):
+    user = new_user()
+    api.send_text_update(user, "/help", language_code="ru-RU")
+    reply = only_reply(api, user)
+    assert reply.params["text"] == say("start", "ru")
+    assert "не сохраняются" in reply.params["text"]
+
+
+def test_text_and_stickers_get_a_hint_to_send_a_photo(api, bot):
+    user = new_user()
+    api.send_text_update(user, "hello, who do I look like?")
+    api.send_sticker_update(user)
+    replies = replies_to(api, user, count=2)
+    assert [r.params["text"] for r in replies] == [say("hint")] * 2
+
+
+# ------------------------------------------------------------------ look-alikes
+
+
+def test_a_selfie_is_answered_with_the_side_by_side_picture_naming_the_person(api, bot, people):
+    person = people[5]
+    user = new_user()
+    api.send_photo_update(user, sizes=selfie(person))
+    reply = only_reply(api, user)
+    assert reply.method == "sendPhoto" and reply.media_source == "upload"
+    caption = reply.params["caption"]
+    assert caption.startswith(say("match", name=name(person), percent=99).split(":")[0])
+    assert len(caption) <= 1024 and caption.count("\n") >= 1  # the runners-up follow
+    buttons = reply.params["reply_markup"]["inline_keyboard"][0]
+    assert len(buttons) == 2 and all(name(person) not in b["text"] for b in buttons)
+    from PIL import Image
+    import io
+
+    picture = Image.open(io.BytesIO(reply.files["photo"].data))
+    assert picture.width > 1.5 * picture.height  # two faces side by side
+
+
+def test_the_smallest_big_enough_photo_size_is_downloaded(api, bot):
+    user = new_user()
+    update = api.send_photo_update(user, sizes=sample("face_recognition/obama-1080p.jpg"))
+    sizes = update["message"]["photo"]
+    reply = only_reply(api, user)
+    assert reply.method == "sendPhoto"
+    [wanted] = [s["file_id"] for s in sizes if max(s["width"], s["height"]) == 800]
+    downloads = [c for c in api.calls(DOWNLOAD_METHOD) if c.result in {s["file_id"] for s in sizes}]
+    assert [c.result for c in downloads] == [wanted]
+
+
+def test_an_image_sent_as_a_file_is_answered_too(api, bot, people):
+    person = people[6]
+    user = new_user()
+    api.send_document_update(user, selfie(person), "image/jpeg", f"{person}.jpg")
+    reply = only_reply(api, user)
+    assert reply.method == "sendPhoto"
+    assert f"<b>{name(person)}</b>" in reply.params["caption"]
+
+
+def test_a_file_over_20_mb_is_refused_without_downloading_it(api, bot, people):
+    user = new_user()
+    update = api.send_document_update(
+        user, selfie(people[0]), "image/jpeg", "huge.jpg", file_size=25 * 1024 * 1024
+    )
+    reply = only_reply(api, user)
+    assert reply.params["text"] == say("too_large")
+    file_id = update["message"]["document"]["file_id"]
+    assert not [c for c in api.calls("getFile") if c.params.get("file_id") == file_id]
+    assert not [c for c in api.calls(DOWNLOAD_METHOD) if c.result == file_id]
+
+
+def test_a_group_photo_gets_numbered_boxes_and_one_line_per_face(api, bot):
+    user = new_user()
+    api.send_photo_update(user, sizes=sample("face_recognition/two_people.jpg"))
+    reply = only_reply(api, user)
+    assert reply.method == "sendPhoto"
+    lines = reply.params["caption"].split("\n")
+    assert lines[0] == say("group", count=2)
+    assert [line.split(".")[0] for line in lines[1:]] == ["1", "2"]
+    assert all(re.search(r"\d+%$", line) for line in lines[1:])
+    assert len(reply.params["reply_markup"]["inline_keyboard"]) == 2
+
+
+def test_no_face_gets_the_selfie_advice(api, bot):
+    user = new_user()
+    api.send_photo_update(user, sizes=sample("dlib_faces/dogs.jpg"))
+    assert only_reply(api, user).params["text"] == say("no_face")
+
+
+def _damaged_png() -> bytes:
+    data = bytearray(sample("face_recognition/alex-lacamoire.png"))
+    data[len(data) // 3 : len(data) // 3 + 2000] = bytes(2000)
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    "data, mime",
+    [
+        pytest.param(lambda: sample("dlib_faces/bald_guys.jpg")[:20_000], "image/jpeg", id="truncated-jpeg"),
+        pytest.param(_damaged_png, "image/png", id="damaged-png"),
+        pytest.param(lambda: require(LFW.parent / "README.md").read_bytes(), "image/jpeg", id="text-as-jpeg"),
+    ],
+)
+def test_a_corrupted_image_gets_a_clear_message(api, bot, data, mime):
+    user = new_user()
+    api.send_document_update(user, data(), mime, "photo" + mime.replace("image/", "."))
+    assert only_reply(api, user).params["text"] == say("bad_image")
+
+
+def test_a_text_file_gets_the_hint(api, bot):
+    user = new_user()
+    api.send_document_update(user, b"not a photo at all", "text/plain", "notes.txt")
+    assert only_reply(api, user).params["text"] == say("hint")
+
+
+def test_runner_up_button_uploads_a_thumbnail_once_then_sends_it_by_file_id(api, bot, people):
+    user = new_user()
+    api.send_photo_update(user, sizes=selfie(people[7]))
+    answer = only_reply(api, user)
+    button = answer.params["reply_markup"]["inline_keyboard"][0][0]
+    press(api, user, answer.result, button["callback_data"])
+    first = replies_to(api, user, count=2)[1]
+    press(api, user, answer.result, button["callback_data"])
+    second = replies_to(api, user, count=3)[2]
+    assert first.method == second.method == "sendPhoto"
+    assert first.media_source == "upload" and second.media_source == "file_id"
+    largest = max(first.result["photo"], key=lambda size: size["width"] * size["height"])
+    assert second.params["photo"] == largest["file_id"]
+    assert first.params["caption"] == second.params["caption"] == button["text"]
+    assert len(api.calls("answerCallbackQuery")) >= 2
+
+
+# ------------------------------------------------------------------ limits and load
+
+
+def test_one_user_has_at_most_three_photos_in_flight(api, bot, people):
+    user = new_user()
+    for person in people[:5]:
+        api.send_photo_update(user, sizes=selfie(person))
+    replies = replies_to(api, user, count=5)
+    time.sleep(0.5)
+    replies = api.replies(user)
+    assert len(replies) == 5
+    refusals = [r for r in replies if r.method == "sendMessage"]
+    assert refusals and all(r.params["text"] == say("user_in_flight") for r in refusals)
+    assert sum(r.method == "sendPhoto" for r in replies) >= 3
+
+
+def test_a_burst_of_100_photos_from_50_users_is_answered_exactly_once_within_30_per_second(api, bot, people):
+    users = [new_user() for _ in range(50)]
+    photos = [p for person in people for p in sorted((LFW / person).glob("*.jpg"))]
+    renditions = [photo_sizes_from_image(p.read_bytes()) for p in itertools.islice(itertools.cycle(photos), 100)]
+    sent = [api.send_photo_update(users[i % 50], sizes=sizes)["update_id"] for i, sizes in enumerate(renditions)]
+    started = time.monotonic()
+    for user in users:
+        replies_to(api, user, count=2, timeout=max(5.0, 120 - (time.monotonic() - started)))
+    time.sleep(1.0)  # a duplicate would show up by now
+    answers = [r for user in users for r in api.replies(user)]
+    assert all(len(api.replies(user)) == 2 for user in users)
+    looks = [r for r in answers if r.method == "sendPhoto"]
+    busy = [r for r in answers if r.method == "sendMessage"]
+    texts = Counter(r.params["text"] for r in busy)
+    assert set(texts) <= {say("busy"), say("no_face")}, texts  # LFW has a photo or two without a detectable face
+    assert len(looks) >= 60, f"only {len(looks)} look-alike answers; {texts}"
+    log = bot.log()
+    for update_id in sent:
+        assert len(re.findall(rf"update={update_id} .*kind=photo", log)) == 1
+    assert api.rate_report().max_per_second <= 30
+
+
+def test_many_answers_at_once_are_sent_at_most_30_a_second(api, bot):
+    users = [new_user() for _ in range(90)]
+    for user in users:
+        api.send_text_update(user, "hi")
+    for user in users:
+        replies_to(api, user)
+    times = sorted(call.timestamp for user in users for call in api.replies(user))
+    assert len(times) == 90
+    peak = max_events_in_window(times, 1.0)
+    print(f"peak {peak} answers in 1 s; 90 answers in {times[-1] - times[0]:.2f} s")
+    assert peak <= 30
+    assert times[-1] - times[0] >= 2.0  # 90 answers take 3 s at 30 a second
+
+
+def test_replies_in_a_group_stay_within_20_a_minute(api, bot, people):
+    group = -100_000 - new_user()
+    for person in people[:3]:
+        api.send_photo_update(new_user(), group, sizes=selfie(person), chat_type="group")
+    replies = replies_to(api, group, count=3, timeout=40)
+    gaps = [b.timestamp - a.timestamp for a, b in zip(replies, replies[1:])]
+    assert all(gap >= 2.5 for gap in gaps), gaps  # evenly spaced: 20 a minute is one per 3 s
+    assert api.max_messages_in_window(60.0, chat_id=group) <= 20
+    assert api.rate_report().max_per_minute_in_groups <= 20
+    assert not api.calls("sendChatAction", chat_id=group)  # the group's budget is for answers
+
+
+def test_a_429_on_send_photo_is_retried_and_the_reply_not_dropped(api, bot, people):
+    user = new_user()
+    api.fail_next("sendPhoto", 1, retry_after=1)
+    api.send_photo_update(user, sizes=selfie(people[8]))
+    reply = only_reply(api, user)
+    assert reply.method == "sendPhoto"
+    attempts = api.calls("sendPhoto", chat_id=user)
+    assert [c.status for c in attempts] == [429, 200]
+    assert attempts[1].timestamp - attempts[0].timestamp >= 1.0
+
+
+# ------------------------------------------------------------------ worker crashes
+
+
+def _send_slow_photo(api: FakeBotApi, user: int) -> None:
+    """bald_guys.jpg at full size as a file: ~1 s in a worker. Returns once it is downloaded."""
+    update = api.send_document_update(user, sample("dlib_faces/bald_guys.jpg"), "image/jpeg", "bald_guys.jpg")
+    file_id = update["message"]["document"]["file_id"]
+    api.wait_for(lambda c: c.method == DOWNLOAD_METHOD and c.result == file_id, timeout=20)
+
+
+def test_a_killed_worker_does_not_lose_the_photo_and_later_photos_work(api, bot, people):
+    user = new_user()
+    mark = len(bot.log())
+    _send_slow_photo(api, user)
+    time.sleep(0.3)
+    kill_workers(bot.pid)
+    reply = only_reply(api, user, timeout=40)
+    assert reply.method == "sendPhoto" and reply.params["caption"].startswith(say("group", count=5))
+    bot.wait_for_log("retrying it once", after=mark)
+    [action] = api.calls("sendChatAction", chat_id=user)  # a slow answer: the user sees "sending a photo"
+    assert action.params["action"] == "upload_photo" and action.timestamp < reply.timestamp
+    later = new_user()
+    api.send_photo_update(later, sizes=selfie(people[9]))
+    assert f"<b>{name(people[9])}</b>" in only_reply(api, later).params["caption"]
+
+
+def test_a_photo_that_breaks_the_pool_twice_gets_an_error_answer(api, bot, people):
+    user = new_user()
+    mark = len(bot.log())
+    _send_slow_photo(api, user)
+    time.sleep(0.3)
+    first = kill_workers(bot.pid)
+    bot.wait_for_log("retrying it once", after=mark)
+    deadline = time.monotonic() + 10
+    while not (pool_workers(bot.pid) - first) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    kill_workers(bot.pid)
+    assert only_reply(api, user, timeout=40).params["text"] == say("failed")
+    later = new_user()
+    api.send_photo_update(later, sizes=selfie(people[10]))
+    assert f"<b>{name(people[10])}</b>" in only_reply(api, later).params["caption"]
+
+
+# ------------------------------------------------------------------ index reload (last: changes the gallery)
+
+
+def test_a_rebuilt_index_is_picked_up_without_a_restart_or_a_failed_request(
+    api, bot, assets, people, new_people, tmp_path
+):
+    user = new_user()
+    api.send_photo_update(user, sizes=selfie(people[11]))
+    old_answer = only_reply(api, user)
+    photos = photo_folder(tmp_path / "photos", new_people)
+    mark = len(bot.log())
+
+    during = []  # photos sent while the new index is built and swapped in
+    building = threading.Thread(target=build_index, args=(photos, assets, tmp_path / "cache.sqlite"))
+    building.start()
+    while building.is_alive():
+        during.append(new_user())
+        api.send_photo_update(during[-1], sizes=selfie(people[len(during) % len(people)]))
+        time.sleep(0.4)
+    building.join()
+    bot.wait_for_log(r"index reloaded .*: 6 celebrities", after=mark)
+    for chat in during:
+        assert only_reply(api, chat).method == "sendPhoto"
+
+    newcomer = new_people[2]
+    later = new_user()
+    api.send_photo_update(later, sizes=selfie(newcomer))
+    assert f"<b>{name(newcomer)}</b>" in only_reply(api, later).params["caption"]
+
+    stale = old_answer.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    press(api, user, old_answer.result, stale)
+    answered = api.wait_for(lambda c: c.method == "answerCallbackQuery" and c.params.get("text"), timeout=10)
+    assert answered[-1].params["text"] == say("stale_button")
+    time.sleep(0.3)
+    assert len(api.replies(user)) == 1  # no thumbnail from a gallery that is gone
+
+
+def test_the_log_has_one_line_for_every_update_and_never_the_token(api, bot):
+    user = new_user()
+    queued = api.send_text_update(user, "one more")
+    only_reply(api, user)
+    bot.wait_for_log(rf"update={queued['update_id']} ")
+    log = bot.log()
+    logged = [int(n) for n in re.findall(r"handlers: update=(\d+) ", log)]
+    assert sorted(logged) == list(range(100_000_001, queued["update_id"] + 1))  # each once, none lost
+    assert TOKEN not in log and TOKEN.split(":")[1] not in log
+
+
+# ------------------------------------------------------------------ webhook mode and start-up errors
+
+
+def test_webhook_mode_rejects_a_wrong_secret_and_answers_the_right_one(assets, tmp_path):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    secret = "webhook-Secret_42"
+    with FakeBotApi(token=TOKEN) as hooked:
+        bot = run_bot(
+            hooked,
+            assets,
+            tmp_path / "webhook.log",
+            WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/hook",
+            WEBHOOK_SECRET=secret,
+            PORT=str(port),
+            LISTEN="127.0.0.1",
+            WORKERS="1",
+            LOG_LEVEL="DEBUG",
+        )
+        try:
+            [registered] = hooked.calls("setWebhook")
+            assert registered.params["url"] == f"http://127.0.0.1:{port}/telegram/hook"
+            assert registered.params["secret_token"] == secret
+            user = new_user()
+            hooked.add_chat(user)
+            update = {
+                "update_id": 1,
+                "message": {
+                    "message_id": 1,
+                    "date": int(time.time()),
+                    "chat": {"id": user, "type": "private"},
+                    "from": {"id": user, "is_bot": False, "first_name": "Hook"},
+                    "text": "/start",
+                    "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+                },
+            }
+            url = f"http://127.0.0.1:{port}/telegram/hook"
+            for attempt in range(50):  # the server may still be binding
+                try:
+                    wrong = httpx.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"})
+                    break
+                except httpx.ConnectError:
+                    time.sleep(0.1)
+            assert wrong.status_code == 403
+            time.sleep(0.5)
+            assert not hooked.replies(user)
+            right = httpx.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret})
+            assert right.status_code == 200
+            assert only_reply(hooked, user).params["text"] == say("start")
+        finally:
+            code = bot.stop()
+        log = bot.log()
+        assert code == 0, log[-3000:]
+        assert "DEBUG" in log and TOKEN not in log and TOKEN.split(":")[1] not in log
+
+
+def _run_until_exit(env: dict[str, str]) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "bot.py"], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_a_missing_token_is_one_clear_line(tmp_path):
+    result = _run_until_exit({"ASSETS_DIR": str(tmp_path)})
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode != 0
+    assert output.count("\n") == 0 and "TELEGRAM_BOT_TOKEN" in output, output
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_a_missing_or_corrupt_index_is_one_clear_line(tmp_path, assets, damage):
+    broken = tmp_path / "assets"
+    if damage == "corrupt":
+        broken.mkdir()
+        for item in assets.iterdir():
+            if item.is_file():
+                (broken / item.name).write_bytes(item.read_bytes())
+        (broken / "index.json").write_text('{"format_version": 1, "count": ')
+    result = _run_until_exit({"TELEGRAM_BOT_TOKEN": TOKEN, "ASSETS_DIR": str(broken)})
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode != 0
+    assert output.count("\n") == 0 and "index" in output and str(broken) in output, output
+    assert "Traceback" not in output and TOKEN not in output

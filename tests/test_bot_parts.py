@@ -1,0 +1,158 @@
+"""The bot's parts on their own: per-user limits, the gallery reload, captions, photo sizes."""
+from __future__ import annotations
+
+import asyncio
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import LFW, require
+
+
+# ------------------------------------------------------------------ user limits
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_user_has_at_most_three_photos_in_flight():
+    from user_limits import TooManyInFlight, UserLimits
+
+    limits = UserLimits(max_in_flight=3, per_minute=100)
+    with limits.admit(1), limits.admit(1), limits.admit(1):
+        with pytest.raises(TooManyInFlight):
+            with limits.admit(1):
+                pass
+        with limits.admit(2):  # someone else is not affected
+            pass
+    with limits.admit(1):
+        pass
+
+
+def test_a_user_sends_at_most_twelve_photos_a_minute():
+    from user_limits import TooManyPerMinute, UserLimits
+
+    clock = Clock()
+    limits = UserLimits(max_in_flight=3, per_minute=12, clock=clock)
+    for _ in range(12):
+        with limits.admit(1):
+            clock.now += 1
+    with pytest.raises(TooManyPerMinute) as refused:
+        with limits.admit(1):
+            pass
+    assert refused.value.retry_in == 48  # the first photo leaves the window 60 s after it came
+    clock.now += 48
+    with limits.admit(1):
+        pass
+
+
+# ------------------------------------------------------------------ the gallery reload
+
+
+def _save_index(directory, names, thumbnail_person):
+    """An index of ``names`` with random vectors; every thumbnail is a real LFW photo of one person."""
+    from index import Calibration, CelebrityIndex
+
+    directory.mkdir()
+    vectors = np.random.default_rng(len(names)).normal(size=(len(names), 128)).astype(np.float32)
+    index = CelebrityIndex.build(vectors, [{"name": n} for n in names], Calibration(mean=0.7, std=0.05))
+    index.save(directory)
+    (directory / "thumbs").mkdir()
+    photo = require(LFW / thumbnail_person / f"{thumbnail_person}_0001.jpg").read_bytes()
+    for i in range(len(names)):
+        (directory / "thumbs" / f"{i}.jpg").write_bytes(photo)
+    return photo
+
+
+def test_a_new_index_is_swapped_in_a_broken_one_is_not_and_old_thumbnails_never_come_from_the_new(tmp_path):
+    from build_embeddings import replace_directory
+    from gallery import GalleryWatcher, load_gallery
+
+    assets = tmp_path / "assets"
+    old_thumb = _save_index(assets, ["Ann", "Bob", "Cid"], "Adam_Sandler")
+    watcher = GalleryWatcher(load_gallery(assets), poll_seconds=0.1)
+    old = watcher.current
+    old.file_ids[0] = "cached-file-id"
+    assert old.thumbnail(0) == old_thumb
+    assert asyncio.run(watcher.check()) is False  # nothing changed
+
+    broken = tmp_path / "broken"
+    _save_index(broken, ["Dan", "Eve"], "Angela_Merkel")
+    (broken / "index.json").write_text("{not json")
+    replace_directory(broken, assets)
+    assert asyncio.run(watcher.check()) is False
+    assert watcher.current is old and old.name(0) == "Ann"
+    assert old.thumbnail(0) is None  # its directory is gone; the new one's 0.jpg is someone else
+
+    fixed = tmp_path / "fixed"
+    new_thumb = _save_index(fixed, ["Dan", "Eve"], "Angela_Merkel")
+    replace_directory(fixed, assets)
+    assert asyncio.run(watcher.check()) is True
+    new = watcher.current
+    assert new.version != old.version and new.name(1) == "Eve" and len(new) == 2
+    assert new.file_ids == {} and new.thumbnail(1) == new_thumb
+
+
+def test_a_missing_index_is_a_clear_error(tmp_path):
+    from gallery import load_gallery
+    from index import IndexFormatError
+
+    with pytest.raises(IndexFormatError, match="no index directory"):
+        load_gallery(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(IndexFormatError, match="index.json"):
+        load_gallery(tmp_path / "empty")
+
+
+# ------------------------------------------------------------------ what is sent
+
+
+def test_captions_stay_within_telegram_s_1024_characters(tmp_path):
+    import replies
+    from analysis import Analysis, FoundFace
+    from gallery import load_gallery
+    from index import Match
+
+    long_name = "Maria " * 400
+    _save_index(tmp_path / "assets", [long_name, "Bob", "Cid"], "Adam_Sandler")
+    gallery = load_gallery(tmp_path / "assets")
+    face_jpeg = require(LFW / "Angela_Merkel" / "Angela_Merkel_0001.jpg").read_bytes()
+    face = FoundFace((0, 0, 100, 100), 1.0, 40.0, 0.0, np.zeros(128, np.float32), face_jpeg)
+    matches = [Match(0, long_name, 0.3, 0.97), Match(1, "Bob", 0.6, 0.5), Match(2, "Cid", 0.7, 0.2)]
+    for lang in ("en", "ru"):
+        one = replies.one_face(lang, Analysis(250, 250, [face]), matches, gallery)
+        group = replies.several_faces(lang, Analysis(250, 250, [face] * 5, b"jpeg"), [matches] * 5, gallery)
+        assert len(one.caption) <= 1024 and len(group.caption) <= 1024
+        picture = Image.open(io.BytesIO(one.picture))
+        assert picture.width > 1.5 * picture.height  # both faces, side by side
+        assert [b.text for b in one.keyboard.inline_keyboard[0]] == ["Bob · 50%", "Cid · 20%"]
+        assert replies.parse_button(one.keyboard.inline_keyboard[0][0].callback_data) == (gallery.version, 1, 50)
+
+
+def test_the_smallest_photo_size_of_at_least_800_px_is_chosen():
+    from telegram import PhotoSize
+
+    from handlers import pick_photo_size
+
+    def sizes(*sides):
+        return tuple(PhotoSize(f"id{w}", f"u{w}", w, round(w * 0.75)) for w in sides)
+
+    assert pick_photo_size(sizes(90, 320, 800, 1280)).width == 800
+    assert pick_photo_size(sizes(90, 320, 1280)).width == 1280
+    assert pick_photo_size(sizes(90, 320, 604)).width == 604  # none big enough: the largest
+
+
+def test_russian_for_ru_language_codes_english_otherwise():
+    from texts import TEXTS, language, say
+
+    assert language("ru") == language("ru-RU") == "ru"
+    assert language("uk") == language(None) == language("en-GB") == "en"
+    assert TEXTS["ru"].keys() == TEXTS["en"].keys()
+    assert say("ru", "user_rate", seconds=5).endswith("5 с.")

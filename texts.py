@@ -1,0 +1,87 @@
+"""Every sentence the bot says, in English and Russian.
+
+``say(lang, key, **values)`` picks the language (English unless the user's Telegram
+language code starts with "ru") and fills in the values. Messages that may carry names
+(captions) are HTML: the caller escapes the names, this module only formats.
+"""
+from __future__ import annotations
+
+DEFAULT = "en"
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "start": (
+            "Send me a selfie and I'll tell you which celebrity you look like, how alike "
+            "you are, and show your faces side by side.\n\n"
+            "Photos are processed in memory and never stored."
+        ),
+        "hint": "Send me a photo with a face (a selfie works best) and I'll find your celebrity look-alike.",
+        "no_face": (
+            "I couldn't find a face in this photo. A good selfie has one face, looking straight "
+            "at the camera, in good light, and filling a good part of the frame."
+        ),
+        "bad_image": (
+            "I couldn't read this file as an image: it is damaged or not a picture. "
+            "Please send a photo (JPEG, PNG or WebP)."
+        ),
+        "too_large": (
+            "This file is larger than 20 MB, the most Telegram lets bots download. "
+            "Send it as a photo instead of a file, or a smaller image."
+        ),
+        "download_failed": "I couldn't download this photo from Telegram. Please send it again.",
+        "busy": "I'm busy with a lot of photos right now. Please try again in a moment.",
+        "user_in_flight": "I'm still working on your previous photos. Send the next one when they're answered.",
+        "user_rate": "That's a lot of photos in one minute! Please try again in {seconds} s.",
+        "failed": "Something went wrong while processing this photo. Please try another one.",
+        "match": "You look like <b>{name}</b>: {percent}%, more alike than {percent}% of people.",
+        "also": "Also like: {others}",
+        "small_face": "Tip: the face is small in this photo; a closer selfie gives a surer match.",
+        "group": "I found {count} faces:",
+        "group_line": "{number}. <b>{name}</b>: {percent}%",
+        "stale_button": "This answer is from an older gallery. Please send your photo again.",
+        "thumbnail": "{name} · {percent}%",
+    },
+    "ru": {
+        "start": (
+            "Пришлите селфи, и я скажу, на какую знаменитость вы похожи, насколько, "
+            "и покажу ваши лица рядом.\n\n"
+            "Фото обрабатываются в памяти и нигде не сохраняются."
+        ),
+        "hint": "Пришлите фото с лицом (лучше всего селфи), и я найду вашего звёздного двойника.",
+        "no_face": (
+            "Я не нашёл лица на этом фото. Хорошее селфи: одно лицо, взгляд прямо в камеру, "
+            "хороший свет, и лицо занимает заметную часть кадра."
+        ),
+        "bad_image": (
+            "Не получилось прочитать этот файл как изображение: он повреждён или это не картинка. "
+            "Пришлите фото (JPEG, PNG или WebP)."
+        ),
+        "too_large": (
+            "Файл больше 20 МБ, а Telegram даёт ботам скачивать не больше. "
+            "Отправьте его как фото, а не файлом, или пришлите изображение поменьше."
+        ),
+        "download_failed": "Не удалось скачать это фото из Telegram. Пришлите его ещё раз.",
+        "busy": "Сейчас очень много фото. Попробуйте ещё раз через минутку.",
+        "user_in_flight": "Я ещё обрабатываю ваши прошлые фото. Пришлите следующее, когда получите ответы.",
+        "user_rate": "Слишком много фото за минуту! Попробуйте снова через {seconds} с.",
+        "failed": "Что-то пошло не так при обработке этого фото. Попробуйте другое.",
+        "match": "Вы похожи на <b>{name}</b>: {percent}%, больше, чем {percent}% людей.",
+        "also": "А ещё на: {others}",
+        "small_face": "Совет: лицо на фото маленькое; селфи поближе даст более точный ответ.",
+        "group": "Я нашёл лиц: {count}",
+        "group_line": "{number}. <b>{name}</b>: {percent}%",
+        "stale_button": "Этот ответ из старой галереи. Пришлите фото ещё раз.",
+        "thumbnail": "{name} · {percent}%",
+    },
+}
+
+
+def language(language_code: str | None) -> str:
+    """"ru" for Russian-speaking users, English for everyone else."""
+    return "ru" if (language_code or "").lower().startswith("ru") else DEFAULT
+
+
+def say(lang: str, key: str, **values: object) -> str:
+    """The text ``key`` in ``lang`` (falling back to English) with ``values`` filled in."""
+    template = TEXTS.get(lang, TEXTS[DEFAULT]).get(key) or TEXTS[DEFAULT][key]
+    return template.format(**values) if values else template
