@@ -26,15 +26,12 @@ The steps:
 4. ``index.calibrate`` fits the distance from each kept photo to its nearest other
    celebrity (leave-one-out when there is one photo per celebrity).
 5. The index, a thumbnail per celebrity and build.json are written to a new sibling
-   directory which then replaces the output atomically (``replace_directory``).
+   directory which then replaces the output atomically (``directory_swap.replace_directory``).
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
-import ctypes
-import errno
 import hashlib
 import io
 import json
@@ -42,13 +39,9 @@ import logging
 import math
 import multiprocessing
 import os
-import shutil
 import signal
-import sqlite3
 import sys
-import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -61,13 +54,14 @@ from PIL import Image
 from tqdm import tqdm
 
 import model
+from build_error import BuildError
+from celebrity_photos import Celebrity, discover
+from directory_swap import staged_directory
 from imaging import ImageError, decode_image
 from index import CelebrityIndex, calibrate
+from photo_cache import PhotoCache, PhotoResult, settings_key
 
 log = logging.getLogger("build_embeddings")
-
-PIPELINE_VERSION = 1
-"""Bump when the per-photo analysis changes (main-face rule, stored figures): it is part of the cache key."""
 
 DEFAULT_JITTERS = 10
 DEFAULT_MIN_EYE_DISTANCE = 20.0
@@ -95,9 +89,6 @@ THUMB_RAISE = 0.15
 """The square's centre sits this many face-box sides above the box's centre: the
 detector's box runs from the brows to the chin, so the hair needs more room than the neck."""
 THUMB_QUALITY = 90
-COMMIT_EVERY = 50  # cache rows written per transaction while the pool works
-CATALOG_NAMES = ("catalog.json", "catalog.csv")
-_EXCLUDED_FORMATS = {"BUFR", "GRIB", "HDF5", "WMF", "EPS", "MPEG"}  # Pillow only identifies these
 
 REASONS = {
     "unreadable": "unreadable or not an image",
@@ -110,34 +101,6 @@ REASONS = {
     "failed": "the face pipeline failed",
 }
 """Why a photo was left out: code -> what the report says."""
-
-
-class BuildError(Exception):
-    """The gallery cannot be built: too few celebrities, a bad catalog, a dead worker..."""
-
-
-@dataclass
-class Celebrity:
-    """One celebrity found in the photos folder."""
-
-    key: str  # the file stem or folder name, e.g. "Tom_Cruise"
-    name: str  # the display name, e.g. "Tom Cruise"
-    photos: list[Path]
-    metadata: dict = field(default_factory=dict)  # the catalog's fields, name included
-
-
-@dataclass
-class PhotoResult:
-    """The analysis of one photo: its main face, or why there is none. What the cache holds."""
-
-    status: str  # "ok" or a key of REASONS
-    faces: int = 0
-    box: tuple[int, int, int, int] | None = None  # main face: left, top, right, bottom
-    eye_distance: float = 0.0
-    roll: float = 0.0
-    score: float = 0.0
-    embedding: np.ndarray | None = field(default=None, repr=False)  # (128,) float32
-    detail: str = ""
 
 
 @dataclass
@@ -159,107 +122,6 @@ class Report:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-# ---------------------------------------------------------------- discovery
-
-
-def image_extensions() -> frozenset[str]:
-    """Lower-case file extensions Pillow can open."""
-    Image.init()
-    return frozenset(
-        ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN and fmt not in _EXCLUDED_FORMATS
-    )
-
-
-def display_name(key: str) -> str:
-    """``Tom_Cruise`` -> ``Tom Cruise``."""
-    return " ".join(key.replace("_", " ").split()) or key
-
-
-def discover(photos_dir: Path | str) -> list[Celebrity]:
-    """The celebrities in ``photos_dir``, sorted by key, with the catalog's metadata applied.
-
-    ``<Key>.<ext>`` is one photo of a celebrity and ``<Key>/*.<ext>`` several (not
-    recursive); both for one key are merged. Hidden files and folders are skipped.
-    """
-    photos_dir = Path(photos_dir)
-    if not photos_dir.is_dir():
-        raise BuildError(f"no such folder: {photos_dir}")
-    extensions = image_extensions()
-    found: dict[str, list[Path]] = {}
-    for entry in sorted(photos_dir.iterdir()):
-        if entry.name.startswith(".") or entry.name in CATALOG_NAMES:
-            continue
-        if entry.is_dir():
-            photos = [p for p in sorted(entry.iterdir()) if _is_image(p, extensions)]
-            found.setdefault(entry.name, []).extend(photos)
-        elif _is_image(entry, extensions):
-            found.setdefault(entry.stem, []).append(entry)
-    catalog = read_catalog(photos_dir)
-    unused = sorted(set(catalog) - set(found))
-    if unused:
-        log.warning("%d catalog entries have no photos: %s", len(unused), ", ".join(unused[:10]))
-    celebrities = []
-    for key in sorted(found):
-        metadata = dict(catalog.get(key, {}))
-        name = metadata.get("name")
-        name = name.strip() if isinstance(name, str) and name.strip() else display_name(key)
-        celebrities.append(Celebrity(key=key, name=name, photos=sorted(found[key]), metadata=metadata))
-    return celebrities
-
-
-def _is_image(path: Path, extensions: frozenset[str]) -> bool:
-    return not path.name.startswith(".") and path.suffix.lower() in extensions and path.is_file()
-
-
-def read_catalog(photos_dir: Path) -> dict[str, dict]:
-    """Key -> metadata from ``catalog.json`` or ``catalog.csv`` in ``photos_dir`` ({} if neither).
-
-    JSON: ``{"Tom_Cruise": {"name": "Tom Cruise", "link": "...", ...}}`` or a list of
-    objects each with a "key". CSV: a header row with a "key" column; empty cells are left out.
-    """
-    paths = [photos_dir / name for name in CATALOG_NAMES if (photos_dir / name).is_file()]
-    if not paths:
-        return {}
-    if len(paths) > 1:
-        raise BuildError(f"two catalogs in {photos_dir}: keep one of {', '.join(p.name for p in paths)}")
-    path = paths[0]
-    try:
-        entries = _catalog_json(path) if path.suffix == ".json" else _catalog_csv(path)
-    except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
-        raise BuildError(f"cannot read the catalog {path}: {exc}") from exc
-    catalog: dict[str, dict] = {}
-    for key, fields in entries:
-        if not isinstance(key, str) or not key or not isinstance(fields, dict):
-            raise BuildError(f"{path}: each entry needs a string key and an object of fields, got {key!r}")
-        fields = {k: v for k, v in fields.items() if k != "key"}
-        if "name" in fields and not isinstance(fields["name"], str):
-            raise BuildError(f"{path}: the name of {key!r} is not a string")
-        catalog[key] = fields
-    log.info("catalog %s: %d entries", path.name, len(catalog))
-    return catalog
-
-
-def _catalog_json(path: Path) -> list[tuple[str, dict]]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if isinstance(data, dict):
-        return list(data.items())
-    if isinstance(data, list):
-        return [(entry.get("key") if isinstance(entry, dict) else None, entry) for entry in data]
-    raise ValueError("expected an object keyed by celebrity, or a list of objects with a 'key'")
-
-
-def _catalog_csv(path: Path) -> list[tuple[str, dict]]:
-    with path.open(newline="", encoding="utf-8-sig") as file:
-        reader = csv.DictReader(file)
-        if not reader.fieldnames or "key" not in reader.fieldnames:
-            raise ValueError("the header row needs a 'key' column")
-        return [
-            (row["key"].strip(), {k: v for k, v in row.items() if k and k != "key" and v not in (None, "")})
-            for row in reader
-            if (row.get("key") or "").strip()
-        ]
 
 
 # ---------------------------------------------------------------- one photo
@@ -339,120 +201,6 @@ def _analyse_file(path: str) -> tuple[str | None, PhotoResult]:
         return digest, analyse_image(_worker_model, data, _worker_jitters)
     except Exception as exc:  # dlib's RuntimeError and the like: reject the photo, not the build
         return None, PhotoResult(status="failed", detail=f"{type(exc).__name__}: {exc}")
-
-
-def settings_key(jitters: int) -> tuple[str, dict]:
-    """A digest of everything besides the photo that changes its analysis, and the settings themselves."""
-    models = {}
-    for role, path in sorted(model.model_paths().items()):
-        digest = hashlib.sha256()
-        with open(path, "rb") as file:
-            for block in iter(lambda: file.read(1 << 20), b""):
-                digest.update(block)
-        models[role] = digest.hexdigest()
-    settings = {
-        "pipeline": PIPELINE_VERSION,
-        "jitters": jitters,
-        "models": models,
-        "dlib": getattr(model.dlib, "__version__", "?"),
-        "detect_side": model.DETECT_SIDE,
-        "max_faces": model.MAX_FACES,
-    }
-    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
-    return key, settings
-
-
-# ---------------------------------------------------------------- cache
-
-
-class PhotoCache:
-    """Analyses and thumbnails in SQLite, keyed by photo SHA-256 and the settings digest."""
-
-    def __init__(self, path: Path | str, settings: str):
-        self.path = Path(path)
-        self.settings = settings
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=60)
-        self._db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS photos (
-                sha256 TEXT NOT NULL, settings TEXT NOT NULL, status TEXT NOT NULL,
-                faces INTEGER NOT NULL, box TEXT, eye_distance REAL, roll REAL, score REAL,
-                embedding BLOB, detail TEXT,
-                PRIMARY KEY (sha256, settings));
-            CREATE TABLE IF NOT EXISTS thumbnails (
-                sha256 TEXT NOT NULL, settings TEXT NOT NULL, size INTEGER NOT NULL, jpeg BLOB NOT NULL,
-                PRIMARY KEY (sha256, settings, size));
-            """
-        )
-        self._pending = 0
-
-    def get(self, sha256: str) -> PhotoResult | None:
-        row = self._db.execute(
-            "SELECT status, faces, box, eye_distance, roll, score, embedding, detail"
-            " FROM photos WHERE sha256 = ? AND settings = ?",
-            (sha256, self.settings),
-        ).fetchone()
-        if row is None:
-            return None
-        status, faces, box, eye_distance, roll, score, embedding, detail = row
-        return PhotoResult(
-            status=status,
-            faces=faces,
-            box=tuple(json.loads(box)) if box else None,
-            eye_distance=eye_distance or 0.0,
-            roll=roll or 0.0,
-            score=score or 0.0,
-            embedding=np.frombuffer(embedding, dtype=np.float32).copy() if embedding is not None else None,
-            detail=detail or "",
-        )
-
-    def put(self, sha256: str, result: PhotoResult) -> None:
-        embedding = None if result.embedding is None else np.asarray(result.embedding, np.float32).tobytes()
-        self._db.execute(
-            "INSERT OR REPLACE INTO photos VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                sha256,
-                self.settings,
-                result.status,
-                result.faces,
-                json.dumps(list(result.box)) if result.box else None,
-                result.eye_distance,
-                result.roll,
-                result.score,
-                embedding,
-                result.detail,
-            ),
-        )
-        self._pending += 1
-        if self._pending >= COMMIT_EVERY:
-            self.commit()
-
-    def get_thumbnail(self, sha256: str, size: int) -> bytes | None:
-        row = self._db.execute(
-            "SELECT jpeg FROM thumbnails WHERE sha256 = ? AND settings = ? AND size = ?", (sha256, self.settings, size)
-        ).fetchone()
-        return None if row is None else bytes(row[0])
-
-    def put_thumbnail(self, sha256: str, size: int, jpeg: bytes) -> None:
-        self._db.execute("INSERT OR REPLACE INTO thumbnails VALUES (?, ?, ?, ?)", (sha256, self.settings, size, jpeg))
-        self._pending += 1
-
-    def commit(self) -> None:
-        self._db.commit()
-        self._pending = 0
-
-    def close(self) -> None:
-        """Commit what is there (a failed build keeps its progress) and close."""
-        with contextlib.suppress(sqlite3.Error):
-            self.commit()
-        self._db.close()
-
-    def __enter__(self) -> PhotoCache:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
 
 # ---------------------------------------------------------------- many photos
@@ -687,96 +435,6 @@ def write_thumbnails(directory: Path, entries: list[Entry], cache: PhotoCache, s
     return made
 
 
-# ---------------------------------------------------------------- atomic output
-
-_AT_FDCWD = -100
-_RENAME_EXCHANGE = 2
-
-
-def exchange_paths(first: Path, second: Path) -> bool:
-    """Swap two existing paths atomically with Linux's renameat2(RENAME_EXCHANGE).
-
-    False where that is unavailable (not Linux, old libc or kernel, a filesystem
-    without support); raises OSError for any other failure.
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    renameat2.restype = ctypes.c_int
-    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EPERM):
-        return False
-    raise OSError(code, os.strerror(code), str(first), None, str(second))
-
-
-def replace_directory(new: Path, target: Path) -> str:
-    """Put the directory ``new`` at ``target``, deleting what was there; returns the method used.
-
-    "rename" when there was no ``target``; "exchange" when the two were swapped in one
-    step (a reader sees either the old directory or the new one, never neither); else
-    "rename-aside": ``target`` is renamed away, ``new`` renamed in (restoring the old
-    one if that fails), leaving a moment without ``target``.
-    """
-    if not os.path.lexists(target):
-        os.rename(new, target)
-        return "rename"
-    if target.is_symlink() or not target.is_dir():
-        raise BuildError(f"{target} exists and is not a directory")
-    if exchange_paths(new, target):
-        _remove_old(new)  # ``new`` now names the old directory
-        return "exchange"
-    aside = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-    os.rename(target, aside)
-    try:
-        os.rename(new, target)
-    except BaseException:
-        os.rename(aside, target)
-        raise
-    _remove_old(aside)
-    return "rename-aside"
-
-
-def _remove_old(path: Path) -> None:
-    """Delete the replaced output; failing to is worth a warning, not a failed build."""
-    try:
-        shutil.rmtree(path)
-    except OSError as exc:
-        log.warning("could not delete the previous output at %s: %s", path, exc)
-
-
-@contextlib.contextmanager
-def staged_directory(target: Path) -> Iterator[Path]:
-    """A new empty sibling of ``target`` to build in; replaces ``target`` on success, vanishes on failure."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    stale = sorted(target.parent.glob(f".{target.name}.new-*")) + sorted(target.parent.glob(f".{target.name}.old-*"))
-    if stale:
-        log.warning("left over from an interrupted build (safe to delete): %s", ", ".join(map(str, stale)))
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
-    try:
-        os.chmod(staging, _directory_mode(target))  # mkdtemp makes it private (0700)
-        yield staging
-        os.sync()  # the files' data on disk before the rename makes them the index
-        method = replace_directory(staging, target)
-        log.info("output swapped into %s (%s)", target, method)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def _directory_mode(target: Path) -> int:
-    if target.is_dir():
-        return target.stat().st_mode & 0o7777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o777 & ~umask
-
-
 # ---------------------------------------------------------------- the build
 
 
@@ -899,7 +557,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("assets"), help="index directory (default: assets)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
     parser.add_argument(
-        "--jitters", type=int, default=DEFAULT_JITTERS, help=f"re-samplings per face (default {DEFAULT_JITTERS}; 1 is ~10x faster)"
+        "--jitters", type=int, default=DEFAULT_JITTERS, help=f"re-samplings per face (default {DEFAULT_JITTERS}; 1 is ~4x faster)"
     )
     parser.add_argument("--min-eye-distance", type=float, default=DEFAULT_MIN_EYE_DISTANCE, metavar="PX")
     parser.add_argument("--max-roll", type=float, default=DEFAULT_MAX_ROLL, metavar="DEG")

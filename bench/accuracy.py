@@ -210,7 +210,9 @@ def verification(pairs, pipelines: dict[str, dict[str, np.ndarray]]) -> list[str
 
 def identification(project: dict, seed: int, distractors: bool) -> list[str]:
     import build_embeddings as be
+    from celebrity_photos import Celebrity
     from index import CelebrityIndex, calibrate
+    from photo_cache import PhotoResult
 
     by_person: dict[str, list[Path]] = defaultdict(list)
     for path in sorted(LFW.glob("*/*.jpg")):
@@ -236,12 +238,12 @@ def identification(project: dict, seed: int, distractors: bool) -> list[str]:
     celebrities, analysed = [], {}
     for person in people:
         rest = [p for p in by_person[person] if p != queries.get(person)]
-        celebrities.append(be.Celebrity(key=person, name=person, photos=rest))
+        celebrities.append(Celebrity(key=person, name=person, photos=rest))
         for p in rest:
             v = vectors.get(p.name)
             result = (
-                be.PhotoResult(status="ok", faces=1, box=(0, 0, 1, 1), eye_distance=100.0, embedding=v)
-                if v is not None else be.PhotoResult(status="no_face")
+                PhotoResult(status="ok", faces=1, box=(0, 0, 1, 1), eye_distance=100.0, embedding=v)
+                if v is not None else PhotoResult(status="no_face")
             )
             analysed[p] = be.Analysed(hashlib.sha256(p.read_bytes()).hexdigest(), result, cached=True)
     entries, rejected, skipped = be.select(celebrities, analysed, be.DEFAULT_MIN_EYE_DISTANCE, be.DEFAULT_MAX_ROLL)

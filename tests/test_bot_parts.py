@@ -72,7 +72,7 @@ def _save_index(directory, names, thumbnail_person):
 
 
 def test_a_new_index_is_swapped_in_a_broken_one_is_not_and_old_thumbnails_never_come_from_the_new(tmp_path):
-    from build_embeddings import replace_directory
+    from directory_swap import replace_directory
     from gallery import GalleryWatcher, load_gallery
 
     assets = tmp_path / "assets"

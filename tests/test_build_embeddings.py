@@ -199,10 +199,10 @@ def test_quality_thresholds_apply_to_cached_results(copy_of):
 
 
 def test_other_jitters_are_not_served_from_the_cache():
-    import build_embeddings
+    from photo_cache import settings_key
 
-    key_1, _ = build_embeddings.settings_key(1)
-    key_10, settings = build_embeddings.settings_key(10)
+    key_1, _ = settings_key(1)
+    key_10, settings = settings_key(10)
     assert key_1 != key_10 and settings["jitters"] == 10 and set(settings["models"]) == {"predictor", "recognizer"}
 
 
@@ -233,17 +233,19 @@ def test_a_build_failing_midway_leaves_the_previous_index(copy_of, monkeypatch):
 
 def test_a_build_with_too_few_celebrities_fails_clearly(tmp_path):
     import build_embeddings
+    from build_error import BuildError
 
     photos = tmp_path / "photos"
     (photos / "Adam_Sandler").mkdir(parents=True)
     (photos / "Adam_Sandler" / "a.jpg").symlink_to(lfw("Adam_Sandler", 1))
-    with pytest.raises(build_embeddings.BuildError, match="at least 2"):
+    with pytest.raises(BuildError, match="at least 2"):
         build_embeddings.build(photos, tmp_path / "assets", workers=1, jitters=1)
     assert not (tmp_path / "assets").exists() and leftovers(tmp_path / "assets") == []
 
 
 def test_too_few_usable_celebrities_fail_after_analysis(copy_of):
     import build_embeddings
+    from build_error import BuildError
 
     photos, out, cache = copy_of
     for entry in photos.iterdir():
@@ -252,17 +254,18 @@ def test_too_few_usable_celebrities_fail_after_analysis(copy_of):
     (photos / "Dogs").mkdir()
     (photos / "Dogs" / "dogs.jpg").symlink_to(SAMPLES / "dlib_faces" / "dogs.jpg")
     before = snapshot(out)
-    with pytest.raises(build_embeddings.BuildError, match="only 1 celebrities"):
+    with pytest.raises(BuildError, match="only 1 celebrities"):
         build_embeddings.build(photos, out, workers=1, jitters=1, cache=cache)
     assert snapshot(out) == before and leftovers(out) == []
 
 
 def test_swap_without_renameat2_falls_back_to_rename_aside(copy_of, monkeypatch):
     import build_embeddings
+    import directory_swap
     from index import CelebrityIndex
 
     photos, out, cache = copy_of
-    monkeypatch.setattr(build_embeddings, "exchange_paths", lambda first, second: False)
+    monkeypatch.setattr(directory_swap, "exchange_paths", lambda first, second: False)
     (photos / "Bill_Gates.jpg").unlink()
     report = build_embeddings.build(photos, out, workers=1, jitters=1, cache=cache)
     assert report.celebrities == len(FOLDER_PEOPLE) + len(SINGLE_PEOPLE) - 1
@@ -271,19 +274,19 @@ def test_swap_without_renameat2_falls_back_to_rename_aside(copy_of, monkeypatch)
 
 
 def test_replace_directory_swaps_atomically_on_linux(tmp_path):
-    import build_embeddings
+    from directory_swap import replace_directory
 
     old, new = tmp_path / "assets", tmp_path / "new"
     old.mkdir()
     (old / "version").write_text("old")
     new.mkdir()
     (new / "version").write_text("new")
-    method = build_embeddings.replace_directory(new, old)
+    method = replace_directory(new, old)
     assert method == "exchange"  # renameat2(RENAME_EXCHANGE) works on this kernel and filesystem
     assert (old / "version").read_text() == "new" and not new.exists()
     fresh = tmp_path / "fresh"
     fresh.mkdir()
-    assert build_embeddings.replace_directory(fresh, tmp_path / "absent") == "rename"
+    assert replace_directory(fresh, tmp_path / "absent") == "rename"
 
 
 # ---------------------------------------------------------------- pieces without the model
@@ -334,7 +337,8 @@ def test_consensus_keeps_the_agreeing_majority():
 
 
 def test_catalog_csv_and_discovery(tmp_path):
-    from build_embeddings import BuildError, discover
+    from build_error import BuildError
+    from celebrity_photos import discover
 
     (tmp_path / "Tom_Cruise").mkdir()
     (tmp_path / "Tom_Cruise" / "a.JPEG").write_bytes(b"x")
