@@ -192,7 +192,7 @@ def look_up(paths: list[str], assets: Path, top: int) -> None:
     model = FaceModel()
     for path in paths:
         for line in _photo_lines(path, model, celebrities, top):
-            print(ujson.dumps(line, ensure_ascii=False), flush=True)
+            print(ujson.dumps(line, ensure_ascii=False, escape_forward_slashes=False), flush=True)
 
 
 def _photo_lines(path: str, model: FaceModel, celebrities, top: int) -> list[dict]:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import LFW, SAMPLES, require
+from conftest import LFW, ROOT, SAMPLES, require
 
 FOLDER_PEOPLE = [  # <Name>/ with photos 1-3; photo 4 is held out of the gallery
     "Abdullah", "Abel_Pacheco", "Adam_Sandler", "Ahmed_Chalabi", "Alastair_Campbell", "Albert_Costa",
@@ -117,6 +119,33 @@ def test_held_out_photos_find_their_owner(gallery, face_model):
         assert best.name == owner, (person, best)
         assert best.similarity > 0.9 and best.distance < 0.6, (person, best)  # 0.6: dlib's same-person rule
     assert len(set(names)) == len(names)
+
+
+def test_model_py_prints_one_json_line_per_face_with_true_distances(gallery, face_model, tmp_path):
+    """The look-up anyone can run without Telegram: python model.py PHOTO ... --assets DIR --top K."""
+    out = gallery[1]
+    selfie = lfw("Andre_Agassi", 4)
+    not_a_photo = tmp_path / "notes.jpg"
+    not_a_photo.write_text("not a photo\n")
+    photos = [selfie, SAMPLES / "face_recognition" / "two_people.jpg", SAMPLES / "dlib_faces" / "dogs.jpg", not_a_photo]
+    command = [sys.executable, str(ROOT / "model.py"), *map(str, photos), "--assets", str(out), "--top", "2"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+
+    assert [line["photo"] for line in lines] == [str(p) for p in (photos[0], photos[1], photos[1], photos[2], photos[3])]
+    first = lines[0]
+    assert len(first["box"]) == 4 and all(isinstance(v, int) for v in first["box"])
+    assert [m["name"] for m in first["matches"]][0] == "Andre Agassi" and len(first["matches"]) == 2
+    [face] = face_model.faces_in_bytes(selfie.read_bytes())
+    vectors = np.load(out / "embeddings.npy")
+    names = json.loads((out / "celebrities.json").read_text())
+    for match in first["matches"]:
+        row = next(i for i, c in enumerate(names) if c["name"] == match["name"])
+        assert match["distance"] == pytest.approx(np.linalg.norm(vectors[row] - face.embedding), abs=1e-5)
+        assert 0.0 <= match["similarity"] <= 1.0
+    assert first["matches"][0]["distance"] < first["matches"][1]["distance"]
+    assert lines[3] == {"photo": str(photos[2]), "error": "no face found"}
+    assert lines[4]["error"] == "the file is not an image"
 
 
 def test_display_names_have_spaces_and_the_catalog_wins(gallery):
