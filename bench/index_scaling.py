@@ -1,0 +1,182 @@
+"""How the celebrity index scales: build time, memory, query latency and recall per gallery size.
+
+    nice python bench/index_scaling.py [--sizes 10000,100000,1000000] [--ef-search 32,64,128]
+
+Galleries are synthesised from real dlib embeddings (see synth.py); 1,000 more
+synthetic vectors, never indexed, are the queries. Ground truth is exact numpy
+search. Every speed figure is also given as a speed-up over numpy brute force
+(precomputed norms, one matrix-vector product, argpartition) timed in the same
+run on the same machine, since absolute times mean little across machines.
+Latency is per single query, k=3, one thread: how the bot calls the index.
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # a fair one-core baseline, as in the bot's workers
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from index import (  # noqa: E402
+    DEFAULT_EF_CONSTRUCTION,
+    DEFAULT_EF_SEARCH,
+    DEFAULT_M,
+    GRAPH_FILE,
+    Calibration,
+    CelebrityIndex,
+    exact_neighbours,
+)
+from lfw_embeddings import DEFAULT_OUT as DEFAULT_EMBEDDINGS  # noqa: E402
+from synth import compare, synthesise  # noqa: E402
+
+TOP = 10
+LATENCY_QUERIES = 200  # single queries timed per setting (the baseline at 1M takes ~50 ms each)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    real = np.load(args.embeddings)["vectors"].astype(np.float32)
+    print(f"real embeddings: {len(real)} from {args.embeddings}")
+    print("\n".join(compare(real, rng)))
+    for size in args.sizes:
+        bench_size(real, size, args, rng)
+    return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--embeddings", type=Path, default=DEFAULT_EMBEDDINGS)
+    parser.add_argument("--sizes", type=_ints, default=[10_000, 100_000])
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--m", type=int, default=DEFAULT_M)
+    parser.add_argument("--ef-construction", type=int, default=DEFAULT_EF_CONSTRUCTION)
+    parser.add_argument("--ef-search", type=_ints, default=[DEFAULT_EF_SEARCH], help="comma list, one build")
+    parser.add_argument("--build-threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def _ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",")]
+
+
+def bench_size(real: np.ndarray, size: int, args: argparse.Namespace, rng: np.random.Generator) -> None:
+    vectors = synthesise(real, size + args.queries, rng)
+    gallery, queries = vectors[:size], vectors[size:]
+    exact_ids, _ = exact_neighbours(gallery, queries, TOP)
+    brute_force = BruteForce(gallery)
+
+    index, build_seconds, memory_mb = build(gallery, args)
+    print(f"\n== {size:,} vectors: M={args.m} efConstruction={args.ef_construction}")
+    print(
+        f"build {build_seconds:.1f} s ({args.build_threads} thread(s)), memory +{memory_mb:.0f} MB, "
+        f"graph file {saved_graph_mb(index):.1f} MB + vectors {gallery.nbytes / 2**20:.1f} MB"
+    )
+    columns = ("efSearch", "recall@1", "recall@10", "median", "p99", "numpy", "p99", "speed-up")
+    print(" ".join(f"{column:>9}" for column in columns))
+    for ef_search in args.ef_search:
+        index.ef_search = ef_search
+        recall_1, recall_10 = recall(index, queries, exact_ids)
+        timing, baseline = paired_latencies(
+            lambda query: index.query(query, k=3), brute_force.query, queries[:LATENCY_QUERIES]
+        )
+        print(
+            f"{ef_search:>9} {recall_1:>9.4f} {recall_10:>9.4f} {_us(timing, 50):>9} {_us(timing, 99):>9} "
+            f"{_us(baseline, 50):>9} {_us(baseline, 99):>9} {np.median(baseline) / np.median(timing):>8.1f}x"
+        )
+
+
+class BruteForce:
+    """The numpy baseline: exact k nearest by ``|x|^2 - 2 x.q``, norms computed once."""
+
+    def __init__(self, gallery: np.ndarray):
+        self.gallery = gallery
+        self.squared_norms = np.einsum("ij,ij->i", gallery, gallery)
+
+    def query(self, query: np.ndarray, k: int = 3) -> np.ndarray:
+        scores = self.squared_norms - 2.0 * (self.gallery @ query)
+        nearest = np.argpartition(scores, k)[:k]
+        return nearest[np.argsort(scores[nearest])]
+
+
+def build(gallery: np.ndarray, args: argparse.Namespace) -> tuple[CelebrityIndex, float, float]:
+    celebrities = [{"name": str(i)} for i in range(len(gallery))]
+    heap_before = heap_mb()
+    start = time.perf_counter()
+    index = CelebrityIndex.build(
+        gallery,
+        celebrities,
+        Calibration(mean=0.6, std=0.1),
+        m=args.m,
+        ef_construction=args.ef_construction,
+        num_threads=args.build_threads,
+    )
+    return index, time.perf_counter() - start, heap_mb() - heap_before
+
+
+def saved_graph_mb(index: CelebrityIndex) -> float:
+    with tempfile.TemporaryDirectory() as directory:
+        index.save(directory)
+        return (Path(directory) / GRAPH_FILE).stat().st_size / 2**20
+
+
+def recall(index: CelebrityIndex, queries: np.ndarray, exact_ids: np.ndarray) -> tuple[float, float]:
+    found = [[match.id for match in matches] for matches in index.query(queries, k=TOP)]
+    at_1 = np.mean([row[0] == truth[0] for row, truth in zip(found, exact_ids)])
+    at_10 = np.mean([len(set(row) & set(truth)) / TOP for row, truth in zip(found, exact_ids)])
+    return float(at_1), float(at_10)
+
+
+def paired_latencies(search, baseline, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds per single query of ``search`` and ``baseline``, taking turns query by query.
+
+    Other processes share the machine; alternating exposes both to the same load,
+    so their ratio holds even when the absolute times drift.
+    """
+    search(queries[0])
+    baseline(queries[0])
+    times = np.empty((len(queries), 2))
+    for row, query in enumerate(queries):
+        for column, function in enumerate((search, baseline)):
+            start = time.perf_counter()
+            function(query)
+            times[row, column] = time.perf_counter() - start
+    return times[:, 0], times[:, 1]
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()
+    ]
+
+
+def heap_mb() -> float:
+    """Bytes malloc has handed out and not taken back (glibc's mallinfo2), in MB.
+
+    Unlike RSS, this does not hide an allocation in pages that earlier frees left
+    behind, so its growth over ``build`` is the index's own memory.
+    """
+    libc = ctypes.CDLL(None)
+    libc.mallinfo2.restype = _MallInfo2
+    info = libc.mallinfo2()
+    return (info.uordblks + info.hblkhd) / 2**20
+
+
+def _us(times: np.ndarray, percentile: float) -> str:
+    value = np.percentile(times, percentile) * 1e6
+    return f"{value:.0f} us" if value < 10_000 else f"{value / 1000:.1f} ms"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
