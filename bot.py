@@ -21,8 +21,6 @@ and exits with status 2.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import logging
 import os
 import re
@@ -32,33 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-
-@contextlib.contextmanager
-def _native_output_silenced():
-    """Send what C code prints meanwhile to /dev/null: nmslib's pip wheel prints a
-    CPU-features banner when imported, which would make an error exit more than one line."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = {fd: os.dup(fd) for fd in (1, 2)}
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    for fd in saved:
-        os.dup2(devnull, fd)
-    try:
-        yield
-    finally:
-        ctypes.CDLL(None).fflush(None)  # out of C's buffers while they still lead to /dev/null
-        for fd, copy in saved.items():
-            os.dup2(copy, fd)
-            os.close(copy)
-        os.close(devnull)
-
-
-with _native_output_silenced():
-    import nmslib  # noqa: F401  (imported first only to silence it; index.py uses it)
-
-from telegram import Update  # noqa: E402
-from telegram.error import InvalidToken, TelegramError  # noqa: E402
-from telegram.ext import (  # noqa: E402
+from telegram import Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import (
     AIORateLimiter,
     Application,
     CallbackQueryHandler,
@@ -67,12 +41,12 @@ from telegram.ext import (  # noqa: E402
     filters,
 )
 
-import handlers  # noqa: E402
-from face_pool import FacePool  # noqa: E402
-from gallery import Gallery, GalleryWatcher, load_gallery  # noqa: E402
-from index import IndexFormatError  # noqa: E402
-from ujson_request import UjsonRequest  # noqa: E402
-from user_limits import UserLimits  # noqa: E402
+import handlers
+from face_pool import FacePool
+from gallery import Gallery, GalleryWatcher, load_gallery
+from index import IndexFormatError
+from ujson_request import UjsonRequest
+from user_limits import UserLimits
 
 log = logging.getLogger("bot")
 
