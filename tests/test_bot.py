@@ -8,6 +8,8 @@ gallery the others expect.
 """
 from __future__ import annotations
 
+import functools
+import io
 import itertools
 from collections import Counter
 import os
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from conftest import LFW, ROOT, SAMPLES, require
 from tests.bot_api_server import DOWNLOAD_METHOD, FakeBotApi, max_events_in_window, photo_sizes_from_image
@@ -305,8 +308,6 @@ def test_a_selfie_is_answered_with_the_side_by_side_picture_naming_the_person(ap
     assert len(caption) <= 1024 and caption.count("\n") >= 1  # the runners-up follow
     buttons = reply.params["reply_markup"]["inline_keyboard"][0]
     assert len(buttons) == 2 and all(name(person) not in b["text"] for b in buttons)
-    from PIL import Image
-    import io
 
     picture = Image.open(io.BytesIO(reply.files["photo"].data))
     assert picture.width > 1.5 * picture.height  # two faces side by side
@@ -483,18 +484,27 @@ def test_a_429_on_send_photo_is_retried_and_the_reply_not_dropped(api, bot, peop
 # ------------------------------------------------------------------ worker crashes
 
 
+@functools.lru_cache(maxsize=1)
+def _slow_photo() -> bytes:
+    """bald_guys.jpg enlarged 3x (27 MP, 2 MB): ~1.3 s in a worker (0.3 s at its own size,
+    too close to a test's reaction time to be sure of killing a worker mid-photo)."""
+    image = Image.open(io.BytesIO(sample("dlib_faces/bald_guys.jpg")))
+    buffer = io.BytesIO()
+    image.resize((image.width * 3, image.height * 3), Image.BICUBIC).save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
 def _send_slow_photo(api: FakeBotApi, user: int) -> None:
-    """bald_guys.jpg at full size as a file: ~1 s in a worker. Returns once it is downloaded."""
-    update = api.send_document_update(user, sample("dlib_faces/bald_guys.jpg"), "image/jpeg", "bald_guys.jpg")
-    file_id = update["message"]["document"]["file_id"]
-    api.wait_for(lambda c: c.method == DOWNLOAD_METHOD and c.result == file_id, timeout=20)
+    """Returns once a worker has been on the photo for a while: the bot shows its chat
+    action only to a user whose answer is still not ready after half a second."""
+    api.send_document_update(user, _slow_photo(), "image/jpeg", "bald_guys_large.jpg")
+    api.wait_for(lambda c: c.method == "sendChatAction" and c.chat_id == user, timeout=30)
 
 
 def test_a_killed_worker_does_not_lose_the_photo_and_later_photos_work(api, bot, people):
     user = new_user()
     mark = len(bot.log())
     _send_slow_photo(api, user)
-    time.sleep(0.3)
     kill_workers(bot.pid)
     reply = only_reply(api, user, timeout=40)
     assert reply.method == "sendPhoto" and reply.params["caption"].startswith(say("group", count=5))
@@ -510,7 +520,6 @@ def test_a_photo_that_breaks_the_pool_twice_gets_an_error_answer(api, bot, peopl
     user = new_user()
     mark = len(bot.log())
     _send_slow_photo(api, user)
-    time.sleep(0.3)
     first = kill_workers(bot.pid)
     bot.wait_for_log("retrying it once", after=mark)
     deadline = time.monotonic() + 10
