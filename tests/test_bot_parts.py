@@ -124,11 +124,11 @@ def test_captions_stay_within_telegram_s_1024_characters(tmp_path):
     _save_index(tmp_path / "assets", [long_name, "Bob", "Cid"], "Adam_Sandler")
     gallery = load_gallery(tmp_path / "assets")
     face_jpeg = require(LFW / "Angela_Merkel" / "Angela_Merkel_0001.jpg").read_bytes()
-    face = FoundFace((0, 0, 100, 100), 1.0, 40.0, 0.0, np.zeros(128, np.float32), face_jpeg)
+    face = FoundFace((0, 0, 100, 100), 40.0, np.zeros(128, np.float32), face_jpeg)
     matches = [Match(0, long_name, 0.3, 0.97), Match(1, "Bob", 0.6, 0.5), Match(2, "Cid", 0.7, 0.2)]
     for lang in ("en", "ru"):
-        one = replies.one_face(lang, Analysis(250, 250, [face]), matches, gallery)
-        group = replies.several_faces(lang, Analysis(250, 250, [face] * 5, b"jpeg"), [matches] * 5, gallery)
+        one = replies.one_face(lang, Analysis([face]), matches, gallery)
+        group = replies.several_faces(lang, Analysis([face] * 5, b"jpeg"), [matches] * 5, gallery)
         assert len(one.caption) <= 1024 and len(group.caption) <= 1024
         picture = Image.open(io.BytesIO(one.picture))
         assert picture.width > 1.5 * picture.height  # both faces, side by side
