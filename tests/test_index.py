@@ -100,9 +100,12 @@ def test_save_and_load_give_identical_results(index, queries, tmp_path):
     assert loaded.names == index.names and len(loaded) == len(index)
 
 
-def test_vectors_are_stored_once(index, tmp_path):
+def test_a_loaded_index_searches_without_reading_the_embeddings_into_memory(index, queries, tmp_path):
+    """The graph carries its own copy of the vectors; embeddings.npy is mapped, not read."""
     index.save(tmp_path)
-    assert (tmp_path / GRAPH_FILE).stat().st_size < (tmp_path / EMBEDDINGS_FILE).stat().st_size / 2
+    loaded = CelebrityIndex.load(tmp_path)
+    assert isinstance(loaded._vectors, np.memmap)
+    assert loaded.query(queries[:5], k=3) == index.query(queries[:5], k=3)
 
 
 def test_metadata_survives_as_given(tmp_path):
@@ -216,12 +219,27 @@ def test_missing_directory_raises_a_format_error(tmp_path):
         CelebrityIndex.load(tmp_path / "nowhere")
 
 
-def test_a_graph_for_other_vectors_raises_a_format_error(tmp_path):
-    """Embeddings, celebrities and count agree with each other, but not with the graph."""
-    CelebrityIndex.build(faces(50, seed=9), names(50), CALIBRATION).save(tmp_path)
-    np.save(tmp_path / EMBEDDINGS_FILE, faces(49, seed=9))
-    (tmp_path / CELEBRITIES_FILE).write_text(json.dumps(names(49)), encoding="utf-8")
-    meta = json.loads((tmp_path / META_FILE).read_text(encoding="utf-8"))
-    (tmp_path / META_FILE).write_text(json.dumps({**meta, "count": 49}), encoding="utf-8")
-    with pytest.raises(IndexFormatError, match="doesn't match"):
-        CelebrityIndex.load(tmp_path)
+def _swap_in_a_graph_from(tmp_path, count: int, seed: int):
+    """A sound index of 50 whose graph file is then replaced by one built for other vectors."""
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    ours.mkdir(), theirs.mkdir()
+    CelebrityIndex.build(faces(50, seed=9), names(50), CALIBRATION).save(ours)
+    CelebrityIndex.build(faces(count, seed=seed), names(count), CALIBRATION).save(theirs)
+    (ours / GRAPH_FILE).write_bytes((theirs / GRAPH_FILE).read_bytes())
+    return ours
+
+
+def test_a_graph_from_a_build_of_another_size_raises_a_format_error(tmp_path):
+    directory = _swap_in_a_graph_from(tmp_path, 49, seed=9)  # 49 of the same 50 vectors
+    with pytest.raises(IndexFormatError, match="bytes, but index.json says"):
+        CelebrityIndex.load(directory)
+
+
+def test_a_graph_over_other_vectors_raises_a_format_error(tmp_path):
+    """Same count; its size recorded as if it belonged, so only the search can tell."""
+    directory = _swap_in_a_graph_from(tmp_path, 50, seed=10)
+    meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+    meta["graph_bytes"] = (directory / GRAPH_FILE).stat().st_size
+    (directory / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(IndexFormatError, match="doesn't match the embeddings"):
+        CelebrityIndex.load(directory)
