@@ -98,10 +98,9 @@ class Calibration:
         """``1 - Phi((d - mean) / std)`` for each distance, clamped to [min_similarity, 1]."""
         z = (np.asarray(distances, dtype=np.float64) - self.mean) / (self.std * math.sqrt(2.0))
         # 0.5 * erfc(z) equals 1 - 0.5 * (1 + erf(z)) without the cancellation in the tail.
-        return np.clip(0.5 * _erfc(z), self.min_similarity, 1.0)
-
-
-_erfc = np.vectorize(math.erfc, otypes=[np.float64])
+        # numpy has no erfc; a query brings a handful of distances, so a loop is cheapest.
+        erfc = np.array([math.erfc(value) for value in z.ravel().tolist()]).reshape(z.shape)
+        return np.clip(0.5 * erfc, self.min_similarity, 1.0)
 
 
 @dataclass(frozen=True)
@@ -236,8 +235,8 @@ class CelebrityIndex:
     def _matches(self, ids: np.ndarray, distances: np.ndarray) -> list[Match]:
         similarities = self.calibration.similarity(distances)
         return [
-            Match(id=int(i), name=self._celebrities[i]["name"], distance=float(d), similarity=float(s))
-            for i, d, s in zip(ids, distances, similarities)
+            Match(id=i, name=self._celebrities[i]["name"], distance=d, similarity=s)
+            for i, d, s in zip(ids.tolist(), distances.tolist(), similarities.tolist())
         ]
 
     def _meta(self, graph_bytes: int) -> dict:
