@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-DEFAULT_LFW = ROOT.parent / "shared" / "data" / "lfw"
-DEFAULT_OUT = ROOT / "bench" / ".cache" / "lfw_embeddings.npz"
+import common
+
+DEFAULT_LFW = common.LFW
+DEFAULT_OUT = common.CACHE / "lfw_embeddings.npz"
 
 _model = None
 
@@ -36,17 +36,7 @@ def _embed(path: str) -> np.ndarray | None:
     faces = _model.faces_in_bytes(Path(path).read_bytes())
     if not faces:
         return None
-    return central_face(faces, 250, 250).embedding
-
-
-def central_face(faces, width: int, height: int):
-    """The face whose box centre is nearest the photo's centre."""
-
-    def offset(face):
-        left, top, right, bottom = face.box
-        return ((left + right) / 2 - width / 2) ** 2 + ((top + bottom) / 2 - height / 2) ** 2
-
-    return min(faces, key=offset)
+    return faces[common.central([face.box for face in faces], 250, 250)].embedding
 
 
 def load(path: Path = DEFAULT_OUT) -> dict[str, np.ndarray]:
