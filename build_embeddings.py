@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
-import io
 import json
 import logging
 import math
@@ -54,6 +53,7 @@ from PIL import Image
 from tqdm import tqdm
 
 import model
+import render
 from build_error import BuildError
 from celebrity_photos import Celebrity, discover
 from directory_swap import staged_directory
@@ -83,11 +83,6 @@ is within this many face widths of the image centre: a news photo's subject is c
 a bystander beside them is not (on LFW, subjects are ~0.1 face widths off centre and
 comparable bystanders 0.6 or more)."""
 DEFAULT_THUMB_SIZE = 256
-THUMB_MARGIN = 2.0
-"""The thumbnail square is this many times the face box's side, around the face."""
-THUMB_RAISE = 0.15
-"""The square's centre sits this many face-box sides above the box's centre: the
-detector's box runs from the brows to the chin, so the hair needs more room than the neck."""
 THUMB_QUALITY = 90
 
 REASONS = {
@@ -405,19 +400,9 @@ def celebrity_record(entry: Entry) -> dict:
 
 
 def thumbnail_jpeg(data: bytes, box: tuple[int, int, int, int], size: int) -> bytes:
-    """A ``size`` x ``size`` JPEG of the face in ``box``, with ``THUMB_MARGIN`` around it."""
-    image = decode_image(data)
-    height, width = image.shape[:2]
-    left, top, right, bottom = box
-    box_side = max(right - left, bottom - top)
-    side = int(round(max(1.0, min(box_side * THUMB_MARGIN, width, height))))
-    cx, cy = (left + right) / 2, (top + bottom) / 2 - THUMB_RAISE * box_side
-    x0 = int(round(min(max(cx - side / 2, 0), width - side)))
-    y0 = int(round(min(max(cy - side / 2, 0), height - side)))
-    crop = Image.fromarray(image[y0 : y0 + side, x0 : x0 + side]).resize((size, size), Image.LANCZOS)
-    buffer = io.BytesIO()
-    crop.save(buffer, format="JPEG", quality=THUMB_QUALITY, optimize=True)
-    return buffer.getvalue()
+    """A ``size`` x ``size`` JPEG of the face in ``box``, framed as the bot frames the user's face."""
+    crop = render.face_square(decode_image(data), box).resize((size, size), Image.LANCZOS)
+    return render.jpeg(crop, quality=THUMB_QUALITY)
 
 
 def write_thumbnails(directory: Path, entries: list[Entry], cache: PhotoCache, size: int) -> int:

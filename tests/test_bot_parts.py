@@ -136,6 +136,35 @@ def test_captions_stay_within_telegram_s_1024_characters(tmp_path):
         assert replies.parse_button(one.keyboard.inline_keyboard[0][0].callback_data) == (gallery.version, 1, 50)
 
 
+def test_the_user_s_face_is_framed_like_the_celebrity_thumbnails(face_model, sample):
+    """Square, the face re-found in its middle at 1/FACE_MARGIN of the side: the two halves match."""
+    import render
+    from build_embeddings import thumbnail_jpeg
+    from imaging import decode_image
+
+    data = sample("face_recognition/obama.jpg").read_bytes()
+    image = decode_image(data)
+    [face] = face_model.faces(image)
+    crop = Image.open(io.BytesIO(render.face_crop(image, face.box)))
+    thumbnail = Image.open(io.BytesIO(thumbnail_jpeg(data, face.box, render.CROP_SIDE)))
+    assert crop.size == thumbnail.size == (render.CROP_SIDE, render.CROP_SIDE)
+    assert np.abs(np.asarray(crop, float) - np.asarray(thumbnail, float)).mean() < 3  # JPEG noise only
+    [again] = face_model.faces(np.asarray(crop))
+    left, top, right, bottom = again.box
+    assert right - left == pytest.approx(render.CROP_SIDE / render.FACE_MARGIN, rel=0.2)
+    assert (left + right) / 2 == pytest.approx(render.CROP_SIDE / 2, abs=0.1 * render.CROP_SIDE)
+
+
+def test_a_face_at_the_edge_keeps_a_square_frame_inside_the_photo():
+    import render
+
+    image = np.random.default_rng(0).integers(0, 255, size=(300, 400, 3), dtype=np.uint8)
+    square = render.face_square(image, (0, 0, 60, 60))  # 120 px wanted, centred above the top-left corner
+    assert square.size == (120, 120)
+    assert np.array_equal(np.asarray(square), image[:120, :120])
+    assert render.face_square(image, (100, 50, 400, 350)).size == (300, 300)  # shrunk to the photo
+
+
 def test_the_smallest_photo_size_of_at_least_800_px_is_chosen():
     from telegram import PhotoSize
 
