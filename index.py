@@ -14,7 +14,7 @@ The graph is nmslib's optimised HNSW in the 'l2' space: links and nmslib's own
 copy of the vectors side by side in one block, searched with SIMD distances, about
 three times faster at a million celebrities than the plain graph (bench/README.md).
 Its search only proposes candidates: their distances are re-computed exactly with
-numpy from embeddings.npy and sorted, so a ``Match`` always carries the true
+numpy from the embeddings and sorted, so a ``Match`` always carries the true
 Euclidean distance (the optimised graph reports squared float32 distances, which
 never reach the caller).
 
@@ -412,15 +412,15 @@ def _read_meta(path: Path) -> dict:
 
 
 def _read_embeddings(path: Path, count: int) -> np.ndarray:
-    """The embeddings, memory-mapped: the graph has its own copy for searching, so
-    only the rows whose distances are re-measured need to be in memory."""
+    """The embeddings, read into memory rather than mapped: a file replaced in place
+    under a mapping (``cp`` over it) would kill the bot with SIGBUS."""
     try:
-        vectors = np.load(path, mmap_mode="r", allow_pickle=False)
+        vectors = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise IndexFormatError(f"{path}: cannot read the embeddings ({exc})") from exc
-    if vectors.dtype != np.float32 or vectors.shape != (count, DIMENSION) or not vectors.flags.c_contiguous:
+    if vectors.dtype != np.float32 or vectors.shape != (count, DIMENSION):
         raise IndexFormatError(f"{path}: {vectors.dtype} {vectors.shape}, expected float32 ({count}, {DIMENSION})")
-    return vectors
+    return np.ascontiguousarray(vectors)
 
 
 def _read_celebrities(path: Path, count: int) -> list[dict]:

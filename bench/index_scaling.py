@@ -134,7 +134,7 @@ def build_and_save(gallery: np.ndarray, args: argparse.Namespace, directory: Pat
 
 
 def load(directory: Path) -> tuple[CelebrityIndex, float, float]:
-    """Load as the bot does: the index, seconds, and the heap it holds in MB (the embeddings are mapped, not read)."""
+    """Load as the bot does: the index, seconds, and the heap it holds in MB."""
     heap_before = heap_mb()
     start = time.perf_counter()
     index = CelebrityIndex.load(directory)

@@ -100,14 +100,6 @@ def test_save_and_load_give_identical_results(index, queries, tmp_path):
     assert loaded.names == index.names and len(loaded) == len(index)
 
 
-def test_a_loaded_index_searches_without_reading_the_embeddings_into_memory(index, queries, tmp_path):
-    """The graph carries its own copy of the vectors; embeddings.npy is mapped, not read."""
-    index.save(tmp_path)
-    loaded = CelebrityIndex.load(tmp_path)
-    assert isinstance(loaded._vectors, np.memmap)
-    assert loaded.query(queries[:5], k=3) == index.query(queries[:5], k=3)
-
-
 def test_metadata_survives_as_given(tmp_path):
     celebrities = [{"name": "Zoë Saldaña", "wiki": "Q1", "tags": ["actor"]}, {"name": "李连杰", "wiki": None}]
     CelebrityIndex.build(faces(2, seed=6), celebrities, CALIBRATION).save(tmp_path)
