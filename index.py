@@ -44,19 +44,18 @@ EMBEDDINGS_FILE = "embeddings.npy"
 CELEBRITIES_FILE = "celebrities.json"
 META_FILE = "index.json"
 
-# Chosen by bench/index_scaling.py on 2026-11-23, 2-core machine shared with other jobs,
-# nmslib 2.1.2 pip wheel (built without SIMD), 1M synthetic vectors mixed from 6,715
+# Chosen by bench/index_scaling.py (2026-11-23, 2-core shared machine, nmslib 2.1.2 built
+# from source with -march=native, optimised graph): 1M synthetic vectors mixed from 6,715
 # real LFW dlib embeddings, 1,000 held-out queries, recall against exact numpy search,
-# latency per single k=3 query on one thread (numpy brute force at 1M: 50-60 ms):
-#   M=16 efC=200: efSearch 128 recall@1 0.983, 1.2 ms; 192: 0.990, 1.7 ms; 256: 0.993, 2.0 ms
-#   M=32 efC=200: efSearch 128 recall@1 0.986, 1.4 ms; 192: 0.995, 1.8 ms (31x numpy)
-# M=32 reaches 0.99 with margin where M=16 only touches it, for 96 MB of links instead
-# of 78 MB and a 14-minute build at 1M (2 threads). No setting of this wheel got below
-# 1 ms at 1M with recall@1 >= 0.99. With these defaults, quiet machine: 100k recall@1
-# 0.999, 1.2 ms (numpy 4.1 ms); 3k (an LFW-sized gallery) 1.000, 0.24 ms (numpy 0.07 ms).
+# single k=3 queries through CelebrityIndex.query on one thread, median warm / cold
+# (cold: right after a numpy scan swept the caches, as the face workers do in the bot):
+#   efSearch 128: recall@1 0.989, 0.52 / 0.86 ms;  160: 0.994, 0.68 / 0.87 ms;
+#   192: 0.995, 0.61 / 1.00 ms;  256: 0.996, 0.85 / 1.23 ms  (numpy brute force ~60 ms).
+# 160 is the lowest setting with recall@1 >= 0.99 at 1M; at 100k it gives 1.000 and at
+# 10k 0.998. M=16 (plain graph, earlier) needed efSearch 192 for 0.990 with no time saved.
 DEFAULT_M = 32
 DEFAULT_EF_CONSTRUCTION = 200
-DEFAULT_EF_SEARCH = 192
+DEFAULT_EF_SEARCH = 160
 
 DEFAULT_MIN_SIMILARITY = 0.01
 """The floor of the percentile: a face ~2.3 standard deviations beyond the typical
