@@ -30,8 +30,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import nmslib
 import numpy as np
+
+# Importing nmslib logs each of its ~70 spaces and methods at INFO, into any logging
+# already configured at that level (model.py's CLI, a test run): keep its warnings only.
+logging.getLogger("nmslib").setLevel(logging.WARNING)
+
+import nmslib  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -395,7 +400,10 @@ def _read_meta(path: Path) -> dict:
     meta = _read_json(path)
     try:
         if meta["format_version"] != FORMAT_VERSION:
-            raise IndexFormatError(f"{path}: format version {meta['format_version']}, expected {FORMAT_VERSION}")
+            raise IndexFormatError(
+                f"{path}: format version {meta['format_version']}, expected {FORMAT_VERSION}: "
+                "rebuild it with build_embeddings.py (photos it has analysed come from its cache)"
+            )
         if meta["dimension"] != DIMENSION:
             raise IndexFormatError(f"{path}: dimension {meta['dimension']}, expected {DIMENSION}")
         parameters = {key: int(meta["parameters"][key]) for key in ("M", "efConstruction", "efSearch")}

@@ -223,8 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assets", type=Path, default=Path(os.environ.get("ASSETS_DIR", "assets")))
     parser.add_argument("--top", type=int, default=3, help="celebrities per face (default 3)")
     args = parser.parse_args(argv)
+    if args.top < 1:
+        parser.error("--top must be at least 1")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    look_up(args.photos, args.assets, args.top)
+    from index import IndexFormatError
+
+    try:
+        look_up(args.photos, args.assets, args.top)
+    except IndexFormatError as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
     return 0
 
 

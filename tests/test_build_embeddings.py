@@ -148,6 +148,16 @@ def test_model_py_prints_one_json_line_per_face_with_true_distances(gallery, fac
     assert lines[4]["error"] == "the file is not an image"
 
 
+def test_model_py_without_a_usable_index_says_so_in_one_line(tmp_path):
+    """No traceback and no log noise: one line naming the problem, exit status 2."""
+    selfie = lfw("Andre_Agassi", 4)
+    command = [sys.executable, str(ROOT / "model.py"), str(selfie), "--assets", str(tmp_path / "nowhere")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("model.py: error: ") and "nowhere" in result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+
+
 def test_display_names_have_spaces_and_the_catalog_wins(gallery):
     from index import CelebrityIndex
 
