@@ -11,8 +11,8 @@ the style of nmslib's and faiss's Python APIs::
     [[best, second, third]] = index.query(embedding, k=3)
 
 The graph is nmslib's optimised HNSW in the 'l2' space: links and nmslib's own
-copy of the vectors side by side in one block, searched with SIMD distances, about
-three times faster at a million celebrities than the plain graph (bench/README.md).
+copy of the vectors side by side in one block, searched with SIMD distances: 1.5x
+faster a query than nmslib's plain graph in a paired run at 100k (bench/README.md).
 Its search only proposes candidates: their distances are re-computed exactly with
 numpy from the embeddings and sorted, so a ``Match`` always carries the true
 Euclidean distance (the optimised graph reports squared float32 distances, which
