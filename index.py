@@ -50,17 +50,17 @@ CELEBRITIES_FILE = "celebrities.json"
 META_FILE = "index.json"
 
 # Chosen by bench/index_scaling.py (2026-11-23, 2-core shared machine, nmslib 2.1.2 built
-# from source with -march=native, optimised graph): 1M synthetic vectors mixed from 6,715
-# real LFW dlib embeddings, 1,000 held-out queries, recall against exact numpy search,
-# single k=3 queries through CelebrityIndex.query on one thread, median warm / cold
-# (cold: right after a numpy scan swept the caches, as the face workers do in the bot):
-#   efSearch 128: recall@1 0.989, 0.52 / 0.86 ms;  160: 0.994, 0.68 / 0.87 ms;
-#   192: 0.995, 0.61 / 1.00 ms;  256: 0.996, 0.85 / 1.23 ms  (numpy brute force ~60 ms).
-# 160 is the lowest setting with recall@1 >= 0.99 at 1M; at 100k it gives 1.000 and at
-# 10k 0.998. M=16 (plain graph, earlier) needed efSearch 192 for 0.990 with no time saved.
+# from source with -march=native, optimised graph), 1M vectors: 5,715 real LFW dlib
+# embeddings topped up with vectors mixed from them; recall@1 of 1,000 held-out synthetic
+# queries against exact numpy search, per efSearch:
+#   128: 0.976   160: 0.986   192: 0.991   256: 0.994
+# (an all-synthetic 1M gallery gave 0.989 / 0.994 / 0.995 / 0.996). 192 is the lowest
+# setting at or above 0.99 in both; at 100k and 10k it gives 0.999 and 0.998. Single
+# k=3 queries through CelebrityIndex.query at 192: median 0.61-0.73 ms back to back,
+# 1.0-1.35 ms right after a numpy scan swept the caches; numpy brute force 57-83 ms (drifting).
 DEFAULT_M = 32
 DEFAULT_EF_CONSTRUCTION = 200
-DEFAULT_EF_SEARCH = 160
+DEFAULT_EF_SEARCH = 192
 
 DEFAULT_MIN_SIMILARITY = 0.01
 """The floor of the percentile: a face ~2.3 standard deviations beyond the typical
