@@ -17,19 +17,14 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # a fair one-core baseline, as in the bot's workers
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402, F401  (OPENBLAS_NUM_THREADS=1 for a one-core baseline; the project root on sys.path)
 import numpy as np  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-
 from index import (  # noqa: E402
     DEFAULT_EF_CONSTRUCTION,
     DEFAULT_EF_SEARCH,
