@@ -79,7 +79,8 @@ def bench_size(real: np.ndarray, size: int, args: argparse.Namespace, rng: np.ra
     with tempfile.TemporaryDirectory() as directory:
         build_seconds, build_mb, files_mb = build_and_save(gallery, args, Path(directory))
         index, load_seconds, memory_mb = load(Path(directory))
-    print(f"\n== {size:,} vectors ({min(size, len(real) - args.queries):,} real): M={args.m} efConstruction={args.ef_construction}")
+    real_count = min(size, len(real) - args.queries)
+    print(f"\n== {size:,} vectors ({real_count:,} real): M={args.m} efConstruction={args.ef_construction}")
     print(
         f"build {build_seconds:.1f} s ({args.build_threads} thread(s)), memory during build +{build_mb:.0f} MB; "
         f"files: graph {files_mb[GRAPH_FILE]:.1f} MB, embeddings {files_mb[EMBEDDINGS_FILE]:.1f} MB; "
@@ -166,7 +167,8 @@ def build_and_save(gallery: np.ndarray, args: argparse.Namespace, directory: Pat
     )
     seconds, memory_mb = time.perf_counter() - start, heap_mb() - heap_before
     index.save(directory)
-    return seconds, memory_mb, {name: (directory / name).stat().st_size / 2**20 for name in (GRAPH_FILE, EMBEDDINGS_FILE)}
+    files_mb = {name: (directory / name).stat().st_size / 2**20 for name in (GRAPH_FILE, EMBEDDINGS_FILE)}
+    return seconds, memory_mb, files_mb
 
 
 def load(directory: Path) -> tuple[CelebrityIndex, float, float]:
