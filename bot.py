@@ -155,7 +155,6 @@ def setup_logging(config: Config) -> None:
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("nmslib").setLevel(logging.WARNING)  # a dozen lines per index load
 
 
 def build_application(config: Config, services: handlers.Services) -> Application:

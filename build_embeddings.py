@@ -550,7 +550,6 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--thumb-size", type=int, default=DEFAULT_THUMB_SIZE, metavar="PX")
     args = parser.parse_args(None if argv is None else list(argv))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("nmslib").setLevel(logging.WARNING)  # its parameter dump at INFO
     try:
         build(
             args.photos,

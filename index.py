@@ -32,8 +32,9 @@ from typing import Any
 
 import numpy as np
 
-# Importing nmslib logs each of its ~70 spaces and methods at INFO, into any logging
-# already configured at that level (model.py's CLI, a test run): keep its warnings only.
+# nmslib logs at INFO each of its ~70 spaces and methods when imported, and its parameters
+# whenever a graph is built or loaded: keep its warnings only, for every program and test
+# that uses the index, whenever it configures logging.
 logging.getLogger("nmslib").setLevel(logging.WARNING)
 
 import nmslib  # noqa: E402

@@ -23,7 +23,6 @@ GROUP_SIDE = 1280
 
 BACKGROUND = (24, 26, 33)
 ACCENT = (255, 196, 0)
-TEXT = (255, 255, 255)
 MARGIN = 12
 BAND = 56  # the strip under the two faces where the percentage is written
 
