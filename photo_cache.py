@@ -39,11 +39,8 @@ def settings_key(jitters: int) -> tuple[str, dict]:
     """A digest of everything besides the photo that changes its analysis, and the settings themselves."""
     models = {}
     for role, path in sorted(model.model_paths().items()):
-        digest = hashlib.sha256()
         with open(path, "rb") as file:
-            for block in iter(lambda: file.read(1 << 20), b""):
-                digest.update(block)
-        models[role] = digest.hexdigest()
+            models[role] = hashlib.file_digest(file, "sha256").hexdigest()
     settings = {
         "pipeline": PIPELINE_VERSION,
         "jitters": jitters,
