@@ -2,7 +2,7 @@
 
     python bench/accuracy.py [--workers 2] [--recompute] [--no-distractors] [--seed 0]
 
-(a) Verification, for the project's pipeline (model.FaceModel; vectors from
+(a) Verification, for the project's pipeline (FaceModel; vectors from
     bench/lfw_embeddings.py's cache) and for the seed's (common.SeedPipeline, computed here
     for the pairs' photos and cached in bench/.cache/lfw_pairs_seed.npz). Each photo's
     face is the one nearest the centre. Reported:
@@ -17,7 +17,7 @@
 (b) Identification, top-1 and top-5 (exact search): for every person with 3+ photos that
     have a face, one photo (seeded random) is held out as the query and the rest form
     that person's gallery entry, built either as "one photo each" (the first remaining
-    photo) or as the project's build (build_embeddings.select: duplicates dropped,
+    photo) or as the project's build (lookalike.gallery.build.select: duplicates dropped,
     consensus cleaning, mean vector). People with fewer photos are distractors in the
     gallery, with all their photos (unless --no-distractors).
 """
@@ -209,10 +209,10 @@ def verification(pairs, pipelines: dict[str, dict[str, np.ndarray]]) -> list[str
 
 
 def identification(project: dict, seed: int, distractors: bool) -> list[str]:
-    import build_embeddings as be
-    from celebrity_photos import Celebrity
-    from index import CelebrityIndex, calibrate
-    from photo_cache import PhotoResult
+    from lookalike.gallery import build as be
+    from lookalike.gallery.celebrity_photos import Celebrity
+    from lookalike.engine.index import CelebrityIndex, calibrate
+    from lookalike.gallery.photo_cache import PhotoResult
 
     by_person: dict[str, list[Path]] = defaultdict(list)
     for path in sorted(LFW.glob("*/*.jpg")):
@@ -234,7 +234,7 @@ def identification(project: dict, seed: int, distractors: bool) -> list[str]:
             single_names.append(person)
             single_vectors.append(vectors[rest[0].name])
 
-    # the project's build: build_embeddings.select over the remaining photos
+    # the project's build: lookalike.gallery.build.select over the remaining photos
     celebrities, analysed = [], {}
     for person in people:
         rest = [p for p in by_person[person] if p != queries.get(person)]
@@ -284,7 +284,7 @@ def identification(project: dict, seed: int, distractors: bool) -> list[str]:
 
 
 def rank_hits(q: np.ndarray, query_names: list[str], gallery: np.ndarray, names: list[str]) -> tuple[float, float]:
-    from index import exact_neighbours
+    from lookalike.engine.index import exact_neighbours
 
     ids, _ = exact_neighbours(gallery.astype(np.float32), q.astype(np.float32), 5)
     names = np.array(names)

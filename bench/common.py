@@ -213,7 +213,7 @@ class SeedPipeline:
     def __init__(self):
         import dlib
 
-        from model import model_paths
+        from lookalike.engine.face_model import model_paths
 
         paths = model_paths()
         self.detector = dlib.get_frontal_face_detector()

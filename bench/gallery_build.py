@@ -6,7 +6,7 @@ A subset of LFW is laid out as the builder expects (``<Name>/*.jpg``, symlinks i
 temporary folder): whole people, in a seeded random order, until ``--photos`` photos.
 Per round and per jitter setting, in a fresh folder with a fresh cache:
 
-1. full build: ``build_embeddings.build`` end to end (hashing, the worker pool and its
+1. full build: ``lookalike.gallery.build.build`` end to end (hashing, the worker pool and its
    model loading, consensus, calibration, the HNSW index, thumbnails, the atomic swap);
 2. unchanged rebuild: the same call again, every photo answered by the cache;
 3. incremental refresh: ``--add`` photos of people not yet in the gallery are added and
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     common.require(LFW)
     try:
-        import build_embeddings as be
+        from lookalike.gallery import build as be
     except ImportError as exc:
         print(f"SKIPPED: build_embeddings.py cannot be imported ({exc})")
         return 1
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"+{len(added)} photos {result['refresh']:.1f} s; analysed {result['computed']}", flush=True)
     print()
     common.banner(
-        "Gallery build (build_embeddings.build)",
+        "Gallery build (lookalike.gallery.build.build)",
         [f"{len(base)} LFW photos of {len({p.parent.name for p in base})} people (symlinks, <Name>/*.jpg), "
          f"+{len(added)} photos of {len({p.parent.name for p in added})} new people for the refresh; "
          f"{workers} worker processes; {args.rounds} rounds, order alternating",

@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402, F401  (OPENBLAS_NUM_THREADS=1 for a one-core baseline; the project root on sys.path)
 import numpy as np  # noqa: E402
-from index import (  # noqa: E402
+from lookalike.engine.index import (  # noqa: E402
     DEFAULT_EF_CONSTRUCTION,
     DEFAULT_EF_SEARCH,
     DEFAULT_M,

@@ -27,7 +27,7 @@ _model = None
 
 def _start_worker() -> None:
     global _model
-    from model import FaceModel
+    from lookalike.engine.face_model import FaceModel
 
     _model = FaceModel()
 

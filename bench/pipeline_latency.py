@@ -3,7 +3,7 @@
     python bench/pipeline_latency.py [--lfw-count 300] [--rounds 2] [--core 1]
 
 Bytes in, matches out: decode, detect, landmarks, embed, query. The project's pipeline is
-model.FaceModel's (480 px grayscale first look, an upsampled second look for small faces,
+FaceModel's (480 px grayscale first look, an upsampled second look for small faces,
 landmarks and embeddings on the full image; at most analysis.MAX_FACES faces, as the bot)
 with the query through index.CelebrityIndex built in-process from the LFW vectors
 (bench/lfw_embeddings.py's cache). The baseline is the seed's (common.SeedPipeline): full
@@ -50,7 +50,7 @@ class Ours:
     def __init__(self, index, max_faces: int, k: int):
         import dlib
 
-        from model import FaceModel
+        from lookalike.engine.face_model import FaceModel
 
         self.dlib = dlib
         self.model = FaceModel()
@@ -74,7 +74,7 @@ class Ours:
         self.model._run = counted
 
     def run(self, data: bytes):
-        from imaging import decode_image
+        from lookalike.engine.imaging import decode_image
 
         c0, t0 = cpu(), now()
         image = decode_image(data)
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     pin_note = common.pin(args.core)
     from lfw_embeddings import load
 
-    import analysis
+    from lookalike.bot import analysis
 
     cached = load()
     vectors, names = cached["vectors"], cached["names"]
@@ -188,9 +188,9 @@ def parse_args(argv):
 
 def make_index(vectors: np.ndarray, names: np.ndarray):
     try:
-        from index import CelebrityIndex, calibrate
+        from lookalike.engine.index import CelebrityIndex, calibrate
     except ImportError as exc:
-        sys.exit(f"index.py cannot be imported ({exc}); this benchmark needs CelebrityIndex")
+        sys.exit(f"lookalike.engine.index cannot be imported ({exc}); this benchmark needs CelebrityIndex")
     started = now()
     calibration = calibrate(vectors, vectors, np.arange(len(vectors)))
     index = CelebrityIndex.build(vectors, [{"name": str(n)} for n in names], calibration)

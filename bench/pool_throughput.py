@@ -55,7 +55,7 @@ def worker_cpu_seconds(pool) -> float:
 
 def _start_worker_in_own_session() -> None:
     """face_pool's initializer, run in a session of its own (see --own-sessions)."""
-    import face_pool
+    from lookalike.bot import face_pool
 
     os.setsid()
     face_pool._start_worker()  # noqa: SLF001
@@ -64,7 +64,7 @@ def _start_worker_in_own_session() -> None:
 def pool_class():
     """The bot's pool, or None with the reason when it cannot be imported."""
     try:
-        from face_pool import FacePool
+        from lookalike.bot.face_pool import FacePool
     except ImportError as exc:
         return None, f"face_pool.FacePool unavailable ({exc})"
     return FacePool, "face_pool.FacePool (the bot's pool: forkserver workers, one FaceModel each, analysis.analyse per photo)"
@@ -77,7 +77,7 @@ async def run(args) -> int:
         return 1
     inputs = bot_inputs()
     if args.own_sessions:
-        import face_pool
+        from lookalike.bot import face_pool
 
         face_pool._start_worker = _start_worker_in_own_session  # noqa: SLF001  (what _new_executor passes)
         note += "; --own-sessions: each worker in its own session, hence its own scheduler autogroup"

@@ -23,7 +23,7 @@ def require(path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def face_model():
-    from model import FaceModel
+    from lookalike.engine.face_model import FaceModel
 
     return FaceModel()
 

@@ -42,7 +42,7 @@ def new_user() -> int:
 
 
 def say(key: str, lang: str = "en", **values) -> str:
-    from texts import say as texts_say
+    from lookalike.bot.texts import say as texts_say
 
     return texts_say(lang, key, **values)
 
@@ -80,7 +80,7 @@ def photo_folder(root: Path, people: list[str]) -> Path:
 
 
 def build_index(photos: Path, out: Path, cache: Path) -> None:
-    from build_embeddings import build
+    from lookalike.gallery.build import build
 
     build(photos, out, workers=2, jitters=1, cache=cache, progress=False)
 

@@ -23,7 +23,7 @@ class Clock:
 
 
 def test_a_user_has_at_most_three_photos_in_flight():
-    from user_limits import TooManyInFlight, UserLimits
+    from lookalike.bot.user_limits import TooManyInFlight, UserLimits
 
     limits = UserLimits(max_in_flight=3, per_minute=100)
     with limits.admit(1), limits.admit(1), limits.admit(1):
@@ -37,7 +37,7 @@ def test_a_user_has_at_most_three_photos_in_flight():
 
 
 def test_a_user_sends_at_most_twelve_photos_a_minute():
-    from user_limits import TooManyPerMinute, UserLimits
+    from lookalike.bot.user_limits import TooManyPerMinute, UserLimits
 
     clock = Clock()
     limits = UserLimits(max_in_flight=3, per_minute=12, clock=clock)
@@ -58,7 +58,7 @@ def test_a_user_sends_at_most_twelve_photos_a_minute():
 
 def _save_index(directory, names, thumbnail_person):
     """An index of ``names`` with random vectors; every thumbnail is a real LFW photo of one person."""
-    from index import Calibration, CelebrityIndex
+    from lookalike.engine.index import Calibration, CelebrityIndex
 
     directory.mkdir()
     vectors = np.random.default_rng(len(names)).normal(size=(len(names), 128)).astype(np.float32)
@@ -72,8 +72,8 @@ def _save_index(directory, names, thumbnail_person):
 
 
 def test_a_new_index_is_swapped_in_a_broken_one_is_not_and_old_thumbnails_never_come_from_the_new(tmp_path):
-    from directory_swap import replace_directory
-    from gallery import GalleryWatcher, load_gallery
+    from lookalike.gallery.directory_swap import replace_directory
+    from lookalike.bot.index_reload import GalleryWatcher, load_gallery
 
     assets = tmp_path / "assets"
     old_thumb = _save_index(assets, ["Ann", "Bob", "Cid"], "Adam_Sandler")
@@ -101,8 +101,8 @@ def test_a_new_index_is_swapped_in_a_broken_one_is_not_and_old_thumbnails_never_
 
 
 def test_a_missing_index_is_a_clear_error(tmp_path):
-    from gallery import load_gallery
-    from index import IndexFormatError
+    from lookalike.bot.index_reload import load_gallery
+    from lookalike.engine.index import IndexFormatError
 
     with pytest.raises(IndexFormatError, match="no index directory"):
         load_gallery(tmp_path / "nowhere")
@@ -115,10 +115,10 @@ def test_a_missing_index_is_a_clear_error(tmp_path):
 
 
 def test_captions_stay_within_telegram_s_1024_characters(tmp_path):
-    import replies
-    from analysis import Analysis, FoundFace
-    from gallery import load_gallery
-    from index import Match
+    from lookalike.bot import replies
+    from lookalike.bot.analysis import Analysis, FoundFace
+    from lookalike.bot.index_reload import load_gallery
+    from lookalike.engine.index import Match
 
     long_name = "Maria " * 400
     _save_index(tmp_path / "assets", [long_name, "Bob", "Cid"], "Adam_Sandler")
@@ -138,37 +138,37 @@ def test_captions_stay_within_telegram_s_1024_characters(tmp_path):
 
 def test_the_user_s_face_is_framed_like_the_celebrity_thumbnails(face_model, sample):
     """Square, the face re-found in its middle at 1/FACE_MARGIN of the side: the two halves match."""
-    import render
-    from build_embeddings import thumbnail_jpeg
-    from imaging import decode_image
+    from lookalike.engine import framing
+    from lookalike.gallery.build import thumbnail_jpeg
+    from lookalike.engine.imaging import decode_image
 
     data = sample("face_recognition/obama.jpg").read_bytes()
     image = decode_image(data)
     [face] = face_model.faces(image)
-    crop = Image.open(io.BytesIO(render.face_crop(image, face.box)))
-    thumbnail = Image.open(io.BytesIO(thumbnail_jpeg(data, face.box, render.CROP_SIDE)))
-    assert crop.size == thumbnail.size == (render.CROP_SIDE, render.CROP_SIDE)
+    crop = Image.open(io.BytesIO(framing.face_crop(image, face.box)))
+    thumbnail = Image.open(io.BytesIO(thumbnail_jpeg(data, face.box, framing.CROP_SIDE)))
+    assert crop.size == thumbnail.size == (framing.CROP_SIDE, framing.CROP_SIDE)
     assert np.abs(np.asarray(crop, float) - np.asarray(thumbnail, float)).mean() < 3  # JPEG noise only
     [again] = face_model.faces(np.asarray(crop))
     left, top, right, bottom = again.box
-    assert right - left == pytest.approx(render.CROP_SIDE / render.FACE_MARGIN, rel=0.2)
-    assert (left + right) / 2 == pytest.approx(render.CROP_SIDE / 2, abs=0.1 * render.CROP_SIDE)
+    assert right - left == pytest.approx(framing.CROP_SIDE / framing.FACE_MARGIN, rel=0.2)
+    assert (left + right) / 2 == pytest.approx(framing.CROP_SIDE / 2, abs=0.1 * framing.CROP_SIDE)
 
 
 def test_a_face_at_the_edge_keeps_a_square_frame_inside_the_photo():
-    import render
+    from lookalike.engine import framing
 
     image = np.random.default_rng(0).integers(0, 255, size=(300, 400, 3), dtype=np.uint8)
-    square = render.face_square(image, (0, 0, 60, 60))  # 120 px wanted, centred above the top-left corner
+    square = framing.face_square(image, (0, 0, 60, 60))  # 120 px wanted, centred above the top-left corner
     assert square.size == (120, 120)
     assert np.array_equal(np.asarray(square), image[:120, :120])
-    assert render.face_square(image, (100, 50, 400, 350)).size == (300, 300)  # shrunk to the photo
+    assert framing.face_square(image, (100, 50, 400, 350)).size == (300, 300)  # shrunk to the photo
 
 
 def test_the_smallest_photo_size_of_at_least_800_px_is_chosen():
     from telegram import PhotoSize
 
-    from handlers import pick_photo_size
+    from lookalike.bot.handlers import pick_photo_size
 
     def sizes(*sides):
         return tuple(PhotoSize(f"id{w}", f"u{w}", w, round(w * 0.75)) for w in sides)
@@ -179,7 +179,7 @@ def test_the_smallest_photo_size_of_at_least_800_px_is_chosen():
 
 
 def test_russian_for_ru_language_codes_english_otherwise():
-    from texts import TEXTS, language, say
+    from lookalike.bot.texts import TEXTS, language, say
 
     assert language("ru") == language("ru-RU") == "ru"
     assert language("uk") == language(None) == language("en-GB") == "en"

@@ -61,13 +61,13 @@ PHOTO_COUNT = len(FOLDER_PEOPLE) * 3 + len(SINGLE_PEOPLE) + 3
 @pytest.fixture(scope="session")
 def gallery(tmp_path_factory):
     """(photos dir, output dir, cache path, report) of the session's one full build."""
-    import build_embeddings
+    from lookalike.gallery import build as gallery_build
 
     root = tmp_path_factory.mktemp("gallery")
     photos = make_photos(root)
     out = root / "assets"
-    report = build_embeddings.build(photos, out, workers=2, jitters=1, thumb_size=THUMB_SIZE)
-    return photos, out, build_embeddings.default_cache_path(out), report
+    report = gallery_build.build(photos, out, workers=2, jitters=1, thumb_size=THUMB_SIZE)
+    return photos, out, gallery_build.default_cache_path(out), report
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_report_counts_every_photo_and_reason(gallery):
 
 
 def test_held_out_photos_find_their_owner(gallery, face_model):
-    from index import CelebrityIndex
+    from lookalike.engine.index import CelebrityIndex
 
     index = CelebrityIndex.load(gallery[1])
     names = index.names
@@ -159,7 +159,7 @@ def test_model_py_without_a_usable_index_says_so_in_one_line(tmp_path):
 
 
 def test_display_names_have_spaces_and_the_catalog_wins(gallery):
-    from index import CelebrityIndex
+    from lookalike.engine.index import CelebrityIndex
 
     names = CelebrityIndex.load(gallery[1]).names
     assert "Adam Richard Sandler" in names and "Abel Pacheco" in names and "Bill Gates" in names
@@ -184,7 +184,7 @@ def test_catalog_fields_reach_celebrities_json(gallery):
 
 
 def test_thumbnails_are_square_jpegs_of_the_right_size(gallery):
-    from index import CelebrityIndex
+    from lookalike.engine.index import CelebrityIndex
 
     index = CelebrityIndex.load(gallery[1])
     for i in range(len(index)):
@@ -195,7 +195,7 @@ def test_thumbnails_are_square_jpegs_of_the_right_size(gallery):
 
 
 def test_celebrity_vectors_are_the_mean_of_the_kept_photos(gallery, face_model):
-    from index import CelebrityIndex
+    from lookalike.engine.index import CelebrityIndex
 
     index = CelebrityIndex.load(gallery[1])
     row = index.names.index("Angela Merkel")
@@ -208,16 +208,18 @@ def test_celebrity_vectors_are_the_mean_of_the_kept_photos(gallery, face_model):
 
 
 def test_a_second_run_analyses_nothing_and_a_new_photo_alone(copy_of):
-    import build_embeddings
+    from lookalike.gallery import build as gallery_build
 
     photos, out, cache = copy_of
     before = np.load(out / "embeddings.npy")
-    again = build_embeddings.build(photos, out, workers=2, jitters=1, thumb_size=THUMB_SIZE, cache=cache)
+    again = gallery_build.build(photos, out, workers=2, jitters=1, thumb_size=THUMB_SIZE, cache=cache)
     assert (again.computed, again.cached) == (0, PHOTO_COUNT)
     np.testing.assert_array_equal(np.load(out / "embeddings.npy"), before)
 
     (photos / "Adam_Sandler" / "Adam_Sandler_0004.jpg").symlink_to(lfw("Adam_Sandler", 4))
-    assert build_embeddings.main([str(photos), "--out", str(out), "--workers", "2", "--jitters", "1"]) == 0
+    import build_embeddings as command_line
+
+    assert command_line.main([str(photos), "--out", str(out), "--workers", "2", "--jitters", "1"]) == 0
     report = json.loads((out / "build.json").read_text())
     assert (report["computed"], report["cached"]) == (1, PHOTO_COUNT)
     celebrities = json.loads((out / "celebrities.json").read_text())
@@ -227,18 +229,18 @@ def test_a_second_run_analyses_nothing_and_a_new_photo_alone(copy_of):
 
 def test_quality_thresholds_apply_to_cached_results(copy_of):
     """The cache holds the facts (eye distance, roll), so new thresholds need no new analysis."""
-    import build_embeddings
+    from lookalike.gallery import build as gallery_build
 
     photos, out, cache = copy_of
-    report = build_embeddings.build(photos, out, workers=1, jitters=1, cache=cache, min_eye_distance=41.0)
+    report = gallery_build.build(photos, out, workers=1, jitters=1, cache=cache, min_eye_distance=41.0)
     assert report.computed == 0
     assert report.rejected["too_small"] > 10
-    strict = build_embeddings.build(photos, out, workers=1, jitters=1, cache=cache, max_roll=2.0)
+    strict = gallery_build.build(photos, out, workers=1, jitters=1, cache=cache, max_roll=2.0)
     assert strict.computed == 0 and strict.rejected["rolled"] > 10
 
 
 def test_other_jitters_are_not_served_from_the_cache():
-    from photo_cache import settings_key
+    from lookalike.gallery.photo_cache import settings_key
 
     key_1, _ = settings_key(1)
     key_10, settings = settings_key(10)
@@ -249,42 +251,42 @@ def test_other_jitters_are_not_served_from_the_cache():
 
 
 def test_a_build_failing_midway_leaves_the_previous_index(copy_of, monkeypatch):
-    import build_embeddings
-    from index import CelebrityIndex
+    from lookalike.gallery import build as gallery_build
+    from lookalike.engine.index import CelebrityIndex
 
     photos, out, cache = copy_of
     before = snapshot(out)
-    real = build_embeddings.write_thumbnails
+    real = gallery_build.write_thumbnails
 
     def fail_halfway(directory, entries, photo_cache, size):
         real(directory, entries[:5], photo_cache, size)
         assert (directory.parent / "celebrities.json").exists()  # the new index is half written
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(build_embeddings, "write_thumbnails", fail_halfway)
+    monkeypatch.setattr(gallery_build, "write_thumbnails", fail_halfway)
     (photos / "Adam_Sandler").rename(photos / "Adam_Sandler_Renamed")  # the new build would differ
     with pytest.raises(RuntimeError, match="disk on fire"):
-        build_embeddings.build(photos, out, workers=1, jitters=1, cache=cache, thumb_size=THUMB_SIZE)
+        gallery_build.build(photos, out, workers=1, jitters=1, cache=cache, thumb_size=THUMB_SIZE)
     assert snapshot(out) == before
     assert leftovers(out) == []
     assert "Adam Richard Sandler" in CelebrityIndex.load(out).names
 
 
 def test_a_build_with_too_few_celebrities_fails_clearly(tmp_path):
-    import build_embeddings
-    from build_error import BuildError
+    from lookalike.gallery import build as gallery_build
+    from lookalike.gallery import BuildError
 
     photos = tmp_path / "photos"
     (photos / "Adam_Sandler").mkdir(parents=True)
     (photos / "Adam_Sandler" / "a.jpg").symlink_to(lfw("Adam_Sandler", 1))
     with pytest.raises(BuildError, match="at least 2"):
-        build_embeddings.build(photos, tmp_path / "assets", workers=1, jitters=1)
+        gallery_build.build(photos, tmp_path / "assets", workers=1, jitters=1)
     assert not (tmp_path / "assets").exists() and leftovers(tmp_path / "assets") == []
 
 
 def test_too_few_usable_celebrities_fail_after_analysis(copy_of):
-    import build_embeddings
-    from build_error import BuildError
+    from lookalike.gallery import build as gallery_build
+    from lookalike.gallery import BuildError
 
     photos, out, cache = copy_of
     for entry in photos.iterdir():
@@ -294,26 +296,26 @@ def test_too_few_usable_celebrities_fail_after_analysis(copy_of):
     (photos / "Dogs" / "dogs.jpg").symlink_to(SAMPLES / "dlib_faces" / "dogs.jpg")
     before = snapshot(out)
     with pytest.raises(BuildError, match="only 1 celebrities"):
-        build_embeddings.build(photos, out, workers=1, jitters=1, cache=cache)
+        gallery_build.build(photos, out, workers=1, jitters=1, cache=cache)
     assert snapshot(out) == before and leftovers(out) == []
 
 
 def test_swap_without_renameat2_falls_back_to_rename_aside(copy_of, monkeypatch):
-    import build_embeddings
-    import directory_swap
-    from index import CelebrityIndex
+    from lookalike.gallery import build as gallery_build
+    from lookalike.gallery import directory_swap
+    from lookalike.engine.index import CelebrityIndex
 
     photos, out, cache = copy_of
     monkeypatch.setattr(directory_swap, "exchange_paths", lambda first, second: False)
     (photos / "Bill_Gates.jpg").unlink()
-    report = build_embeddings.build(photos, out, workers=1, jitters=1, cache=cache)
+    report = gallery_build.build(photos, out, workers=1, jitters=1, cache=cache)
     assert report.celebrities == len(FOLDER_PEOPLE) + len(SINGLE_PEOPLE) - 1
     assert "Bill Gates" not in CelebrityIndex.load(out).names
     assert leftovers(out) == []
 
 
 def test_replace_directory_swaps_atomically_on_linux(tmp_path):
-    from directory_swap import replace_directory
+    from lookalike.gallery.directory_swap import replace_directory
 
     old, new = tmp_path / "assets", tmp_path / "new"
     old.mkdir()
@@ -332,7 +334,7 @@ def test_replace_directory_swaps_atomically_on_linux(tmp_path):
 
 
 def fake_face(box: tuple[int, int, int, int]):
-    from model import Face
+    from lookalike.engine.face_model import Face
 
     left, top, right, bottom = box
     w = right - left
@@ -341,7 +343,7 @@ def fake_face(box: tuple[int, int, int, int]):
 
 
 def test_main_face_prefers_a_clearly_larger_face_then_the_centred_one():
-    from build_embeddings import main_face
+    from lookalike.gallery.build import main_face
 
     centred = fake_face((77, 89, 181, 192))  # where LFW puts its subject
     bystander = fake_face((0, 65, 89, 169))  # a slightly smaller face at the edge (Antonio_Banderas_0001)
@@ -356,7 +358,7 @@ def test_main_face_prefers_a_clearly_larger_face_then_the_centred_one():
 
 
 def test_consensus_keeps_the_agreeing_majority():
-    from build_embeddings import consensus
+    from lookalike.gallery.build import consensus
 
     rng = np.random.default_rng(0)
     person = rng.normal(size=128)
@@ -376,8 +378,8 @@ def test_consensus_keeps_the_agreeing_majority():
 
 
 def test_catalog_csv_and_discovery(tmp_path):
-    from build_error import BuildError
-    from celebrity_photos import discover
+    from lookalike.gallery import BuildError
+    from lookalike.gallery.celebrity_photos import discover
 
     (tmp_path / "Tom_Cruise").mkdir()
     (tmp_path / "Tom_Cruise" / "a.JPEG").write_bytes(b"x")

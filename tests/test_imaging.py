@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imaging import ImageError, decode_image
+from lookalike.engine.imaging import ImageError, decode_image
 
 
 @pytest.fixture

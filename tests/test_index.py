@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from index import (
+from lookalike.engine.index import (
     CELEBRITIES_FILE,
     EMBEDDINGS_FILE,
     GRAPH_FILE,

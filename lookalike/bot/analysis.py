@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import render
-from imaging import ImageError, decode_image
+from lookalike.bot import pictures
+from lookalike.engine import framing
+from lookalike.engine.imaging import ImageError, decode_image
 
 MAX_FACES = 5
 """Faces answered per photo, largest first."""
@@ -22,7 +23,7 @@ class FoundFace:
     box: tuple[int, int, int, int]
     eye_distance: float  # pixels: a small face gets a tip about a closer selfie
     embedding: np.ndarray = field(repr=False)  # (128,) float32
-    crop: bytes = field(repr=False)  # JPEG, render.CROP_SIDE px high
+    crop: bytes = field(repr=False)  # JPEG, framing.CROP_SIDE px high
 
 
 @dataclass
@@ -48,9 +49,9 @@ def analyse(model, data: bytes, max_faces: int = MAX_FACES) -> Analysis:
             box=tuple(int(v) for v in face.box),
             eye_distance=face.eye_distance,
             embedding=face.embedding,
-            crop=render.face_crop(image, face.box),
+            crop=framing.face_crop(image, face.box),
         )
         for face in faces
     ]
-    group = render.group_picture(image, [face.box for face in found]) if len(found) > 1 else None
+    group = pictures.group_picture(image, [face.box for face in found]) if len(found) > 1 else None
     return Analysis(faces=found, group_picture=group)

@@ -1,35 +1,15 @@
-"""The celebrity look-alike bot for Telegram: send a selfie, get your celebrity twin.
-
-Configuration comes from the environment, read in one place (``Config.from_env``):
-
-    TELEGRAM_BOT_TOKEN   required; never logged
-    TELEGRAM_API_URL     Bot API server root            (https://api.telegram.org)
-    ASSETS_DIR           index built by build_embeddings (assets)
-    WORKERS              face-pipeline processes         (number of cores)
-    MAX_PENDING          photos waiting for the workers before "busy" (16 per worker)
-    USER_IN_FLIGHT       photos one user may have in progress (3)
-    USER_PER_MINUTE      photos one user may send a minute    (12)
-    INDEX_POLL_SECONDS   how often to look for a new index    (5)
-    WEBHOOK_URL          set: receive updates by webhook at this URL; unset: long polling
-    WEBHOOK_SECRET       X-Telegram-Bot-Api-Secret-Token     (random per start)
-    LISTEN, PORT         webhook server address              (0.0.0.0, 8443)
-    LOG_LEVEL            (INFO)
-
-Run: ``python bot.py``. A missing token or a missing/corrupt index prints one line
-and exits with status 2.
+"""The celebrity look-alike bot for Telegram: one PTB ``Application`` over the face-worker
+pool, the reloading index and the per-user limits (``python bot.py`` runs ``main``).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import re
 import secrets
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
+import ujson
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
@@ -40,13 +20,15 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
-import handlers
-from face_pool import FacePool
-from gallery import Gallery, GalleryWatcher, load_gallery
-from index import IndexFormatError
-from ujson_request import UjsonRequest
-from user_limits import UserLimits
+
+from lookalike.bot import handlers
+from lookalike.bot.config import Config
+from lookalike.bot.face_pool import FacePool
+from lookalike.bot.index_reload import Gallery, GalleryWatcher, load_gallery
+from lookalike.bot.user_limits import UserLimits
+from lookalike.engine.index import IndexFormatError
 
 log = logging.getLogger("bot")
 
@@ -64,66 +46,16 @@ MAX_RETRIES = 5
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
-class ConfigError(Exception):
-    """The environment does not describe a runnable bot."""
+class UjsonRequest(HTTPXRequest):
+    """PTB's HTTPX networking with the Bot API's answers parsed by ujson (faster than json)."""
 
-
-@dataclass(frozen=True)
-class Config:
-    token: str
-    api_url: str
-    assets_dir: Path
-    workers: int
-    max_pending: int
-    user_in_flight: int
-    user_per_minute: int
-    index_poll_seconds: float
-    webhook_url: str | None
-    webhook_secret: str | None
-    listen: str
-    port: int
-    log_level: str
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] = os.environ) -> Config:
-        token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
-        if not token:
-            raise ConfigError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and export it")
-        workers = _number(env, "WORKERS", os.cpu_count() or 1, int, minimum=1)
-        secret = env.get("WEBHOOK_SECRET") or None
-        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
-            raise ConfigError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
-        log_level = env.get("LOG_LEVEL", "INFO").upper()
-        if not isinstance(logging.getLevelName(log_level), int):
-            raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
-        return cls(
-            token=token,
-            api_url=env.get("TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/"),
-            assets_dir=Path(env.get("ASSETS_DIR", "assets")),
-            workers=workers,
-            max_pending=_number(env, "MAX_PENDING", 16 * workers, int, minimum=1),
-            user_in_flight=_number(env, "USER_IN_FLIGHT", 3, int, minimum=1),
-            user_per_minute=_number(env, "USER_PER_MINUTE", 12, int, minimum=1),
-            index_poll_seconds=_number(env, "INDEX_POLL_SECONDS", 5.0, float, minimum=0.1),
-            webhook_url=env.get("WEBHOOK_URL") or None,
-            webhook_secret=secret,
-            listen=env.get("LISTEN", "0.0.0.0"),
-            port=_number(env, "PORT", 8443, int, minimum=1),
-            log_level=log_level,
-        )
-
-
-def _number(env: dict[str, str], name: str, default, kind, minimum):
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, not {raw}")
-    return value
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict:
+        try:
+            return ujson.loads(payload)
+        except ValueError as exc:
+            log.error("the Bot API answered with invalid JSON (%d bytes)", len(payload))
+            raise TelegramError("Invalid server response") from exc
 
 
 class RedactingFormatter(logging.Formatter):
@@ -229,12 +161,8 @@ def run(config: Config, gallery: Gallery) -> None:
         application.run_polling(allowed_updates=ALLOWED_UPDATES)
 
 
-def main() -> int:
-    try:
-        config = Config.from_env()
-    except ConfigError as exc:
-        print(f"bot.py: {exc}", file=sys.stderr)
-        return 2
+def main(config: Config) -> int:
+    """Run the bot until it is stopped; the exit status, with one line on stderr for a failure."""
     setup_logging(config)
     try:
         gallery = load_gallery(config.assets_dir)
@@ -250,7 +178,3 @@ def main() -> int:
         print(f"bot.py: {str(exc).replace(config.token, '<TOKEN>')}", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -18,7 +18,7 @@ import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from analysis import Analysis, analyse
+from lookalike.bot.analysis import Analysis, analyse
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class PhotoFailed(Exception):
 def _start_worker() -> None:
     global _model
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the bot's to handle, not each worker's
-    from model import FaceModel
+    from lookalike.engine.face_model import FaceModel
 
     _model = FaceModel()
 
@@ -59,7 +59,7 @@ class FacePool:
         self._context = multiprocessing.get_context("forkserver")
         # Workers fork from a fresh server process that preloaded the pipeline, not from the
         # bot's process with its threads (fork there is unsafe).
-        self._context.set_forkserver_preload(["analysis", "model"])
+        self._context.set_forkserver_preload(["lookalike.bot.analysis", "lookalike.engine.face_model"])
         self._executor: ProcessPoolExecutor | None = None
         self._slots: asyncio.Semaphore | None = None
         self._retry_lock: asyncio.Lock | None = None

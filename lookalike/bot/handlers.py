@@ -16,11 +16,11 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-import replies
-from face_pool import Busy, FacePool, PhotoFailed
-from gallery import GalleryWatcher
-from texts import language, say
-from user_limits import TooManyInFlight, TooManyPerMinute, UserLimits
+from lookalike.bot import replies
+from lookalike.bot.face_pool import Busy, FacePool, PhotoFailed
+from lookalike.bot.index_reload import GalleryWatcher
+from lookalike.bot.texts import language, say
+from lookalike.bot.user_limits import TooManyInFlight, TooManyPerMinute, UserLimits
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class Services:
 
 
 class Refusal(Exception):
-    """A photo answered with a text instead of a look-alike: ``key`` in texts.py, ``outcome`` for the log."""
+    """A photo answered with a text instead of a look-alike: ``key`` in texts, ``outcome`` for the log."""
 
     def __init__(self, key: str, outcome: str, **values: object):
         super().__init__(outcome)

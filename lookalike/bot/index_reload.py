@@ -19,7 +19,7 @@ import os
 import weakref
 from pathlib import Path
 
-from index import META_FILE, CelebrityIndex, IndexFormatError
+from lookalike.engine.index import META_FILE, CelebrityIndex, IndexFormatError
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-import render
-from analysis import Analysis
-from gallery import Gallery
-from index import Match
-from texts import say
+from lookalike.bot import pictures
+from lookalike.bot.analysis import Analysis
+from lookalike.bot.index_reload import Gallery
+from lookalike.bot.texts import say
+from lookalike.engine.index import Match
 
 CAPTION_LIMIT = 1024
 SMALL_FACE_EYES = 24
@@ -52,7 +52,7 @@ def parse_button(data: str) -> tuple[str, int, int] | None:
 def one_face(lang: str, analysis: Analysis, matches: list[Match], gallery: Gallery) -> Reply:
     """Side-by-side picture and caption for a photo with one face. Blocking: run in a thread."""
     best, others = matches[0], matches[1:3]
-    picture = render.side_by_side(analysis.faces[0].crop, gallery.thumbnail(best.id), f"{percent(best)}%")
+    picture = pictures.side_by_side(analysis.faces[0].crop, gallery.thumbnail(best.id), f"{percent(best)}%")
     lines = [say(lang, "match", name=_name(gallery, best), percent=percent(best))]
     if others:
         listed = ", ".join(f"{html.escape(m.name)} ({percent(m)}%)" for m in others)

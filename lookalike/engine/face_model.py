@@ -6,20 +6,12 @@ the same person is usually less than 0.6 apart (Euclidean).
 
 Models are loaded when a ``FaceModel`` is created, never at import: the bot's
 worker processes and the tests decide when that cost is paid.
-
-Run as a script, it looks photos up in a celebrity index::
-
-    python model.py PHOTO [PHOTO ...] --assets DIR --top K
 """
 from __future__ import annotations
 
-import argparse
-import logging
 import math
 import os
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 # Each worker process owns one core; OpenBLAS threads would only fight each other.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -29,9 +21,7 @@ import face_recognition_models  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from imaging import ImageError, decode_image  # noqa: E402
-
-log = logging.getLogger(__name__)
+from lookalike.engine.imaging import decode_image  # noqa: E402
 
 DETECT_SIDE = 480
 """Longest side of the grayscale copy the detector sees first. A selfie's face is
@@ -180,60 +170,3 @@ def _clip(rect: dlib.rectangle, width: int, height: int) -> dlib.rectangle:
     return dlib.rectangle(
         max(0, rect.left()), max(0, rect.top()), min(width - 1, rect.right()), min(height - 1, rect.bottom())
     )
-
-
-def look_up(paths: list[str], assets: Path, top: int) -> None:
-    """Print one JSON line per face of each photo, with its ``top`` nearest celebrities."""
-    import ujson
-
-    from index import CelebrityIndex
-
-    celebrities = CelebrityIndex.load(assets)
-    model = FaceModel()
-    for path in paths:
-        for line in _photo_lines(path, model, celebrities, top):
-            print(ujson.dumps(line, ensure_ascii=False, escape_forward_slashes=False), flush=True)
-
-
-def _photo_lines(path: str, model: FaceModel, celebrities, top: int) -> list[dict]:
-    try:
-        faces = model.faces_in_bytes(Path(path).read_bytes())
-    except (OSError, ImageError) as exc:
-        log.warning("%s: %s", path, exc)
-        return [{"photo": path, "error": str(exc)}]
-    if not faces:
-        return [{"photo": path, "error": "no face found"}]
-    results = celebrities.query(np.stack([face.embedding for face in faces]), k=top)
-    return [
-        {
-            "photo": path,
-            "box": list(face.box),
-            "matches": [
-                {"name": m.name, "distance": round(m.distance, 6), "similarity": round(m.similarity, 6)}
-                for m in matches
-            ],
-        }
-        for face, matches in zip(faces, results)
-    ]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Which celebrities do the faces in these photos look like?")
-    parser.add_argument("photos", nargs="+", metavar="PHOTO")
-    parser.add_argument("--assets", type=Path, default=Path(os.environ.get("ASSETS_DIR", "assets")))
-    parser.add_argument("--top", type=int, default=3, help="celebrities per face (default 3)")
-    args = parser.parse_args(argv)
-    if args.top < 1:
-        parser.error("--top must be at least 1")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from index import IndexFormatError
-
-    try:
-        look_up(args.photos, args.assets, args.top)
-    except IndexFormatError as exc:
-        parser.exit(2, f"{parser.prog}: error: {exc}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

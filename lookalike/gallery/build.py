@@ -1,6 +1,5 @@
-"""Turn a folder of celebrity photos into the index directory the bot loads.
-
-    python build_embeddings.py PHOTOS_DIR --out assets [--workers N] [--jitters N]
+"""Turn a folder of celebrity photos into the index directory the bot loads
+(``build()``; the command line is build_embeddings.py).
 
 PHOTOS_DIR holds ``<Name>.jpg`` (one photo of a celebrity) and/or ``<Name>/*.jpg``
 (several), in any format Pillow reads; ``Tom_Cruise`` is shown as "Tom Cruise"
@@ -23,14 +22,13 @@ The steps:
    which one is the celebrity, and a stranger's face under a celebrity's name is a
    worse error than a missing celebrity (a third photo settles it). One photo is
    trusted as it is. The celebrity's vector is the mean of its kept photos.
-4. ``index.calibrate`` fits the distance from each kept photo to its nearest other
+4. ``lookalike.engine.index.calibrate`` fits the distance from each kept photo to its nearest other
    celebrity (leave-one-out when there is one photo per celebrity).
 5. The index, a thumbnail per celebrity and build.json are written to a new sibling
    directory which then replaces the output atomically (``directory_swap.replace_directory``).
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
@@ -39,10 +37,9 @@ import math
 import multiprocessing
 import os
 import signal
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -52,14 +49,14 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-import model
-import render
-from build_error import BuildError
-from celebrity_photos import Celebrity, discover
-from directory_swap import staged_directory
-from imaging import ImageError, decode_image
-from index import CelebrityIndex, calibrate
-from photo_cache import PhotoCache, PhotoResult, settings_key
+from lookalike.engine import face_model as model
+from lookalike.engine import framing
+from lookalike.engine.imaging import ImageError, decode_image
+from lookalike.engine.index import CelebrityIndex, calibrate
+from lookalike.gallery import BuildError
+from lookalike.gallery.celebrity_photos import Celebrity, discover
+from lookalike.gallery.directory_swap import staged_directory
+from lookalike.gallery.photo_cache import PhotoCache, PhotoResult, settings_key
 
 log = logging.getLogger("build_embeddings")
 
@@ -398,8 +395,8 @@ def celebrity_record(entry: Entry) -> dict:
 
 def thumbnail_jpeg(data: bytes, box: tuple[int, int, int, int], size: int) -> bytes:
     """A ``size`` x ``size`` JPEG of the face in ``box``, framed as the bot frames the user's face."""
-    crop = render.face_square(decode_image(data), box).resize((size, size), Image.LANCZOS)
-    return render.jpeg(crop, quality=THUMB_QUALITY)
+    crop = framing.face_square(decode_image(data), box).resize((size, size), Image.LANCZOS)
+    return framing.jpeg(crop, quality=THUMB_QUALITY)
 
 
 def write_thumbnails(directory: Path, entries: list[Entry], cache: PhotoCache, size: int) -> int:
@@ -531,40 +528,3 @@ def _log_report(report: Report) -> None:
             shown,
             f" and {more} more" if more > 0 else "",
         )
-
-
-def main(argv: Iterable[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build the celebrity index directory from a folder of photos.")
-    parser.add_argument("photos", type=Path, metavar="PHOTOS_DIR", help="<Name>.jpg and/or <Name>/*.jpg")
-    parser.add_argument("--out", type=Path, default=Path("assets"), help="index directory (default: assets)")
-    parser.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
-    parser.add_argument(
-        "--jitters", type=int, default=DEFAULT_JITTERS, help=f"re-samplings per face (default {DEFAULT_JITTERS}; 1 is ~4x faster)"
-    )
-    parser.add_argument("--min-eye-distance", type=float, default=DEFAULT_MIN_EYE_DISTANCE, metavar="PX")
-    parser.add_argument("--max-roll", type=float, default=DEFAULT_MAX_ROLL, metavar="DEG")
-    parser.add_argument("--cache", type=Path, default=None, help="SQLite cache (default: <out>.cache.sqlite)")
-    parser.add_argument("--thumb-size", type=int, default=DEFAULT_THUMB_SIZE, metavar="PX")
-    args = parser.parse_args(None if argv is None else list(argv))
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        build(
-            args.photos,
-            args.out,
-            workers=args.workers,
-            jitters=args.jitters,
-            min_eye_distance=args.min_eye_distance,
-            max_roll=args.max_roll,
-            cache=args.cache,
-            thumb_size=args.thumb_size,
-        )
-    except BuildError as exc:
-        log.error("%s", exc)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    # A plain `kill` unwinds like Ctrl+C, so the staging directory is removed on the way out.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    sys.exit(main())

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from build_error import BuildError
+from lookalike.gallery import BuildError
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from build_error import BuildError
+from lookalike.gallery import BuildError
 
 log = logging.getLogger(__name__)
 

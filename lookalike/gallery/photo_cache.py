@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-import model
+from lookalike.engine import face_model as model
 
 PIPELINE_VERSION = 1
 """Bump when build_embeddings' per-photo analysis changes (main-face rule, stored figures): it is part of the cache key."""

@@ -1,0 +1,63 @@
+"""Build the celebrity index directory the bot loads from a folder of photos::
+
+    python build_embeddings.py PHOTOS_DIR --out assets [--workers N] [--jitters N]
+
+PHOTOS_DIR holds ``<Name>.jpg`` and/or ``<Name>/*.jpg``, with an optional catalog
+(photos/README.md). The build itself is ``lookalike.gallery.build.build``.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from lookalike.gallery import BuildError
+from lookalike.gallery.build import (
+    DEFAULT_JITTERS,
+    DEFAULT_MAX_ROLL,
+    DEFAULT_MIN_EYE_DISTANCE,
+    DEFAULT_THUMB_SIZE,
+    build,
+)
+
+log = logging.getLogger("build_embeddings")
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build the celebrity index directory from a folder of photos.")
+    parser.add_argument("photos", type=Path, metavar="PHOTOS_DIR", help="<Name>.jpg and/or <Name>/*.jpg")
+    parser.add_argument("--out", type=Path, default=Path("assets"), help="index directory (default: assets)")
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
+    parser.add_argument(
+        "--jitters", type=int, default=DEFAULT_JITTERS, help=f"re-samplings per face (default {DEFAULT_JITTERS}; 1 is ~4x faster)"
+    )
+    parser.add_argument("--min-eye-distance", type=float, default=DEFAULT_MIN_EYE_DISTANCE, metavar="PX")
+    parser.add_argument("--max-roll", type=float, default=DEFAULT_MAX_ROLL, metavar="DEG")
+    parser.add_argument("--cache", type=Path, default=None, help="SQLite cache (default: <out>.cache.sqlite)")
+    parser.add_argument("--thumb-size", type=int, default=DEFAULT_THUMB_SIZE, metavar="PX")
+    args = parser.parse_args(None if argv is None else list(argv))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        build(
+            args.photos,
+            args.out,
+            workers=args.workers,
+            jitters=args.jitters,
+            min_eye_distance=args.min_eye_distance,
+            max_roll=args.max_roll,
+            cache=args.cache,
+            thumb_size=args.thumb_size,
+        )
+    except BuildError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    # A plain `kill` unwinds like Ctrl+C, so the staging directory is removed on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    sys.exit(main())

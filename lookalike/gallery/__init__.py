@@ -1,0 +1,8 @@
+"""The gallery builder: a folder of celebrity photos -> the index directory the bot loads."""
+
+
+class BuildError(Exception):
+    """The gallery cannot be built: too few celebrities, a bad catalog, a dead worker...
+
+    Raised by any step of the build; build_embeddings.py reports it as one line and exit status 1.
+    """
