@@ -35,7 +35,10 @@ class PhotoFailed(Exception):
 
 def _start_worker() -> None:
     global _model
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the bot's to handle, not each worker's
+    # Ctrl+C, and the SIGTERM that docker and systemd send to the whole group, are the bot's to
+    # handle: it answers the photos in flight, then shuts the workers down itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from lookalike.engine.face_model import FaceModel
 
     _model = FaceModel()
