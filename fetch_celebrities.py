@@ -1,0 +1,108 @@
+"""Fetch a celebrity photos folder from Wikidata and Wikimedia Commons, with photo credits::
+
+    python fetch_celebrities.py --out photos --contact you@example.org [--limit 5000]
+        [--lang en,ru] [--occupation Q33999 ...] [--country Q159 ...] [--min-sitelinks N]
+        [--width 500] [--workers N] [--sparql-url URL] [--commons-api-url URL]
+
+then ``python build_embeddings.py photos --out assets``. The fetch itself is
+``lookalike.gallery.celebrity_fetch.fetch``; photos/README.md describes what it writes.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from lookalike.gallery import celebrity_fetch, commons, wikidata
+from lookalike.gallery.celebrity_fetch import FetchError, FetchOptions
+from lookalike.gallery.polite_http import PoliteClient, user_agent
+
+TOOL = "LookalikeBotCelebrityFetcher"
+VERSION = "1.0"
+
+log = logging.getLogger("fetch_celebrities")
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="fetch_celebrities.py",
+        description="Fetch famous people's photos and credits from Wikidata and Wikimedia Commons.",
+    )
+    parser.add_argument("--out", type=Path, default=Path("photos"), help="photos folder (default: photos)")
+    parser.add_argument(
+        "--contact", default="", help="your e-mail or a URL, sent in the User-Agent as Wikimedia's policy asks (required)"
+    )
+    parser.add_argument("--limit", type=int, default=1000, help="people to list, most famous first (default 1000)")
+    parser.add_argument("--lang", default="en", help="label languages, first one is the name (default: en)")
+    parser.add_argument("--occupation", nargs="+", default=[], metavar="QID", help="only these occupations (P106)")
+    parser.add_argument("--country", nargs="+", default=[], metavar="QID", help="only these citizenships (P27)")
+    parser.add_argument(
+        "--min-sitelinks", type=int, default=0, metavar="N",
+        help="only people with at least N sitelinks (raise it if the query service times out)",
+    )
+    parser.add_argument(
+        "--width", type=int, default=500, help=f"thumbnail width, one of {', '.join(map(str, commons.STANDARD_WIDTHS))}"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="requests at a time (default 2, as Wikimedia asks)")
+    parser.add_argument("--page-size", type=int, default=1000, metavar="N", help="people per SPARQL query")
+    parser.add_argument("--sparql-url", default=celebrity_fetch.SPARQL_URL)
+    parser.add_argument("--commons-api-url", default=celebrity_fetch.COMMONS_API_URL)
+    args = parser.parse_args(None if argv is None else list(argv))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    problem = _check(args)
+    if problem:
+        print(f"fetch_celebrities.py: {problem}", file=sys.stderr)
+        return 2
+    options = FetchOptions(
+        out=args.out,
+        limit=args.limit,
+        languages=[lang.strip() for lang in args.lang.split(",") if lang.strip()],
+        occupations=args.occupation,
+        countries=args.country,
+        min_sitelinks=args.min_sitelinks,
+        width=args.width,
+        workers=args.workers,
+        page_size=args.page_size,
+        sparql_url=args.sparql_url,
+        commons_api_url=args.commons_api_url,
+    )
+    client = PoliteClient(user_agent(TOOL, VERSION, args.contact.strip()), max_parallel=args.workers)
+    try:
+        report = celebrity_fetch.fetch(options, client)
+    except FetchError as exc:
+        log.error("%s", exc)
+        return 1
+    return 130 if report.interrupted else 0
+
+
+def _check(args: argparse.Namespace) -> str | None:
+    """One line saying what is wrong with the arguments, or None."""
+    contact = args.contact.strip()
+    if not contact:
+        return "--contact is required: your e-mail or a URL, for Wikimedia's User-Agent policy"
+    if "@" not in contact and not contact.startswith(("http://", "https://")):
+        return f"--contact {contact!r} is neither an e-mail address nor a URL"
+    if args.width not in commons.STANDARD_WIDTHS:
+        return f"--width {args.width}: Wikimedia serves only {', '.join(map(str, commons.STANDARD_WIDTHS))}"
+    for name, value in (("--limit", args.limit), ("--workers", args.workers), ("--page-size", args.page_size)):
+        if value < 1:
+            return f"{name} must be at least 1"
+    try:
+        wikidata.check_languages([lang.strip() for lang in args.lang.split(",") if lang.strip()])
+        wikidata.check_items(args.occupation, "--occupation")
+        wikidata.check_items(args.country, "--country")
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # a plain `kill` stops like Ctrl+C: what was fetched is published
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _interrupt)
+    sys.exit(main())
