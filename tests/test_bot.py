@@ -656,6 +656,13 @@ def test_a_missing_token_is_one_clear_line(tmp_path):
     assert "Traceback" not in output
 
 
+def test_a_port_out_of_range_is_one_clear_line(tmp_path):
+    result = _run_until_exit({"TELEGRAM_BOT_TOKEN": TOKEN, "ASSETS_DIR": str(tmp_path), "PORT": "99999"})
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode == 2
+    assert output == "bot.py: PORT must be at most 65535, not 99999"
+
+
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
 def test_a_missing_or_corrupt_index_is_one_clear_line(tmp_path, assets, damage):
     broken = tmp_path / "assets"

@@ -185,3 +185,58 @@ def test_russian_for_ru_language_codes_english_otherwise():
     assert language("uk") == language(None) == language("en-GB") == "en"
     assert TEXTS["ru"].keys() == TEXTS["en"].keys()
     assert say("ru", "user_rate", seconds=5).endswith("5 с.")
+
+
+def _swap_during_the_first_load(monkeypatch, assets, newer):
+    """CelebrityIndex.load that lets the builder swap ``newer`` in under the first load."""
+    from lookalike.bot import index_reload
+    from lookalike.gallery.directory_swap import replace_directory
+
+    real_load = index_reload.CelebrityIndex.load
+    loads = []
+
+    def load(directory):
+        loads.append(directory)
+        if len(loads) == 1:
+            replace_directory(newer, assets)  # lands between the stamp and the check
+        return real_load(directory)
+
+    monkeypatch.setattr(index_reload.CelebrityIndex, "load", staticmethod(load))
+    return loads
+
+
+def test_an_index_swapped_in_during_start_up_is_loaded_again_not_a_crash(tmp_path, monkeypatch):
+    from lookalike.bot.index_reload import GalleryChanged, load_gallery, load_gallery_at_start
+
+    assets = tmp_path / "assets"
+    _save_index(assets, ["Ann", "Bob", "Cid"], "Adam_Sandler")
+    _save_index(tmp_path / "newer", ["Dan", "Eve"], "Angela_Merkel")
+    _swap_during_the_first_load(monkeypatch, assets, tmp_path / "newer")
+    with pytest.raises(GalleryChanged):
+        load_gallery(assets)  # what the reload watcher sees: it keeps the old gallery and polls again
+
+    _save_index(tmp_path / "newest", ["Fay", "Gus"], "Angela_Merkel")
+    loads = _swap_during_the_first_load(monkeypatch, assets, tmp_path / "newest")
+    gallery = load_gallery_at_start(assets, pause=0.01)
+    assert len(loads) == 2
+    assert [gallery.name(0), gallery.name(1)] == ["Fay", "Gus"] and len(gallery) == 2
+
+
+@pytest.mark.parametrize("port", ["0", "-1", "65536", "99999"])
+def test_a_port_out_of_range_is_refused(port):
+    from lookalike.bot.config import Config, ConfigError
+
+    with pytest.raises(ConfigError, match=f"PORT must be at (least 1|most 65535), not {port}"):
+        Config.from_env({"TELEGRAM_BOT_TOKEN": "1:x", "PORT": port})
+    assert Config.from_env({"TELEGRAM_BOT_TOKEN": "1:x", "PORT": "65535"}).port == 65535
+
+
+def test_local_mode_and_the_chat_cap_come_from_the_environment():
+    from lookalike.bot.config import Config, ConfigError
+
+    default = Config.from_env({"TELEGRAM_BOT_TOKEN": "1:x"})
+    assert default.local_mode is False and default.chat_pending == 10
+    local = Config.from_env({"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_LOCAL_MODE": "1", "CHAT_PENDING": "3"})
+    assert local.local_mode is True and local.chat_pending == 3
+    with pytest.raises(ConfigError, match="TELEGRAM_LOCAL_MODE must be 1 or 0"):
+        Config.from_env({"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_LOCAL_MODE": "maybe"})

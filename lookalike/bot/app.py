@@ -26,7 +26,7 @@ from telegram.request import HTTPXRequest
 from lookalike.bot import handlers
 from lookalike.bot.config import Config
 from lookalike.bot.face_pool import FacePool
-from lookalike.bot.index_reload import Gallery, GalleryWatcher, load_gallery
+from lookalike.bot.index_reload import Gallery, GalleryChanged, GalleryWatcher, load_gallery_at_start
 from lookalike.bot.user_limits import UserLimits
 from lookalike.engine.index import IndexFormatError
 
@@ -165,8 +165,8 @@ def main(config: Config) -> int:
     """Run the bot until it is stopped; the exit status, with one line on stderr for a failure."""
     setup_logging(config)
     try:
-        gallery = load_gallery(config.assets_dir)
-    except (IndexFormatError, OSError) as exc:
+        gallery = load_gallery_at_start(config.assets_dir)
+    except (IndexFormatError, GalleryChanged, OSError) as exc:
         print(f"bot.py: cannot load the index (ASSETS_DIR): {exc}", file=sys.stderr)
         return 2
     try:

@@ -2,11 +2,13 @@
 
     TELEGRAM_BOT_TOKEN   required; never logged
     TELEGRAM_API_URL     Bot API server root            (https://api.telegram.org)
+    TELEGRAM_LOCAL_MODE  1: the server is a self-hosted Bot API server in --local mode (0)
     ASSETS_DIR           index built by build_embeddings (assets)
     WORKERS              face-pipeline processes         (number of cores)
     MAX_PENDING          photos waiting for the workers before "busy" (16 per worker)
     USER_IN_FLIGHT       photos one user may have in progress (3)
     USER_PER_MINUTE      photos one user may send a minute    (12)
+    CHAT_PENDING         photos one chat may have waiting for their answers before "busy" (10)
     INDEX_POLL_SECONDS   how often to look for a new index    (5)
     WEBHOOK_URL          set: receive updates by webhook at this URL; unset: long polling
     WEBHOOK_SECRET       X-Telegram-Bot-Api-Secret-Token     (random per start)
@@ -30,11 +32,13 @@ class ConfigError(Exception):
 class Config:
     token: str
     api_url: str
+    local_mode: bool
     assets_dir: Path
     workers: int
     max_pending: int
     user_in_flight: int
     user_per_minute: int
+    chat_pending: int
     index_poll_seconds: float
     webhook_url: str | None
     webhook_secret: str | None
@@ -57,21 +61,23 @@ class Config:
         return cls(
             token=token,
             api_url=env.get("TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/"),
+            local_mode=_switch(env, "TELEGRAM_LOCAL_MODE"),
             assets_dir=Path(env.get("ASSETS_DIR", "assets")),
             workers=workers,
             max_pending=_number(env, "MAX_PENDING", 16 * workers, int, minimum=1),
             user_in_flight=_number(env, "USER_IN_FLIGHT", 3, int, minimum=1),
             user_per_minute=_number(env, "USER_PER_MINUTE", 12, int, minimum=1),
+            chat_pending=_number(env, "CHAT_PENDING", 10, int, minimum=1),
             index_poll_seconds=_number(env, "INDEX_POLL_SECONDS", 5.0, float, minimum=0.1),
             webhook_url=env.get("WEBHOOK_URL") or None,
             webhook_secret=secret,
             listen=env.get("LISTEN", "0.0.0.0"),
-            port=_number(env, "PORT", 8443, int, minimum=1),
+            port=_number(env, "PORT", 8443, int, minimum=1, maximum=65535),
             log_level=log_level,
         )
 
 
-def _number(env: dict[str, str], name: str, default, kind, minimum):
+def _number(env: dict[str, str], name: str, default, kind, minimum, maximum=None):
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -81,4 +87,15 @@ def _number(env: dict[str, str], name: str, default, kind, minimum):
         raise ConfigError(f"{name} must be a number, not {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {raw}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, not {raw}")
     return value
+
+
+def _switch(env: dict[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1 or 0, not {env[name]!r}")

@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import time
 import weakref
 from pathlib import Path
 
@@ -80,6 +81,21 @@ def load_gallery(directory: Path) -> Gallery:
     except BaseException:
         os.close(fd)
         raise
+
+
+def load_gallery_at_start(directory: Path, attempts: int = 5, pause: float = 0.5) -> Gallery:
+    """``load_gallery``, tried again when a new build was swapped in while it loaded.
+
+    At start-up there is no old gallery to keep answering from, so the bot waits for a
+    stable one instead of failing; GalleryChanged after ``attempts`` tries is raised.
+    """
+    for _ in range(attempts - 1):
+        try:
+            return load_gallery(directory)
+        except GalleryChanged:
+            log.info("%s changed while it was being loaded; loading it again", directory)
+            time.sleep(pause)
+    return load_gallery(directory)
 
 
 def stamp_of(directory: Path) -> tuple:
