@@ -35,6 +35,8 @@ from typing import Any
 from aiohttp import web
 from PIL import Image, ImageOps
 
+from tests.telegram_html import HtmlError, parse_html, telegram_length
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_TOKEN = "123:ABC"
@@ -740,7 +742,7 @@ class FakeBotApi:
         text = request.params.get("text", "")
         if not text.strip():
             raise _bad_request("message text is empty")
-        if len(text) > MAX_TEXT_LENGTH:
+        if telegram_length(_parsed(request, text)) > MAX_TEXT_LENGTH:
             raise _bad_request("message is too long")
         return self._bot_message(chat, request, {"text": text})
 
@@ -814,7 +816,7 @@ class FakeBotApi:
         caption = request.params.get("caption")
         if not caption:
             return {}
-        if len(caption) > MAX_CAPTION_LENGTH:
+        if telegram_length(_parsed(request, caption)) > MAX_CAPTION_LENGTH:
             raise _bad_request("message caption is too long")
         return {"caption": caption}
 
@@ -896,6 +898,7 @@ class FakeBotApi:
     def _bot_message(
         self, chat: dict[str, Any], request: _Request, content: dict[str, Any]
     ) -> dict[str, Any]:
+        replied = self._replied_message(chat, request)
         message = {
             "message_id": next(self._message_ids),
             "from": dict(self.bot_user),
@@ -903,11 +906,30 @@ class FakeBotApi:
             "date": int(time.time()),
             **content,
         }
+        if replied is not None:
+            message["reply_to_message"] = dict(replied)
         markup = request.params.get("reply_markup")
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             message["reply_markup"] = markup  # Telegram echoes only inline keyboards
         self._messages[(chat["id"], message["message_id"])] = message
         return dict(message)
+
+    def _replied_message(self, chat: dict[str, Any], request: _Request) -> dict[str, Any] | None:
+        """The message a send quotes, if any. One that is gone (deleted by its sender or an
+        admin) fails the send unless ``allow_sending_without_reply`` lets it go unquoted."""
+        parameters = request.params.get("reply_parameters")
+        if isinstance(parameters, dict):
+            message_id = parameters.get("message_id")
+            unquoted_ok = bool(parameters.get("allow_sending_without_reply"))
+        else:
+            message_id = request.params.get("reply_to_message_id")
+            unquoted_ok = bool(request.params.get("allow_sending_without_reply"))
+        if message_id is None:
+            return None
+        replied = self._messages.get((chat["id"], int(message_id)))
+        if replied is None and not unquoted_ok:
+            raise _bad_request("message to be replied not found")
+        return replied
 
     def _take_fault(self, method: str) -> _Fault | None:
         with self._lock:
@@ -1092,6 +1114,11 @@ class FakeBotApi:
         content = {"sticker": stored.as_sticker(emoji)}
         return self.send_message_update(user_id, content, chat_id, **kwargs)
 
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """Delete a message, as its sender or an anti-spam bot does: replies to it now fail."""
+        with self._lock:
+            del self._messages[(chat_id, message_id)]
+
     def file_bytes(self, file_id: str) -> bytes:
         """The bytes stored under a file_id (e.g. of a photo the bot uploaded)."""
         with self._lock:
@@ -1229,6 +1256,16 @@ class FakeBotApi:
                 for chat in chats
             },
         )
+
+
+def _parsed(request: _Request, text: str) -> str:
+    """The text as Telegram counts it: after parsing its markup, which must be sound."""
+    if str(request.params.get("parse_mode", "")).upper() != "HTML":
+        return text
+    try:
+        return parse_html(text)
+    except HtmlError as exc:
+        raise _bad_request(f"can't parse entities: {exc}") from exc
 
 
 def _guess_mime_type(file_name: str | None, declared: str | None) -> str | None:

@@ -19,6 +19,7 @@ from tests.bot_api_server import (
     WaitTimeout,
     max_events_in_window,
 )
+from tests.telegram_html import HtmlError, parse_html
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OBAMA = SHARED_DATA / "samples" / "face_recognition" / "obama.jpg"
@@ -156,6 +157,88 @@ async def test_send_photo_with_an_unknown_file_id_is_a_bad_request(bot, api):
 async def test_sending_to_an_unknown_chat_fails_like_telegram(bot):
     with pytest.raises(BadRequest, match="Chat not found"):
         await bot.send_message(777, "hello")
+
+
+@pytest.mark.asyncio
+async def test_captions_are_measured_after_parsing_the_html(bot, api, obama_jpeg):
+    """Telegram counts a caption's parsed text: markup is free, one character more is refused."""
+    api.add_chat(USER_ID)
+    link = '<a href="https://www.wikidata.org/wiki/Q76">' + "&amp;" * 500 + "</a>"
+    fits = f"<b>{'x' * 524}</b>{link}"  # 1024 characters once parsed, 1620 as sent
+
+    await bot.send_photo(USER_ID, obama_jpeg, caption=fits, parse_mode="HTML")
+    with pytest.raises(BadRequest, match="caption is too long"):
+        await bot.send_photo(USER_ID, obama_jpeg, caption=fits + "!", parse_mode="HTML")
+    with pytest.raises(BadRequest, match="caption is too long"):
+        await bot.send_photo(USER_ID, obama_jpeg, caption="x" * 1025)
+
+    sent, refused, plain = api.calls("sendPhoto")
+    assert sent.ok and len(fits) > 1024
+    assert refused.result == plain.result == "Bad Request: message caption is too long"
+
+
+@pytest.mark.asyncio
+async def test_unbalanced_html_is_refused_as_telegram_words_it(bot, api, obama_jpeg):
+    api.add_chat(USER_ID)
+    cut = 'You look like <b><a href="https://example.org/wiki/X">Barack Ob'
+
+    with pytest.raises(BadRequest, match="parse entities"):
+        await bot.send_photo(USER_ID, obama_jpeg, caption=cut, parse_mode="HTML")
+    with pytest.raises(BadRequest, match="parse entities"):
+        await bot.send_message(USER_ID, "You look like <b", parse_mode="HTML")
+    await bot.send_message(USER_ID, cut)  # without parse_mode the same text is just text
+
+    photo, text, plain = api.calls()[-3:]
+    assert photo.result == "Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"a\""
+    assert text.result == "Bad Request: can't parse entities: Unclosed start tag at byte offset 14"
+    assert plain.ok
+
+
+@pytest.mark.parametrize(
+    "markup, reason",
+    [  # TDLib's own test cases: the emoji are 4 bytes each, "&lt;" 4 more
+        ("🏟 🏟&lt;<abacaba", "Unclosed start tag at byte offset 13"),
+        ("🏟 🏟&lt;<abac aba>", 'Unsupported start tag "abac" at byte offset 13'),
+        ("🏟 🏟&lt;<i   =aba>", 'Empty attribute name in the tag "i" at byte offset 13'),
+        ("🏟 🏟&lt;<i    aba>", 'Expected equal sign in declaration of an attribute of the tag "i" at byte offset 13'),
+        ("🏟 🏟&lt;<i    aba  =  ", 'Unclosed start tag "i" at byte offset 13'),
+        ("🏟 🏟&lt;<i    aba  =  190azAz-.,", "Unexpected end of name token at byte offset 27"),
+        ('🏟 🏟&lt;<i    aba  =  "&lt;&gt;&quot;>', "Unclosed start tag at byte offset 13"),
+        ("🏟 🏟&lt;</", "Unexpected end tag at byte offset 13"),
+        ("🏟 🏟&lt;<b></b></", "Unexpected end tag at byte offset 20"),
+        ("🏟 🏟&lt;<i>a</i   ", "Unclosed end tag at byte offset 17"),
+        ("🏟 🏟&lt;<i>a</em   >", 'Unmatched end tag at byte offset 17, expected "</i>", found "</em>"'),
+        ("<b>bold <i>both</i>", 'Can\'t find end tag corresponding to start tag "b"'),
+    ],
+)
+def test_telegram_html_reasons(markup, reason):
+    with pytest.raises(HtmlError) as raised:
+        parse_html(markup)
+    assert str(raised.value) == reason
+
+
+def test_telegram_html_decodes_what_telegram_decodes():
+    assert parse_html("🏟 🏟<i>🏟 &lt🏟</i>") == "🏟 🏟🏟 <🏟"
+    assert parse_html('<a href="https://x.org/?a=1&amp;b=2">A &amp; B</a> &#x27;&laquo;') == "A & B '&laquo;"
+    assert parse_html("🏟 🏟&lt;<i>🏟 🏟&lt;</>") == "🏟 🏟<🏟 🏟<"
+
+
+@pytest.mark.asyncio
+async def test_a_reply_to_a_deleted_message_fails_unless_sent_without_the_quote(bot, api):
+    update = api.send_text_update(USER_ID, "who do I look like?", chat_id=-500, chat_type="group")
+    message_id = update["message"]["message_id"]
+    quoted = await bot.send_message(-500, "first", reply_parameters=telegram.ReplyParameters(message_id))
+    api.delete_message(-500, message_id)
+
+    with pytest.raises(BadRequest, match="replied not found"):
+        await bot.send_message(-500, "second", reply_parameters=telegram.ReplyParameters(message_id))
+    unquoted = await bot.send_message(
+        -500, "third", reply_parameters=telegram.ReplyParameters(message_id, allow_sending_without_reply=True)
+    )
+
+    assert quoted.reply_to_message.message_id == message_id
+    assert unquoted.reply_to_message is None
+    assert api.calls("sendMessage")[1].result == "Bad Request: message to be replied not found"
 
 
 @pytest.mark.asyncio
