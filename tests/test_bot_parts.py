@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from conftest import LFW, require
+from tests.telegram_html import parse_html, telegram_length
 
 
 # ------------------------------------------------------------------ user limits
@@ -129,11 +130,33 @@ def test_captions_stay_within_telegram_s_1024_characters(tmp_path):
     for lang in ("en", "ru"):
         one = replies.one_face(lang, Analysis([face]), matches, gallery)
         group = replies.several_faces(lang, Analysis([face] * 5, b"jpeg"), [matches] * 5, gallery)
-        assert len(one.caption) <= 1024 and len(group.caption) <= 1024
+        for caption in (one.caption, group.caption):  # the fake Bot API's parser says what Telegram says
+            assert telegram_length(parse_html(caption)) <= 1024
         picture = Image.open(io.BytesIO(one.picture))
         assert picture.width > 1.5 * picture.height  # both faces, side by side
         assert [b.text for b in one.keyboard.inline_keyboard[0]] == ["Bob · 50%", "Cid · 20%"]
         assert replies.parse_button(one.keyboard.inline_keyboard[0][0].callback_data) == (gallery.version, 1, 50)
+
+
+def test_a_long_caption_loses_whole_lines_from_the_end():
+    from lookalike.bot.captions import fit
+
+    lines = [f'{n}. <b><a href="https://www.wikidata.org/wiki/Q{n}">{"Ω" * 280}</a></b> &amp; more' for n in range(1, 6)]
+    caption = fit(lines)
+    assert caption == "\n".join(lines[:3])  # 3 x 290 characters shown; a 4th line would pass 1024
+    assert telegram_length(parse_html(caption)) == 3 * 290 + 2
+
+
+@pytest.mark.parametrize("name", ["Maria " * 400, "🎬" * 700, "Tom &amp; Jerry " * 100])
+def test_a_line_too_long_alone_is_cut_in_its_text_with_its_markup_whole(name):
+    from lookalike.bot.captions import fit
+
+    link = "https://commons.wikimedia.org/wiki/File:" + "x" * 300
+    line = f'You look like <b><a href="{link}">{name}</a></b>: 97%'
+    caption = fit([line, "Also like: Bob (50%)"])
+    shown = parse_html(caption)  # raises, as Telegram refuses, if a tag or an entity was cut
+    assert 1000 <= telegram_length(shown) <= 1024 and shown.endswith("…")
+    assert f'<a href="{link}">' in caption and caption.endswith("…</a></b>")
 
 
 def test_the_user_s_face_is_framed_like_the_celebrity_thumbnails(face_model, sample):

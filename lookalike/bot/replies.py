@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from lookalike.bot import pictures
+from lookalike.bot import captions, pictures
 from lookalike.bot.analysis import Analysis
 from lookalike.bot.index_reload import Gallery
 from lookalike.bot.texts import say
 from lookalike.engine.index import Match
 
-CAPTION_LIMIT = 1024
+CAPTION_LIMIT = captions.CAPTION_LIMIT
 SMALL_FACE_EYES = 24
 """Below this many pixels between the eyes a face is too small for a sure match."""
 
@@ -85,7 +85,5 @@ def _label(match: Match) -> str:
 
 
 def _fit(lines: list[str]) -> str:
-    """Join the lines, dropping trailing ones (and finally cutting) to stay within 1024 chars."""
-    while len(lines) > 1 and len("\n".join(lines)) > CAPTION_LIMIT:
-        lines = lines[:-1]
-    return "\n".join(lines)[:CAPTION_LIMIT]
+    """Join the lines within Telegram's 1024 characters, counted as Telegram counts them."""
+    return captions.fit(lines, CAPTION_LIMIT)
