@@ -481,6 +481,28 @@ def test_a_429_on_send_photo_is_retried_and_the_reply_not_dropped(api, bot, peop
     assert attempts[1].timestamp - attempts[0].timestamp >= 1.0
 
 
+def test_a_photo_deleted_before_its_answer_is_answered_without_the_quote(api, bot, people):
+    """In a group the answer quotes the photo; one deleted meanwhile (by its sender, by an
+    anti-spam bot) makes Telegram refuse the quote, and the answer goes without it."""
+    user, group = new_user(), -new_user()
+    update = api.send_photo_update(user, group, sizes=selfie(people[11]), chat_type="group")
+    photo_id = update["message"]["message_id"]
+    api.delete_message(group, photo_id)
+    reply = only_reply(api, group)
+    assert reply.method == "sendPhoto" and f"<b>{name(people[11])}</b>" in reply.params["caption"]
+    assert reply.params["reply_parameters"]["message_id"] == photo_id and "reply_to_message" not in reply.result
+
+
+def test_a_picture_answer_telegram_refuses_is_sent_again_as_plain_text(api, bot, people):
+    user = new_user()
+    api.fail_next("sendPhoto", 1, status=400, description="Bad Request: IMAGE_PROCESS_FAILED")
+    api.send_photo_update(user, sizes=selfie(people[12]))
+    reply = only_reply(api, user)
+    assert reply.method == "sendMessage" and "parse_mode" not in reply.params
+    assert reply.params["text"].startswith(f"You look like {name(people[12])}: ")
+    assert [c.status for c in api.calls("sendPhoto", chat_id=user)] == [400]
+
+
 # ------------------------------------------------------------------ worker crashes
 
 

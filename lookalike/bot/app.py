@@ -17,6 +17,7 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
+    Defaults,
     MessageHandler,
     filters,
 )
@@ -97,6 +98,8 @@ def build_application(config: Config, services: handlers.Services) -> Applicatio
         .base_file_url(f"{config.api_url}/file/bot")
         .request(UjsonRequest(connection_pool_size=256, pool_timeout=30.0, read_timeout=30.0, write_timeout=30.0))
         .get_updates_request(UjsonRequest(connection_pool_size=1, read_timeout=10.0))
+        # A reply whose quoted message was deleted meanwhile is sent without the quote, not lost.
+        .defaults(Defaults(allow_sending_without_reply=True))
         .rate_limiter(
             AIORateLimiter(
                 overall_max_rate=1,

@@ -16,7 +16,7 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from lookalike.bot import replies
+from lookalike.bot import captions, replies
 from lookalike.bot.face_pool import Busy, FacePool, PhotoFailed
 from lookalike.bot.index_reload import GalleryWatcher
 from lookalike.bot.texts import language, say
@@ -152,15 +152,26 @@ async def _answer_photo(
     if action is not None and not action.done():
         action.cancel()  # the answer is here already
     try:
-        if isinstance(reply, str):
-            await message.reply_text(reply)
-        else:
-            await message.reply_photo(
-                reply.picture, caption=reply.caption, parse_mode=ParseMode.HTML, reply_markup=reply.keyboard
-            )
+        outcome += await _send_answer(message, reply)
     except TelegramError as exc:
         outcome = f"{outcome}-unsent({exc.__class__.__name__}: {exc})"
     _log(update, kind, outcome, started, **details)
+
+
+async def _send_answer(message: Message, reply: replies.Reply | str) -> str:
+    """Send the answer. A picture answer Telegram refuses (a 400: its caption, its picture,
+    its buttons) goes again as plain text without buttons; returns what the log should add."""
+    if isinstance(reply, str):
+        await message.reply_text(reply)
+        return ""
+    try:
+        await message.reply_photo(
+            reply.picture, caption=reply.caption, parse_mode=ParseMode.HTML, reply_markup=reply.keyboard
+        )
+    except BadRequest as exc:
+        await message.reply_text(captions.plain(reply.caption))
+        return f"-as-text(BadRequest: {exc})"
+    return ""
 
 
 async def _look_alike(
