@@ -555,6 +555,54 @@ def test_a_photo_that_breaks_the_pool_twice_gets_an_error_answer(api, bot, peopl
     assert f"<b>{name(people[10])}</b>" in only_reply(api, later).params["caption"]
 
 
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` in the process tree."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie waits for whoever adopted it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_after_kill_9_of_the_bot_its_forkserver_and_workers_exit(assets, tmp_path):
+    with FakeBotApi(token=TOKEN) as api:
+        bot = run_bot(api, assets, tmp_path / "killed.log")
+        children: set[int] = set()
+        try:
+            user = new_user()
+            api.send_photo_update(user, sizes=selfie(lfw_people()[0]))
+            only_reply(api, user)  # the workers are up and have answered
+            _send_slow_photo(api, new_user())  # and one is busy with a photo when the bot dies
+            children = descendants(bot.pid)
+            assert len(children) >= 3, children  # the forkserver and two workers at least
+            os.kill(bot.pid, signal.SIGKILL)
+            bot.process.wait()
+            deadline = time.monotonic() + 15
+            while any(map(running, children)) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children if running(pid)}
+            assert not left, f"still running after the bot was killed: {left}"
+        finally:
+            bot.stop()
+            for pid in filter(running, children):  # a failed test leaves no orphans behind either
+                os.kill(pid, signal.SIGKILL)
+
+
 # ------------------------------------------------------------------ index reload (last: changes the gallery)
 
 

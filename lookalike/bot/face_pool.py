@@ -19,6 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from lookalike.bot.analysis import Analysis, analyse
+from lookalike.bot.lifeline import Lifeline, exit_with_the_bot
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,9 @@ class PhotoFailed(Exception):
     """The photo broke the pool twice, or took longer than the job timeout."""
 
 
-def _start_worker() -> None:
+def _start_worker(lifeline_end) -> None:
     global _model
+    exit_with_the_bot(lifeline_end)
     # Ctrl+C, and the SIGTERM that docker and systemd send to the whole group, are the bot's to
     # handle: it answers the photos in flight, then shuts the workers down itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -63,6 +65,7 @@ class FacePool:
         # Workers fork from a fresh server process that preloaded the pipeline, not from the
         # bot's process with its threads (fork there is unsafe).
         self._context.set_forkserver_preload(["lookalike.bot.analysis", "lookalike.engine.face_model"])
+        self._lifeline = Lifeline(self._context)
         self._executor: ProcessPoolExecutor | None = None
         self._slots: asyncio.Semaphore | None = None
         self._retry_lock: asyncio.Lock | None = None
@@ -126,7 +129,9 @@ class FacePool:
                 raise PhotoFailed("the photo took too long") from exc
 
     def _new_executor(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, mp_context=self._context, initializer=_start_worker)
+        return ProcessPoolExecutor(
+            self.workers, mp_context=self._context, initializer=_start_worker, initargs=(self._lifeline.end,)
+        )
 
     def _replace(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
         """Swap in a new executor, once per broken one, and start its workers in the background."""
