@@ -314,3 +314,79 @@ def test_ctrl_c_leaves_every_photo_with_its_entry_and_the_next_run_finishes(tmp_
         assert done.returncode == 0, done.stderr
         assert f"{12 - len(published)} photos fetched, {len(published)} already there" in done.stderr
         assert len(photos(out)) == 12 == len(catalog(out))
+
+
+# ------------------------------------------------------------- from the folder to the bot
+
+
+def test_build_embeddings_reads_the_folder_and_the_credits_and_names_reach_the_bot(fake, tmp_path, monkeypatch):
+    import asyncio
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from lookalike.bot import handlers, pictures, replies
+    from lookalike.bot.analysis import Analysis, FoundFace
+    from lookalike.bot.index_reload import load_gallery
+    from lookalike.engine.index import Match
+
+    fetch(fake, tmp_path / "photos")
+    built = subprocess.run(
+        [sys.executable, str(ROOT / "build_embeddings.py"), str(tmp_path / "photos"), "--out", str(tmp_path / "assets"),
+         "--jitters", "1", "--workers", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    gallery = load_gallery(tmp_path / "assets")
+    rows = {gallery.index.celebrity(i)["key"]: i for i in range(len(gallery))}
+    assert sorted(rows) == USABLE
+    sandler = gallery.index.celebrity(rows["Q1001"])
+    assert sandler["names"] == {"en": "Adam Sandler", "ru": "Адам Сэндлер"} and sandler["gender"] == "male"
+    assert sandler["author"] == "Gage Skidmore from Peoria, AZ, United States of America"
+    assert sandler["license"] == "CC BY-SA 2.0" and sandler["name"] == "Adam Sandler"
+
+    drawn = []
+    side_by_side = pictures.side_by_side
+    monkeypatch.setattr(pictures, "side_by_side", lambda *a, **k: drawn.append(k) or side_by_side(*a, **k))
+    selfie = FoundFace((0, 0, 250, 250), 40.0, np.zeros(128, np.float32), face("Adam_Sandler", 3))
+    ids = [rows["Q1001"], rows["Q1003"], rows["Q1002"]]
+    matches = [Match(i, gallery.index.celebrity(i)["name"], 0.3 + n / 10, 0.9 - n / 10) for n, i in enumerate(ids)]
+    credited = replies.one_face("ru", Analysis([selfie]), matches, gallery)
+    assert drawn[-1] == {"name": "Адам Сэндлер", "credit": "Фото: Gage Skidmore from Peoria, AZ,…, CC BY-SA 2.0"}
+    assert "Адам Сэндлер" in credited.caption and "Adam Sandler" not in credited.caption
+    assert [b.text for b in credited.keyboard.inline_keyboard[0]] == ["Adrien Brody · 80%", "Alex Sink · 70%"]
+    public_domain = replies.one_face("en", Analysis([selfie]), [matches[1], matches[0]], gallery)
+    assert drawn[-1] == {"name": "Adrien Brody", "credit": None}  # no author: no credit line
+
+    # The credit is drawn under the celebrity's half, in the strip where nothing is drawn without one.
+    with_credit = np.asarray(Image.open(io.BytesIO(credited.picture)).convert("L"), dtype=np.int16)
+    without = np.asarray(Image.open(io.BytesIO(public_domain.picture)).convert("L"), dtype=np.int16)
+    assert with_credit.shape == without.shape
+    half = slice(with_credit.shape[1] // 2 + 12, None)
+    credit_row = slice(pictures.CROP_SIDE + pictures.MARGIN + 40, None)
+    background = np.mean(pictures.BACKGROUND)
+    assert np.abs(with_credit[credit_row, half] - background).max() > 60
+    assert np.abs(without[credit_row, half] - background).max() < 30
+
+    # A runner-up's photo carries the credit in its caption.
+    sent = []
+
+    async def send_photo(chat_id, photo, caption=None, filename=None):
+        sent.append(caption)
+        return SimpleNamespace(photo=[SimpleNamespace(width=256, height=256, file_id="file-1")])
+
+    async def answer(*args, **kwargs):
+        pass
+
+    button = credited.keyboard.inline_keyboard[0][1]  # Alex Sink: CC BY 3.0, "Jane & John Doe"
+    update = SimpleNamespace(
+        update_id=1, effective_user=SimpleNamespace(id=7, language_code="en"),
+        callback_query=SimpleNamespace(data=button.callback_data, message=SimpleNamespace(chat=SimpleNamespace(id=7)), answer=answer),
+    )
+    context = SimpleNamespace(
+        bot=SimpleNamespace(send_photo=send_photo),
+        bot_data={"services": SimpleNamespace(gallery=SimpleNamespace(current=gallery))},
+    )
+    asyncio.run(handlers.runner_up(update, context))
+    asyncio.run(handlers.runner_up(update, context))  # then by file_id: the same caption
+    assert sent == ["Alex Sink · 70%\nPhoto: Jane & John Doe, CC BY 3.0"] * 2

@@ -16,7 +16,7 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from lookalike.bot import captions, replies
+from lookalike.bot import captions, credits, replies
 from lookalike.bot.face_pool import Busy, FacePool, PhotoFailed
 from lookalike.bot.index_reload import GalleryWatcher
 from lookalike.bot.texts import language, say
@@ -100,8 +100,10 @@ async def runner_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     _, celebrity, percent = parsed
     await query.answer()
-    name = gallery.name(celebrity)
-    caption = say(lang, "thumbnail", name=name, percent=percent)
+    entry = gallery.index.celebrity(celebrity)
+    name = credits.shown_name(entry, lang)
+    credit = credits.photo_credit(entry, lang)  # the photo is shown: its author is credited
+    caption = say(lang, "thumbnail", name=name, percent=percent) + (f"\n{credit}" if credit else "")
     chat_id = query.message.chat.id
     file_id = gallery.file_ids.get(celebrity)
     if file_id is not None:

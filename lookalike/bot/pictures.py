@@ -5,6 +5,7 @@ thread, never on the event loop.
 """
 from __future__ import annotations
 
+import functools
 import io
 
 import numpy as np
@@ -19,10 +20,23 @@ BACKGROUND = (24, 26, 33)
 ACCENT = (255, 196, 0)
 MARGIN = 12
 BAND = 56  # the strip under the two faces where the percentage is written
+NAME_SIZE, NAME_COLOUR = 24, (236, 236, 236)
+CREDIT_SIZE, CREDIT_COLOUR = 14, (160, 164, 172)
+CAPTION_FONT = "DejaVuSans.ttf"
+"""For names and credits in any script (Debian: fonts-dejavu-core); Pillow's built-in font,
+the fallback, has Latin letters only."""
 
 
-def side_by_side(face: bytes, celebrity: bytes | None, label: str, height: int = CROP_SIDE) -> bytes:
-    """The user's face and the celebrity's, equal heights, with ``label`` written under them."""
+def side_by_side(
+    face: bytes, celebrity: bytes | None, label: str, height: int = CROP_SIDE,
+    name: str | None = None, credit: str | None = None,
+) -> bytes:
+    """The user's face and the celebrity's, equal heights, with ``label`` written under them.
+
+    With a ``name`` or a photo ``credit``, the label goes under the user's half and the name
+    and credit under the celebrity's, so that a forwarded picture still says who it is and
+    whose photo it is.
+    """
     images = [_to_height(_open(face), height)]
     if celebrity is not None:
         images.append(_to_height(_open(celebrity), height))
@@ -34,8 +48,34 @@ def side_by_side(face: bytes, celebrity: bytes | None, label: str, height: int =
         x += image.width + MARGIN
     draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default(size=BAND - 18)
-    draw.text((width / 2, height + MARGIN + BAND / 2 + 4), label, fill=ACCENT, font=font, anchor="mm")
+    if len(images) == 2 and (name or credit):
+        draw.text((MARGIN + images[0].width / 2, height + MARGIN + BAND / 2 + 4), label, fill=ACCENT, font=font, anchor="mm")
+        _caption(draw, 2 * MARGIN + images[0].width, height + MARGIN, images[1].width, name, credit)
+    else:
+        draw.text((width / 2, height + MARGIN + BAND / 2 + 4), label, fill=ACCENT, font=font, anchor="mm")
     return jpeg(canvas)
+
+
+def _caption(draw: ImageDraw.ImageDraw, left: int, top: int, width: int, name: str | None, credit: str | None) -> None:
+    """The name, and the credit in small grey type under it, centred under the celebrity's half."""
+    centre = left + width / 2
+    lines = [(text, size, smallest, colour) for text, size, smallest, colour in (
+        (name, NAME_SIZE, 14, NAME_COLOUR), (credit, CREDIT_SIZE, 10, CREDIT_COLOUR)) if text]
+    for (text, size, smallest, colour), middle in zip(lines, (top + 20, top + 47)):
+        text, font = _fitted(draw, text, width, size, smallest)
+        draw.text((centre, middle), text, fill=colour, font=font, anchor="mm")
+
+
+def _fitted(draw: ImageDraw.ImageDraw, text: str, width: int, size: int, smallest: int):
+    """``text`` and a font no larger than ``size`` that fits ``width``: smaller type, then an ellipsis."""
+    while True:
+        font = _caption_font(size)
+        if draw.textlength(text, font=font) <= width or size <= smallest:
+            break
+        size -= 1
+    while len(text) > 1 and draw.textlength(text, font=font) > width:
+        text = text[:-2].rstrip() + "…"
+    return text, font
 
 
 def group_picture(image: np.ndarray, boxes: list[tuple[int, int, int, int]], side: int = GROUP_SIDE) -> bytes:
@@ -59,6 +99,14 @@ def group_picture(image: np.ndarray, boxes: list[tuple[int, int, int, int]], sid
         draw.rectangle([tx, ty, tx + tag_w, ty + tag_h], fill=ACCENT)
         draw.text((tx + pad - x0, ty + pad - y0), tag, fill=BACKGROUND, font=font)
     return jpeg(picture)
+
+
+@functools.lru_cache(maxsize=32)
+def _caption_font(size: int) -> ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.truetype(CAPTION_FONT, size)  # Pillow looks in the system's font folders
+    except OSError:
+        return ImageFont.load_default(size=size)
 
 
 def _open(data: bytes) -> Image.Image:

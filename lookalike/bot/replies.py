@@ -7,12 +7,13 @@ caption line per face, and one button per face. Captions are HTML, at most 1024 
 """
 from __future__ import annotations
 
+import dataclasses
 import html
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from lookalike.bot import captions, pictures
+from lookalike.bot import captions, credits, pictures
 from lookalike.bot.analysis import Analysis
 from lookalike.bot.index_reload import Gallery
 from lookalike.bot.texts import say
@@ -51,8 +52,12 @@ def parse_button(data: str) -> tuple[str, int, int] | None:
 
 def one_face(lang: str, analysis: Analysis, matches: list[Match], gallery: Gallery) -> Reply:
     """Side-by-side picture and caption for a photo with one face. Blocking: run in a thread."""
+    matches = in_language(matches, gallery, lang)
     best, others = matches[0], matches[1:3]
-    picture = pictures.side_by_side(analysis.faces[0].crop, gallery.thumbnail(best.id), f"{percent(best)}%")
+    credit = credits.photo_credit(gallery.index.celebrity(best.id), lang, credits.AUTHOR_ON_PICTURE)
+    picture = pictures.side_by_side(
+        analysis.faces[0].crop, gallery.thumbnail(best.id), f"{percent(best)}%", name=best.name, credit=credit
+    )
     lines = [say(lang, "match", name=_name(gallery, best), percent=percent(best))]
     if others:
         listed = ", ".join(f"{html.escape(m.name)} ({percent(m)}%)" for m in others)
@@ -65,6 +70,7 @@ def one_face(lang: str, analysis: Analysis, matches: list[Match], gallery: Galle
 
 def several_faces(lang: str, analysis: Analysis, matches: list[list[Match]], gallery: Gallery) -> Reply:
     """The numbered group picture and one caption line and button per face."""
+    matches = [in_language(face_matches, gallery, lang) for face_matches in matches]
     lines = [say(lang, "group", count=len(analysis.faces))]
     buttons = []
     for number, face_matches in enumerate(matches, start=1):
@@ -72,6 +78,11 @@ def several_faces(lang: str, analysis: Analysis, matches: list[list[Match]], gal
         lines.append(say(lang, "group_line", number=number, name=_name(gallery, best), percent=percent(best)))
         buttons.append([InlineKeyboardButton(f"{number}. {_label(best)}", callback_data=button_data(gallery, best))])
     return Reply(analysis.group_picture, _fit(lines), InlineKeyboardMarkup(buttons), matches[0][0])
+
+
+def in_language(matches: list[Match], gallery: Gallery, lang: str) -> list[Match]:
+    """The matches named as the catalog names them in the user's language, where it does."""
+    return [dataclasses.replace(m, name=credits.shown_name(gallery.index.celebrity(m.id), lang)) for m in matches]
 
 
 def _name(gallery: Gallery, match: Match) -> str:

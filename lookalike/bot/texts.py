@@ -40,6 +40,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "group_line": "{number}. <b>{name}</b>: {percent}%",
         "stale_button": "This answer is from an older gallery. Please send your photo again.",
         "thumbnail": "{name} · {percent}%",
+        "credit": "Photo: {author}, {license}",
+        "credit_author": "Photo: {author}",
     },
     "ru": {
         "start": (
@@ -72,6 +74,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "group_line": "{number}. <b>{name}</b>: {percent}%",
         "stale_button": "Этот ответ из старой галереи. Пришлите фото ещё раз.",
         "thumbnail": "{name} · {percent}%",
+        "credit": "Фото: {author}, {license}",
+        "credit_author": "Фото: {author}",
     },
 }
 
