@@ -220,10 +220,22 @@ def test_a_missing_contact_or_a_non_standard_width_is_one_line(tmp_path, capsys,
 
 
 def test_at_most_two_downloads_at_a_time_by_default(fake, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lookalike.gallery.polite_http import PoliteClient
+
     fake.image_delay = 0.3
     fetch(fake, tmp_path)
     assert fake.max_in_flight == 2  # and not 1: the two slots are used
     assert len(fake.thumb_hits()) == 7
+
+    # The client caps requests by itself, however many threads share it.
+    fake.max_in_flight = 0
+    client = PoliteClient(AGENT_START + "3", max_parallel=2)
+    url = f"{fake.base}/thumb/Adam_Freier.jpg/500px-Adam_Freier.jpg"
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        assert all(r.status == 200 for r in pool.map(lambda _: client.get(url), range(6)))
+    assert fake.max_in_flight == 2
 
 
 def test_a_429_with_retry_after_pauses_every_request_then_the_photo_is_fetched(fake, tmp_path):
