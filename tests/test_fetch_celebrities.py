@@ -292,6 +292,17 @@ def test_a_second_run_fetches_nothing_new_refreshes_wikidata_fields_and_follows_
     assert catalog(tmp_path)["Q1002"]["license"] == "CC BY-SA 4.0"
 
 
+def test_an_unreadable_catalog_is_left_as_it_is_with_one_clear_line(fake, tmp_path, capsys):
+    import fetch_celebrities
+
+    (tmp_path / "catalog.json").write_text('{"Q1": {"name": "half', encoding="utf-8")
+    code = fetch_celebrities.main([
+        "--out", str(tmp_path), "--contact", CONTACT, "--sparql-url", fake.sparql_url, "--commons-api-url", fake.api_url,
+    ])
+    assert code == 1 and fake.hits == [] and photos(tmp_path) == []
+    assert (tmp_path / "catalog.json").read_text(encoding="utf-8") == '{"Q1": {"name": "half'
+
+
 def test_ctrl_c_leaves_every_photo_with_its_entry_and_the_next_run_finishes(tmp_path):
     people, files = [], []
     names = sorted(p.name for p in require(LFW).iterdir() if p.is_dir())[:12]

@@ -102,12 +102,13 @@ async def runner_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer()
     entry = gallery.index.celebrity(celebrity)
     name = credits.shown_name(entry, lang)
-    credit = credits.photo_credit(entry, lang)  # the photo is shown: its author is credited
-    caption = say(lang, "thumbnail", name=name, percent=percent) + (f"\n{credit}" if credit else "")
+    caption = say(lang, "thumbnail", name=name, percent=percent)
+    credit = credits.photo_credit(entry, lang)
+    credited = f"{caption}\n{credit}" if credit else caption  # wherever the photo is shown
     chat_id = query.message.chat.id
     file_id = gallery.file_ids.get(celebrity)
     if file_id is not None:
-        await context.bot.send_photo(chat_id, file_id, caption=caption)
+        await context.bot.send_photo(chat_id, file_id, caption=credited)
         _log(update, "button", "thumbnail", started, source="file_id", celebrity=repr(name))
         return
     thumbnail = await asyncio.to_thread(gallery.thumbnail, celebrity)
@@ -115,7 +116,7 @@ async def runner_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await context.bot.send_message(chat_id, caption)
         _log(update, "button", "no_thumbnail", started, celebrity=repr(name))
         return
-    sent = await context.bot.send_photo(chat_id, thumbnail, caption=caption, filename=f"{celebrity}.jpg")
+    sent = await context.bot.send_photo(chat_id, thumbnail, caption=credited, filename=f"{celebrity}.jpg")
     gallery.file_ids[celebrity] = max(sent.photo, key=lambda size: size.width * size.height).file_id
     _log(update, "button", "thumbnail", started, source="upload", celebrity=repr(name))
 
