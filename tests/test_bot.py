@@ -409,6 +409,25 @@ def test_runner_up_button_uploads_a_thumbnail_once_then_sends_it_by_file_id(api,
 # ------------------------------------------------------------------ limits and load
 
 
+def test_button_presses_count_against_the_user_s_photos_a_minute(api, bot, people):
+    user = new_user()
+    api.send_photo_update(user, sizes=selfie(people[12]))
+    answer = only_reply(api, user)
+    button = answer.params["reply_markup"]["inline_keyboard"][0][1]
+    for count in range(2, 13):  # the photo and 11 presses: the user's 12 a minute
+        press(api, user, answer.result, button["callback_data"])
+        replies_to(api, user, count=count)
+    press(api, user, answer.result, button["callback_data"])
+    refused = api.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and "a lot of photos" in c.params.get("text", ""), timeout=10
+    )
+    assert str(refused[-1].params["show_alert"]).lower() == "true"
+    time.sleep(0.5)
+    assert len(api.replies(user)) == 12  # no 13th message
+
+
+
+
 def test_one_user_has_at_most_three_photos_in_flight(api, bot, people):
     user = new_user()
     for person in people[:5]:
@@ -579,28 +598,64 @@ def running(pid: int) -> bool:
         return False
 
 
+def kill_9(bot: BotProcess, within: float = 15.0) -> None:
+    """SIGKILL the bot, as the OOM killer would, and check that no process of its tree outlives it."""
+    children = descendants(bot.pid)
+    assert len(children) >= 3, children  # the forkserver and two workers at least
+    os.kill(bot.pid, signal.SIGKILL)
+    bot.process.wait()
+    try:
+        deadline = time.monotonic() + within
+        while any(map(running, children)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children if running(pid)}
+        assert not left, f"still running {within:.0f} s after the bot was killed: {left}"
+    finally:
+        for pid in filter(running, children):  # a failed test leaves no orphans behind either
+            os.kill(pid, signal.SIGKILL)
+        bot.stop()
+
+
 def test_after_kill_9_of_the_bot_its_forkserver_and_workers_exit(assets, tmp_path):
     with FakeBotApi(token=TOKEN) as api:
         bot = run_bot(api, assets, tmp_path / "killed.log")
-        children: set[int] = set()
         try:
             user = new_user()
             api.send_photo_update(user, sizes=selfie(lfw_people()[0]))
             only_reply(api, user)  # the workers are up and have answered
             _send_slow_photo(api, new_user())  # and one is busy with a photo when the bot dies
-            children = descendants(bot.pid)
-            assert len(children) >= 3, children  # the forkserver and two workers at least
-            os.kill(bot.pid, signal.SIGKILL)
-            bot.process.wait()
-            deadline = time.monotonic() + 15
-            while any(map(running, children)) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children if running(pid)}
-            assert not left, f"still running after the bot was killed: {left}"
-        finally:
+        except BaseException:
             bot.stop()
-            for pid in filter(running, children):  # a failed test leaves no orphans behind either
-                os.kill(pid, signal.SIGKILL)
+            raise
+        kill_9(bot)
+
+
+def test_a_group_flooding_the_bot_holds_up_no_one_else(assets, tmp_path, people):
+    """More photos from one group than the bot has concurrent handlers (256): the group's
+    first CHAT_PENDING are answered, the rest told "busy", and a private chat is answered
+    at once although the group's answers take minutes to go out at 20 a minute."""
+    group, flood = -100_000 - new_user(), 300
+    renditions = photo_sizes_from_image(selfie(people[13]))
+    with FakeBotApi(token=TOKEN) as api:
+        bot = run_bot(api, assets, tmp_path / "flood.log", CHAT_PENDING="2")
+        try:
+            sent = [
+                api.send_photo_update(new_user(), group, sizes=renditions, chat_type="group")["message"]
+                for _ in range(flood)
+            ]
+            api.wait_for(lambda c: c.chat_id == group and c.is_message, timeout=30)  # the group's first answer
+            user = new_user()
+            api.send_photo_update(user, sizes=selfie(people[14]))
+            reply = only_reply(api, user, timeout=10)
+            assert f"<b>{name(people[14])}</b>" in reply.params["caption"]
+            group_files = {size["file_id"] for message in sent for size in message["photo"]}
+            fetched = [c for c in api.calls("getFile") if c.params.get("file_id") in group_files]
+            assert len(fetched) == 2  # the group's CHAT_PENDING photos; the rest were not downloaded
+            assert api.replies(group)[0].params["text"] == say("busy")
+        except BaseException:
+            kill_9(bot)
+            raise
+        kill_9(bot)  # SIGTERM would wait the ~15 minutes the group's answers take to go out
 
 
 # ------------------------------------------------------------------ index reload (last: changes the gallery)

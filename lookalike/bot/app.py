@@ -25,6 +25,7 @@ from telegram.request import HTTPXRequest
 
 
 from lookalike.bot import handlers
+from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.config import Config
 from lookalike.bot.face_pool import FacePool
 from lookalike.bot.index_reload import Gallery, GalleryChanged, GalleryWatcher, load_gallery_at_start
@@ -146,6 +147,7 @@ def run(config: Config, gallery: Gallery) -> None:
         pool=FacePool(config.workers, config.max_pending),
         gallery=GalleryWatcher(gallery, config.index_poll_seconds),
         limits=UserLimits(config.user_in_flight, config.user_per_minute),
+        chats=ChatLimits(config.chat_pending),
     )
     application = build_application(config, services)
     if config.webhook_url:

@@ -7,9 +7,10 @@ answer is worked out first and sent once, in one place; each update leaves one l
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram import Document, File, Message, PhotoSize, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
@@ -17,6 +18,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from lookalike.bot import captions, credits, replies
+from lookalike.bot.chat_limits import ChatBusy, ChatLimits
 from lookalike.bot.face_pool import Busy, FacePool, PhotoFailed
 from lookalike.bot.index_reload import GalleryWatcher
 from lookalike.bot.texts import language, say
@@ -45,6 +47,7 @@ class Services:
     pool: FacePool
     gallery: GalleryWatcher
     limits: UserLimits
+    chats: ChatLimits = field(default_factory=ChatLimits)
 
 
 class Refusal(Exception):
@@ -86,6 +89,34 @@ async def other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _log(update, "other", "hint", started)
 
 
+_LIMIT_TEXTS = {ChatBusy: "busy", TooManyInFlight: "user_in_flight", TooManyPerMinute: "user_rate"}
+
+
+def _counted_press(handler):
+    """A button handler whose presses count against the user's limits, as photos do (each
+    press sends a photo out of the bot's 30 a second and a group's 20 a minute), and against
+    the chat's waiting answers. A press over a limit is told so in an alert, which is no
+    message in the chat."""
+
+    @functools.wraps(handler)
+    async def counted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        started = time.perf_counter()
+        query, services = update.callback_query, _services(context)
+        chat_id = update.effective_chat.id if update.effective_chat else query.from_user.id
+        try:
+            with services.chats.admit(chat_id), services.limits.admit(query.from_user.id):
+                await handler(update, context)
+        except (ChatBusy, TooManyInFlight, TooManyPerMinute) as exc:
+            key, values = _LIMIT_TEXTS[type(exc)], {}
+            if isinstance(exc, TooManyPerMinute):
+                values["seconds"] = round(exc.retry_in)
+            await query.answer(say(_lang(update), key, **values), show_alert=True)
+            _log(update, "button", key, started)
+
+    return counted
+
+
+@_counted_press
 async def runner_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A button under a reply: send that celebrity's photo, by file_id once Telegram has it."""
     started = time.perf_counter()
@@ -134,6 +165,33 @@ def pick_photo_size(sizes: tuple[PhotoSize, ...], side: int = PIPELINE_SIDE) -> 
     return max(sizes, key=lambda size: size.width * size.height)
 
 
+def _within_the_chat_s_share(answer):
+    """Answer a photo only while its chat has fewer than CHAT_PENDING photos waiting for
+    their answers; otherwise say "busy" from a task of its own, which (unlike a handler)
+    holds none of the bot's concurrent updates while the chat's rate limit delays it."""
+
+    @functools.wraps(answer)
+    async def shared(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, source) -> None:
+        try:
+            with _services(context).chats.admit(update.effective_chat.id):
+                await answer(update, context, kind, source)
+        except ChatBusy:
+            context.application.create_task(_answer_chat_busy(update, kind), update=update)
+
+    return shared
+
+
+async def _answer_chat_busy(update: Update, kind: str) -> None:
+    started = time.perf_counter()
+    try:
+        await update.effective_message.reply_text(say(_lang(update), "busy"))
+        outcome = "chat_busy"
+    except TelegramError as exc:
+        outcome = f"chat_busy-unsent({exc.__class__.__name__}: {exc})"
+    _log(update, kind, outcome, started)
+
+
+@_within_the_chat_s_share
 async def _answer_photo(
     update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, source: PhotoSize | Document
 ) -> None:
