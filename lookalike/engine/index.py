@@ -3,20 +3,28 @@
 Built once by the gallery builder, saved to a directory and loaded by the bot, in
 the style of nmslib's and faiss's Python APIs::
 
-    calibration = calibrate(vectors, photo_vectors, photo_owners)
-    index = CelebrityIndex.build(vectors, celebrities, calibration)
+    ranking = fit_ranking(vectors, photo_vectors, photo_owners)      # ranking.py
+    probe = fit_probe(photo_vectors, photo_genders)                  # gender.py
+    index = CelebrityIndex.build(vectors, celebrities, ranking=ranking, probe=probe)
+    index.calibration = index.fit_calibration(photo_vectors, photo_owners)
     index.save(directory)
     ...
     index = CelebrityIndex.load(directory)
-    [[best, second, third]] = index.query(embedding, k=3)
+    [answer] = index.look_alikes(embedding, k=3)   # answer.matches, answer.other
 
 The graph is nmslib's optimised HNSW in the 'l2' space: links and nmslib's own
 copy of the vectors side by side in one block, searched with SIMD distances: 1.5x
 faster a query than nmslib's plain graph in a paired run at 100k (bench/README.md).
-Its search only proposes candidates: their distances are re-computed exactly with
-numpy from the embeddings and sorted, so a ``Match`` always carries the true
+Celebrities are ranked by the hub-aware rule of ranking.py, which is a Euclidean
+distance between lifted 129-d vectors, so the graph is built over those: its search
+proposes candidates in the rule's own order. They are re-measured exactly with numpy
+and sorted, so the answer is the one an exact search under the rule gives (whenever
+the graph finds the true nearest candidates), and a ``Match`` carries the true 128-d
 Euclidean distance (the optimised graph reports squared float32 distances, which
-never reach the caller).
+never reach the caller). When the catalog labels genders, a face gets answers within
+its predicted gender (gender.py) and the best look-alike of the other gender; the
+candidates are re-ranked per gender, and an exact scan of that gender's celebrities
+answers the rare face whose candidates hold too few of them.
 
 Nothing is loaded at import: an index exists only once ``build`` or ``load`` ran.
 """
@@ -39,16 +47,25 @@ logging.getLogger("nmslib").setLevel(logging.WARNING)
 
 import nmslib  # noqa: E402
 
+from lookalike.engine.gender import GenderProbe, codes  # noqa: E402
+from lookalike.engine.ranking import Ranking  # noqa: E402
+
 log = logging.getLogger(__name__)
 
 DIMENSION = 128
-FORMAT_VERSION = 2
-"""2: the graph is nmslib's optimised HNSW and index.json records its size (1: the plain graph)."""
+FORMAT_VERSION = 3
+"""3: the graph is over the ranking's lifted vectors, ranking.npz and index.json hold the
+ranking's statistics and the gender probe, the calibration is of the ranked distance
+(2: optimised graph over the plain vectors; 1: the plain graph)."""
 
 GRAPH_FILE = "hnsw.nmslib"
 EMBEDDINGS_FILE = "embeddings.npy"
 CELEBRITIES_FILE = "celebrities.json"
 META_FILE = "index.json"
+RANKING_FILE = "ranking.npz"
+
+MIN_CANDIDATES = 32
+"""Candidates the graph proposes per face (or 4 k if more), re-ranked per gender."""
 
 # Chosen by bench/index_scaling.py (2026-11-23, 2-core shared machine, nmslib 2.1.2 built
 # from source with -march=native, optimised graph), 1M vectors: 5,715 real LFW dlib
@@ -74,6 +91,13 @@ the two nearest instead of comparing every pair. 2e8 pairs took 2 s with numpy o
 one core (2026-11-23); the LFW gallery (~6,700 photos x ~2,900 people, 2e7 pairs,
 0.24 s) is far below, so real galleries are calibrated exactly, free of HNSW's misses."""
 
+CALIBRATION_QUANTILES = 201
+"""Measured ranked distances kept for the percentile: every half percent."""
+
+MIN_EMPIRICAL_SAMPLES = 200
+"""Fewer calibration samples than this (a toy gallery) and the normal fit is used: a
+handful of measured distances would make a staircase of the percentile."""
+
 _CHUNK_FLOATS = 16_000_000  # ~64 MB of float32 distances per block of exact search
 
 
@@ -83,24 +107,37 @@ class IndexFormatError(Exception):
 
 @dataclass(frozen=True)
 class Calibration:
-    """How far a face typically is from its nearest celebrity who is not that person.
+    """How far a face typically is from its nearest celebrity who is not that person,
+    measured in the distance the index ranks by (the plain distance for a plain index).
 
     ``similarity(d)`` is the share of such nearest-other distances that are larger
-    than ``d`` under a normal fit: "more alike than X% of people".
+    than ``d``: "more alike than X% of people". With ``quantiles`` (the measured
+    distances at evenly spaced shares 0, ..., 1) it is read off them, otherwise off a
+    normal fit. It never rises as ``d`` grows, so an answer's percentages never rise
+    down the list.
     """
 
     mean: float
     std: float
     min_similarity: float = DEFAULT_MIN_SIMILARITY
+    quantiles: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.mean) and math.isfinite(self.std) and self.std > 0):
             raise ValueError(f"calibration needs a finite mean and a positive std, got {self.mean}, {self.std}")
         if not 0.0 <= self.min_similarity <= 1.0:
             raise ValueError(f"min_similarity must be within [0, 1], got {self.min_similarity}")
+        quantiles = tuple(float(q) for q in self.quantiles)
+        if quantiles and (len(quantiles) < 2 or not np.isfinite(quantiles).all() or np.any(np.diff(quantiles) < 0)):
+            raise ValueError("quantiles must be at least two finite, non-decreasing distances")
+        object.__setattr__(self, "quantiles", quantiles)
 
     def similarity(self, distances: np.ndarray | float) -> np.ndarray:
-        """``1 - Phi((d - mean) / std)`` for each distance, clamped to [min_similarity, 1]."""
+        """The share of measured distances above each of ``distances``, clamped to [min_similarity, 1]."""
+        if self.quantiles:
+            shares = np.linspace(0.0, 1.0, len(self.quantiles))
+            below = np.interp(np.asarray(distances, dtype=np.float64), self.quantiles, shares)
+            return np.clip(1.0 - below, self.min_similarity, 1.0)
         z = (np.asarray(distances, dtype=np.float64) - self.mean) / (self.std * math.sqrt(2.0))
         # 0.5 * erfc(z) equals 1 - 0.5 * (1 + erf(z)) without the cancellation in the tail.
         # numpy has no erfc; a query brings a handful of distances, so a loop is cheapest.
@@ -115,7 +152,26 @@ class Match:
     id: int  # row in the index
     name: str
     distance: float  # true Euclidean distance between the embeddings
-    similarity: float  # Calibration.similarity(distance), a fraction in [0, 1]
+    similarity: float  # Calibration.similarity of the ranked distance, a fraction in [0, 1]
+
+
+@dataclass(frozen=True)
+class LookAlike:
+    """The answer for one face: best matches first, within the face's predicted gender
+    when the index has a gender probe, and then the best match of the other gender."""
+
+    matches: list[Match]
+    gender: str | None = None  # "female", "male", or None without a probe
+    other: Match | None = None
+
+
+@dataclass
+class _Found:
+    """One face's search result in rows and ranked distances, before it becomes Matches."""
+
+    group: int  # predicted gender code, -1 without a probe
+    best: tuple[np.ndarray, np.ndarray, np.ndarray]  # ids, ranked distances, true distances
+    other: tuple[np.ndarray, np.ndarray, np.ndarray]  # the same for the other gender's best
 
 
 class CelebrityIndex:
@@ -132,6 +188,8 @@ class CelebrityIndex:
         calibration: Calibration,
         parameters: dict[str, int],
         num_threads: int,
+        ranking: Ranking,
+        probe: GenderProbe | None,
         directory: Path | None = None,
     ):
         self._graph = graph
@@ -140,28 +198,45 @@ class CelebrityIndex:
         self.calibration = calibration
         self._parameters = parameters
         self._num_threads = num_threads
+        self.ranking = ranking
+        self.probe = probe
         self.directory = directory
+        self._lifted = _lift(vectors, ranking)
+        genders = codes(celebrities)
+        # who may answer a face of each predicted gender (-1: no probe), and who is "the other side"
+        self._allowed = {-1: np.ones(len(vectors), bool), 0: genders != 1, 1: genders != 0}
+        self._others = {0: genders == 1, 1: genders == 0}
 
     @classmethod
     def build(
         cls,
         vectors: np.ndarray,
         celebrities: list[dict],
-        calibration: Calibration,
+        calibration: Calibration = Calibration(mean=0.6, std=0.1),
         *,
+        ranking: Ranking | None = None,
+        probe: GenderProbe | None = None,
         m: int = DEFAULT_M,
         ef_construction: int = DEFAULT_EF_CONSTRUCTION,
         ef_search: int = DEFAULT_EF_SEARCH,
         num_threads: int = 1,
     ) -> CelebrityIndex:
-        """Index ``vectors`` (n, 128); row i is ``celebrities[i]``, a dict with at least "name"."""
+        """Index ``vectors`` (n, 128); row i is ``celebrities[i]``, a dict with at least "name".
+
+        Without a ``ranking`` the index ranks by plain distance; without a ``probe`` it
+        ignores gender. The default ``calibration`` is a placeholder: a real index gets
+        ``fit_calibration``'s before it is saved.
+        """
         vectors = _gallery(vectors)
         _check_celebrities(celebrities, len(vectors))
+        ranking = ranking or Ranking.plain(len(vectors))
+        if len(ranking.photos) != len(vectors) or len(ranking.reach) != len(vectors):
+            raise ValueError(f"{len(vectors)} vectors but a ranking of {len(ranking.photos)} celebrities")
         parameters = {"M": m, "efConstruction": ef_construction, "efSearch": ef_search}
-        graph = _build_graph(vectors, m, ef_construction, num_threads)
+        graph = _build_graph(_lift(vectors, ranking), m, ef_construction, num_threads)
         graph.setQueryTimeParams({"efSearch": ef_search})
         log.info("built an index of %d celebrities (%s)", len(vectors), parameters)
-        return cls(graph, vectors, list(celebrities), calibration, parameters, num_threads)
+        return cls(graph, vectors, list(celebrities), calibration, parameters, num_threads, ranking, probe)
 
     @classmethod
     def load(cls, directory: Path | str, *, num_threads: int = 1) -> CelebrityIndex:
@@ -170,10 +245,14 @@ class CelebrityIndex:
         meta = _read_meta(directory / META_FILE)
         vectors = _read_embeddings(directory / EMBEDDINGS_FILE, meta["count"])
         celebrities = _read_celebrities(directory / CELEBRITIES_FILE, meta["count"])
-        graph = _read_graph(directory / GRAPH_FILE, meta["graph_bytes"], vectors)
+        ranking = _read_ranking(directory / RANKING_FILE, meta["ranking"], meta["count"])
+        graph = _read_graph(directory / GRAPH_FILE, meta["graph_bytes"], _lift(vectors, ranking))
         graph.setQueryTimeParams({"efSearch": meta["parameters"]["efSearch"]})
         log.info("loaded %d celebrities from %s", len(vectors), directory)
-        return cls(graph, vectors, celebrities, meta["calibration"], meta["parameters"], num_threads, directory)
+        return cls(
+            graph, vectors, celebrities, meta["calibration"], meta["parameters"], num_threads,
+            ranking, meta["probe"], directory,
+        )
 
     def save(self, directory: Path | str) -> None:
         """Write the index into the existing ``directory``; index.json goes last.
@@ -188,22 +267,54 @@ class CelebrityIndex:
         graph_file = directory / GRAPH_FILE
         self._graph.saveIndex(str(graph_file), save_data=False)
         np.save(directory / EMBEDDINGS_FILE, self._vectors, allow_pickle=False)
+        np.savez(directory / RANKING_FILE, photos=self.ranking.photos, reach=self.ranking.reach)
         _write_json(directory / CELEBRITIES_FILE, self._celebrities)
         _write_json(directory / META_FILE, self._meta(graph_file.stat().st_size))
         self.directory = directory
         log.info("saved %d celebrities to %s", len(self), directory)
 
-    def query(self, vectors: np.ndarray, k: int = 3) -> list[list[Match]]:
-        """The ``k`` nearest celebrities of each face (m, 128) or (128,), nearest first.
+    def query(self, vectors: np.ndarray, k: int = 3, *, exact: bool = False) -> list[list[Match]]:
+        """The ``k`` best celebrities of each face (m, 128) or (128,), best first: ``look_alikes``' matches."""
+        return [answer.matches for answer in self.look_alikes(vectors, k, exact=exact)]
 
-        ``k`` is clipped to the number of celebrities.
+    def look_alikes(self, vectors: np.ndarray, k: int = 3, *, exact: bool = False) -> list[LookAlike]:
+        """Each face's answer under the ranking rule; ``k`` is clipped to the celebrities allowed.
+
+        ``exact`` scores every celebrity with numpy instead of asking the graph (for
+        tests and calibration; the graph gives the same answers, much faster).
         """
-        queries = _queries(vectors)
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
-        k = min(k, len(self))
-        rows = _graph_neighbours(self._graph, self._vectors, queries, k, self._num_threads)
-        return [self._matches(ids, distances) for ids, distances in rows]
+        found = self._search(_queries(vectors), k, exact)
+        return [
+            LookAlike(
+                matches=self._matches(*row.best),
+                gender=None if row.group < 0 else ("female", "male")[row.group],
+                other=next(iter(self._matches(*row.other)), None),
+            )
+            for row in found
+        ]
+
+    def fit_calibration(self, samples: np.ndarray, owners: np.ndarray, *, exact_limit: int = EXACT_CALIBRATION_LIMIT) -> Calibration:
+        """Fit the ranked distance from each sample photo to the best celebrity (for its
+        predicted gender) who is not its owner: ``owners`` (s,) gallery rows, -1 for
+        nobody. Exact up to ``exact_limit`` sample x celebrity pairs, by the graph beyond."""
+        samples = _queries(samples)
+        owners = np.asarray(owners)
+        if owners.shape != (len(samples),):
+            raise ValueError(f"owners must have shape ({len(samples)},), got {owners.shape}")
+        if len(self) < 2 or len(samples) < 2:
+            raise ValueError("calibration needs at least two celebrities and two samples")
+        found = self._search(samples, 2, len(samples) * len(self) <= exact_limit)
+        others = np.array([_other_than(owner, *row.best) for row, owner in zip(found, owners.tolist())])
+        calibration = Calibration(
+            mean=float(others.mean()),
+            std=float(others.std(ddof=1)),
+            min_similarity=self.calibration.min_similarity,
+            quantiles=tuple(np.quantile(others, np.linspace(0.0, 1.0, CALIBRATION_QUANTILES)).tolist())
+            if len(others) >= MIN_EMPIRICAL_SAMPLES
+            else (),
+        )
+        log.info("calibrated on %d samples: %s", len(others), calibration)
+        return calibration
 
     @property
     def parameters(self) -> dict[str, int]:
@@ -237,8 +348,55 @@ class CelebrityIndex:
     def __len__(self) -> int:
         return len(self._vectors)
 
-    def _matches(self, ids: np.ndarray, distances: np.ndarray) -> list[Match]:
-        similarities = self.calibration.similarity(distances)
+    def _search(self, queries: np.ndarray, k: int, exact: bool) -> list[_Found]:
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        if len(queries) == 0:
+            return []
+        groups = self.probe.predict(queries).tolist() if self.probe is not None else [-1] * len(queries)
+        lifted = np.hstack([queries, np.zeros((len(queries), 1), np.float32)])
+        if exact:
+            candidates = [np.arange(len(self))] * len(queries)
+        else:
+            wanted = min(len(self), max(MIN_CANDIDATES, 4 * k))
+            found = self._graph.knnQueryBatch(lifted, k=wanted, num_threads=self._num_threads)
+            candidates = [np.asarray(ids, np.int64) for ids, _ in found]
+        return [self._rerank(query, group, ids, k) for query, group, ids in zip(lifted, groups, candidates)]
+
+    def _rerank(self, lifted: np.ndarray, group: int, candidates: np.ndarray, k: int) -> _Found:
+        """Sort the candidates by the rule, per gender; scan a gender exactly when they hold too few of it."""
+        ids, ranked = self._ranked(lifted, candidates)
+        answer = self._best(lifted, ids, ranked, self._allowed[group], k)
+        other = self._best(lifted, ids, ranked, self._others[group], 1) if group >= 0 else self._best(lifted, ids, ranked, None, 0)
+        return _Found(group, answer, other)
+
+    def _best(
+        self, lifted: np.ndarray, ids: np.ndarray, ranked: np.ndarray, allowed: np.ndarray | None, k: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ``k`` best ``allowed`` celebrities among the sorted candidates, or by an exact scan
+        of all allowed ones when the candidates hold fewer than k of them."""
+        if allowed is None:
+            ids, ranked = ids[:k], ranked[:k]
+        else:
+            keep = allowed[ids]
+            if keep.sum() >= min(k, int(allowed.sum())):
+                ids, ranked = ids[keep][:k], ranked[keep][:k]
+            else:
+                ids, ranked = self._ranked(lifted, np.flatnonzero(allowed))
+                ids, ranked = ids[:k], ranked[:k]
+        return ids, ranked, _distances(self._vectors, lifted[:DIMENSION], ids)
+
+    def _ranked(self, lifted: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``ids`` sorted by ranked distance (ties by id), with those distances."""
+        ranked = _distances(self._lifted, lifted, ids)
+        order = np.lexsort((ids, ranked))
+        return ids[order], ranked[order]
+
+    def _matches(self, ids: np.ndarray, ranked: np.ndarray, distances: np.ndarray) -> list[Match]:
+        """Matches with true distances and the similarity of the ranked distance."""
+        if len(ids) == 0:
+            return []
+        similarities = self.calibration.similarity(ranked)
         return [
             Match(id=i, name=self._celebrities[i]["name"], distance=d, similarity=s)
             for i, d, s in zip(ids.tolist(), distances.tolist(), similarities.tolist())
@@ -254,7 +412,19 @@ class CelebrityIndex:
             "count": len(self),
             "parameters": self._parameters,
             "calibration": asdict(self.calibration),
+            "ranking": self.ranking.parameters(),
+            "gender_probe": None if self.probe is None else self.probe.to_json(),
         }
+
+
+def _other_than(owner: int, ids: np.ndarray, ranked: np.ndarray, _distances: np.ndarray) -> float:
+    """The ranked distance of the best of ``ids`` that is not ``owner``."""
+    return float(ranked[1] if ids[0] == owner and len(ids) > 1 else ranked[0])
+
+
+def _lift(vectors: np.ndarray, ranking: Ranking) -> np.ndarray:
+    """The graph's vectors: each celebrity's embedding with its ranking lift as a 129th coordinate."""
+    return np.ascontiguousarray(np.hstack([vectors, ranking.lifts[:, None]]), dtype=np.float32)
 
 
 def calibrate(
@@ -409,7 +579,11 @@ def _read_meta(path: Path) -> dict:
             raise IndexFormatError(f"{path}: dimension {meta['dimension']}, expected {DIMENSION}")
         parameters = {key: int(meta["parameters"][key]) for key in ("M", "efConstruction", "efSearch")}
         calibration = Calibration(**meta["calibration"])
+        probe = None if meta["gender_probe"] is None else GenderProbe.from_json(meta["gender_probe"])
+        ranking = {key: meta["ranking"][key] for key in ("spread", "spread_weight", "reach_neighbours", "reach_weight")}
         return {
+            "probe": probe,
+            "ranking": ranking,
             "count": int(meta["count"]),
             "graph_bytes": int(meta["graph_bytes"]),
             "parameters": parameters,
@@ -417,6 +591,17 @@ def _read_meta(path: Path) -> dict:
         }
     except (KeyError, TypeError, ValueError) as exc:
         raise IndexFormatError(f"{path}: malformed index metadata ({exc!r})") from exc
+
+
+def _read_ranking(path: Path, parameters: dict, count: int) -> Ranking:
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            photos, reach = stored["photos"], stored["reach"]
+    except (OSError, ValueError, EOFError, KeyError) as exc:
+        raise IndexFormatError(f"{path}: cannot read the ranking's statistics ({exc})") from exc
+    if photos.shape != (count,) or reach.shape != (count,) or (photos < 1).any() or not np.isfinite(reach).all():
+        raise IndexFormatError(f"{path}: ranking statistics of shapes {photos.shape}, {reach.shape}, expected ({count},)")
+    return Ranking(photos, reach, **parameters)
 
 
 def _read_embeddings(path: Path, count: int) -> np.ndarray:

@@ -22,7 +22,10 @@ The steps:
    which one is the celebrity, and a stranger's face under a celebrity's name is a
    worse error than a missing celebrity (a third photo settles it). One photo is
    trusted as it is. The celebrity's vector is the mean of its kept photos.
-4. ``lookalike.engine.index.calibrate`` fits the distance from each kept photo to its nearest other
+4. ``make_index`` fits the hub-aware ranking (``lookalike.engine.ranking``: the gallery's
+   within-person spread, each celebrity's photo count and reach) and, when the catalog
+   labels genders, the gender probe (``lookalike.engine.gender``) on the kept photos, then
+   calibrates the percentile on the ranked distance from each kept photo to its best other
    celebrity (leave-one-out when there is one photo per celebrity).
 5. The index, a thumbnail per celebrity and build.json are written to a new sibling
    directory which then replaces the output atomically (``directory_swap.replace_directory``).
@@ -52,7 +55,9 @@ from tqdm import tqdm
 from lookalike.engine import face_model as model
 from lookalike.engine import framing
 from lookalike.engine.imaging import ImageError, decode_image
-from lookalike.engine.index import CelebrityIndex, calibrate
+from lookalike.engine import gender
+from lookalike.engine.index import CelebrityIndex
+from lookalike.engine.ranking import fit_ranking, reference_photos
 from lookalike.gallery import BuildError
 from lookalike.gallery.celebrity_photos import Celebrity, discover
 from lookalike.gallery.directory_swap import staged_directory
@@ -479,7 +484,7 @@ def build(
         if len(entries) < 2:
             _log_report(report)
             raise BuildError(f"only {len(entries)} celebrities have a usable photo; an index needs at least 2")
-        index = _make_index(entries)
+        index = make_index(entries)
         report.calibration = asdict(index.calibration)
         with staged_directory(out) as staging:
             index.save(staging)
@@ -492,12 +497,20 @@ def build(
     return report
 
 
-def _make_index(entries: list[Entry]) -> CelebrityIndex:
+def make_index(entries: list[Entry], **ranking_parameters: float) -> CelebrityIndex:
+    """The index of ``entries`` with its ranking, gender probe and calibration fitted on their kept photos."""
     vectors = np.stack([entry.vector for entry in entries])
     samples = np.concatenate([entry.embeddings for entry in entries])
     owners = np.concatenate([np.full(len(entry.embeddings), i) for i, entry in enumerate(entries)])
-    calibration = calibrate(vectors, samples, owners)
-    return CelebrityIndex.build(vectors, [celebrity_record(entry) for entry in entries], calibration)
+    records = [celebrity_record(entry) for entry in entries]
+    ranking = fit_ranking(vectors, samples, owners, **ranking_parameters)
+    probe = gender.fit_probe(samples, gender.codes(records)[owners])
+    index = CelebrityIndex.build(vectors, records, ranking=ranking, probe=probe)
+    calibrating = ~reference_photos(owners)  # photos that did not shape the reach
+    if calibrating.sum() < 2:
+        calibrating[:] = True
+    index.calibration = index.fit_calibration(samples[calibrating], owners[calibrating])
+    return index
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -1,0 +1,90 @@
+"""Which gender a face most likely has, for answers within the user's apparent gender.
+
+A linear probe (Fisher's discriminant) fitted at build time on the gallery's own photo
+embeddings whose celebrity the catalog labels ``female`` or ``male``; any other label,
+or none, is unknown: such celebrities are never filtered out, and without enough
+labelled photos of both genders there is no probe and answers ignore gender.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+FEMALE, MALE, UNKNOWN = "female", "male", None
+CODES = {FEMALE: 0, MALE: 1}
+MIN_PHOTOS_PER_GENDER = 20
+"""Fewer labelled photos of either gender than this and no probe is fitted."""
+SHRINKAGE = 0.1
+"""Share of the within-class scatter's mean eigenvalue added to its diagonal: keeps the
+discriminant stable when a small gallery has fewer photos than the 128 dimensions."""
+
+
+def label(value: object) -> str | None:
+    """A catalog's ``gender`` value as ``female``, ``male`` or None (unknown)."""
+    text = value.strip().lower() if isinstance(value, str) else None
+    return text if text in CODES else UNKNOWN
+
+
+def codes(celebrities: list[dict]) -> np.ndarray:
+    """Per celebrity: 0 female, 1 male, -1 unknown."""
+    return np.array([CODES.get(label(c.get("gender")), -1) for c in celebrities], dtype=np.int8)
+
+
+@dataclass(frozen=True)
+class GenderProbe:
+    """``male`` when ``embedding @ weights + bias > 0``, else ``female``."""
+
+    weights: tuple[float, ...]
+    bias: float
+
+    def predict(self, embeddings: np.ndarray) -> np.ndarray:
+        """Codes (0 female, 1 male) for embeddings (m, 128)."""
+        values = np.asarray(embeddings, np.float64) @ np.asarray(self.weights) + self.bias
+        return (values > 0).astype(np.int8)
+
+    def to_json(self) -> dict:
+        return {"weights": list(self.weights), "bias": self.bias}
+
+    @classmethod
+    def from_json(cls, value: dict) -> GenderProbe:
+        weights = tuple(float(w) for w in value["weights"])
+        if len(weights) == 0 or not np.isfinite(weights).all():
+            raise ValueError("a gender probe needs finite weights")
+        return cls(weights, float(value["bias"]))
+
+
+def fit_probe(samples: np.ndarray, sample_codes: np.ndarray) -> GenderProbe | None:
+    """Fisher's discriminant between the labelled photos, with the threshold at which
+    women and men are equally often wrong on them (a gallery usually has fewer women, and
+    a threshold that minimised the total error would give up on them first); None
+    without ``MIN_PHOTOS_PER_GENDER`` photos of each."""
+    samples = np.asarray(samples, np.float64)
+    sample_codes = np.asarray(sample_codes)
+    women, men = samples[sample_codes == 0], samples[sample_codes == 1]
+    if min(len(women), len(men)) < MIN_PHOTOS_PER_GENDER:
+        log.info("no gender probe: %d labelled photos of women, %d of men", len(women), len(men))
+        return None
+    mean_women, mean_men = women.mean(axis=0), men.mean(axis=0)
+    scatter = np.cov(women, rowvar=False) * (len(women) - 1) + np.cov(men, rowvar=False) * (len(men) - 1)
+    scatter /= len(women) + len(men) - 2
+    scatter += SHRINKAGE * np.trace(scatter) / len(scatter) * np.eye(len(scatter))
+    weights = np.linalg.solve(scatter, mean_men - mean_women)
+    bias = -_equal_error_threshold(women @ weights, men @ weights)
+    probe = GenderProbe(tuple(float(w) for w in weights), bias)
+    right = np.concatenate([probe.predict(women) == 0, probe.predict(men) == 1]).mean()
+    log.info("gender probe fitted on %d + %d photos: %.1f%% right on them", len(women), len(men), 100 * right)
+    return probe
+
+
+def _equal_error_threshold(women: np.ndarray, men: np.ndarray) -> float:
+    """The projection value (among the photos' own, midway to the next) with the smallest
+    larger-of-the-two error rates: women above it are wrong, men at or below it."""
+    values = np.sort(np.concatenate([women, men]))
+    cuts = np.concatenate([(values[1:] + values[:-1]) / 2.0, [values[-1] + 1.0]])
+    women_wrong = 1.0 - np.searchsorted(np.sort(women), cuts, side="right") / len(women)
+    men_wrong = np.searchsorted(np.sort(men), cuts, side="right") / len(men)
+    return float(cuts[np.argmin(np.maximum(women_wrong, men_wrong))])

@@ -1,0 +1,155 @@
+"""Hub-aware ranking: who a stranger looks like, spread fairly over the whole gallery.
+
+Plain nearest-mean-vector search answers most strangers with a few "hub" celebrities:
+a mean of n photos has 1/n of one photo's noise, so it sits closer to everybody than
+any single photo of a face can, and some faces are simply central in the embedding
+space. The rule here ranks celebrity c for a face q by
+
+    score(q, c) = |q - m_c|^2 + b_c,   b_c = a * s2 * (1 - 1/n_c) - w * r_c
+
+- ``a * s2 * (1 - 1/n_c)``: compares q with c as if c were one photo (s2 is the
+  gallery's within-person spread: the mean squared distance of a photo to its
+  person's true mean; n_c the celebrity's kept photos). Zero for one photo.
+- ``- w * r_c``: local scaling against the gallery itself (CSLS-style): r_c is the mean
+  of |x - m_c|^2 + a * s2 * (1 - 1/n_c) over the K reference photos x of *other* people
+  nearest to c. A hub is near everybody (small r_c) and is held back; works for one
+  photo per celebrity too. The reference photos are those of every other celebrity
+  (``reference_photos``); the rest calibrate the percentile, because a photo that
+  shaped its neighbours' r_c would look farther from them than a stranger does.
+
+s2, n_c and r_c are measured on the gallery being built and saved with the index;
+only a, K and w are the method's hyper-parameters (chosen with bench/lookalike_quality.py).
+
+Because the rule only adds a per-celebrity constant to the squared distance, it is an
+exact Euclidean distance in 129 dimensions: celebrity c becomes ``[m_c, lift_c]`` with
+``lift_c = sqrt(b_c - min b)`` and a face ``[q, 0]``. The HNSW graph is built over those
+lifted vectors, so its candidates come in the rule's own order (see index.py).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SPREAD_WEIGHT = 0.5
+DEFAULT_REACH_NEIGHBOURS = 50
+DEFAULT_REACH_WEIGHT = 0.5
+
+_CHUNK_FLOATS = 16_000_000  # ~128 MB of float64 distances per block of the exact reach
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The fitted rule: hyper-parameters, the gallery's spread, and per-celebrity statistics."""
+
+    photos: np.ndarray  # (n,) kept photos per celebrity
+    reach: np.ndarray  # (n,) r_c
+    spread: float  # s2
+    spread_weight: float = DEFAULT_SPREAD_WEIGHT  # a
+    reach_neighbours: int = DEFAULT_REACH_NEIGHBOURS  # K
+    reach_weight: float = DEFAULT_REACH_WEIGHT  # w
+
+    @classmethod
+    def plain(cls, count: int) -> Ranking:
+        """Plain nearest-vector search: every offset zero."""
+        return cls(np.ones(count, np.int64), np.zeros(count), 0.0, 0.0, 0, 0.0)
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """b_c for every celebrity, float64."""
+        return self._mean_penalty() - self.reach_weight * np.asarray(self.reach, np.float64)
+
+    @property
+    def lifts(self) -> np.ndarray:
+        """The 129th coordinate of each celebrity: ``sqrt(b_c - min b)``, float32."""
+        offsets = self.offsets
+        return np.sqrt(offsets - offsets.min()).astype(np.float32)
+
+    def parameters(self) -> dict:
+        """The scalars, for index.json."""
+        return {
+            "spread": self.spread,
+            "spread_weight": self.spread_weight,
+            "reach_neighbours": self.reach_neighbours,
+            "reach_weight": self.reach_weight,
+        }
+
+    def _mean_penalty(self) -> np.ndarray:
+        photos = np.asarray(self.photos, np.float64)
+        return self.spread_weight * self.spread * (1.0 - 1.0 / photos)
+
+
+def reference_photos(owners: np.ndarray) -> np.ndarray:
+    """Which photos measure the reach: those of the celebrities in even rows (a mask)."""
+    return np.asarray(owners) % 2 == 0
+
+
+def within_spread(samples: np.ndarray, owners: np.ndarray) -> float:
+    """s2: mean squared distance of a photo to its person's true mean, from people with 2+ photos.
+
+    Each person's sum of squares about their sample mean has n - 1 degrees of freedom.
+    0.0 when nobody has two photos (then no celebrity's vector is a mean either).
+    """
+    samples = np.asarray(samples, np.float64)
+    owners = np.asarray(owners)
+    counts = np.bincount(owners)
+    sums = np.zeros((len(counts), samples.shape[1]))
+    np.add.at(sums, owners, samples)
+    means = sums / np.maximum(counts, 1)[:, None]
+    squares = np.square(samples - means[owners]).sum(axis=1)
+    freedom = (counts[counts >= 2] - 1).sum()
+    if freedom == 0:
+        return 0.0
+    return float(squares[counts[owners] >= 2].sum() / freedom)
+
+
+def fit_ranking(
+    vectors: np.ndarray,
+    samples: np.ndarray,
+    owners: np.ndarray,
+    *,
+    spread_weight: float = DEFAULT_SPREAD_WEIGHT,
+    reach_neighbours: int = DEFAULT_REACH_NEIGHBOURS,
+    reach_weight: float = DEFAULT_REACH_WEIGHT,
+) -> Ranking:
+    """Measure the rule's statistics on a gallery: ``vectors`` (n, 128) the celebrities,
+    ``samples`` (s, 128) their kept photos and ``owners`` (s,) each photo's celebrity row."""
+    owners = np.asarray(owners, np.int64)
+    samples = np.asarray(samples)
+    photos = np.bincount(owners, minlength=len(vectors))
+    if (photos < 1).any():
+        raise ValueError("every celebrity needs at least one photo among the samples")
+    spread = within_spread(samples, owners)
+    penalty = spread_weight * spread * (1.0 - 1.0 / photos)
+    reference = reference_photos(owners)
+    neighbours = min(reach_neighbours, max(0, int(reference.sum()) - int(photos[::2].max())))
+    if neighbours:
+        reach = _reach(vectors, samples[reference], owners[reference], neighbours) + penalty
+    else:
+        reach = np.zeros(len(vectors))
+    ranking = Ranking(photos, reach, spread, spread_weight, neighbours, reach_weight)
+    log.info(
+        "ranking fitted: spread %.4f, reach over %d photos %.3f-%.3f, offsets %.3f-%.3f",
+        spread, neighbours, reach.min(), reach.max(), ranking.offsets.min(), ranking.offsets.max(),
+    )
+    return ranking
+
+
+def _reach(vectors: np.ndarray, samples: np.ndarray, owners: np.ndarray, k: int) -> np.ndarray:
+    """Mean squared distance from each celebrity to its ``k`` nearest photos of other people (exact)."""
+    vectors = np.asarray(vectors, np.float64)
+    samples = np.asarray(samples, np.float64)
+    sample_norms = np.einsum("ij,ij->i", samples, samples)
+    rows = max(1, _CHUNK_FLOATS // len(samples))
+    reach = np.empty(len(vectors))
+    for start in range(0, len(vectors), rows):
+        block = vectors[start : start + rows]
+        squared = np.einsum("ij,ij->i", block, block)[:, None] + sample_norms[None, :] - 2.0 * block @ samples.T
+        own = owners[None, :] == np.arange(start, start + len(block))[:, None]
+        squared[own] = np.inf
+        nearest = np.partition(squared, k - 1, axis=1)[:, :k]
+        reach[start : start + len(block)] = np.maximum(nearest, 0.0).mean(axis=1)
+    return reach
