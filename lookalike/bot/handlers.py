@@ -262,10 +262,11 @@ async def _look_alike(
     if not analysis.faces:
         raise Refusal("no_face", "no_face")
     gallery = services.gallery.current  # one gallery for the whole answer, even across a reload
-    matches = gallery.index.query(analysis.embeddings, k=3)
+    answers = gallery.index.look_alikes(analysis.embeddings, k=3)  # what model.py prints, too
     if len(analysis.faces) == 1:
-        return await asyncio.to_thread(replies.one_face, lang, analysis, matches[0], gallery)
-    return replies.several_faces(lang, analysis, matches, gallery)
+        answer = answers[0]
+        return await asyncio.to_thread(replies.one_face, lang, analysis, answer.matches, gallery, answer.other)
+    return replies.several_faces(lang, analysis, [answer.matches for answer in answers], gallery)
 
 
 async def _download(source: PhotoSize | Document) -> bytes:

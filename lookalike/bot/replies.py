@@ -2,7 +2,9 @@
 
 One face: the user's face and the celebrity's side by side, the caption naming the
 celebrity with the percentile and the next two closest, and one button per runner-up
-that shows that celebrity's photo. Several faces: the photo with numbered boxes, one
+that shows that celebrity's photo; when the gallery knows genders, one more button
+shows the best look-alike of the other gender (chosen now and carried in the button's
+data, so nothing of the user's photo is kept for it). Several faces: the photo with numbered boxes, one
 caption line per face, and one button per face. Captions are HTML, at most 1024 chars.
 """
 from __future__ import annotations
@@ -17,6 +19,7 @@ from lookalike.bot import captions, credits, pictures
 from lookalike.bot.analysis import Analysis
 from lookalike.bot.index_reload import Gallery
 from lookalike.bot.texts import say
+from lookalike.engine import gender
 from lookalike.engine.index import Match
 
 CAPTION_LIMIT = captions.CAPTION_LIMIT
@@ -50,9 +53,13 @@ def parse_button(data: str) -> tuple[str, int, int] | None:
         return None
 
 
-def one_face(lang: str, analysis: Analysis, matches: list[Match], gallery: Gallery) -> Reply:
-    """Side-by-side picture and caption for a photo with one face. Blocking: run in a thread."""
+def one_face(
+    lang: str, analysis: Analysis, matches: list[Match], gallery: Gallery, other: Match | None = None
+) -> Reply:
+    """Side-by-side picture and caption for a photo with one face, and a button for ``other``
+    (the other gender's best look-alike) if given. Blocking: run in a thread."""
     matches = in_language(matches, gallery, lang)
+    other = in_language([other], gallery, lang)[0] if other is not None else None
     best, others = matches[0], matches[1:3]
     credit = credits.photo_credit(gallery.index.celebrity(best.id), lang, credits.AUTHOR_ON_PICTURE)
     picture = pictures.side_by_side(
@@ -65,7 +72,17 @@ def one_face(lang: str, analysis: Analysis, matches: list[Match], gallery: Galle
     if analysis.faces[0].eye_distance < SMALL_FACE_EYES:
         lines.append(say(lang, "small_face"))
     buttons = [InlineKeyboardButton(_label(m), callback_data=button_data(gallery, m)) for m in others]
-    return Reply(picture, _fit(lines), InlineKeyboardMarkup([buttons]) if buttons else None, best)
+    rows = [buttons] if buttons else []
+    if other is not None:
+        rows.append([other_gender_button(lang, other, gallery)])
+    return Reply(picture, _fit(lines), InlineKeyboardMarkup(rows) if rows else None, best)
+
+
+def other_gender_button(lang: str, other: Match, gallery: Gallery) -> InlineKeyboardButton:
+    """The button that shows ``other``, labelled with its gender ("As a man: ...")."""
+    key = "other_male" if gender.label(gallery.index.celebrity(other.id).get("gender")) == gender.MALE else "other_female"
+    text = say(lang, key, name=other.name, percent=percent(other))
+    return InlineKeyboardButton(text[:60], callback_data=button_data(gallery, other))
 
 
 def several_faces(lang: str, analysis: Analysis, matches: list[list[Match]], gallery: Gallery) -> Reply:

@@ -42,6 +42,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "thumbnail": "{name} · {percent}%",
         "credit": "Photo: {author}, {license}",
         "credit_author": "Photo: {author}",
+        "other_male": "As a man: {name} · {percent}%",
+        "other_female": "As a woman: {name} · {percent}%",
     },
     "ru": {
         "start": (
@@ -76,6 +78,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "thumbnail": "{name} · {percent}%",
         "credit": "Фото: {author}, {license}",
         "credit_author": "Фото: {author}",
+        "other_male": "Среди мужчин: {name} · {percent}%",
+        "other_female": "Среди женщин: {name} · {percent}%",
     },
 }
 

@@ -1,5 +1,7 @@
-"""Photos on disk -> one result per face with its nearest celebrities: what ``model.py``
-prints, with the same names, distances and similarities, in the same order, as the bot."""
+"""Photos on disk -> one result per face with its look-alikes: what ``model.py`` prints,
+with the same names, distances and similarities, in the same order, as the bot (both
+ask ``CelebrityIndex.look_alikes``): the matches, the face's predicted gender and the
+other gender's best look-alike (the bot's extra button) when the catalog labels genders."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +11,7 @@ import numpy as np
 
 from lookalike.engine.face_model import FaceModel
 from lookalike.engine.imaging import ImageError
-from lookalike.engine.index import CelebrityIndex
+from lookalike.engine.index import CelebrityIndex, Match
 
 log = logging.getLogger(__name__)
 
@@ -23,15 +25,16 @@ def photo_lines(path: str, model: FaceModel, celebrities: CelebrityIndex, top: i
         return [{"photo": path, "error": str(exc)}]
     if not faces:
         return [{"photo": path, "error": "no face found"}]
-    results = celebrities.query(np.stack([face.embedding for face in faces]), k=top)
-    return [
-        {
-            "photo": path,
-            "box": list(face.box),
-            "matches": [
-                {"name": m.name, "distance": round(m.distance, 6), "similarity": round(m.similarity, 6)}
-                for m in matches
-            ],
-        }
-        for face, matches in zip(faces, results)
-    ]
+    answers = celebrities.look_alikes(np.stack([face.embedding for face in faces]), k=top)
+    lines = []
+    for face, answer in zip(faces, answers):
+        line = {"photo": path, "box": list(face.box), "matches": [_match(m) for m in answer.matches]}
+        if answer.gender is not None:
+            line["gender"] = answer.gender
+            line["other"] = None if answer.other is None else _match(answer.other)
+        lines.append(line)
+    return lines
+
+
+def _match(match: Match) -> dict:
+    return {"name": match.name, "distance": round(match.distance, 6), "similarity": round(match.similarity, 6)}
