@@ -1,0 +1,132 @@
+"""The bot with a gender-labelled gallery: answers within the face's gender, one button for
+the other gender's best look-alike, and model.py printing exactly what the bot answered.
+
+Its own bot process and gallery (LFW women and men with a catalog.csv of their genders);
+the helpers are test_bot's.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import LFW, ROOT, require
+from tests.bot_api_server import FakeBotApi
+from tests.test_bot import TOKEN, build_index, new_user, only_reply, press, replies_to, run_bot, say
+
+PER_GENDER = 9  # people of 4-8 photos each, one held out: well over the probe's 20 photos a gender
+
+
+def people_of(gender: str) -> list[str]:
+    require(LFW / "catalog.csv")
+    with open(LFW / "catalog.csv", newline="") as file:
+        labelled = [row["key"] for row in csv.DictReader(file) if row["gender"] == gender]
+    fitting = [key for key in labelled if 4 <= len(list((LFW / key).glob("*.jpg"))) <= 8]
+    if len(fitting) < PER_GENDER:
+        pytest.skip(f"needs {PER_GENDER} {gender} LFW people with 4-8 photos")
+    return fitting[:PER_GENDER]
+
+
+@pytest.fixture(scope="module")
+def women() -> list[str]:
+    return people_of("female")
+
+
+@pytest.fixture(scope="module")
+def men() -> list[str]:
+    return people_of("male")
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory, women, men):
+    """A gallery of the women and men but their first photos, with the catalog's genders."""
+    root = tmp_path_factory.mktemp("gender")
+    photos = root / "photos"
+    photos.mkdir()
+    for person in women + men:
+        (photos / person).mkdir()
+        for photo in sorted((LFW / person).glob("*.jpg"))[1:]:
+            (photos / person / photo.name).symlink_to(photo)
+    with open(photos / "catalog.csv", "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["key", "gender"])
+        writer.writerows([[person, "female"] for person in women] + [[person, "male"] for person in men])
+    build_index(photos, root / "assets", root / "cache.sqlite")
+    return root / "assets"
+
+
+@pytest.fixture(scope="module")
+def api():
+    with FakeBotApi(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def bot(api, assets, tmp_path_factory):
+    process = run_bot(api, assets, tmp_path_factory.mktemp("bot") / "bot.log")
+    yield process
+    assert process.stop() == 0, process.log()[-3000:]
+
+
+def selfie(person: str):
+    return LFW / person / f"{person}_0001.jpg"
+
+
+def shown(reply) -> tuple[list[tuple[str, int]], dict]:
+    """(name, percent) of the answer and its runners-up as the reply shows them, and the other-gender button."""
+    caption = reply.params["caption"]
+    rows = reply.params["reply_markup"]["inline_keyboard"]
+    best = re.search(r"<b>(.*?)</b>: (\d+)%", caption)
+    runners_up = [re.fullmatch(r"(.*) · (\d+)%", button["text"]).groups() for button in rows[0]]
+    listed = [(best.group(1), int(best.group(2)))] + [(n, int(p)) for n, p in runners_up]
+    [[other]] = rows[1:]
+    return listed, other
+
+
+def name(person: str) -> str:
+    return person.replace("_", " ")
+
+
+@pytest.mark.parametrize("gender, same, label", [("female", "women", "As a man: "), ("male", "men", "As a woman: ")])
+def test_answers_stay_within_the_gender_and_a_button_shows_the_other(api, bot, women, men, gender, same, label):
+    ours, theirs = (women, men) if gender == "female" else (men, women)
+    person = ours[2]
+    user = new_user()
+    api.send_photo_update(user, sizes=selfie(person).read_bytes())
+    reply = only_reply(api, user)
+    listed, other = shown(reply)
+    assert listed[0][0] == name(person)
+    assert {n for n, _ in listed} <= {name(p) for p in ours}, listed
+    assert other["text"].startswith(label) and other["text"][len(label):].split(" · ")[0] in {name(p) for p in theirs}
+    assert other["callback_data"].startswith("t:")  # the gallery's versioned runner-up button data
+
+    press(api, user, reply.result, other["callback_data"])
+    picture = replies_to(api, user, count=2)[1]
+    assert picture.method == "sendPhoto" and picture.params["caption"] == other["text"][len(label):]
+    assert say("thumbnail", name=other["text"][len(label):].split(" · ")[0], percent=1).split(" · ")[0] in picture.params["caption"]
+
+
+def test_model_py_prints_what_the_bot_answered(api, bot, assets, women):
+    from lookalike.bot.replies import percent
+    from lookalike.engine.index import Match
+
+    person = women[4]
+    user = new_user()
+    api.send_photo_update(user, sizes=selfie(person).read_bytes())
+    listed, other = shown(only_reply(api, user))
+    printed = subprocess.run(
+        [sys.executable, str(ROOT / "model.py"), str(selfie(person)), "--assets", str(assets), "--top", "3"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    [line] = [json.loads(text) for text in printed.splitlines()]
+
+    def as_shown(match: dict) -> tuple[str, int]:
+        return match["name"], percent(Match(0, match["name"], match["distance"], match["similarity"]))
+
+    assert [as_shown(m) for m in line["matches"]] == listed
+    assert line["gender"] == "female"
+    assert "As a man: {} · {}%".format(*as_shown(line["other"])) == other["text"]
