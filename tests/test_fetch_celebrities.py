@@ -170,6 +170,15 @@ def test_people_are_listed_a_page_at_a_time_most_famous_first_up_to_the_limit(fa
     assert photos(tmp_path) == ["Q1001", "Q1002", "Q1003", "Q1004"]  # Q1005: licence
 
 
+def test_a_query_too_long_for_a_url_is_posted(fake, tmp_path):
+    occupations = [f"Q{n}" for n in range(100000, 100600)]  # ~9 KB of query
+    report = fetch(fake, tmp_path, limit=3, occupations=occupations)
+    assert report.listed == 3 and fake.posted == 1 and photos(tmp_path) == ["Q1001", "Q1002", "Q1003"]
+    assert "wd:Q100599" in fake.queries[0]
+    fetch(fake, tmp_path, limit=3)
+    assert fake.posted == 1  # a short one is a GET, which the query service can cache
+
+
 def test_wikidata_values_other_than_female_and_male_are_kept_and_unknown_dates_left_out():
     from lookalike.gallery.wikidata import parse_results
 

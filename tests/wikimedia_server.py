@@ -73,6 +73,7 @@ class FakeWikimedia:
         self.retry_after = "1"
         self.hits: list[Hit] = []
         self.queries: list[str] = []
+        self.posted = 0  # SPARQL queries sent as a POSTed form
         self.max_in_flight = 0
         self._in_flight = 0
         self._lock = threading.Lock()
@@ -259,6 +260,19 @@ def _handler(fake: FakeWikimedia):
                 self._send(status, headers, data)
             else:
                 self._send(*fake.thumbnail(url.path))
+
+        def do_POST(self):
+            """The SPARQL endpoint also takes the query as a form, for queries too long for a URL."""
+            self.arrived = time.monotonic()
+            url = urllib.parse.urlsplit(self.path)
+            length = int(self.headers.get("Content-Length", "0"))
+            form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
+            if url.path != "/sparql" or self.headers.get("Content-Type") != "application/x-www-form-urlencoded":
+                self._send(405, {}, b"only the SPARQL endpoint takes a form")
+                return
+            fake.posted += 1
+            status, body = fake.sparql(form)
+            self._send(status, {"Content-Type": "application/sparql-results+json"}, json.dumps(body).encode())
 
         def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
             with fake._lock:

@@ -29,6 +29,7 @@ import os
 import shutil
 import tempfile
 import time
+import urllib.parse
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from lookalike.gallery import commons, wikidata
-from lookalike.gallery.polite_http import HttpError, PoliteClient, Stopped
+from lookalike.gallery.polite_http import HttpError, PoliteClient, Response, Stopped
 
 log = logging.getLogger("fetch_celebrities")
 
@@ -52,6 +53,9 @@ JPEG_QUALITY = 92
 EXAMPLES = 5  # people listed per skip reason in the report
 
 SPARQL_URL = "https://query.wikidata.org/sparql"
+SPARQL_JSON = "application/sparql-results+json"
+GET_LIMIT = 6000
+"""Characters of query string above which the query is POSTed (Wikimedia's URLs stop at ~8 KB)."""
 COMMONS_API_URL = "https://commons.wikimedia.org/w/api.php"
 
 
@@ -141,9 +145,7 @@ def list_people(client: PoliteClient, options: FetchOptions, report: Report) -> 
             countries=options.countries, min_sitelinks=options.min_sitelinks,
         )
         try:
-            response = client.get(
-                options.sparql_url, {"query": query, "format": "json"}, accept="application/sparql-results+json"
-            )
+            response = _sparql(client, options.sparql_url, query)
             page = wikidata.parse_results(json.loads(response.body), options.languages)
         except (HttpError, ValueError) as exc:
             if not people:
@@ -165,6 +167,14 @@ def list_people(client: PoliteClient, options: FetchOptions, report: Report) -> 
         else:
             report.skip(person, f"no label in {','.join(options.languages)}")
     return named
+
+
+def _sparql(client: PoliteClient, url: str, query: str) -> Response:
+    """GET, which the query service caches; POST when the query would make too long a URL."""
+    form = {"query": query, "format": "json"}
+    if len(urllib.parse.urlencode(form)) <= GET_LIMIT:
+        return client.get(url, form, accept=SPARQL_JSON)
+    return client.post(url, form, accept=SPARQL_JSON)
 
 
 def _not_here(people: list[wikidata.Person], folder: _Folder, width: int, report: Report) -> list[wikidata.Person]:

@@ -92,12 +92,21 @@ class PoliteClient:
         """GET ``url`` (with ``params`` as its query string), retried as the module says."""
         if params:
             url = f"{url}{'&' if '?' in url else '?'}{urllib.parse.urlencode(params)}"
+        return self._retried(url, None, accept)
+
+    def post(self, url: str, form: dict[str, str], accept: str = "*/*") -> Response:
+        """POST ``form`` (application/x-www-form-urlencoded) to ``url``, retried the same way."""
+        return self._retried(url, urllib.parse.urlencode(form).encode(), accept)
+
+    def _retried(self, url: str, body: bytes | None, accept: str) -> Response:
         headers = {"User-Agent": self.agent, "Accept": accept, "Accept-Encoding": "gzip"}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
         for attempt in range(1, self.attempts + 1):
             self._wait_for_resume()
             try:
                 with self._slots:
-                    return self._once(url, headers)
+                    return self._once(url, headers, body)
             except urllib.error.HTTPError as exc:
                 status = exc.code
                 if status not in RETRY_STATUSES:
@@ -117,8 +126,8 @@ class PoliteClient:
                 self._sleep(delay)
         raise AssertionError("unreachable")
 
-    def _once(self, url: str, headers: dict[str, str]) -> Response:
-        request = urllib.request.Request(url, headers=headers)
+    def _once(self, url: str, headers: dict[str, str], body: bytes | None) -> Response:
+        request = urllib.request.Request(url, data=body, headers=headers)
         with self._opener.open(request, timeout=self.timeout) as reply:
             body = reply.read()
             found = {key.lower(): value for key, value in reply.headers.items()}
