@@ -7,7 +7,7 @@ over a stable order: sitelinks, then the item's IRI); the labels, the Wikipedia
 articles, gender (P21) and date of birth (P569) are looked up for that page only.
 
 Sources: mediawiki.org "Wikidata Query Service/User Manual" (the endpoint takes
-``query`` by GET, results as JSON with ``format=json`` or ``Accept:
+``query`` by GET (cached) or POSTed as a form when long; results as JSON with ``format=json`` or ``Accept:
 application/sparql-results+json``; 60 s per query; ``wikibase:sitelinks``,
 ``schema:about``/``schema:isPartOf`` for articles, the "mul" label language); W3C
 "SPARQL 1.1 Query Results JSON Format" (``head.vars``, ``results.bindings``, each value
