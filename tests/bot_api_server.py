@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -413,8 +414,13 @@ def _command_entities(text: str) -> list[dict[str, Any]]:
 class FakeBotApi:
     """Fake Telegram Bot API server; use as a context manager or call start()/stop()."""
 
-    def __init__(self, token: str = DEFAULT_TOKEN, *, shutdown_timeout: float = 1.0):
+    def __init__(
+        self, token: str = DEFAULT_TOKEN, *, shutdown_timeout: float = 1.0, local_files: Path | None = None
+    ):
+        """``local_files``: act as a self-hosted server in ``--local`` mode, whose getFile
+        writes the file under this folder and answers with its absolute path (no size limit)."""
         self.token = token
+        self.local_files = local_files
         self.bot_user = {
             "id": int(token.split(":", 1)[0]),
             "is_bot": True,
@@ -733,6 +739,11 @@ class FakeBotApi:
         stored = self._files.get(request.params.get("file_id", ""))
         if stored is None:
             raise _bad_request("invalid file_id")
+        if self.local_files is not None:
+            path = self.local_files / stored.file_path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(stored.data)
+            return {**stored.as_file(), "file_path": str(path.resolve())}
         if stored.file_size > MAX_DOWNLOAD_SIZE:
             raise _bad_request("file is too big")
         return stored.as_file()

@@ -765,6 +765,26 @@ def test_webhook_mode_rejects_a_wrong_secret_and_answers_the_right_one(assets, t
         assert "DEBUG" in log and TOKEN not in log and TOKEN.split(":")[1] not in log
 
 
+def test_a_self_hosted_bot_api_server_in_local_mode_has_its_files_read_from_its_disk(assets, tmp_path, people):
+    """TELEGRAM_LOCAL_MODE=1: getFile answers an absolute path on the server's disk, which
+    the bot reads (the server serves no downloads then)."""
+    disk = tmp_path / "bot-api-server"
+    with FakeBotApi(token=TOKEN, local_files=disk) as api:
+        bot = run_bot(api, assets, tmp_path / "local.log", TELEGRAM_LOCAL_MODE="1", WORKERS="1")
+        try:
+            user = new_user()
+            api.send_photo_update(user, sizes=selfie(people[15]))
+            assert f"<b>{name(people[15])}</b>" in only_reply(api, user).params["caption"]
+            api.send_document_update(user, selfie(people[16]), "image/jpeg", "me.jpg")
+            assert f"<b>{name(people[16])}</b>" in replies_to(api, user, count=2)[1].params["caption"]
+            paths = [Path(call.result["file_path"]) for call in api.calls("getFile")]
+            assert len(paths) == 2 and all(path.is_absolute() and path.is_relative_to(disk) for path in paths)
+            assert not api.calls(DOWNLOAD_METHOD)
+        finally:
+            code = bot.stop()
+        assert code == 0, bot.log()[-3000:]
+
+
 def _run_until_exit(env: dict[str, str]) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
     environment.update(env)

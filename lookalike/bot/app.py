@@ -97,6 +97,7 @@ def build_application(config: Config, services: handlers.Services) -> Applicatio
         .token(config.token)
         .base_url(f"{config.api_url}/bot")
         .base_file_url(f"{config.api_url}/file/bot")
+        .local_mode(config.local_mode)
         .request(UjsonRequest(connection_pool_size=256, pool_timeout=30.0, read_timeout=30.0, write_timeout=30.0))
         .get_updates_request(UjsonRequest(connection_pool_size=1, read_timeout=10.0))
         # A reply whose quoted message was deleted meanwhile is sent without the quote, not lost.

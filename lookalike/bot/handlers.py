@@ -11,6 +11,7 @@ import functools
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from telegram import Document, File, Message, PhotoSize, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
@@ -272,7 +273,10 @@ async def _look_alike(
 async def _download(source: PhotoSize | Document) -> bytes:
     """The file's bytes, in memory only."""
     try:
-        file = _remote(await source.get_file())
+        file = await source.get_file()
+        if file.get_bot().local_mode and Path(file.file_path).is_absolute():
+            return await _read_local(file.file_path)
+        file = _remote(file)
         return bytes(await file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT))
     except BadRequest as exc:
         if "too big" in str(exc).lower():
@@ -280,6 +284,15 @@ async def _download(source: PhotoSize | Document) -> bytes:
         raise Refusal("download_failed", f"download_failed({exc})") from exc
     except TelegramError as exc:
         raise Refusal("download_failed", f"download_failed({exc.__class__.__name__}: {exc})") from exc
+
+
+async def _read_local(path: str) -> bytes:
+    """A file on the disk of a self-hosted Bot API server in --local mode (TELEGRAM_LOCAL_MODE=1),
+    which gives absolute paths and serves no downloads; read in a thread, off the event loop."""
+    try:
+        return await asyncio.to_thread(Path(path).read_bytes)
+    except OSError as exc:
+        raise Refusal("download_failed", f"download_failed({exc.__class__.__name__}: {exc.strerror})") from exc
 
 
 def _remote(file: File) -> File:
