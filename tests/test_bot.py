@@ -311,6 +311,8 @@ def test_a_selfie_is_answered_with_the_side_by_side_picture_naming_the_person(ap
 
     picture = Image.open(io.BytesIO(reply.files["photo"].data))
     assert picture.width > 1.5 * picture.height  # two faces side by side
+    time.sleep(0.7)  # past CHAT_ACTION_DELAY: "sending a photo..." must not follow the answer
+    assert all(action.timestamp < reply.timestamp for action in api.calls("sendChatAction", chat_id=user))
 
 
 def test_the_smallest_big_enough_photo_size_is_downloaded(api, bot):
@@ -428,17 +430,19 @@ def test_button_presses_count_against_the_user_s_photos_a_minute(api, bot, peopl
 
 
 
-def test_one_user_has_at_most_three_photos_in_flight(api, bot, people):
+def test_one_user_has_at_most_three_photos_in_flight(api, bot):
+    """Six slow photos at once (1.3 s each in a worker): none is done before the sixth
+    arrives, so exactly three are taken and three refused."""
     user = new_user()
-    for person in people[:5]:
-        api.send_photo_update(user, sizes=selfie(person))
-    replies = replies_to(api, user, count=5)
+    for _ in range(6):
+        api.send_document_update(user, _slow_photo(), "image/jpeg", "bald_guys_large.jpg")
+    replies_to(api, user, count=6, timeout=60)
     time.sleep(0.5)
     replies = api.replies(user)
-    assert len(replies) == 5
+    assert len(replies) == 6
     refusals = [r for r in replies if r.method == "sendMessage"]
-    assert refusals and all(r.params["text"] == say("user_in_flight") for r in refusals)
-    assert sum(r.method == "sendPhoto" for r in replies) >= 3
+    assert [r.params["text"] for r in refusals] == [say("user_in_flight")] * 3
+    assert sum(r.method == "sendPhoto" for r in replies) == 3
 
 
 def test_a_burst_of_100_photos_from_50_users_is_answered_exactly_once_within_30_per_second(api, bot, people):
@@ -456,6 +460,7 @@ def test_a_burst_of_100_photos_from_50_users_is_answered_exactly_once_within_30_
     busy = [r for r in answers if r.method == "sendMessage"]
     texts = Counter(r.params["text"] for r in busy)
     assert set(texts) <= {say("busy"), say("no_face")}, texts  # LFW has a photo or two without a detectable face
+    assert texts[say("busy")] >= 1, texts  # 100 at once, MAX_PENDING 64: some must be turned away
     assert len(looks) >= 60, f"only {len(looks)} look-alike answers; {texts}"
     log = bot.log()
     for update_id in sent:
@@ -479,11 +484,14 @@ def test_many_answers_at_once_are_sent_at_most_30_a_second(api, bot):
 
 def test_replies_in_a_group_stay_within_20_a_minute(api, bot, people):
     group = -100_000 - new_user()
-    for person in people[:3]:
+    for person in people[:4]:
         api.send_photo_update(new_user(), group, sizes=selfie(person), chat_type="group")
-    replies = replies_to(api, group, count=3, timeout=40)
+    replies = replies_to(api, group, count=4, timeout=40)
     gaps = [b.timestamp - a.timestamp for a, b in zip(replies, replies[1:])]
     assert all(gap >= 2.5 for gap in gaps), gaps  # evenly spaced: 20 a minute is one per 3 s
+    # Over three gaps, a wait of 3.1 s (with margin) is told from one of 2.6 s, which would
+    # send 23 a minute; only a single gap's start may be delayed by the network.
+    assert replies[-1].timestamp - replies[0].timestamp >= 3 * 3.0, gaps
     assert api.max_messages_in_window(60.0, chat_id=group) <= 20
     assert api.rate_report().max_per_minute_in_groups <= 20
     assert not api.calls("sendChatAction", chat_id=group)  # the group's budget is for answers
@@ -687,7 +695,9 @@ def test_a_rebuilt_index_is_picked_up_without_a_restart_or_a_failed_request(
     api.send_photo_update(later, sizes=selfie(newcomer))
     assert f"<b>{name(newcomer)}</b>" in only_reply(api, later).params["caption"]
 
-    stale = old_answer.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    old_button = old_answer.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    kind, old_version, _, percent = old_button.split(":")
+    stale = f"{kind}:{old_version}:1:{percent}"  # a celebrity id the new gallery has too: only the version tells
     press(api, user, old_answer.result, stale)
     answered = api.wait_for(lambda c: c.method == "answerCallbackQuery" and c.params.get("text"), timeout=10)
     assert answered[-1].params["text"] == say("stale_button")
