@@ -111,3 +111,20 @@ def test_same_person_is_closer_than_different_people_on_lfw(face_model):
     assert np.median(same_d) < 0.5 < np.median(different_d)
     accuracy = ((same_d < 0.6).sum() + (different_d >= 0.6).sum()) / (len(same_d) + len(different_d))
     assert accuracy >= 0.95
+
+
+def test_a_48_megapixel_jpeg_reports_boxes_in_its_own_pixels(face_model, sample):
+    """It is decoded at half scale; its boxes and landmarks are not."""
+    face = Image.open(sample("face_recognition/obama.jpg")).convert("RGB")
+    face = face.resize((face.width * 3, face.height * 3), Image.BICUBIC)
+    canvas = Image.new("RGB", (8064, 6048), (96, 110, 124))
+    canvas.paste(face, (4000, 2000))
+    buffer = io.BytesIO()
+    canvas.save(buffer, "JPEG", quality=90)
+    [found] = face_model.faces_in_bytes(buffer.getvalue())
+    [alone] = face_model.faces_in_bytes(sample("face_recognition/obama.jpg").read_bytes())
+    left, top, right, bottom = found.box
+    assert (right - left) == pytest.approx(3 * (alone.box[2] - alone.box[0]), rel=0.15)
+    assert (left + right) / 2 == pytest.approx(4000 + 3 * (alone.box[0] + alone.box[2]) / 2, abs=150)
+    assert (top + bottom) / 2 == pytest.approx(2000 + 3 * (alone.box[1] + alone.box[3]) / 2, abs=150)
+    assert found.eye_distance == pytest.approx(3 * alone.eye_distance, rel=0.15)

@@ -21,7 +21,7 @@ import face_recognition_models  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from lookalike.engine.imaging import decode_image  # noqa: E402
+from lookalike.engine.imaging import decode_image_scaled  # noqa: E402
 
 DETECT_SIDE = 480
 """Longest side of the grayscale copy the detector sees first. A selfie's face is
@@ -55,6 +55,15 @@ class Face:
         """Pixels between the eye centres: the face's real resolution."""
         left_eye, right_eye = _eye_centres(self.landmarks)
         return float(np.linalg.norm(right_eye - left_eye))
+
+    def enlarged(self, factor: int) -> Face:
+        """The same face in an image ``factor`` times larger."""
+        return Face(
+            box=tuple(value * factor for value in self.box),
+            score=self.score,
+            landmarks=self.landmarks * factor,
+            embedding=self.embedding,
+        )
 
     @property
     def roll(self) -> float:
@@ -92,8 +101,11 @@ class FaceModel:
         self.detect_side = detect_side
 
     def faces_in_bytes(self, data: bytes, max_faces: int = MAX_FACES, num_jitters: int = 1) -> list[Face]:
-        """Decode untrusted bytes (raising ``ImageError``) and return their faces."""
-        return self.faces(decode_image(data), max_faces=max_faces, num_jitters=num_jitters)
+        """Decode untrusted bytes (raising ``ImageError``) and return their faces, in the
+        photo's own pixels even where a large JPEG was decoded at a reduced scale."""
+        image, scale = decode_image_scaled(data)
+        faces = self.faces(image, max_faces=max_faces, num_jitters=num_jitters)
+        return [face.enlarged(scale) for face in faces] if scale > 1 else faces
 
     def faces(self, image: np.ndarray, max_faces: int = MAX_FACES, num_jitters: int = 1) -> list[Face]:
         """Faces in an RGB image, largest first, each with its embedding."""
