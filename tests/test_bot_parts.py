@@ -263,3 +263,17 @@ def test_local_mode_and_the_chat_cap_come_from_the_environment():
     assert local.local_mode is True and local.chat_pending == 3
     with pytest.raises(ConfigError, match="TELEGRAM_LOCAL_MODE must be 1 or 0"):
         Config.from_env({"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_LOCAL_MODE": "maybe"})
+
+
+def test_each_reason_a_file_cannot_be_read_has_its_own_true_text_in_both_languages():
+    from lookalike.bot.handlers import IMAGE_ERROR_TEXTS
+    from lookalike.bot.texts import say
+    from lookalike.engine.imaging import ImageError
+
+    reasons = {value for name, value in vars(ImageError).items() if name.isupper()}
+    assert set(IMAGE_ERROR_TEXTS) == reasons
+    for lang in ("en", "ru"):
+        texts = [say(lang, IMAGE_ERROR_TEXTS[reason], jpeg_mp=256, other_mp=64) for reason in sorted(reasons)]
+        assert len(set(texts)) == len(reasons)
+    assert "256" in say("ru", "too_many_pixels", jpeg_mp=256, other_mp=64)
+    assert "damaged" not in say("en", IMAGE_ERROR_TEXTS[ImageError.TOO_MANY_PIXELS], jpeg_mp=256, other_mp=64)

@@ -24,6 +24,8 @@ from lookalike.bot.face_pool import Busy, FacePool, PhotoFailed
 from lookalike.bot.index_reload import GalleryWatcher
 from lookalike.bot.texts import language, say
 from lookalike.bot.user_limits import TooManyInFlight, TooManyPerMinute, UserLimits
+from lookalike.engine import imaging
+from lookalike.engine.imaging import ImageError
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,15 @@ PIPELINE_SIDE = 800
 480 px copy and the embedding gains nothing from more pixels around a selfie's face."""
 
 DOWNLOAD_TIMEOUT = 60.0
+
+IMAGE_ERROR_TEXTS = {
+    ImageError.EMPTY: "empty_file",
+    ImageError.NOT_AN_IMAGE: "bad_image",
+    ImageError.TRUNCATED: "damaged_image",
+    ImageError.TOO_LARGE: "too_large",
+    ImageError.TOO_MANY_PIXELS: "too_many_pixels",
+}
+"""The text that says truly why a file could not be read, by ``ImageError.reason``."""
 
 CHAT_ACTION_DELAY = 0.5
 """Seconds before "sending a photo..." is shown: most answers come sooner, and a chat
@@ -258,7 +269,12 @@ async def _look_alike(
     except PhotoFailed as exc:
         raise Refusal("failed", f"failed({exc})") from exc
     if analysis.error is not None:
-        raise Refusal("bad_image", f"bad_image({analysis.error})")
+        raise Refusal(
+            IMAGE_ERROR_TEXTS.get(analysis.error, "bad_image"),
+            f"bad_image({analysis.error})",
+            jpeg_mp=imaging.MAX_JPEG_PIXELS // 1_000_000,
+            other_mp=imaging.MAX_PIXELS // 1_000_000,
+        )
     details["faces"] = len(analysis.faces)
     if not analysis.faces:
         raise Refusal("no_face", "no_face")

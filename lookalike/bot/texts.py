@@ -21,8 +21,17 @@ TEXTS: dict[str, dict[str, str]] = {
             "at the camera, in good light, and filling a good part of the frame."
         ),
         "bad_image": (
-            "I couldn't read this file as an image: it is damaged or not a picture. "
-            "Please send a photo (JPEG, PNG or WebP)."
+            "I couldn't read this file as a picture: it is not an image in a format I know. "
+            "Please send a photo (JPEG, HEIC, AVIF, PNG or WebP)."
+        ),
+        "damaged_image": (
+            "This picture is damaged or incomplete, so I couldn't read it. Please send it again."
+        ),
+        "empty_file": "This file is empty. Please send a photo.",
+        "too_many_pixels": (
+            "This picture has too many pixels for me: I read JPEGs of up to {jpeg_mp} megapixels "
+            "and other formats of up to {other_mp}. Send it as a photo instead of a file "
+            "(Telegram makes it smaller), or a smaller image."
         ),
         "too_large": (
             "This file is larger than 20 MB, the most Telegram lets bots download. "
@@ -57,8 +66,18 @@ TEXTS: dict[str, dict[str, str]] = {
             "хороший свет, и лицо занимает заметную часть кадра."
         ),
         "bad_image": (
-            "Не получилось прочитать этот файл как изображение: он повреждён или это не картинка. "
-            "Пришлите фото (JPEG, PNG или WebP)."
+            "Не получилось прочитать этот файл как изображение: это не картинка в известном мне формате. "
+            "Пришлите фото (JPEG, HEIC, AVIF, PNG или WebP)."
+        ),
+        "damaged_image": (
+            "Эта картинка повреждена или загружена не полностью, прочитать её не получилось. "
+            "Пришлите её ещё раз."
+        ),
+        "empty_file": "Этот файл пустой. Пришлите фото.",
+        "too_many_pixels": (
+            "В этой картинке слишком много пикселей: я читаю JPEG до {jpeg_mp} мегапикселей, "
+            "а другие форматы до {other_mp}. Отправьте её как фото, а не файлом "
+            "(Telegram её уменьшит), или пришлите изображение поменьше."
         ),
         "too_large": (
             "Файл больше 20 МБ, а Telegram даёт ботам скачивать не больше. "
