@@ -215,7 +215,9 @@ def _fetch_photos(
             raise
 
 
-def _look_up(client, options, batch, report, progress):
+def _look_up(
+    client: PoliteClient, options: FetchOptions, batch: list[wikidata.Person], report: Report, progress: tqdm
+) -> list[tuple[wikidata.Person, commons.FileInfo]]:
     """(person, FileInfo) for the batch's usable files; the others are skipped with a reason."""
     try:
         infos = commons.image_info(client, options.commons_api_url, [p.file for p in batch], options.width)
