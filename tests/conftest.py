@@ -1,6 +1,7 @@
 """Shared fixtures: the real photos in ../shared/data, and one FaceModel per test session."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,10 +16,18 @@ sys.path.insert(0, str(ROOT))
 
 
 def require(path: Path) -> Path:
-    """Skip, saying what is missing, where the shared data is absent."""
+    """``path``, after checking that the shared data has it (see ``missing_data``)."""
     if not path.exists():
-        pytest.skip(f"needs the shared test data at {path} (see ../shared/data/README.md)")
+        missing_data(f"needs the shared test data at {path} (see ../shared/data/README.md)")
     return path
+
+
+def missing_data(reason: str) -> None:
+    """Skip the test, saying why; in CI (CI=true) fail it instead: a CI run without the
+    shared data would otherwise pass having tested half the suite."""
+    if os.environ.get("CI", "").strip().lower() in ("true", "1"):
+        pytest.fail(f"CI=true and the shared data is missing: {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

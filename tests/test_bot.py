@@ -25,7 +25,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from conftest import LFW, ROOT, SAMPLES, require
+from conftest import LFW, ROOT, SAMPLES, missing_data, require
 from tests.bot_api_server import DOWNLOAD_METHOD, FakeBotApi, max_events_in_window, photo_sizes_from_image
 
 TOKEN = "4242:AAE-never_LOG-this-Token-0123456789"
@@ -55,7 +55,7 @@ def lfw_people() -> list[str]:
     require(LFW)
     people = sorted(p.name for p in LFW.iterdir() if p.is_dir() and 3 <= len(list(p.glob("*.jpg"))) <= 6)
     if len(people) < GALLERY_SIZE + NEW_PEOPLE:
-        pytest.skip(f"needs {GALLERY_SIZE + NEW_PEOPLE} LFW people with 3+ photos in {LFW}")
+        missing_data(f"needs {GALLERY_SIZE + NEW_PEOPLE} LFW people with 3+ photos in {LFW}")
     return people
 
 

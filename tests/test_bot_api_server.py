@@ -13,6 +13,7 @@ import pytest_asyncio
 import telegram
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter
 
+from conftest import require
 from tests.bot_api_server import (
     DOWNLOAD_METHOD,
     FakeBotApi,
@@ -28,9 +29,7 @@ USER_ID = 4242
 
 @pytest.fixture(scope="module")
 def obama_jpeg() -> bytes:
-    if not OBAMA.is_file():
-        pytest.skip(f"needs the real sample photo {OBAMA} (shared test data beside the project)")
-    return OBAMA.read_bytes()
+    return require(OBAMA).read_bytes()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from conftest import LFW, ROOT, require
+from conftest import LFW, ROOT, missing_data, require
 from tests.bot_api_server import FakeBotApi
 from tests.test_bot import TOKEN, build_index, new_user, only_reply, press, replies_to, run_bot, say
 
@@ -27,7 +27,7 @@ def people_of(gender: str) -> list[str]:
         labelled = [row["key"] for row in csv.DictReader(file) if row["gender"] == gender]
     fitting = [key for key in labelled if 4 <= len(list((LFW / key).glob("*.jpg"))) <= 8]
     if len(fitting) < PER_GENDER:
-        pytest.skip(f"needs {PER_GENDER} {gender} LFW people with 4-8 photos")
+        missing_data(f"needs {PER_GENDER} {gender} LFW people with 4-8 photos")
     return fitting[:PER_GENDER]
 
 

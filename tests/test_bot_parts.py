@@ -54,6 +54,24 @@ def test_a_user_sends_at_most_twelve_photos_a_minute():
         pass
 
 
+def test_users_idle_for_a_minute_are_forgotten():
+    from lookalike.bot.user_limits import UserLimits
+
+    clock = Clock()
+    limits = UserLimits(max_in_flight=3, per_minute=12, clock=clock)
+    for user_id in range(1000):
+        with limits.admit(user_id):
+            pass
+    clock.now += 30
+    with limits.admit(1):  # user 1 is active again
+        pass
+    assert len(limits._recent) == 1000  # noqa: SLF001  (within the minute: everyone remembered)
+    clock.now += 31
+    with limits.admit(2000):
+        pass
+    assert set(limits._recent) == {1, 2000}  # noqa: SLF001  (a minute without a photo: forgotten)
+
+
 # ------------------------------------------------------------------ the gallery reload
 
 
