@@ -47,7 +47,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         "--width", type=int, default=500, help=f"thumbnail width, one of {', '.join(map(str, commons.STANDARD_WIDTHS))}"
     )
     parser.add_argument("--workers", type=int, default=2, help="requests at a time (default 2, as Wikimedia asks)")
-    parser.add_argument("--page-size", type=int, default=1000, metavar="N", help="people per SPARQL query")
+    parser.add_argument("--page-size", type=int, default=5000, metavar="N", help="people per SPARQL query (default 5000)")
     parser.add_argument("--sparql-url", default=celebrity_fetch.SPARQL_URL)
     parser.add_argument("--commons-api-url", default=celebrity_fetch.COMMONS_API_URL)
     args = parser.parse_args(None if argv is None else list(argv))

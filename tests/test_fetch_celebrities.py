@@ -179,8 +179,17 @@ def test_a_query_too_long_for_a_url_is_posted(fake, tmp_path):
     assert fake.posted == 1  # a short one is a GET, which the query service can cache
 
 
+def test_a_query_that_runs_out_of_time_is_not_repeated_and_says_what_to_change(fake, tmp_path):
+    from lookalike.gallery.celebrity_fetch import FetchError
+
+    fake.sparql_timeout = True
+    with pytest.raises(FetchError, match="HTTP 500.*raise --min-sitelinks or lower --page-size"):
+        fetch(fake, tmp_path)
+    assert len(fake.queries) == 1 and not (tmp_path / "catalog.json").exists()
+
+
 def test_wikidata_values_other_than_female_and_male_are_kept_and_unknown_dates_left_out():
-    from lookalike.gallery.wikidata import parse_results
+    from lookalike.gallery.wikidata import build_query, parse_results
 
     row = {
         "person": {"type": "uri", "value": "http://www.wikidata.org/entity/Q7"},
@@ -194,6 +203,8 @@ def test_wikidata_values_other_than_female_and_male_are_kept_and_unknown_dates_l
     (person,) = parse_results({"head": {"vars": list(row)}, "results": {"bindings": [row]}}, ["en"])
     assert (person.qid, person.file, person.gender, person.born) == ("Q7", "File:A B c.jpg", "non-binary", None)
     assert person.fields()["link"] == "https://www.wikidata.org/wiki/Q7" and person.fields()["sitelinks"] == 3
+    query = build_query(["pt-br", "en"], limit=10)
+    assert '"pt-br"' in query and "<https://pt.wikipedia.org/>" in query  # labels by language, articles by wiki
 
 
 # ----------------------------------------------------------------------- politeness

@@ -74,6 +74,7 @@ class FakeWikimedia:
         self.hits: list[Hit] = []
         self.queries: list[str] = []
         self.posted = 0  # SPARQL queries sent as a POSTed form
+        self.sparql_timeout = False  # answer as the query service does when a query runs out of time
         self.max_in_flight = 0
         self._in_flight = 0
         self._lock = threading.Lock()
@@ -109,9 +110,11 @@ class FakeWikimedia:
 
     # ------------------------------------------------------------ the three services
 
-    def sparql(self, params: dict[str, str]) -> tuple[int, dict]:
+    def sparql(self, params: dict[str, str]) -> tuple[int, dict | str]:
         query = params.get("query", "")
         self.queries.append(query)
+        if self.sparql_timeout:
+            return 500, "SPARQL-QUERY: queryStr=...\njava.util.concurrent.TimeoutException\n\tat java.util.concurrent.FutureTask.get"
         if params.get("format") != "json":
             return 400, {"error": "format=json expected"}
         page = re.search(r"LIMIT (\d+)\s+OFFSET (\d+)", query)
@@ -250,8 +253,7 @@ def _handler(fake: FakeWikimedia):
             url = urllib.parse.urlsplit(self.path)
             params = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
             if url.path == "/sparql":
-                status, body = fake.sparql(params)
-                self._send(status, {"Content-Type": "application/sparql-results+json"}, json.dumps(body).encode())
+                self._send_sparql(*fake.sparql(params))
             elif url.path == "/w/api.php":
                 status, body = fake.imageinfo(params)
                 data, headers = json.dumps(body).encode(), {"Content-Type": "application/json"}
@@ -271,8 +273,13 @@ def _handler(fake: FakeWikimedia):
                 self._send(405, {}, b"only the SPARQL endpoint takes a form")
                 return
             fake.posted += 1
-            status, body = fake.sparql(form)
-            self._send(status, {"Content-Type": "application/sparql-results+json"}, json.dumps(body).encode())
+            self._send_sparql(*fake.sparql(form))
+
+        def _send_sparql(self, status: int, body: dict | str) -> None:
+            if isinstance(body, str):
+                self._send(status, {"Content-Type": "text/plain"}, body.encode())
+            else:
+                self._send(status, {"Content-Type": "application/sparql-results+json"}, json.dumps(body).encode())
 
         def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
             with fake._lock:

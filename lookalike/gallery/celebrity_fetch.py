@@ -73,7 +73,7 @@ class FetchOptions:
     min_sitelinks: int = 0
     width: int = 500
     workers: int = 2
-    page_size: int = 1000
+    page_size: int = 5000
     sparql_url: str = SPARQL_URL
     commons_api_url: str = COMMONS_API_URL
 
@@ -148,9 +148,12 @@ def list_people(client: PoliteClient, options: FetchOptions, report: Report) -> 
             response = _sparql(client, options.sparql_url, query)
             page = wikidata.parse_results(json.loads(response.body), options.languages)
         except (HttpError, ValueError) as exc:
+            problem = f"the Wikidata Query Service failed: {exc}"
+            if isinstance(exc, HttpError) and b"TimeoutException" in exc.body:
+                problem += ": the query took longer than it allows; raise --min-sitelinks or lower --page-size"
             if not people:
-                raise FetchError(f"the Wikidata Query Service failed: {exc}") from exc
-            log.error("listing stopped after %d people: the Wikidata Query Service failed: %s", len(people), exc)
+                raise FetchError(problem) from exc
+            log.error("listing stopped after %d people: %s", len(people), problem)
             report.list_complete = False
             break
         for person in page:

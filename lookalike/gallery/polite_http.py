@@ -32,16 +32,19 @@ from http.client import HTTPException
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+"""Too many requests, and the gateway errors of a busy server. Not 500: Wikimedia's are
+about the request (the query service's query timeout is one), so the same again fails again."""
 WAIT_STATUSES = frozenset({429, 503})  # the statuses whose Retry-After is honoured
 
 
 class HttpError(Exception):
     """A request that failed for good: a status that retrying cannot fix, or too many attempts."""
 
-    def __init__(self, url: str, reason: str, status: int | None = None):
+    def __init__(self, url: str, reason: str, status: int | None = None, body: bytes = b""):
         super().__init__(f"{reason} ({_short(url)})")
         self.url, self.reason, self.status = url, reason, status
+        self.body = body  # the start of the error page, for the caller to explain it
 
 
 class Stopped(Exception):
@@ -110,7 +113,7 @@ class PoliteClient:
             except urllib.error.HTTPError as exc:
                 status = exc.code
                 if status not in RETRY_STATUSES:
-                    raise HttpError(url, f"HTTP {status}", status) from exc
+                    raise HttpError(url, f"HTTP {status}", status, _start(exc)) from exc
                 reason = f"HTTP {status}"
                 wait = self._retry_after(exc.headers.get("Retry-After")) if status in WAIT_STATUSES else None
             except (urllib.error.URLError, HTTPException, OSError) as exc:  # refused, reset, timed out
@@ -166,6 +169,13 @@ class PoliteClient:
     def _sleep(self, seconds: float) -> None:
         if self._stop.wait(seconds):
             raise Stopped("stopped while waiting to retry")
+
+
+def _start(exc: urllib.error.HTTPError, size: int = 2000) -> bytes:
+    try:
+        return exc.read(size)
+    except (OSError, HTTPException):
+        return b""
 
 
 def _reason(exc: Exception) -> str:

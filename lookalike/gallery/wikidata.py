@@ -27,6 +27,13 @@ GENDERS = {"Q6581072": "female", "Q6581097": "male"}
 MUL = "mul"
 """Wikidata's "default for all languages" label: most people's names are only there."""
 
+PREFIXES = """PREFIX wd: <http://www.wikidata.org/entity/>
+PREFIX wdt: <http://www.wikidata.org/prop/direct/>
+PREFIX wikibase: <http://wikiba.se/ontology#>
+PREFIX schema: <http://schema.org/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>"""
+"""The query service declares these itself; spelled out, the query is plain SPARQL 1.1."""
+
 _QID = re.compile(r"^Q[1-9][0-9]*$")
 _LANG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]+)*$")
 _YEAR = re.compile(r"^([+-]?[0-9]{1,5})-")
@@ -107,10 +114,11 @@ def build_query(
         variables.append(f"?article_{var}")
         optional.append(
             f"  OPTIONAL {{ ?article_{var} schema:about ?person; "
-            f"schema:isPartOf <https://{lang}.wikipedia.org/>. }}"
+            f"schema:isPartOf <https://{_wiki(lang)}.wikipedia.org/>. }}"
         )
     inner_filters = "".join(f"\n      {f}" for f in filters)
-    return f"""SELECT {' '.join(variables)} WHERE {{
+    return f"""{PREFIXES}
+SELECT {' '.join(variables)} WHERE {{
   {{
     SELECT ?person ?sitelinks WHERE {{
       ?person wdt:P31 wd:Q5;
@@ -174,6 +182,11 @@ def _fill(person: Person, row: dict, languages: list[str]) -> None:
             person.gender = GENDERS.get(gender) or _literal(row, "genderLabel") or gender
     if person.born is None:
         person.born = _year(row.get("born"))
+
+
+def _wiki(lang: str) -> str:
+    """The Wikipedia of a label language: ``pt-br`` and ``pt`` labels, ``pt.wikipedia.org``."""
+    return lang.split("-")[0]
 
 
 def _var(lang: str) -> str:
