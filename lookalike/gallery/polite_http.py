@@ -7,9 +7,10 @@
   asks for few parallel requests; the Wikidata Query Service throttles per client).
 - A 429 or 503 with ``Retry-After`` (seconds or an HTTP date) pauses *every* request of
   this client until then, not just the one that got it: the server said the client is
-  too fast. Other failures (5xx, timeouts, refused connections) back off exponentially,
+  too fast. Other failures (502, 504, timeouts, resets) back off exponentially,
   ``backoff * 2**n`` capped at ``backoff_cap``; waits asked for are capped at
-  ``max_wait`` too. A request is tried at most ``attempts`` times, then ``HttpError``.
+  ``max_wait`` too. A request is tried at most ``attempts`` times, then ``HttpError``;
+  other statuses (404, 500...) are an ``HttpError`` at once.
 - ``Accept-Encoding: gzip`` (API:Etiquette), decompressed here.
 
 Standard library only (urllib.request): the fetcher needs GET, headers, a timeout and
