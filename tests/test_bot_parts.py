@@ -194,6 +194,19 @@ def test_the_user_s_face_is_framed_like_the_celebrity_thumbnails(face_model, sam
     left, top, right, bottom = again.box
     assert right - left == pytest.approx(framing.CROP_SIDE / framing.FACE_MARGIN, rel=0.2)
     assert (left + right) / 2 == pytest.approx(framing.CROP_SIDE / 2, abs=0.1 * framing.CROP_SIDE)
+    # Raised, not centred: the face sits below the middle, so the hair gets more room than the neck.
+    assert (top + bottom) / 2 - framing.CROP_SIDE / 2 > 0.04 * framing.CROP_SIDE
+
+
+def test_the_frame_leaves_more_room_above_the_face_than_below():
+    from lookalike.engine import framing
+
+    image = np.zeros((1000, 1000, 3), dtype=np.uint8)
+    image[400:500, 400:500] = 255  # the face box, 100 px, well inside the photo
+    square = np.asarray(framing.face_square(image, (400, 400, 500, 500)))
+    rows = np.flatnonzero(square[:, :, 0].any(axis=1))
+    above, below = rows[0], len(square) - 1 - rows[-1]
+    assert len(square) == 200 and above > below + 20  # 0.15 box sides higher: 65 px above, 35 below
 
 
 def test_a_face_at_the_edge_keeps_a_square_frame_inside_the_photo():
