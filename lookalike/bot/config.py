@@ -5,7 +5,7 @@
     TELEGRAM_LOCAL_MODE  1: the server is a self-hosted Bot API server in --local mode (0)
     ASSETS_DIR           index built by build_embeddings (assets)
     WORKERS              face-pipeline processes         (number of cores)
-    MAX_PENDING          photos waiting for the workers before "busy" (16 per worker)
+    MAX_PENDING          photos accepted, not yet analysed, before "busy" (16 per worker)
     USER_IN_FLIGHT       photos one user may have in progress (3)
     USER_PER_MINUTE      photos one user may send a minute    (12)
     CHAT_PENDING         photos one chat may have waiting for their answers before "busy" (10)

@@ -27,7 +27,7 @@ _model = None  # the worker process's FaceModel
 
 
 class Busy(Exception):
-    """More than ``max_pending`` photos are already waiting for the pool."""
+    """``max_pending`` photos are already in progress: accepted and not yet analysed."""
 
 
 class PhotoFailed(Exception):
