@@ -9,6 +9,11 @@ uses, with Telegram's URL layout, envelope and error texts:
   multipart (PTB sends form fields whose non-string values are JSON-encoded);
 * ``{url}/file/bot<token>/<file_path>`` serves the bytes of registered files.
 
+Like Telegram it parses ``parse_mode=HTML`` markup before measuring a text (1024 parsed
+characters for a caption, 4096 for a message) and refuses broken markup in Telegram's
+words (:mod:`tests.telegram_html`); a reply to a deleted message (:meth:`FakeBotApi.delete_message`)
+fails with "message to be replied not found" unless ``allow_sending_without_reply``.
+
 The aiohttp server runs in a background thread with its own event loop, so synchronous
 pytest tests can queue updates (``send_*_update``), inject faults (:meth:`FakeBotApi.fail_next`)
 and block until the bot has answered (:meth:`FakeBotApi.wait_for`).  Every request the bot

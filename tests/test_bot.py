@@ -472,7 +472,7 @@ def test_one_user_has_at_most_three_photos_in_flight(api, bot):
     arrives, so exactly three are taken and three refused."""
     user = new_user()
     for _ in range(6):
-        api.send_document_update(user, _slow_photo(), "image/jpeg", "bald_guys_large.jpg")
+        api.send_document_update(user, _slow_photo(), "image/webp", "bald_guys_large.webp")
     replies_to(api, user, count=6, timeout=60)
     time.sleep(0.5)
     replies = api.replies(user)
