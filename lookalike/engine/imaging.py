@@ -103,7 +103,7 @@ def _open(data: bytes) -> Image.Image:
         except Image.DecompressionBombError as exc:
             raise ImageError(ImageError.TOO_MANY_PIXELS, f"the image has too many pixels ({exc})") from exc
         except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageError(ImageError.NOT_AN_IMAGE, "the file is not an image in a known format") from exc
+            raise ImageError(ImageError.NOT_AN_IMAGE, "the file is not an image") from exc
 
 
 def _check_pixels(image: Image.Image, cap: int) -> None:
