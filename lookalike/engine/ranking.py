@@ -148,8 +148,8 @@ def _reach(vectors: np.ndarray, samples: np.ndarray, owners: np.ndarray, k: int)
     for start in range(0, len(vectors), rows):
         block = vectors[start : start + rows]
         squared = np.einsum("ij,ij->i", block, block)[:, None] + sample_norms[None, :] - 2.0 * block @ samples.T
-        own = owners[None, :] == np.arange(start, start + len(block))[:, None]
-        squared[own] = np.inf
+        own = np.flatnonzero((owners >= start) & (owners < start + len(block)))
+        squared[owners[own] - start, own] = np.inf
         nearest = np.partition(squared, k - 1, axis=1)[:, :k]
         reach[start : start + len(block)] = np.maximum(nearest, 0.0).mean(axis=1)
     return reach
