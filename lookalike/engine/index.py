@@ -65,7 +65,8 @@ META_FILE = "index.json"
 RANKING_FILE = "ranking.npz"
 
 MIN_CANDIDATES = 32
-"""Candidates the graph proposes per face (or 4 k if more), re-ranked per gender."""
+"""Candidates the graph proposes per face (or 4 k if more) when answers are split by
+gender; without a gender probe the graph's k best are the answer."""
 
 # Chosen by bench/index_scaling.py (2026-11-23, 2-core shared machine, nmslib 2.1.2 built
 # from source with -march=native, optimised graph), 1M vectors: 5,715 real LFW dlib
@@ -358,7 +359,7 @@ class CelebrityIndex:
         if exact:
             candidates = [np.arange(len(self))] * len(queries)
         else:
-            wanted = min(len(self), max(MIN_CANDIDATES, 4 * k))
+            wanted = min(len(self), k if self.probe is None else max(MIN_CANDIDATES, 4 * k))
             found = self._graph.knnQueryBatch(lifted, k=wanted, num_threads=self._num_threads)
             candidates = [np.asarray(ids, np.int64) for ids, _ in found]
         return [self._rerank(query, group, ids, k) for query, group, ids in zip(lifted, groups, candidates)]
