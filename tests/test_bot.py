@@ -678,9 +678,10 @@ def test_after_kill_9_of_the_bot_its_forkserver_and_workers_exit(assets, tmp_pat
 
 
 def test_a_group_flooding_the_bot_holds_up_no_one_else(assets, tmp_path, people):
-    """More photos from one group than the bot has concurrent handlers (256): the group's
-    first CHAT_PENDING are answered, the rest told "busy", and a private chat is answered
-    at once although the group's answers take minutes to go out at 20 a minute."""
+    """More photos, then more commands, from one group than the bot has concurrent handlers
+    (256): the group's first CHAT_PENDING photos are answered, the rest told "busy", and a
+    private chat is answered at once although the group's answers take half an hour to go
+    out at 20 a minute."""
     group, flood = -100_000 - new_user(), 300
     renditions = photo_sizes_from_image(selfie(people[13]))
     with FakeBotApi(token=TOKEN) as api:
@@ -690,19 +691,20 @@ def test_a_group_flooding_the_bot_holds_up_no_one_else(assets, tmp_path, people)
                 api.send_photo_update(new_user(), group, sizes=renditions, chat_type="group")["message"]
                 for _ in range(flood)
             ]
+            for _ in range(flood):
+                api.send_text_update(new_user(), "/help", group, chat_type="group")
             api.wait_for(lambda c: c.chat_id == group and c.is_message, timeout=30)  # the group's first answer
             user = new_user()
             api.send_photo_update(user, sizes=selfie(people[14]))
-            reply = only_reply(api, user, timeout=10)
-            assert f"<b>{name(people[14])}</b>" in reply.params["caption"]
+            assert only_reply(api, user, timeout=10).method == "sendPhoto"
             group_files = {size["file_id"] for message in sent for size in message["photo"]}
             fetched = [c for c in api.calls("getFile") if c.params.get("file_id") in group_files]
             assert len(fetched) == 2  # the group's CHAT_PENDING photos; the rest were not downloaded
-            assert api.replies(group)[0].params["text"] == say("busy")
+            assert say("busy") in [r.params.get("text") for r in api.replies(group)]
         except BaseException:
             kill_9(bot)
             raise
-        kill_9(bot)  # SIGTERM would wait the ~15 minutes the group's answers take to go out
+        kill_9(bot)  # SIGTERM would wait the half hour the group's answers take to go out
 
 
 # ------------------------------------------------------------------ index reload (last: changes the gallery)

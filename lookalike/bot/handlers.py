@@ -71,6 +71,16 @@ class Refusal(Exception):
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start and /help. In a chat with CHAT_PENDING answers waiting, the help is sent from a
+    task of its own, as "busy" is for photos: a group repeating commands holds up no one."""
+    try:
+        with _services(context).chats.admit(update.effective_chat.id):
+            await _send_help(update)
+    except ChatBusy:
+        context.application.create_task(_send_help(update), update=update)
+
+
+async def _send_help(update: Update) -> None:
     started = time.perf_counter()
     await update.effective_message.reply_text(say(_lang(update), "start"))
     _log(update, "command", "help", started)
