@@ -231,7 +231,7 @@ def test_a_graph_over_other_vectors_raises_a_format_error(tmp_path):
     """Same count; its size recorded as if it belonged, so only the search can tell."""
     directory = _swap_in_a_graph_from(tmp_path, 50, seed=10)
     meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-    meta["graph_bytes"] = (directory / GRAPH_FILE).stat().st_size
+    meta["graph_bytes"][GRAPH_FILE] = (directory / GRAPH_FILE).stat().st_size
     (directory / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(IndexFormatError, match="doesn't match the embeddings"):
         CelebrityIndex.load(directory)

@@ -143,8 +143,8 @@ def test_the_rule_moves_answers_away_from_the_plain_nearest(gallery, ranked, que
     assert differ > 0
 
 
-def test_a_gender_with_few_candidates_is_scanned_exactly(gallery, queries):
-    """Three women among 600: the graph's 32 candidates rarely hold one, the answer still does."""
+def test_a_gender_with_few_celebrities_answers_from_them(gallery, queries):
+    """Three women among 600, every face predicted a woman: the answer is those three, the other side a man."""
     vectors, photos, owners = gallery
     few = [{"name": str(i), "gender": "female" if i in (3, 300, 555) else "male"} for i in range(len(vectors))]
     index = CelebrityIndex.build(vectors, few, probe=GenderProbe(tuple([0.0] * 128), -1.0))  # everyone "female"

@@ -21,10 +21,10 @@ proposes candidates in the rule's own order. They are re-measured exactly with n
 and sorted, so the answer is the one an exact search under the rule gives (whenever
 the graph finds the true nearest candidates), and a ``Match`` carries the true 128-d
 Euclidean distance (the optimised graph reports squared float32 distances, which
-never reach the caller). When the catalog labels genders, a face gets answers within
-its predicted gender (gender.py) and the best look-alike of the other gender; the
-candidates are re-ranked per gender, and an exact scan of that gender's celebrities
-answers the rare face whose candidates hold too few of them.
+never reach the caller). When the index has a gender probe (gender.py), there is one
+graph per gender label (female, male, unknown) instead of one over everyone: a face is
+answered from its predicted gender's graph and the unknown one, merged by the rule, and
+the other gender's graph gives its best look-alike of the other gender.
 
 Nothing is loaded at import: an index exists only once ``build`` or ``load`` ran.
 """
@@ -54,8 +54,9 @@ log = logging.getLogger(__name__)
 
 DIMENSION = 128
 FORMAT_VERSION = 3
-"""3: the graph is over the ranking's lifted vectors, ranking.npz and index.json hold the
-ranking's statistics and the gender probe, the calibration is of the ranked distance
+"""3: the graphs are over the ranking's lifted vectors, one per gender label when there
+is a gender probe (index.json's graph_bytes names them); ranking.npz and index.json hold
+the ranking's statistics and the probe; the calibration is of the ranked distance
 (2: optimised graph over the plain vectors; 1: the plain graph)."""
 
 GRAPH_FILE = "hnsw.nmslib"
@@ -64,9 +65,8 @@ CELEBRITIES_FILE = "celebrities.json"
 META_FILE = "index.json"
 RANKING_FILE = "ranking.npz"
 
-MIN_CANDIDATES = 32
-"""Candidates the graph proposes per face (or 4 k if more) when answers are split by
-gender; without a gender probe the graph's k best are the answer."""
+ALL, FEMALE, MALE, UNKNOWN = "all", "female", "male", "unknown"
+"""The graphs: one over everyone without a gender probe, else one per gender label."""
 
 # Chosen by bench/index_scaling.py (2026-11-23, 2-core shared machine, nmslib 2.1.2 built
 # from source with -march=native, optimised graph), 1M vectors: 5,715 real LFW dlib
@@ -183,7 +183,7 @@ class CelebrityIndex:
 
     def __init__(
         self,
-        graph: Any,
+        graphs: dict[str, Any],
         vectors: np.ndarray,
         celebrities: list[dict],
         calibration: Calibration,
@@ -193,7 +193,7 @@ class CelebrityIndex:
         probe: GenderProbe | None,
         directory: Path | None = None,
     ):
-        self._graph = graph
+        self._graphs = graphs
         self._vectors = vectors
         self._celebrities = celebrities
         self.calibration = calibration
@@ -203,10 +203,7 @@ class CelebrityIndex:
         self.probe = probe
         self.directory = directory
         self._lifted = _lift(vectors, ranking)
-        genders = codes(celebrities)
-        # who may answer a face of each predicted gender (-1: no probe), and who is "the other side"
-        self._allowed = {-1: np.ones(len(vectors), bool), 0: genders != 1, 1: genders != 0}
-        self._others = {0: genders == 1, 1: genders == 0}
+        self._parts = _partitions(celebrities, probe)
 
     @classmethod
     def build(
@@ -234,10 +231,13 @@ class CelebrityIndex:
         if len(ranking.photos) != len(vectors) or len(ranking.reach) != len(vectors):
             raise ValueError(f"{len(vectors)} vectors but a ranking of {len(ranking.photos)} celebrities")
         parameters = {"M": m, "efConstruction": ef_construction, "efSearch": ef_search}
-        graph = _build_graph(_lift(vectors, ranking), m, ef_construction, num_threads)
-        graph.setQueryTimeParams({"efSearch": ef_search})
-        log.info("built an index of %d celebrities (%s)", len(vectors), parameters)
-        return cls(graph, vectors, list(celebrities), calibration, parameters, num_threads, ranking, probe)
+        lifted = _lift(vectors, ranking)
+        graphs = {}
+        for part, rows in _partitions(celebrities, probe).items():
+            graphs[part] = _build_graph(lifted[rows], m, ef_construction, num_threads)
+            graphs[part].setQueryTimeParams({"efSearch": ef_search})
+        log.info("built an index of %d celebrities (%s; graphs: %s)", len(vectors), parameters, ", ".join(graphs))
+        return cls(graphs, vectors, list(celebrities), calibration, parameters, num_threads, ranking, probe)
 
     @classmethod
     def load(cls, directory: Path | str, *, num_threads: int = 1) -> CelebrityIndex:
@@ -247,11 +247,18 @@ class CelebrityIndex:
         vectors = _read_embeddings(directory / EMBEDDINGS_FILE, meta["count"])
         celebrities = _read_celebrities(directory / CELEBRITIES_FILE, meta["count"])
         ranking = _read_ranking(directory / RANKING_FILE, meta["ranking"], meta["count"])
-        graph = _read_graph(directory / GRAPH_FILE, meta["graph_bytes"], _lift(vectors, ranking))
-        graph.setQueryTimeParams({"efSearch": meta["parameters"]["efSearch"]})
+        lifted = _lift(vectors, ranking)
+        parts = _partitions(celebrities, meta["probe"])
+        if set(meta["graph_bytes"]) != {graph_file(part) for part in parts}:
+            raise IndexFormatError(f"{directory / META_FILE}: graphs {sorted(meta['graph_bytes'])} do not fit the catalog's genders")
+        graphs = {}
+        for part, rows in parts.items():
+            name = graph_file(part)
+            graphs[part] = _read_graph(directory / name, meta["graph_bytes"][name], lifted[rows])
+            graphs[part].setQueryTimeParams({"efSearch": meta["parameters"]["efSearch"]})
         log.info("loaded %d celebrities from %s", len(vectors), directory)
         return cls(
-            graph, vectors, celebrities, meta["calibration"], meta["parameters"], num_threads,
+            graphs, vectors, celebrities, meta["calibration"], meta["parameters"], num_threads,
             ranking, meta["probe"], directory,
         )
 
@@ -265,12 +272,15 @@ class CelebrityIndex:
         directory = Path(directory)
         if not directory.is_dir():
             raise FileNotFoundError(f"no such directory: {directory}")
-        graph_file = directory / GRAPH_FILE
-        self._graph.saveIndex(str(graph_file), save_data=False)
+        graph_bytes = {}
+        for part, graph in self._graphs.items():
+            path = directory / graph_file(part)
+            graph.saveIndex(str(path), save_data=False)
+            graph_bytes[path.name] = path.stat().st_size
         np.save(directory / EMBEDDINGS_FILE, self._vectors, allow_pickle=False)
         np.savez(directory / RANKING_FILE, photos=self.ranking.photos, reach=self.ranking.reach)
         _write_json(directory / CELEBRITIES_FILE, self._celebrities)
-        _write_json(directory / META_FILE, self._meta(graph_file.stat().st_size))
+        _write_json(directory / META_FILE, self._meta(graph_bytes))
         self.directory = directory
         log.info("saved %d celebrities to %s", len(self), directory)
 
@@ -329,7 +339,8 @@ class CelebrityIndex:
 
     @ef_search.setter
     def ef_search(self, value: int) -> None:
-        self._graph.setQueryTimeParams({"efSearch": value})
+        for graph in self._graphs.values():
+            graph.setQueryTimeParams({"efSearch": value})
         self._parameters["efSearch"] = value
 
     @property
@@ -350,41 +361,41 @@ class CelebrityIndex:
         return len(self._vectors)
 
     def _search(self, queries: np.ndarray, k: int, exact: bool) -> list[_Found]:
+        """Each face's k best (within its gender's and the unknown graphs) and the other gender's best."""
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         if len(queries) == 0:
             return []
         groups = self.probe.predict(queries).tolist() if self.probe is not None else [-1] * len(queries)
         lifted = np.hstack([queries, np.zeros((len(queries), 1), np.float32)])
+        answers: list[list[np.ndarray]] = [[] for _ in queries]
+        others: list[list[np.ndarray]] = [[] for _ in queries]
+        for part, rows in self._parts.items():
+            serves = [i for i, group in enumerate(groups) if part in _answer_parts(group)]
+            opposes = [i for i, group in enumerate(groups) if part == _other_part(group)]
+            for i, ids in zip(serves + opposes, self._candidates(part, rows, lifted[serves + opposes], k, exact)):
+                (answers if i in set(serves) else others)[i].append(ids)
+        return [
+            _Found(group, self._best(query, found, k), self._best(query, opposite, 1))
+            for query, group, found, opposite in zip(lifted, groups, answers, others)
+        ]
+
+    def _candidates(self, part: str, rows: np.ndarray, lifted: np.ndarray, k: int, exact: bool) -> list[np.ndarray]:
+        """Gallery rows of the graph ``part``'s k nearest to each lifted face: the rule's k best in
+        that part. Exact: all its rows; so too when the graph finds fewer than k (a tiny part)."""
+        if len(lifted) == 0:
+            return []
         if exact:
-            candidates = [np.arange(len(self))] * len(queries)
-        else:
-            wanted = min(len(self), k if self.probe is None else max(MIN_CANDIDATES, 4 * k))
-            found = self._graph.knnQueryBatch(lifted, k=wanted, num_threads=self._num_threads)
-            candidates = [np.asarray(ids, np.int64) for ids, _ in found]
-        return [self._rerank(query, group, ids, k) for query, group, ids in zip(lifted, groups, candidates)]
+            return [rows] * len(lifted)
+        wanted = min(k, len(rows))
+        found = self._graphs[part].knnQueryBatch(lifted, k=wanted, num_threads=self._num_threads)
+        return [rows[np.asarray(ids, np.int64)] if len(ids) >= wanted else rows for ids, _ in found]
 
-    def _rerank(self, lifted: np.ndarray, group: int, candidates: np.ndarray, k: int) -> _Found:
-        """Sort the candidates by the rule, per gender; scan a gender exactly when they hold too few of it."""
-        ids, ranked = self._ranked(lifted, candidates)
-        answer = self._best(lifted, ids, ranked, self._allowed[group], k)
-        other = self._best(lifted, ids, ranked, self._others[group], 1) if group >= 0 else self._best(lifted, ids, ranked, None, 0)
-        return _Found(group, answer, other)
-
-    def _best(
-        self, lifted: np.ndarray, ids: np.ndarray, ranked: np.ndarray, allowed: np.ndarray | None, k: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The ``k`` best ``allowed`` celebrities among the sorted candidates, or by an exact scan
-        of all allowed ones when the candidates hold fewer than k of them."""
-        if allowed is None:
-            ids, ranked = ids[:k], ranked[:k]
-        else:
-            keep = allowed[ids]
-            if keep.sum() >= min(k, int(allowed.sum())):
-                ids, ranked = ids[keep][:k], ranked[keep][:k]
-            else:
-                ids, ranked = self._ranked(lifted, np.flatnonzero(allowed))
-                ids, ranked = ids[:k], ranked[:k]
+    def _best(self, lifted: np.ndarray, candidates: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The k best of the candidates by the rule: rows, ranked distances and true distances."""
+        ids = np.concatenate(candidates) if candidates else np.empty(0, np.int64)
+        ids, ranked = self._ranked(lifted, ids)
+        ids, ranked = ids[:k], ranked[:k]
         return ids, ranked, _distances(self._vectors, lifted[:DIMENSION], ids)
 
     def _ranked(self, lifted: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -403,7 +414,7 @@ class CelebrityIndex:
             for i, d, s in zip(ids.tolist(), distances.tolist(), similarities.tolist())
         ]
 
-    def _meta(self, graph_bytes: int) -> dict:
+    def _meta(self, graph_bytes: dict[str, int]) -> dict:
         return {
             "format_version": FORMAT_VERSION,
             "graph_bytes": graph_bytes,
@@ -416,6 +427,30 @@ class CelebrityIndex:
             "ranking": self.ranking.parameters(),
             "gender_probe": None if self.probe is None else self.probe.to_json(),
         }
+
+
+def graph_file(part: str) -> str:
+    """The file of the graph over one part of the gallery: all of it, or one gender label."""
+    return GRAPH_FILE if part == ALL else f"hnsw.{part}.nmslib"
+
+
+def _partitions(celebrities: list[dict], probe: GenderProbe | None) -> dict[str, np.ndarray]:
+    """Which rows each graph holds: everyone without a probe, else one graph per gender label
+    (female, male, unknown), so that a face's gender and the other one are each searched exactly."""
+    if probe is None:
+        return {ALL: np.arange(len(celebrities))}
+    labels = codes(celebrities)
+    parts = {FEMALE: np.flatnonzero(labels == 0), MALE: np.flatnonzero(labels == 1), UNKNOWN: np.flatnonzero(labels < 0)}
+    return {part: rows for part, rows in parts.items() if len(rows)}
+
+
+def _answer_parts(group: int) -> tuple[str, ...]:
+    """The graphs a face of predicted gender ``group`` (-1: no probe) is answered from."""
+    return (ALL,) if group < 0 else (("female", "male")[group], UNKNOWN)
+
+
+def _other_part(group: int) -> str | None:
+    return None if group < 0 else ("male", "female")[group]
 
 
 def _other_than(owner: int, ids: np.ndarray, ranked: np.ndarray, _distances: np.ndarray) -> float:
@@ -586,7 +621,7 @@ def _read_meta(path: Path) -> dict:
             "probe": probe,
             "ranking": ranking,
             "count": int(meta["count"]),
-            "graph_bytes": int(meta["graph_bytes"]),
+            "graph_bytes": {str(name): int(size) for name, size in meta["graph_bytes"].items()},
             "parameters": parameters,
             "calibration": calibration,
         }
