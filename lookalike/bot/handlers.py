@@ -73,15 +73,18 @@ class Refusal(Exception):
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help. In a chat with CHAT_PENDING answers waiting, the help is sent from a
     task of its own, as "busy" is for photos: a group repeating commands holds up no one."""
+    chats = _services(context).chats
     try:
-        with _services(context).chats.admit(update.effective_chat.id):
+        with chats.admit(update.effective_chat.id):
             await _send_help(update)
     except ChatBusy:
-        context.application.create_task(_send_help(update), update=update)
+        context.application.create_task(_send_help(update, chats.waiting(update.effective_chat.id)), update=update)
 
 
-async def _send_help(update: Update) -> None:
+async def _send_help(update: Update, earlier: tuple[asyncio.Event, ...] = ()) -> None:
     started = time.perf_counter()
+    for answered in earlier:
+        await answered.wait()
     await update.effective_message.reply_text(say(_lang(update), "start"))
     _log(update, "command", "help", started)
 
@@ -190,21 +193,26 @@ def pick_photo_size(sizes: tuple[PhotoSize, ...], side: int = PIPELINE_SIDE) -> 
 def _within_the_chat_s_share(answer):
     """Answer a photo only while its chat has fewer than CHAT_PENDING photos waiting for
     their answers; otherwise say "busy" from a task of its own, which (unlike a handler)
-    holds none of the bot's concurrent updates while the chat's rate limit delays it."""
+    holds none of the bot's concurrent updates while the chat's rate limit delays it, and
+    which lets the answers accepted before it go first."""
 
     @functools.wraps(answer)
     async def shared(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, source) -> None:
+        chats = _services(context).chats
         try:
-            with _services(context).chats.admit(update.effective_chat.id):
+            with chats.admit(update.effective_chat.id):
                 await answer(update, context, kind, source)
         except ChatBusy:
-            context.application.create_task(_answer_chat_busy(update, kind), update=update)
+            earlier = chats.waiting(update.effective_chat.id)
+            context.application.create_task(_answer_chat_busy(update, kind, earlier), update=update)
 
     return shared
 
 
-async def _answer_chat_busy(update: Update, kind: str) -> None:
+async def _answer_chat_busy(update: Update, kind: str, earlier: tuple[asyncio.Event, ...]) -> None:
     started = time.perf_counter()
+    for answered in earlier:
+        await answered.wait()
     try:
         await update.effective_message.reply_text(say(_lang(update), "busy"))
         outcome = "chat_busy"
