@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import signal
 import sys
 from urllib.parse import urlsplit
 
@@ -24,9 +25,11 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 
-from lookalike.bot import handlers
+from lookalike.bot import handlers, metrics
+from lookalike.bot.analytics import MatchAnalytics
 from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.config import Config
+from lookalike.bot.delivery import Deliveries, Poller, TrackingUpdateProcessor, WebhookQueue
 from lookalike.bot.face_pool import FacePool
 from lookalike.bot.index_reload import Gallery, GalleryChanged, GalleryWatcher, load_gallery_at_start
 from lookalike.bot.user_limits import UserLimits
@@ -49,7 +52,14 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
 class UjsonRequest(HTTPXRequest):
-    """PTB's HTTPX networking with the Bot API's answers parsed by ujson (faster than json)."""
+    """PTB's HTTPX networking with the Bot API's answers parsed by ujson (faster than json),
+    counting Telegram's 429s (AIORateLimiter retries each after the wait Telegram asks for)."""
+
+    async def do_request(self, *args, **kwargs) -> tuple[int, bytes]:
+        status, payload = await super().do_request(*args, **kwargs)
+        if status == 429:
+            metrics.RETRY_AFTER.inc()
+        return status, payload
 
     @staticmethod
     def parse_json_payload(payload: bytes) -> dict:
@@ -91,7 +101,7 @@ def setup_logging(config: Config) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
-def build_application(config: Config, services: handlers.Services) -> Application:
+def build_application(config: Config, services: handlers.Services, deliveries: Deliveries) -> Application:
     application = (
         Application.builder()
         .token(config.token)
@@ -112,13 +122,13 @@ def build_application(config: Config, services: handlers.Services) -> Applicatio
             )
         )
         # Enough concurrent handlers that the pool's MAX_PENDING, not PTB's queue, decides who waits.
-        .concurrent_updates(max(256, 4 * config.max_pending))
-        .post_init(_post_init)
-        .post_shutdown(_post_shutdown)
+        .concurrent_updates(TrackingUpdateProcessor(max(256, 4 * config.max_pending), deliveries))
+        .update_queue(WebhookQueue(deliveries) if config.webhook_url else asyncio.Queue())
         .build()
     )
     application.bot_data["services"] = services
     application.add_handler(CommandHandler(["start", "help"], handlers.start))
+    application.add_handler(CommandHandler("stats", handlers.stats))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.PHOTO, handlers.photo))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.Document.IMAGE, handlers.image_document))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, handlers.other))
@@ -149,22 +159,65 @@ def run(config: Config, gallery: Gallery) -> None:
         gallery=GalleryWatcher(gallery, config.index_poll_seconds),
         limits=UserLimits(config.user_in_flight, config.user_per_minute),
         chats=ChatLimits(config.chat_pending),
+        analytics=MatchAnalytics(),
+        admin_ids=config.admin_ids,
     )
-    application = build_application(config, services)
-    if config.webhook_url:
-        secret = config.webhook_secret or secrets.token_urlsafe(32)
-        log.info("receiving updates by webhook on %s:%d", config.listen, config.port)
-        application.run_webhook(
-            listen=config.listen,
-            port=config.port,
-            url_path=urlsplit(config.webhook_url).path.lstrip("/"),
-            webhook_url=config.webhook_url,
-            secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
-        )
-    else:
-        log.info("receiving updates by long polling")
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    if config.metrics_port:
+        metrics.serve(config.metrics_port, services.pool, services.gallery, services.analytics)
+        log.info("serving metrics on :%d/metrics", config.metrics_port)
+    asyncio.run(_serve(config, services))
+
+
+async def _serve(config: Config, services: handlers.Services) -> None:
+    """Receive and answer updates until SIGTERM or SIGINT, then stop without losing any: stop
+    receiving, give the photos in flight SHUTDOWN_GRACE_SECONDS to be answered, confirm to
+    Telegram only those answered (``delivery``), then stop the workers."""
+    deliveries = Deliveries()
+    application = build_application(config, services, deliveries)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(stop_signal, stop.set)
+    poller = None
+    async with application:  # initialize (getMe: a wrong token fails here) ... shutdown
+        try:
+            await _post_init(application)
+            await application.start()
+            if config.webhook_url:
+                log.info("receiving updates by webhook on %s:%d", config.listen, config.port)
+                await application.updater.start_webhook(
+                    listen=config.listen,
+                    port=config.port,
+                    url_path=urlsplit(config.webhook_url).path.lstrip("/"),
+                    webhook_url=config.webhook_url,
+                    secret_token=config.webhook_secret or secrets.token_urlsafe(32),
+                    allowed_updates=ALLOWED_UPDATES,
+                    max_connections=100,  # each POST is held until its update is answered
+                )
+            else:
+                log.info("receiving updates by long polling")
+                poller = Poller(application.bot, application.update_queue, deliveries, ALLOWED_UPDATES)
+                await poller.start()
+            await stop.wait()
+            log.info(
+                "stopping: %d updates in flight, waiting up to %g s for their answers",
+                len(deliveries), config.shutdown_grace_seconds,
+            )
+            deliveries.stopping = True
+            if poller is not None:
+                await poller.stop()
+            if not await deliveries.wait_idle(config.shutdown_grace_seconds):
+                log.warning("%d updates not answered within SHUTDOWN_GRACE_SECONDS; left unconfirmed", len(deliveries))
+                deliveries.abandon()
+            if poller is not None:
+                await poller.confirm()
+            if application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+        finally:
+            if application.running:
+                await application.stop()
+            await _post_shutdown(application)
 
 
 def main(config: Config) -> int:

@@ -14,6 +14,9 @@
     WEBHOOK_SECRET       X-Telegram-Bot-Api-Secret-Token     (random per start)
     LISTEN, PORT         webhook server address              (0.0.0.0, 8443)
     LOG_LEVEL            (INFO)
+    METRICS_PORT         set: serve Prometheus metrics at :PORT/metrics; unset: nothing listens
+    ADMIN_IDS            Telegram user ids (comma-separated) who may send /stats
+    SHUTDOWN_GRACE_SECONDS  how long a stop waits for the photos in flight (20)
 """
 from __future__ import annotations
 
@@ -45,6 +48,9 @@ class Config:
     listen: str
     port: int
     log_level: str
+    metrics_port: int | None = None
+    admin_ids: frozenset[int] = frozenset()
+    shutdown_grace_seconds: float = 20.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] = os.environ) -> Config:
@@ -74,6 +80,9 @@ class Config:
             listen=env.get("LISTEN", "0.0.0.0"),
             port=_number(env, "PORT", 8443, int, minimum=1, maximum=65535),
             log_level=log_level,
+            metrics_port=_number(env, "METRICS_PORT", None, int, minimum=1, maximum=65535),
+            admin_ids=_ids(env, "ADMIN_IDS"),
+            shutdown_grace_seconds=_number(env, "SHUTDOWN_GRACE_SECONDS", 20.0, float, minimum=0),
         )
 
 
@@ -99,3 +108,11 @@ def _switch(env: dict[str, str], name: str) -> bool:
     if raw in ("1", "true", "yes", "on"):
         return True
     raise ConfigError(f"{name} must be 1 or 0, not {env[name]!r}")
+
+
+def _ids(env: dict[str, str], name: str) -> frozenset[int]:
+    raw = env.get(name, "")
+    try:
+        return frozenset(int(part) for part in re.split(r"[,\s]+", raw.strip()) if part)
+    except ValueError:
+        raise ConfigError(f"{name} must be Telegram user ids separated by commas, not {raw!r}") from None

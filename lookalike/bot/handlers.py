@@ -18,7 +18,8 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from lookalike.bot import captions, credits, replies
+from lookalike.bot import captions, credits, metrics, replies
+from lookalike.bot.analytics import MatchAnalytics
 from lookalike.bot.chat_limits import ChatBusy, ChatLimits
 from lookalike.bot.face_pool import Busy, FacePool, PhotoFailed
 from lookalike.bot.index_reload import GalleryWatcher
@@ -60,6 +61,8 @@ class Services:
     gallery: GalleryWatcher
     limits: UserLimits
     chats: ChatLimits = field(default_factory=ChatLimits)
+    analytics: MatchAnalytics = field(default_factory=MatchAnalytics)
+    admin_ids: frozenset[int] = frozenset()
 
 
 class Refusal(Exception):
@@ -87,6 +90,18 @@ async def _send_help(update: Update, earlier: tuple[asyncio.Event, ...] = ()) ->
         await answered.wait()
     await update.effective_message.reply_text(say(_lang(update), "start"))
     _log(update, "command", "help", started)
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats: the match analytics for ADMIN_IDS; everyone else gets the help, as for /start."""
+    services = _services(context)
+    user = update.effective_user
+    if user is None or user.id not in services.admin_ids:
+        await start(update, context)
+        return
+    started = time.perf_counter()
+    await update.effective_message.reply_text(services.analytics.summary(services.gallery.current))
+    _log(update, "command", "stats", started)
 
 
 async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -240,12 +255,19 @@ async def _answer_photo(
         outcome = "match"
         details.update(top=repr(reply.top.name), percent=replies.percent(reply.top))
     action = details.pop("action", None)
+    best_matches = details.pop("best_matches", [])
     if action is not None and not action.done():
         action.cancel()  # the answer is here already
+    sending = time.perf_counter()
     try:
         outcome += await _send_answer(message, reply)
     except TelegramError as exc:
         outcome = f"{outcome}-unsent({exc.__class__.__name__}: {exc})"
+    else:
+        _services(context).analytics.photo_answered(
+            metrics.outcome_label(outcome), best_matches if metrics.outcome_label(outcome) == "match" else []
+        )
+    metrics.STAGE_SECONDS.labels("send").observe(time.perf_counter() - sending)
     _log(update, kind, outcome, started, **details)
 
 
@@ -275,9 +297,11 @@ async def _look_alike(
         with services.pool.reserve(), services.limits.admit(user_id):
             if message.chat.type == ChatType.PRIVATE:  # a group's 20 messages a minute are for answers
                 details["action"] = asyncio.create_task(_chat_action(message))
-            data = await _download(source)
+            with metrics.STAGE_SECONDS.labels("download").time():
+                data = await _download(source)
             details["bytes"] = len(data)
-            analysis = await services.pool.analyse(data)
+            with metrics.STAGE_SECONDS.labels("faces").time():
+                analysis = await services.pool.analyse(data)
     except TooManyInFlight as exc:
         raise Refusal("user_in_flight", "user_in_flight") from exc
     except TooManyPerMinute as exc:
@@ -294,10 +318,12 @@ async def _look_alike(
             other_mp=imaging.MAX_PIXELS // 1_000_000,
         )
     details["faces"] = len(analysis.faces)
+    metrics.FACES.observe(len(analysis.faces))
     if not analysis.faces:
         raise Refusal("no_face", "no_face")
     gallery = services.gallery.current  # one gallery for the whole answer, even across a reload
     answers = gallery.index.look_alikes(analysis.embeddings, k=3)  # what model.py prints, too
+    details["best_matches"] = [answer.matches[0].name for answer in answers if answer.matches]
     if len(analysis.faces) == 1:
         answer = answers[0]
         return await asyncio.to_thread(replies.one_face, lang, analysis, answer.matches, gallery, answer.other)
@@ -361,6 +387,7 @@ def _lang(update: Update) -> str:
 
 
 def _log(update: Update, kind: str, outcome: str, started: float, **details: object) -> None:
+    metrics.update_handled(kind, outcome, time.perf_counter() - started)
     user = update.effective_user
     extra = "".join(f" {key}={value}" for key, value in details.items() if value is not None)
     log.info(

@@ -112,6 +112,7 @@ class GalleryWatcher:
         self.current = gallery
         self.directory = gallery.directory
         self.poll_seconds = poll_seconds
+        self.reloads = 0
         self._failed_stamp: tuple | None = None
 
     async def run(self) -> None:
@@ -137,6 +138,7 @@ class GalleryWatcher:
             log.error("new index in %s not loaded, still answering from the old one: %s", self.directory, exc)
             return False
         old, self.current = self.current, gallery
+        self.reloads += 1
         log.info(
             "index reloaded from %s: %d celebrities (version %s, was %d, version %s)",
             self.directory, len(gallery), gallery.version, len(old), old.version,

@@ -1,0 +1,213 @@
+"""Updates are confirmed to Telegram only once they are answered, so a stop loses none.
+
+Telegram forgets an update once it is confirmed: by long polling, when getUpdates is
+called with an ``offset`` above its id; by webhook, when the POST that carried it is
+answered 200. PTB's Updater confirms on receipt (the next getUpdates, the 200 right after
+queueing), so a stop or a crash mid-answer would lose the photos in flight. Here:
+
+- ``Deliveries`` knows which received updates are still being handled;
+- ``TrackingUpdateProcessor`` (PTB's hook around each update's handlers) tells it when one is done;
+- ``Poller`` long-polls with the offset held at the first unanswered update: while some are
+  in flight, Telegram hands them back, the poller skips the ones it has, and polls again
+  shortly for new ones (the long poll waits only when nothing is in flight);
+- ``WebhookQueue`` is PTB's update queue whose ``put`` (awaited by PTB's webhook handler
+  before it answers 200) returns only once the update is answered. On a stop, new POSTs
+  and the ones not answered within the grace period fail with 503, and Telegram sends
+  them again later.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from telegram import Bot, Update
+from telegram.error import TelegramError
+from telegram.ext import BaseUpdateProcessor
+
+log = logging.getLogger(__name__)
+
+LONG_POLL_SECONDS = 10
+BUSY_POLL_SECONDS = 0.2
+"""While updates are in flight, Telegram answers every getUpdates at once (it hands the
+unconfirmed ones back), so the poller looks for new ones this often instead."""
+WINDOW = 100
+"""getUpdates returns at most 100 updates."""
+
+
+class NotAnswered(Exception):
+    """The bot stopped before this update was answered; Telegram will deliver it again."""
+
+
+class Deliveries:
+    def __init__(self):
+        self._answered: dict[int, asyncio.Future] = {}  # update id -> done when its handlers are
+        self._tasks: dict[int, asyncio.Task] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.stopping = False
+
+    def __len__(self) -> int:
+        return len(self._answered)
+
+    def received(self, update_id: int) -> asyncio.Future:
+        future = self._answered.setdefault(update_id, asyncio.get_running_loop().create_future())
+        self._idle.clear()
+        return future
+
+    def running(self, update_id: int, task: asyncio.Task) -> None:
+        self._tasks[update_id] = task
+
+    def done(self, update_id: int) -> None:
+        self._tasks.pop(update_id, None)
+        future = self._answered.pop(update_id, None)
+        if future is not None and not future.done():
+            future.set_result(None)
+        if not self._answered:
+            self._idle.set()
+
+    def first_unanswered(self) -> int | None:
+        return min(self._answered, default=None)
+
+    def is_pending(self, update_id: int) -> bool:
+        return update_id in self._answered
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """True once nothing is in flight, False if ``timeout`` passed first."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        return self._idle.is_set()
+
+    def abandon(self) -> None:
+        """Stop handling what is still in flight: its handlers are cancelled, unconfirmed."""
+        for task in self._tasks.values():
+            task.cancel()
+        for future in self._answered.values():
+            if not future.done():
+                future.set_exception(NotAnswered())
+                future.exception()  # retrieved: a poller's future has no one waiting on it
+
+
+class TrackingUpdateProcessor(BaseUpdateProcessor):
+    """Runs up to ``max_concurrent_updates`` updates at once, like PTB's SimpleUpdateProcessor,
+    and reports each update's end to ``deliveries``."""
+
+    def __init__(self, max_concurrent_updates: int, deliveries: Deliveries):
+        super().__init__(max_concurrent_updates)
+        self.deliveries = deliveries
+
+    async def do_process_update(self, update: object, coroutine) -> None:
+        if not isinstance(update, Update):
+            await coroutine
+            return
+        self.deliveries.running(update.update_id, asyncio.current_task())
+        try:
+            await coroutine
+        finally:
+            self.deliveries.done(update.update_id)
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+class WebhookQueue(asyncio.Queue):
+    """The update queue in webhook mode: PTB's webhook handler awaits ``put`` before it answers
+    Telegram 200, and ``put`` returns only once the update is answered."""
+
+    def __init__(self, deliveries: Deliveries):
+        super().__init__()
+        self.deliveries = deliveries
+
+    async def put(self, item) -> None:
+        if not isinstance(item, Update):  # PTB's own stop marker
+            await super().put(item)
+            return
+        if self.deliveries.stopping:
+            raise _unavailable()
+        answered = self.deliveries.received(item.update_id)
+        self.put_nowait(item)
+        try:
+            await answered
+        except NotAnswered:
+            raise _unavailable() from None
+
+
+def _unavailable() -> Exception:
+    import tornado.web  # PTB's webhook server; installed with python-telegram-bot[webhooks]
+
+    return tornado.web.HTTPError(503, reason="stopping; send this update again later")
+
+
+class Poller:
+    """Long polling that confirms only answered updates (see the module's docstring)."""
+
+    def __init__(self, bot: Bot, queue: asyncio.Queue, deliveries: Deliveries, allowed_updates: list[str]):
+        self.bot, self.queue, self.deliveries = bot, queue, deliveries
+        self.allowed_updates = allowed_updates
+        self.offset = 0  # every update below it is answered and confirmed (0: none seen yet)
+        self._seen: set[int] = set()  # ids at or above the offset already handed to the bot
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        await self.bot.delete_webhook()
+        self._task = asyncio.create_task(self._run(), name="poller")
+
+    async def stop(self) -> None:
+        """Stop fetching; updates Telegram sent in a poll cut short stay unconfirmed."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def confirm(self) -> None:
+        """Tell Telegram which updates are answered: all below the first unanswered one."""
+        self._advance(full=False)
+        if self.offset:
+            try:
+                await self.bot.get_updates(offset=self.offset, limit=1, timeout=0, allowed_updates=self.allowed_updates)
+            except TelegramError as exc:
+                log.warning("could not confirm the last answered updates (they may be answered again): %s", exc)
+        unanswered = [i for i in self._seen if self.deliveries.is_pending(i)]
+        again = len(self._seen) - len(unanswered)
+        if unanswered:
+            log.warning(
+                "%d updates were not answered in time and will come again on the next start"
+                " (with %d answered ones after the first of them)", len(unanswered), again,
+            )
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                updates = await self.bot.get_updates(
+                    offset=self.offset, timeout=LONG_POLL_SECONDS, allowed_updates=self.allowed_updates
+                )
+            except TelegramError as exc:
+                log.warning("getUpdates failed, trying again in 1 s: %s", exc)
+                await asyncio.sleep(1)
+                continue
+            new = [update for update in updates if update.update_id not in self._seen]
+            for update in new:
+                self._seen.add(update.update_id)
+                self.deliveries.received(update.update_id)
+                self.queue.put_nowait(update)
+            self._advance(full=len(updates) >= WINDOW and not new)
+            if updates and not new:  # only updates still in flight came back
+                await self.deliveries.wait_idle(BUSY_POLL_SECONDS)
+
+    def _advance(self, full: bool) -> None:
+        """Move the offset up to the first unanswered update, or past the whole window when it
+        is full of updates in flight (else a slow one would hold up everyone's new photos)."""
+        first = self.deliveries.first_unanswered()
+        if first is None or full:
+            if self._seen:
+                self.offset = max(self._seen) + 1
+            if full:
+                log.warning("%d updates in flight fill getUpdates' window; confirming them before they are answered",
+                            len(self.deliveries))
+            self._seen.clear()
+        else:
+            self.offset = first
+            self._seen = {i for i in self._seen if i >= first}

@@ -1,0 +1,92 @@
+"""The bot's Prometheus metrics, served at ``/metrics`` when METRICS_PORT is set.
+
+Counted whether or not anything serves them (prometheus_client keeps them in memory);
+``serve`` starts the HTTP endpoint. Labels are bounded: kinds of update, outcomes and
+stages, never a user or a celebrity (unbounded cardinality, and users' privacy).
+"""
+from __future__ import annotations
+
+import re
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.registry import Collector
+
+SECONDS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+UPDATES = Counter(
+    "lookalike_updates", "Updates handled, by kind (photo, document, command, button, other) and outcome",
+    ["kind", "outcome"],
+)
+ANSWER_SECONDS = Histogram(
+    "lookalike_answer_seconds", "From a photo's arrival to its answer sent, by kind", ["kind"], buckets=SECONDS
+)
+STAGE_SECONDS = Histogram(
+    "lookalike_stage_seconds", "Time in each stage of a photo's answer: download, faces (the worker), send",
+    ["stage"], buckets=SECONDS,
+)
+FACES = Histogram("lookalike_faces_per_photo", "Faces found in each analysed photo", buckets=(0, 1, 2, 3, 5, 10, 20, 50))
+RETRY_AFTER = Counter(
+    "lookalike_telegram_retry_after", "Bot API requests answered 429 Too Many Requests (retried after the wait)"
+)
+
+_OUTCOME = re.compile(r"[a-z_]+")
+
+
+def outcome_label(outcome: str) -> str:
+    """The bounded part of a log outcome: ``failed(the photo took too long)`` -> ``failed``,
+    ``match-unsent(BadRequest: ...)`` -> ``match_unsent``."""
+    found = _OUTCOME.match(outcome)
+    label = found.group() if found else "other"
+    return f"{label}_unsent" if "-unsent" in outcome else label
+
+
+def update_handled(kind: str, outcome: str, seconds: float) -> None:
+    UPDATES.labels(kind, outcome_label(outcome)).inc()
+    if kind in ("photo", "document"):
+        ANSWER_SECONDS.labels(kind).observe(seconds)
+
+
+class BotCollector(Collector):
+    """Figures read at scrape time from the running bot: the pool, the index, the analytics."""
+
+    def __init__(self, pool, gallery, analytics):
+        self.pool, self.gallery, self.analytics = pool, gallery, analytics
+
+    def collect(self):
+        yield GaugeMetricFamily(
+            "lookalike_photos_pending",
+            "Photos downloading, waiting for a worker or being analysed (MAX_PENDING bounds them)",
+            value=self.pool.pending,
+        )
+        yield GaugeMetricFamily("lookalike_photos_max_pending", "MAX_PENDING", value=self.pool.max_pending)
+        yield GaugeMetricFamily("lookalike_workers", "Face-pipeline worker processes", value=self.pool.workers)
+        yield CounterMetricFamily(
+            "lookalike_worker_restarts", "Times the worker pool broke and was replaced", value=self.pool.restarts
+        )
+        current = self.gallery.current
+        yield GaugeMetricFamily("lookalike_index_celebrities", "Celebrities in the index answering now", value=len(current))
+        yield InfoMetricFamily("lookalike_index", "The index answering now", value={"version": current.version})
+        yield CounterMetricFamily(
+            "lookalike_index_reloads", "New indexes swapped in without a restart", value=self.gallery.reloads
+        )
+        coverage = self.analytics.coverage(current)
+        yield GaugeMetricFamily(
+            "lookalike_celebrities_answered",
+            "Distinct celebrities of the current index given as a best match since the start",
+            value=coverage.answered,
+        )
+        yield GaugeMetricFamily(
+            "lookalike_gallery_share_answered",
+            "Share of the current index's celebrities given as a best match since the start (0-1)",
+            value=coverage.share,
+        )
+        yield GaugeMetricFamily(
+            "lookalike_photos_answered_24h", "Photos answered in the last 24 hours", value=self.analytics.last_day()
+        )
+
+
+def serve(port: int, pool, gallery, analytics, registry=REGISTRY) -> None:
+    """Register the bot's live figures and serve /metrics on ``port`` (all interfaces)."""
+    registry.register(BotCollector(pool, gallery, analytics))
+    start_http_server(port, registry=registry)
