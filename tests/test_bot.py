@@ -108,7 +108,7 @@ def assets(tmp_path_factory, people) -> Path:
 class BotProcess:
     """``python bot.py`` with the given environment, its output in a log file."""
 
-    def __init__(self, env: dict[str, str], log_path: Path):
+    def __init__(self, env: dict[str, str], log_path: Path, new_session: bool = False):
         self.log_path = log_path
         self._log_file = open(log_path, "wb")
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
@@ -119,6 +119,7 @@ class BotProcess:
             env=environment,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
+            start_new_session=new_session,  # its own process group, to be signalled as docker does
         )
 
     @property
@@ -151,9 +152,9 @@ class BotProcess:
         return self.process.returncode
 
 
-def run_bot(api: FakeBotApi, assets: Path, log_path: Path, **env: str) -> BotProcess:
+def run_bot(api: FakeBotApi, assets: Path, log_path: Path, new_session: bool = False, **env: str) -> BotProcess:
     environment = {**api.bot_environment(), "ASSETS_DIR": str(assets), "WORKERS": WORKERS, **env}
-    bot = BotProcess(environment, log_path)
+    bot = BotProcess(environment, log_path, new_session)
     try:
         api.wait_for(lambda call: call.method in ("getUpdates", "setWebhook"), timeout=60, description="start-up")
     except AssertionError:

@@ -165,18 +165,17 @@ class Poller:
     async def confirm(self) -> None:
         """Tell Telegram which updates are answered: all below the first unanswered one."""
         self._advance(full=False)
+        unanswered = sum(1 for i in self._seen if self.deliveries.is_pending(i))
+        if unanswered:
+            log.warning(
+                "%d updates not answered will come again on the next start, with %d answered after the first of them",
+                unanswered, len(self._seen) - unanswered,
+            )
         if self.offset:
             try:
                 await self.bot.get_updates(offset=self.offset, limit=1, timeout=0, allowed_updates=self.allowed_updates)
             except TelegramError as exc:
                 log.warning("could not confirm the last answered updates (they may be answered again): %s", exc)
-        unanswered = [i for i in self._seen if self.deliveries.is_pending(i)]
-        again = len(self._seen) - len(unanswered)
-        if unanswered:
-            log.warning(
-                "%d updates were not answered in time and will come again on the next start"
-                " (with %d answered ones after the first of them)", len(unanswered), again,
-            )
 
     async def _run(self) -> None:
         while True:

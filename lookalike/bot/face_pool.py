@@ -14,7 +14,9 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import signal
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -44,6 +46,26 @@ def _start_worker(lifeline_end) -> None:
     from lookalike.engine.face_model import FaceModel
 
     _model = FaceModel()
+
+
+def _start_forkserver() -> None:
+    """Start multiprocessing's fork server, if it is not running, immune to SIGTERM.
+
+    The pool learns that a worker ended through the fork server, so when the SIGTERM sent
+    to the whole group kills the server, the pool breaks although its workers live on. A
+    disposition of SIG_IGN survives exec, so the server is started while the bot ignores
+    SIGTERM; the signal is blocked meanwhile, so one arriving then waits for the bot's handler.
+    """
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        multiprocessing.forkserver.ensure_running()
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
 def _run_job(data: bytes) -> Analysis:
@@ -129,6 +151,7 @@ class FacePool:
                 raise PhotoFailed("the photo took too long") from exc
 
     def _new_executor(self) -> ProcessPoolExecutor:
+        _start_forkserver()
         return ProcessPoolExecutor(
             self.workers, mp_context=self._context, initializer=_start_worker, initargs=(self._lifeline.end,)
         )

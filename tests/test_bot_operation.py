@@ -1,0 +1,189 @@
+"""Running the bot for real: its /metrics, the operator's /stats, and a stop mid-traffic.
+
+Each test runs bot.py as a subprocess against its own local Bot API server (the fixtures
+and helpers are test_bot's).
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import time
+
+import httpx
+import pytest
+
+from conftest import LFW
+from tests.bot_api_server import FakeBotApi, photo_sizes_from_image
+from tests.test_bot import (  # noqa: F401  (assets and people are fixtures)
+    GALLERY_SIZE,
+    TOKEN,
+    _slow_photo,
+    assets,
+    name,
+    new_user,
+    only_reply,
+    people,
+    run_bot,
+    sample,
+    say,
+    selfie,
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def scrape(port: int) -> dict[str, float]:
+    """/metrics as {'name{labels}': value}."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            samples[key] = float(value)
+    return samples
+
+
+def moved(before: dict[str, float], after: dict[str, float], key: str) -> float:
+    return after.get(key, 0.0) - before.get(key, 0.0)
+
+
+def test_metrics_count_what_the_bot_does_and_stats_answer_admins_only(assets, people, tmp_path):
+    port, admin, user, dog_lover, stranger = free_port(), new_user(), new_user(), new_user(), new_user()
+    with FakeBotApi(token=TOKEN) as api:
+        bot = run_bot(api, assets, tmp_path / "bot.log", METRICS_PORT=str(port), ADMIN_IDS=f"7, {admin}")
+        try:
+            before = scrape(port)
+            assert before["lookalike_index_celebrities"] == GALLERY_SIZE
+            assert before["lookalike_workers"] == 2 and before["lookalike_photos_pending"] == 0
+            assert before["lookalike_worker_restarts_total"] == 0
+            assert any(key.startswith("lookalike_index_info{version=") for key in before)
+
+            api.fail_next("sendPhoto", 1, retry_after=1)
+            api.send_photo_update(user, sizes=selfie(people[0]))
+            assert only_reply(api, user).method == "sendPhoto"
+            api.send_photo_update(dog_lover, sizes=sample("dlib_faces/dogs.jpg"))
+            assert only_reply(api, dog_lover).params["text"] == say("no_face")
+            after = scrape(port)
+
+            assert moved(before, after, 'lookalike_updates_total{kind="photo",outcome="match"}') == 1
+            assert moved(before, after, 'lookalike_updates_total{kind="photo",outcome="no_face"}') == 1
+            assert moved(before, after, 'lookalike_answer_seconds_count{kind="photo"}') == 2
+            assert moved(before, after, 'lookalike_answer_seconds_bucket{kind="photo",le="0.05"}') < 2  # one waited 1 s
+            for stage in ("download", "faces", "send"):
+                assert moved(before, after, f'lookalike_stage_seconds_count{{stage="{stage}"}}') == 2, stage
+            assert moved(before, after, "lookalike_faces_per_photo_count") == 2
+            assert moved(before, after, "lookalike_faces_per_photo_sum") == 1
+            assert moved(before, after, "lookalike_telegram_retry_after_total") == 1
+            assert after["lookalike_celebrities_answered"] == 1
+            assert after["lookalike_gallery_share_answered"] == pytest.approx(1 / GALLERY_SIZE)
+            assert after["lookalike_photos_answered_24h"] == 2
+
+            api.send_text_update(stranger, "/stats")
+            assert only_reply(api, stranger).params["text"] == say("start")
+            api.send_text_update(admin, "/stats")
+            text = only_reply(api, admin).params["text"]
+            assert "Photos answered: 2 since the start" in text and "2 in the last 24 h" in text
+            assert "match 1" in text and "no_face 1" in text
+            assert f"Celebrities answered: 1 of {GALLERY_SIZE}" in text
+            assert re.search(r"Most answered: [^\n]+ 1$", text)
+            final = scrape(port)
+            assert moved(after, final, 'lookalike_updates_total{kind="command",outcome="stats"}') == 1
+            assert moved(after, final, 'lookalike_updates_total{kind="command",outcome="help"}') == 1
+        finally:
+            assert bot.stop() == 0
+
+
+def test_without_metrics_port_nothing_listens(assets, tmp_path):
+    with FakeBotApi(token=TOKEN) as api:
+        port = free_port()
+        bot = run_bot(api, assets, tmp_path / "bot.log")
+        try:
+            bot.wait_for_log("ready:")
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+            assert "metrics" not in bot.log()
+        finally:
+            assert bot.stop() == 0
+
+
+# ------------------------------------------------------------------ stop and restart
+
+
+def _burst(api: FakeBotApi, people: list[str], slow: int, quick: int) -> dict[int, int]:
+    """``slow`` 27-MP photos (about 1.3 s each in a worker) and ``quick`` selfies, one user each:
+    {user: update_id}."""
+    sent = {}
+    for _ in range(slow):
+        user = new_user()
+        sent[user] = api.send_document_update(user, _slow_photo(), "image/jpeg", "large.jpg")["update_id"]
+    for i in range(quick):
+        user = new_user()
+        sizes = photo_sizes_from_image((LFW / people[i % len(people)] / f"{people[i % len(people)]}_0002.jpg").read_bytes())
+        sent[user] = api.send_photo_update(user, sizes=sizes)["update_id"]
+    return sent
+
+
+def _stop_group(bot, timeout: float = 60) -> int:
+    """SIGTERM to the bot's whole process group, workers included, as docker stop and systemd do."""
+    os.killpg(bot.pid, signal.SIGTERM)
+    return bot.process.wait(timeout)
+
+
+def _restart_and_settle(api: FakeBotApi, assets, log_path, users: list[int], **env: str) -> str:
+    bot = run_bot(api, assets, log_path, new_session=True, **env)
+    try:
+        api.wait_for_replies(users, timeout=60)
+        time.sleep(2.0)  # a duplicate would show up by now
+    finally:
+        assert _stop_group(bot) == 0
+        bot.stop()
+    return bot.log()
+
+
+def test_a_stop_signal_to_the_group_mid_burst_answers_every_photo_exactly_once(assets, people, tmp_path):
+    with FakeBotApi(token=TOKEN) as api:
+        bot = run_bot(api, assets, tmp_path / "first.log", new_session=True)
+        sent = _burst(api, people, slow=12, quick=24)
+        users = list(sent)
+        api.wait_for(lambda c: c.ok and c.is_message, timeout=30)  # mid-burst: the first answer is out
+        assert _stop_group(bot) == 0
+        bot.stop()
+        first = bot.log()
+        in_flight = int(re.search(r"stopping: (\d+) updates in flight", first).group(1))
+        assert in_flight > 0, first[-3000:]
+        assert "worker pool broken" not in first and "retrying it once" not in first
+        assert "not answered" not in first
+        answered_before_exit = sum(1 for user in users if api.replies(user))
+        assert answered_before_exit == len(users), "the stop did not wait for every photo in flight"
+
+        second = _restart_and_settle(api, assets, tmp_path / "second.log", users)
+        assert not re.search(r"kind=(photo|document)", second), "the restart got photos already answered"
+        for user in users:
+            assert len(api.replies(user)) == 1, user
+
+
+def test_photos_not_answered_within_the_grace_period_come_again_after_a_restart(assets, people, tmp_path):
+    with FakeBotApi(token=TOKEN) as api:
+        bot = run_bot(api, assets, tmp_path / "first.log", new_session=True, SHUTDOWN_GRACE_SECONDS="1")
+        sent = _burst(api, people, slow=10, quick=0)
+        users = list(sent)
+        api.wait_for(lambda c: c.ok and c.is_message, timeout=30)
+        started = time.monotonic()
+        assert _stop_group(bot) == 0
+        assert time.monotonic() - started < 10, "the bot did not exit after its grace period"
+        bot.stop()
+        first = bot.log()
+        assert "not answered within SHUTDOWN_GRACE_SECONDS" in first and "will come again on the next start" in first
+        unanswered = [user for user in users if not api.replies(user)]
+        assert unanswered, "every photo was answered: the grace period was not tested"
+
+        second = _restart_and_settle(api, assets, tmp_path / "second.log", users)
+        for user in unanswered:
+            assert len(api.replies(user)) == 1, user
+            assert re.search(rf"update={sent[user]} .*kind=document", second)
