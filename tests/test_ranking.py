@@ -193,3 +193,13 @@ def test_the_percentile_is_the_share_of_calibration_photos_ranked_farther(galler
     best_other = np.array([row.best[1][1] if row.best[0][0] == o else row.best[1][0] for row, o in zip(found, owners)])
     shares = ranked.calibration.similarity(best_other)
     assert abs((shares >= 0.9).mean() - 0.1) < 0.02 and abs(np.median(shares) - 0.5) < 0.05
+
+
+def test_a_large_calibration_set_is_thinned_evenly(gallery, ranked, monkeypatch):
+    from lookalike.engine import index as index_module
+
+    _, photos, owners = gallery
+    monkeypatch.setattr(index_module, "MAX_CALIBRATION_SAMPLES", 300)
+    kept = np.linspace(0, len(photos) - 1, 300).astype(np.int64)
+    thinned = ranked.fit_calibration(photos, owners)
+    assert thinned == ranked.fit_calibration(photos[kept], owners[kept]) != ranked.calibration

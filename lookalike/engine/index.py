@@ -95,6 +95,10 @@ one core (2026-11-23); the LFW gallery (~6,700 photos x ~2,900 people, 2e7 pairs
 CALIBRATION_QUANTILES = 201
 """Measured ranked distances kept for the percentile: every half percent."""
 
+MAX_CALIBRATION_SAMPLES = 20_000
+"""Plenty for 201 quantiles (each within ~0.4 points of its share); a 100k gallery's
+100k calibration photos took 210 s through the graph on one core, 20k take a fifth."""
+
 MIN_EMPIRICAL_SAMPLES = 200
 """Fewer calibration samples than this (a toy gallery) and the normal fit is used: a
 handful of measured distances would make a staircase of the percentile."""
@@ -307,11 +311,15 @@ class CelebrityIndex:
     def fit_calibration(self, samples: np.ndarray, owners: np.ndarray, *, exact_limit: int = EXACT_CALIBRATION_LIMIT) -> Calibration:
         """Fit the ranked distance from each sample photo to the best celebrity (for its
         predicted gender) who is not its owner: ``owners`` (s,) gallery rows, -1 for
-        nobody. Exact up to ``exact_limit`` sample x celebrity pairs, by the graph beyond."""
+        nobody. At most ``MAX_CALIBRATION_SAMPLES`` of them, evenly spread, are used. Exact
+        up to ``exact_limit`` sample x celebrity pairs, by the graph beyond."""
         samples = _queries(samples)
         owners = np.asarray(owners)
         if owners.shape != (len(samples),):
             raise ValueError(f"owners must have shape ({len(samples)},), got {owners.shape}")
+        if len(samples) > MAX_CALIBRATION_SAMPLES:
+            kept = np.linspace(0, len(samples) - 1, MAX_CALIBRATION_SAMPLES).astype(np.int64)
+            samples, owners = samples[kept], owners[kept]
         if len(self) < 2 or len(samples) < 2:
             raise ValueError("calibration needs at least two celebrities and two samples")
         found = self._search(samples, 2, len(samples) * len(self) <= exact_limit)
