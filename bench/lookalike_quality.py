@@ -1,7 +1,7 @@
 """Look-alike answers for strangers: spread, gender, honesty and identification, against plain search.
 
-    python bench/lookalike_quality.py [--seed 0] [--gallery-share 0.5] [--timed 500]
-        [--spread-weight A] [--reach-neighbours K] [--reach-weight W]
+    python bench/lookalike_quality.py [--seed 0] [--gallery-share 0.5] [--timed 500] [--per-stranger 3]
+        [--scale N] [--spread-weight A] [--reach-neighbours K] [--reach-weight W]
 
 The LFW people (bench/lfw_embeddings.py's cached vectors, face nearest the centre) are
 split at random: a share of them form the gallery, the others are strangers whose every
@@ -9,8 +9,8 @@ photo is a query. LFW's news photos give some people hundreds of photos (George 
 Bush 530), and all photos of one stranger rightly get the same few look-alikes, which
 would read as hubs; so the figures are also given for at most --per-stranger photos of
 each stranger (chosen at random), closer to a bot's users who send a photo or a few.
-Of each gallery person with 2+ photos one photo is held out as an identification query. The gallery is what build_embeddings makes of the rest
-(lookalike.gallery.build.select: duplicates, consensus, mean vector; the catalog's fields,
+Of each gallery person with 2+ photos one photo is held out as an identification query.
+The gallery is what build_embeddings makes of the rest (lookalike.gallery.build.select: duplicates, consensus, mean vector; the catalog's fields,
 gender included), indexed twice in the same run:
 
 - baseline: the plain nearest mean vector (CelebrityIndex without ranking or gender probe,
@@ -77,7 +77,8 @@ def gallery_entries(
     for person in people:
         photos = [p for p in by_person[person] if p != held_out.get(person)]
         metadata = catalog.get(person, {})
-        celebrities.append(be.Celebrity(key=person, name=metadata.get("name", person), photos=photos, metadata=metadata))
+        name = metadata.get("name", person)
+        celebrities.append(be.Celebrity(key=person, name=name, photos=photos, metadata=metadata))
         for path in photos:
             vector = vectors.get(path)
             result = (
@@ -241,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
             common.ms(timings[label]),
         ])
     print(table(
-        ["index", "strangers' photos", "coverage", "top-1% share %", "largest share %", "women -> man %", "men -> woman %",
+        ["index", "strangers' photos", "coverage", "top-1% share %", "largest share %",
+         "women -> man %", "men -> woman %",
          "shown >= 90% %", "KS to uniform", "median distance", "order = %", "ident. top-1 %", "query ms"],
         rows, "llrrrrrrrrrrr",
     ))

@@ -80,7 +80,8 @@ def one_face(
 
 def other_gender_button(lang: str, other: Match, gallery: Gallery) -> InlineKeyboardButton:
     """The button that shows ``other``, labelled with its gender ("As a man: ...")."""
-    key = "other_male" if gender.label(gallery.index.celebrity(other.id).get("gender")) == gender.MALE else "other_female"
+    male = gender.label(gallery.index.celebrity(other.id).get("gender")) == gender.MALE
+    key = "other_male" if male else "other_female"
     text = say(lang, key, name=other.name, percent=percent(other))
     return InlineKeyboardButton(text[:60], callback_data=button_data(gallery, other))
 

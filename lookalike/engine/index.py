@@ -254,7 +254,9 @@ class CelebrityIndex:
         lifted = _lift(vectors, ranking)
         parts = _partitions(celebrities, meta["probe"])
         if set(meta["graph_bytes"]) != {graph_file(part) for part in parts}:
-            raise IndexFormatError(f"{directory / META_FILE}: graphs {sorted(meta['graph_bytes'])} do not fit the catalog's genders")
+            raise IndexFormatError(
+                f"{directory / META_FILE}: graphs {sorted(meta['graph_bytes'])} do not fit the catalog's genders"
+            )
         graphs = {}
         for part, rows in parts.items():
             name = graph_file(part)
@@ -308,7 +310,9 @@ class CelebrityIndex:
             for row in found
         ]
 
-    def fit_calibration(self, samples: np.ndarray, owners: np.ndarray, *, exact_limit: int = EXACT_CALIBRATION_LIMIT) -> Calibration:
+    def fit_calibration(
+        self, samples: np.ndarray, owners: np.ndarray, *, exact_limit: int = EXACT_CALIBRATION_LIMIT
+    ) -> Calibration:
         """Fit the ranked distance from each sample photo to the best celebrity (for its
         predicted gender) who is not its owner: ``owners`` (s,) gallery rows, -1 for
         nobody. At most ``MAX_CALIBRATION_SAMPLES`` of them, evenly spread, are used. Exact
@@ -381,8 +385,11 @@ class CelebrityIndex:
         for part, rows in self._parts.items():
             serves = [i for i, group in enumerate(groups) if part in _answer_parts(group)]
             opposes = [i for i, group in enumerate(groups) if part == _other_part(group)]
-            for i, ids in zip(serves + opposes, self._candidates(part, rows, lifted[serves + opposes], k, exact)):
-                (answers if i in set(serves) else others)[i].append(ids)
+            found = self._candidates(part, rows, lifted[serves + opposes], k, exact)
+            for i, ids in zip(serves, found):
+                answers[i].append(ids)
+            for i, ids in zip(opposes, found[len(serves) :]):
+                others[i].append(ids)
         return [
             _Found(group, self._best(query, found, k), self._best(query, opposite, 1))
             for query, group, found, opposite in zip(lifted, groups, answers, others)
@@ -399,7 +406,9 @@ class CelebrityIndex:
         found = self._graphs[part].knnQueryBatch(lifted, k=wanted, num_threads=self._num_threads)
         return [rows[np.asarray(ids, np.int64)] if len(ids) >= wanted else rows for ids, _ in found]
 
-    def _best(self, lifted: np.ndarray, candidates: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _best(
+        self, lifted: np.ndarray, candidates: list[np.ndarray], k: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The k best of the candidates by the rule: rows, ranked distances and true distances."""
         ids = np.concatenate(candidates) if candidates else np.empty(0, np.int64)
         ids, ranked = self._ranked(lifted, ids)
@@ -448,7 +457,11 @@ def _partitions(celebrities: list[dict], probe: GenderProbe | None) -> dict[str,
     if probe is None:
         return {ALL: np.arange(len(celebrities))}
     labels = codes(celebrities)
-    parts = {FEMALE: np.flatnonzero(labels == 0), MALE: np.flatnonzero(labels == 1), UNKNOWN: np.flatnonzero(labels < 0)}
+    parts = {
+        FEMALE: np.flatnonzero(labels == 0),
+        MALE: np.flatnonzero(labels == 1),
+        UNKNOWN: np.flatnonzero(labels < 0),
+    }
     return {part: rows for part, rows in parts.items() if len(rows)}
 
 
@@ -644,7 +657,9 @@ def _read_ranking(path: Path, parameters: dict, count: int) -> Ranking:
     except (OSError, ValueError, EOFError, KeyError) as exc:
         raise IndexFormatError(f"{path}: cannot read the ranking's statistics ({exc})") from exc
     if photos.shape != (count,) or reach.shape != (count,) or (photos < 1).any() or not np.isfinite(reach).all():
-        raise IndexFormatError(f"{path}: ranking statistics of shapes {photos.shape}, {reach.shape}, expected ({count},)")
+        raise IndexFormatError(
+            f"{path}: ranking statistics of shapes {photos.shape}, {reach.shape}, expected ({count},)"
+        )
     return Ranking(photos, reach, **parameters)
 
 
