@@ -82,9 +82,27 @@ class Ranking:
         return self.spread_weight * self.spread * (1.0 - 1.0 / photos)
 
 
+PHOTOS_PER_PERSON = 3
+"""Photos of one celebrity that count in the reach, the calibration and the gender probe:
+people should count, not photos; a news gallery has people with hundreds of photos
+(LFW: G. W. Bush 530), whose photos would otherwise be the reference, the calibration
+and the probe's training set of their whole neighbourhood."""
+
+
+def first_photos(owners: np.ndarray, per_person: int = PHOTOS_PER_PERSON) -> np.ndarray:
+    """A mask of each owner's first ``per_person`` photos (in the order given)."""
+    owners = np.asarray(owners)
+    order = np.argsort(owners, kind="stable")
+    sorted_owners = owners[order]
+    starts = np.searchsorted(sorted_owners, sorted_owners, side="left")
+    rank = np.empty(len(owners), np.int64)
+    rank[order] = np.arange(len(owners)) - starts
+    return rank < per_person
+
+
 def reference_photos(owners: np.ndarray) -> np.ndarray:
-    """Which photos measure the reach: those of the celebrities in even rows (a mask)."""
-    return np.asarray(owners) % 2 == 0
+    """Which photos measure the reach: the first ``PHOTOS_PER_PERSON`` of the celebrities in even rows."""
+    return (np.asarray(owners) % 2 == 0) & first_photos(owners)
 
 
 def within_spread(samples: np.ndarray, owners: np.ndarray) -> float:
@@ -125,7 +143,7 @@ def fit_ranking(
     spread = within_spread(samples, owners)
     penalty = spread_weight * spread * (1.0 - 1.0 / photos)
     reference = reference_photos(owners)
-    neighbours = min(reach_neighbours, max(0, int(reference.sum()) - int(photos[::2].max())))
+    neighbours = min(reach_neighbours, max(0, int(reference.sum()) - PHOTOS_PER_PERSON))
     if neighbours:
         reach = _reach(vectors, samples[reference], owners[reference], neighbours) + penalty
     else:

@@ -57,7 +57,7 @@ from lookalike.engine import framing
 from lookalike.engine.imaging import ImageError, decode_image
 from lookalike.engine import gender
 from lookalike.engine.index import CelebrityIndex
-from lookalike.engine.ranking import fit_ranking, reference_photos
+from lookalike.engine.ranking import first_photos, fit_ranking, reference_photos
 from lookalike.gallery import BuildError
 from lookalike.gallery.celebrity_photos import Celebrity, discover
 from lookalike.gallery.directory_swap import staged_directory
@@ -504,11 +504,12 @@ def make_index(entries: list[Entry], **ranking_parameters: float) -> CelebrityIn
     owners = np.concatenate([np.full(len(entry.embeddings), i) for i, entry in enumerate(entries)])
     records = [celebrity_record(entry) for entry in entries]
     ranking = fit_ranking(vectors, samples, owners, **ranking_parameters)
-    probe = gender.fit_probe(samples, gender.codes(records)[owners])
+    counted = first_photos(owners)  # people count, not photos
+    probe = gender.fit_probe(samples[counted], gender.codes(records)[owners[counted]], folds=owners[counted] % 2)
     index = CelebrityIndex.build(vectors, records, ranking=ranking, probe=probe)
-    calibrating = ~reference_photos(owners)  # photos that did not shape the reach
+    calibrating = counted & ~reference_photos(owners)  # photos that did not shape the reach
     if calibrating.sum() < 2:
-        calibrating[:] = True
+        calibrating = counted
     index.calibration = index.fit_calibration(samples[calibrating], owners[calibrating])
     return index
 
