@@ -196,7 +196,9 @@ async def _serve(config: Config, services: handlers.Services) -> None:
                 )
             else:
                 log.info("receiving updates by long polling")
-                poller = Poller(application.bot, application.update_queue, deliveries, ALLOWED_UPDATES)
+                poller = Poller(
+                    application.bot, application.update_queue, deliveries, ALLOWED_UPDATES, config.answered_file
+                )
                 await poller.start()
             await stop.wait()
             log.info(

@@ -17,6 +17,7 @@
     METRICS_PORT         set: serve Prometheus metrics at :PORT/metrics; unset: nothing listens
     ADMIN_IDS            Telegram user ids (comma-separated) who may send /stats
     SHUTDOWN_GRACE_SECONDS  how long a stop waits for the photos in flight (20)
+    ANSWERED_FILE        long polling: updates answered but not confirmed at a stop (answered-updates.json)
 """
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ class Config:
     metrics_port: int | None = None
     admin_ids: frozenset[int] = frozenset()
     shutdown_grace_seconds: float = 20.0
+    answered_file: Path = Path("answered-updates.json")
 
     @classmethod
     def from_env(cls, env: dict[str, str] = os.environ) -> Config:
@@ -83,6 +85,7 @@ class Config:
             metrics_port=_number(env, "METRICS_PORT", None, int, minimum=1, maximum=65535),
             admin_ids=_ids(env, "ADMIN_IDS"),
             shutdown_grace_seconds=_number(env, "SHUTDOWN_GRACE_SECONDS", 20.0, float, minimum=0),
+            answered_file=Path(env.get("ANSWERED_FILE") or "answered-updates.json"),
         )
 
 

@@ -9,7 +9,9 @@ queueing), so a stop or a crash mid-answer would lose the photos in flight. Here
 - ``TrackingUpdateProcessor`` (PTB's hook around each update's handlers) tells it when one is done;
 - ``Poller`` long-polls with the offset held at the first unanswered update: while some are
   in flight, Telegram hands them back, the poller skips the ones it has, and polls again
-  shortly for new ones (the long poll waits only when nothing is in flight);
+  shortly for new ones (the long poll waits only when nothing is in flight). When a stop
+  leaves some unanswered, the answered ones after the first of them are kept in
+  ANSWERED_FILE, so that the next start, which receives them again, skips them;
 - ``WebhookQueue`` is PTB's update queue whose ``put`` (awaited by PTB's webhook handler
   before it answers 200) returns only once the update is answered. On a stop, new POSTs
   and the ones not answered within the grace period fail with 503, and Telegram sends
@@ -19,7 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
+from pathlib import Path
 
 from telegram import Bot, Update
 from telegram.error import TelegramError
@@ -144,14 +149,18 @@ def _unavailable() -> Exception:
 class Poller:
     """Long polling that confirms only answered updates (see the module's docstring)."""
 
-    def __init__(self, bot: Bot, queue: asyncio.Queue, deliveries: Deliveries, allowed_updates: list[str]):
+    def __init__(
+        self, bot: Bot, queue: asyncio.Queue, deliveries: Deliveries, allowed_updates: list[str], answered_file: Path
+    ):
         self.bot, self.queue, self.deliveries = bot, queue, deliveries
         self.allowed_updates = allowed_updates
+        self.answered_file = answered_file
         self.offset = 0  # every update below it is answered and confirmed (0: none seen yet)
         self._seen: set[int] = set()  # ids at or above the offset already handed to the bot
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
+        self._seen = self._answered_before()
         await self.bot.delete_webhook()
         self._task = asyncio.create_task(self._run(), name="poller")
 
@@ -166,16 +175,42 @@ class Poller:
         """Tell Telegram which updates are answered: all below the first unanswered one."""
         self._advance(full=False)
         unanswered = sum(1 for i in self._seen if self.deliveries.is_pending(i))
+        answered = sorted(i for i in self._seen if not self.deliveries.is_pending(i))
         if unanswered:
             log.warning(
-                "%d updates not answered will come again on the next start, with %d answered after the first of them",
-                unanswered, len(self._seen) - unanswered,
+                "%d updates not answered will come again on the next start; %d answered after the first of them"
+                " are kept in %s so as not to be answered twice", unanswered, len(answered), self.answered_file,
             )
+        self._keep_answered(answered if unanswered else [])
         if self.offset:
             try:
                 await self.bot.get_updates(offset=self.offset, limit=1, timeout=0, allowed_updates=self.allowed_updates)
             except TelegramError as exc:
                 log.warning("could not confirm the last answered updates (they may be answered again): %s", exc)
+
+    def _answered_before(self) -> set[int]:
+        """The updates the last run answered but could not confirm (ANSWERED_FILE)."""
+        try:
+            return set(json.loads(self.answered_file.read_text())["answered"])
+        except FileNotFoundError:
+            return set()
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring %s (%s): updates answered before the last stop may be answered again",
+                        self.answered_file, exc)
+            return set()
+
+    def _keep_answered(self, answered: list[int]) -> None:
+        """Write ``answered`` to ANSWERED_FILE atomically, or remove the file when there are none."""
+        try:
+            if not answered:
+                self.answered_file.unlink(missing_ok=True)
+                return
+            partial = self.answered_file.with_name(self.answered_file.name + ".tmp")
+            partial.write_text(json.dumps({"answered": answered}))
+            os.replace(partial, self.answered_file)
+        except OSError as exc:
+            log.warning("could not write %s (%s): %d answered updates will be answered again",
+                        self.answered_file, exc, len(answered))
 
     async def _run(self) -> None:
         while True:
