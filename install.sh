@@ -6,7 +6,7 @@
 #
 #   bash install.sh            # PYTHON=python3.12 or VENV=/opt/bot/venv to choose others
 #
-# The first run takes about 8 minutes on 2 cores: dlib (5-6 minutes) and nmslib (2-3) are
+# The first run takes 7-8 minutes on 2 idle cores (about 12 CPU-minutes): dlib and nmslib are
 # compiled from source, because the prebuilt wheels are several times slower (README). Later
 # runs reuse dlib's wheel from ~/.cache/lookalike-wheels and pip's cache: about a minute.
 set -euo pipefail

@@ -132,8 +132,10 @@ class WebhookQueue(asyncio.Queue):
             return
         if self.deliveries.stopping:
             raise _unavailable()
+        again = self.deliveries.is_pending(item.update_id)  # Telegram resent it, tired of waiting
         answered = self.deliveries.received(item.update_id)
-        self.put_nowait(item)
+        if not again:
+            self.put_nowait(item)
         try:
             await answered
         except NotAnswered:
