@@ -79,8 +79,11 @@ class Deliveries:
 
     async def wait_idle(self, timeout: float) -> bool:
         """True once nothing is in flight, False if ``timeout`` passed first."""
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), timeout)
+        # asyncio.timeout, not wait_for: in Python 3.11 wait_for swallows a cancellation that
+        # arrives as the wait ends (the poller, cancelled as the last answer went out, polled on).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
         return self._idle.is_set()
 
     def abandon(self) -> None:
@@ -160,6 +163,7 @@ class Poller:
         self.offset = 0  # every update below it is answered and confirmed (0: none seen yet)
         self._seen: set[int] = set()  # ids at or above the offset already handed to the bot
         self._task: asyncio.Task | None = None
+        self._stopping = False
 
     async def start(self) -> None:
         self._seen = self._answered_before()
@@ -168,6 +172,7 @@ class Poller:
 
     async def stop(self) -> None:
         """Stop fetching; updates Telegram sent in a poll cut short stay unconfirmed."""
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -215,7 +220,7 @@ class Poller:
                         self.answered_file, exc, len(answered))
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 updates = await self.bot.get_updates(
                     offset=self.offset, timeout=LONG_POLL_SECONDS, allowed_updates=self.allowed_updates
