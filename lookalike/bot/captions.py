@@ -56,6 +56,22 @@ def cut(markup: str, limit: int = CAPTION_LIMIT) -> str:
     return "".join(kept) + ELLIPSIS + "".join(f"</{name}>" for name in reversed(open_tags))
 
 
+def cut_text(text: str, limit: int = CAPTION_LIMIT) -> str:
+    """Plain ``text`` (sent without a parse mode) unchanged if Telegram's count of it fits
+    ``limit``, else cut with an ellipsis where it does: a long photo credit must not make
+    Telegram refuse the photo it credits."""
+    if _utf16_units(text) <= limit:
+        return text
+    room = limit - _utf16_units(ELLIPSIS)
+    kept = []
+    for char in text:
+        room -= _utf16_units(char)
+        if room < 0:
+            break
+        kept.append(char)
+    return "".join(kept) + ELLIPSIS
+
+
 def plain(markup: str) -> str:
     """The text the markup shows, for a message sent without parse mode."""
     return html.unescape(re.sub(r"<[^>]*>", "", markup))
@@ -65,4 +81,8 @@ def _width(token: str) -> int:
     if token.startswith("<") and len(token) > 1:
         return 0
     text = html.unescape(token) if token.startswith("&") else token
+    return _utf16_units(text)
+
+
+def _utf16_units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2

@@ -175,7 +175,7 @@ async def runner_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     name = credits.shown_name(entry, lang)
     caption = say(lang, "thumbnail", name=name, percent=percent)
     credit = credits.photo_credit(entry, lang)
-    credited = f"{caption}\n{credit}" if credit else caption  # wherever the photo is shown
+    credited = captions.cut_text(f"{caption}\n{credit}" if credit else caption)  # wherever the photo is shown
     chat_id = query.message.chat.id
     file_id = gallery.file_ids.get(celebrity)
     if file_id is not None:
