@@ -18,7 +18,7 @@ started=$SECONDS
 
 say() { echo "install.sh: $*" >&2; }
 
-# --- system packages: a C++ compiler, CMake and OpenBLAS for dlib, Python's headers and venv
+# --- system packages: a C++ compiler, CMake and OpenBLAS for dlib, Python's headers and venv, a font
 if ! command -v "$python" >/dev/null; then
   say "no $python: install Python 3.11 or newer (Debian/Ubuntu: apt-get install python3), or set PYTHON"
   exit 1
@@ -37,6 +37,8 @@ fi
 include=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 [ -f "$include/Python.h" ] || missing+=(python3-dev)
 "$python" -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+# DejaVu Sans draws the celebrity's name and photo credit in any script (Pillow's own font has no Cyrillic)
+[ -n "$(find /usr/share/fonts -name DejaVuSans.ttf -print -quit 2>/dev/null)" ] || missing+=(fonts-dejavu-core)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then
