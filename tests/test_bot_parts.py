@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import LFW, require
+from conftest import LFW, press_runner_up, require
 from tests.telegram_html import parse_html, telegram_length
 
 
@@ -159,10 +159,6 @@ def test_captions_stay_within_telegram_s_1024_characters(tmp_path):
 def test_a_runner_up_photo_with_a_very_long_credit_keeps_its_caption_within_1024(tmp_path):
     """The runner-up's caption is plain text with the photo's credit: an author of a thousand
     characters must not make Telegram refuse the photo (and lose the press's answer)."""
-    import inspect
-    from types import SimpleNamespace
-
-    from lookalike.bot import handlers
     from lookalike.bot.index_reload import load_gallery
     from lookalike.engine.index import Calibration, CelebrityIndex
 
@@ -173,27 +169,8 @@ def test_a_runner_up_photo_with_a_very_long_credit_keeps_its_caption_within_1024
     celebrities = [{"name": "Ann"}, {"name": "Bob", "author": author, "license": "CC BY 4.0"}, {"name": "Cid"}]
     CelebrityIndex.build(vectors, celebrities, Calibration(mean=0.7, std=0.05)).save(assets)
     gallery = load_gallery(assets)
-    sent = []
-
-    async def send_photo(chat_id, photo, caption=None, filename=None):
-        sent.append(caption)
-        return SimpleNamespace(photo=[SimpleNamespace(width=256, height=256, file_id="file-1")])
-
-    async def answer(*args, **kwargs):
-        pass
-
-    update = SimpleNamespace(
-        update_id=1, effective_user=SimpleNamespace(id=7, language_code="en"),
-        callback_query=SimpleNamespace(
-            data=f"t:{gallery.version}:1:50", message=SimpleNamespace(chat=SimpleNamespace(id=7)), answer=answer
-        ),
-    )
-    context = SimpleNamespace(
-        bot=SimpleNamespace(send_photo=send_photo),
-        bot_data={"services": SimpleNamespace(gallery=SimpleNamespace(current=gallery))},
-    )
-    asyncio.run(inspect.unwrap(handlers.runner_up)(update, context))
-    [caption] = sent
+    caption, again = press_runner_up(gallery, f"t:{gallery.version}:1:50")
+    assert again == caption
     assert len(caption.encode("utf-16-le")) // 2 <= 1024  # sent without a parse mode: Telegram counts it as it is
     assert caption.startswith("Bob · 50%\nPhoto: <Studio> & ЖЖЖ") and caption.endswith("…")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import LFW, ROOT, require
+from conftest import LFW, ROOT, press_runner_up, require
 from tests.wikimedia_server import FakeFile, FakePerson, FakeWikimedia
 
 CONTACT = "ops@example.org"
@@ -363,13 +363,9 @@ def test_ctrl_c_leaves_every_photo_with_its_entry_and_the_next_run_finishes(tmp_
 
 
 def test_build_embeddings_reads_the_folder_and_the_credits_and_names_reach_the_bot(fake, tmp_path, monkeypatch):
-    import asyncio
-    import inspect
-    from types import SimpleNamespace
-
     import numpy as np
 
-    from lookalike.bot import handlers, pictures, replies
+    from lookalike.bot import pictures, replies
     from lookalike.bot.analysis import Analysis, FoundFace
     from lookalike.bot.index_reload import load_gallery
     from lookalike.engine.index import Match
@@ -412,26 +408,7 @@ def test_build_embeddings_reads_the_folder_and_the_credits_and_names_reach_the_b
     assert np.abs(with_credit[credit_row, half] - background).max() > 60
     assert np.abs(without[credit_row, half] - background).max() < 30
 
-    # A runner-up's photo carries the credit in its caption.
-    sent = []
-
-    async def send_photo(chat_id, photo, caption=None, filename=None):
-        sent.append(caption)
-        return SimpleNamespace(photo=[SimpleNamespace(width=256, height=256, file_id="file-1")])
-
-    async def answer(*args, **kwargs):
-        pass
-
+    # A runner-up's photo carries the credit in its caption, uploaded and then by file_id.
     button = credited.keyboard.inline_keyboard[0][1]  # Alex Sink: CC BY 3.0, "Jane & John Doe"
-    update = SimpleNamespace(
-        update_id=1, effective_user=SimpleNamespace(id=7, language_code="en"),
-        callback_query=SimpleNamespace(data=button.callback_data, message=SimpleNamespace(chat=SimpleNamespace(id=7)), answer=answer),
-    )
-    context = SimpleNamespace(
-        bot=SimpleNamespace(send_photo=send_photo),
-        bot_data={"services": SimpleNamespace(gallery=SimpleNamespace(current=gallery))},
-    )
-    runner_up = inspect.unwrap(handlers.runner_up)  # the handler itself, without the per-user limits around it
-    asyncio.run(runner_up(update, context))
-    asyncio.run(runner_up(update, context))  # then by file_id: the same caption
+    sent = press_runner_up(gallery, button.callback_data)
     assert sent == ["Alex Sink · 70%\nPhoto: Jane & John Doe, CC BY 3.0"] * 2
