@@ -336,7 +336,13 @@ def test_ctrl_c_leaves_every_photo_with_its_entry_and_the_next_run_finishes(tmp_
             sys.executable, str(ROOT / "fetch_celebrities.py"), "--out", str(out), "--contact", CONTACT,
             "--sparql-url", fake.sparql_url, "--commons-api-url", fake.api_url,
         ]
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # Ctrl+C reaches a terminal's foreground job; a background shell (as CI may be) starts its
+        # children with SIGINT ignored, which they would inherit: give the tool the terminal's case.
+        inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        finally:
+            signal.signal(signal.SIGINT, inherited)
         deadline = time.monotonic() + 30
         while len(fake.thumb_hits()) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
