@@ -327,3 +327,14 @@ def test_each_reason_a_file_cannot_be_read_has_its_own_true_text_in_both_languag
         assert len(set(texts)) == len(reasons)
     assert "256" in say("ru", "too_many_pixels", jpeg_mp=256, other_mp=64)
     assert "damaged" not in say("en", IMAGE_ERROR_TEXTS[ImageError.TOO_MANY_PIXELS], jpeg_mp=256, other_mp=64)
+
+
+@pytest.mark.parametrize("pool", ["lookalike.bot.face_pool", "lookalike.gallery.build"])
+def test_the_fork_servers_preload_modules_that_exist(pool):
+    """multiprocessing skips a preload name that does not import, silently: each worker
+    would then load dlib itself (as happened when the modules moved into the package)."""
+    import importlib
+    import importlib.util
+
+    for name in importlib.import_module(pool).FORKSERVER_PRELOAD:
+        assert importlib.util.find_spec(name) is not None, name

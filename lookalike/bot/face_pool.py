@@ -25,6 +25,10 @@ from lookalike.bot.lifeline import Lifeline, exit_with_the_bot
 
 log = logging.getLogger(__name__)
 
+FORKSERVER_PRELOAD = ["lookalike.bot.analysis", "lookalike.engine.face_model"]
+"""Imported once by the fork server, so each worker starts with dlib loaded. multiprocessing
+ignores a name that does not import: tests import these."""
+
 _model = None  # the worker process's FaceModel
 
 
@@ -86,7 +90,7 @@ class FacePool:
         self._context = multiprocessing.get_context("forkserver")
         # Workers fork from a fresh server process that preloaded the pipeline, not from the
         # bot's process with its threads (fork there is unsafe).
-        self._context.set_forkserver_preload(["lookalike.bot.analysis", "lookalike.engine.face_model"])
+        self._context.set_forkserver_preload(FORKSERVER_PRELOAD)
         self._lifeline = Lifeline(self._context)
         self._executor: ProcessPoolExecutor | None = None
         self._slots: asyncio.Semaphore | None = None

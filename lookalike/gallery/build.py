@@ -85,6 +85,9 @@ is within this many face widths of the image centre: a news photo's subject is c
 a bystander beside them is not (on LFW, subjects are ~0.1 face widths off centre and
 comparable bystanders 0.6 or more)."""
 DEFAULT_THUMB_SIZE = 256
+FORKSERVER_PRELOAD = ["lookalike.engine.face_model", "lookalike.engine.imaging"]
+"""Imported once by the fork server, so each worker starts with dlib loaded. multiprocessing
+ignores a name that does not import: tests import these."""
 THUMB_QUALITY = 90
 
 REASONS = {
@@ -261,7 +264,7 @@ def _run_pool(
     """Analyse ``paths`` in ``workers`` processes, yielding results as they finish."""
     workers = max(1, min(workers, len(paths)))
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["model", "imaging"])
+    context.set_forkserver_preload(FORKSERVER_PRELOAD)
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(jitters,))
     bar = tqdm(total=len(paths), unit="photo", desc="analysing", disable=None if progress is None else not progress)
     queue = iter(paths)
