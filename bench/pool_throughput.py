@@ -53,12 +53,12 @@ def worker_cpu_seconds(pool) -> float:
     return total
 
 
-def _start_worker_in_own_session() -> None:
+def _start_worker_in_own_session(*initargs) -> None:
     """face_pool's initializer, run in a session of its own (see --own-sessions)."""
     from lookalike.bot import face_pool
 
     os.setsid()
-    face_pool._start_worker()  # noqa: SLF001
+    face_pool._start_worker(*initargs)  # noqa: SLF001
 
 
 def pool_class():
