@@ -195,8 +195,12 @@ class CelebrityIndex:
         num_threads: int,
         ranking: Ranking,
         probe: GenderProbe | None,
+        lifted: np.ndarray,
+        parts: dict[str, np.ndarray],
         directory: Path | None = None,
     ):
+        """``lifted`` and ``parts`` are ``_lift(vectors, ranking)`` and ``_partitions(celebrities,
+        probe)``, which ``build`` and ``load`` have already made for the graphs."""
         self._graphs = graphs
         self._vectors = vectors
         self._celebrities = celebrities
@@ -206,8 +210,8 @@ class CelebrityIndex:
         self.ranking = ranking
         self.probe = probe
         self.directory = directory
-        self._lifted = _lift(vectors, ranking)
-        self._parts = _partitions(celebrities, probe)
+        self._lifted = lifted
+        self._parts = parts
 
     @classmethod
     def build(
@@ -236,12 +240,15 @@ class CelebrityIndex:
             raise ValueError(f"{len(vectors)} vectors but a ranking of {len(ranking.photos)} celebrities")
         parameters = {"M": m, "efConstruction": ef_construction, "efSearch": ef_search}
         lifted = _lift(vectors, ranking)
+        parts = _partitions(celebrities, probe)
         graphs = {}
-        for part, rows in _partitions(celebrities, probe).items():
+        for part, rows in parts.items():
             graphs[part] = _build_graph(lifted[rows], m, ef_construction, num_threads)
             graphs[part].setQueryTimeParams({"efSearch": ef_search})
         log.info("built an index of %d celebrities (%s; graphs: %s)", len(vectors), parameters, ", ".join(graphs))
-        return cls(graphs, vectors, list(celebrities), calibration, parameters, num_threads, ranking, probe)
+        return cls(
+            graphs, vectors, list(celebrities), calibration, parameters, num_threads, ranking, probe, lifted, parts
+        )
 
     @classmethod
     def load(cls, directory: Path | str, *, num_threads: int = 1) -> CelebrityIndex:
@@ -265,7 +272,7 @@ class CelebrityIndex:
         log.info("loaded %d celebrities from %s", len(vectors), directory)
         return cls(
             graphs, vectors, celebrities, meta["calibration"], meta["parameters"], num_threads,
-            ranking, meta["probe"], directory,
+            ranking, meta["probe"], lifted, parts, directory,
         )
 
     def save(self, directory: Path | str) -> None:
