@@ -93,10 +93,7 @@ def gallery_entries(
 
 def plain_index(entries: list[be.Entry]) -> CelebrityIndex:
     """The index before issue 9: nearest mean vector, percentile of the plain distance."""
-    vectors = np.stack([entry.vector for entry in entries])
-    samples = np.concatenate([entry.embeddings for entry in entries])
-    owners = np.concatenate([np.full(len(entry.embeddings), i) for i, entry in enumerate(entries)])
-    records = [be.celebrity_record(entry) for entry in entries]
+    vectors, samples, owners, records = be.gallery_arrays(entries)
     return CelebrityIndex.build(vectors, records, calibrate(vectors, samples, owners))
 
 

@@ -500,12 +500,18 @@ def build(
     return report
 
 
-def make_index(entries: list[Entry], **ranking_parameters: float) -> CelebrityIndex:
-    """The index of ``entries`` with its ranking, gender probe and calibration fitted on their kept photos."""
+def gallery_arrays(entries: list[Entry]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+    """The celebrities' vectors (n, 128), their kept photos' embeddings (s, 128), each photo's
+    celebrity row (s,) and the celebrities' records: what an index is built and fitted from."""
     vectors = np.stack([entry.vector for entry in entries])
     samples = np.concatenate([entry.embeddings for entry in entries])
     owners = np.concatenate([np.full(len(entry.embeddings), i) for i, entry in enumerate(entries)])
-    records = [celebrity_record(entry) for entry in entries]
+    return vectors, samples, owners, [celebrity_record(entry) for entry in entries]
+
+
+def make_index(entries: list[Entry], **ranking_parameters: float) -> CelebrityIndex:
+    """The index of ``entries`` with its ranking, gender probe and calibration fitted on their kept photos."""
+    vectors, samples, owners, records = gallery_arrays(entries)
     ranking = fit_ranking(vectors, samples, owners, **ranking_parameters)
     counted = first_photos(owners)  # people count, not photos
     probe = gender.fit_probe(samples[counted], gender.codes(records)[owners[counted]], folds=owners[counted] % 2)
