@@ -25,7 +25,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from conftest import LFW, ROOT, SAMPLES, missing_data, require
+from conftest import LFW, ROOT, SAMPLES, descendants, missing_data, process_parents, require, running
 from tests.bot_api_server import DOWNLOAD_METHOD, FakeBotApi, max_events_in_window, photo_sizes_from_image
 
 TOKEN = "4242:AAE-never_LOG-this-Token-0123456789"
@@ -234,21 +234,11 @@ def press(api: FakeBotApi, user_id: int, message: dict, data: str) -> dict:
 
 def pool_workers(pid: int) -> set[int]:
     """The bot's face workers: the leaves of its process tree, except multiprocessing's resource tracker."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    descendants, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier}
-        descendants |= frontier
+    parents = process_parents()
+    below = descendants(pid, parents)
     workers = set()
-    for child in descendants:
-        if any(parents.get(other) == child for other in descendants):
+    for child in below:
+        if any(parents.get(other) == child for other in below):
             continue
         try:
             cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
@@ -620,30 +610,6 @@ def test_a_photo_that_breaks_the_pool_twice_gets_an_error_answer(api, bot, peopl
     later = new_user()
     api.send_photo_update(later, sizes=selfie(people[10]))
     assert f"<b>{name(people[10])}</b>" in only_reply(api, later).params["caption"]
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process below ``pid`` in the process tree."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier}
-        found |= frontier
-    return found
-
-
-def running(pid: int) -> bool:
-    """Alive and not a zombie (an orphan's zombie waits for whoever adopted it)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def kill_9(bot: BotProcess, within: float = 15.0) -> None:

@@ -15,8 +15,9 @@ import sys
 import pytest
 
 from conftest import LFW, ROOT, missing_data, require
-from tests.bot_api_server import FakeBotApi
-from tests.test_bot import TOKEN, build_index, new_user, only_reply, press, replies_to, run_bot
+from tests.test_bot import (  # noqa: F401  (api is a fixture)
+    api, build_index, name, new_user, only_reply, photo_folder, press, replies_to, run_bot,
+)
 
 PER_GENDER = 9  # people of 4-8 photos each, one held out: well over the probe's 20 photos a gender
 
@@ -45,24 +46,13 @@ def men() -> list[str]:
 def assets(tmp_path_factory, women, men):
     """A gallery of the women and men but their first photos, with the catalog's genders."""
     root = tmp_path_factory.mktemp("gender")
-    photos = root / "photos"
-    photos.mkdir()
-    for person in women + men:
-        (photos / person).mkdir()
-        for photo in sorted((LFW / person).glob("*.jpg"))[1:]:
-            (photos / person / photo.name).symlink_to(photo)
+    photos = photo_folder(root / "photos", women + men)
     with open(photos / "catalog.csv", "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["key", "gender"])
         writer.writerows([[person, "female"] for person in women] + [[person, "male"] for person in men])
     build_index(photos, root / "assets", root / "cache.sqlite")
     return root / "assets"
-
-
-@pytest.fixture(scope="module")
-def api():
-    with FakeBotApi(token=TOKEN) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -85,10 +75,6 @@ def shown(reply) -> tuple[list[tuple[str, int]], dict]:
     listed = [(best.group(1), int(best.group(2)))] + [(n, int(p)) for n, p in runners_up]
     [[other]] = rows[1:]
     return listed, other
-
-
-def name(person: str) -> str:
-    return person.replace("_", " ")
 
 
 @pytest.mark.parametrize("gender, same, label", [("female", "women", "As a man: "), ("male", "men", "As a woman: ")])

@@ -9,12 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-
-def running(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+from conftest import running
 
 
 def enlarged(path: Path, factor: int = 3) -> bytes:
