@@ -36,7 +36,9 @@ def main(argv: Iterable[str] | None = None) -> int:
         "--contact", default="", help="your e-mail or a URL, sent in the User-Agent as Wikimedia's policy asks (required)"
     )
     parser.add_argument("--limit", type=int, default=1000, help="people to list, most famous first (default 1000)")
-    parser.add_argument("--lang", default="en", help="label languages, first one is the name (default: en)")
+    parser.add_argument(
+        "--lang", type=_languages, default="en", help="label languages, first one is the name (default: en)"
+    )
     parser.add_argument("--occupation", nargs="+", default=[], metavar="QID", help="only these occupations (P106)")
     parser.add_argument("--country", nargs="+", default=[], metavar="QID", help="only these citizenships (P27)")
     parser.add_argument(
@@ -59,7 +61,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     options = FetchOptions(
         out=args.out,
         limit=args.limit,
-        languages=[lang.strip() for lang in args.lang.split(",") if lang.strip()],
+        languages=args.lang,
         occupations=args.occupation,
         countries=args.country,
         min_sitelinks=args.min_sitelinks,
@@ -78,6 +80,11 @@ def main(argv: Iterable[str] | None = None) -> int:
     return 130 if report.interrupted else 0
 
 
+def _languages(value: str) -> list[str]:
+    """``en, ru`` -> ["en", "ru"]."""
+    return [lang.strip() for lang in value.split(",") if lang.strip()]
+
+
 def _check(args: argparse.Namespace) -> str | None:
     """One line saying what is wrong with the arguments, or None."""
     contact = args.contact.strip()
@@ -91,7 +98,7 @@ def _check(args: argparse.Namespace) -> str | None:
         if value < 1:
             return f"{name} must be at least 1"
     try:
-        wikidata.check_languages([lang.strip() for lang in args.lang.split(",") if lang.strip()])
+        wikidata.check_languages(args.lang)
         wikidata.check_items(args.occupation, "--occupation")
         wikidata.check_items(args.country, "--country")
     except ValueError as exc:

@@ -129,6 +129,7 @@ def fetch(options: FetchOptions, client: PoliteClient) -> Report:
         client.stop()
         folder.publish()
         folder.close()
+        report.fetched = folder.staged_total
         report.seconds = time.monotonic() - started
     _log_report(report)
     return report
@@ -286,7 +287,6 @@ def _harvest(
             log.warning("%s (%s): %s", person.qid, person.file, exc)
             report.skip(person, _download_reason(exc))
         progress.update(1)
-    report.fetched = folder.staged_total
     if folder.due():
         folder.publish()
     return running
