@@ -26,7 +26,6 @@ class MatchAnalytics:
     def __init__(self, clock=time.time):
         self._clock = clock
         self.started = clock()
-        self.answered = 0  # photos answered, whatever the answer
         self.outcomes: collections.Counter[str] = collections.Counter()
         self.celebrities: collections.Counter[str] = collections.Counter()
         self._minutes: collections.deque[list[int]] = collections.deque()  # [minute, photos], oldest first
@@ -34,7 +33,6 @@ class MatchAnalytics:
 
     def photo_answered(self, outcome: str, best_matches: list[str] = ()) -> None:
         """One photo answered with ``outcome``; ``best_matches``: each face's best match's name."""
-        self.answered += 1
         self.outcomes[outcome] += 1
         self.celebrities.update(best_matches)
         minute = int(self._clock() // 60)
@@ -44,6 +42,11 @@ class MatchAnalytics:
             self._minutes.append([minute, 1])
         while self._minutes[0][0] <= minute - DAY_MINUTES:
             self._minutes.popleft()
+
+    @property
+    def answered(self) -> int:
+        """Photos answered since the start, whatever the answer."""
+        return self.outcomes.total()
 
     def last_day(self) -> int:
         """Photos answered in the last 24 hours (to the minute)."""
