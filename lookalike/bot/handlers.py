@@ -129,7 +129,12 @@ async def other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _log(update, "other", "hint", started)
 
 
-_LIMIT_TEXTS = {ChatBusy: "busy", TooManyInFlight: "user_in_flight", TooManyPerMinute: "user_rate"}
+def _limit_refusal(exc: ChatBusy | Busy | TooManyInFlight | TooManyPerMinute) -> Refusal:
+    """What a photo or a press over a limit is told: the chat's or the pool's "busy", or the user's."""
+    if isinstance(exc, TooManyPerMinute):
+        return Refusal("user_rate", "user_rate", seconds=round(exc.retry_in))
+    key = "user_in_flight" if isinstance(exc, TooManyInFlight) else "busy"
+    return Refusal(key, key)
 
 
 def _counted_press(handler):
@@ -147,11 +152,9 @@ def _counted_press(handler):
             with services.chats.admit(chat_id), services.limits.admit(query.from_user.id):
                 await handler(update, context)
         except (ChatBusy, TooManyInFlight, TooManyPerMinute) as exc:
-            key, values = _LIMIT_TEXTS[type(exc)], {}
-            if isinstance(exc, TooManyPerMinute):
-                values["seconds"] = round(exc.retry_in)
-            await query.answer(say(_lang(update), key, **values), show_alert=True)
-            _log(update, "button", key, started)
+            refusal = _limit_refusal(exc)
+            await query.answer(say(_lang(update), refusal.key, **refusal.values), show_alert=True)
+            _log(update, "button", refusal.outcome, started)
 
     return counted
 
@@ -264,9 +267,8 @@ async def _answer_photo(
     except TelegramError as exc:
         outcome = f"{outcome}-unsent({exc.__class__.__name__}: {exc})"
     else:
-        _services(context).analytics.photo_answered(
-            metrics.outcome_label(outcome), best_matches if metrics.outcome_label(outcome) == "match" else []
-        )
+        label = metrics.outcome_label(outcome)
+        _services(context).analytics.photo_answered(label, best_matches if label == "match" else [])
     metrics.STAGE_SECONDS.labels("send").observe(time.perf_counter() - sending)
     _log(update, kind, outcome, started, **details)
 
@@ -302,12 +304,8 @@ async def _look_alike(
             details["bytes"] = len(data)
             with metrics.STAGE_SECONDS.labels("faces").time():
                 analysis = await services.pool.analyse(data)
-    except TooManyInFlight as exc:
-        raise Refusal("user_in_flight", "user_in_flight") from exc
-    except TooManyPerMinute as exc:
-        raise Refusal("user_rate", "user_rate", seconds=round(exc.retry_in)) from exc
-    except Busy as exc:
-        raise Refusal("busy", "busy") from exc
+    except (TooManyInFlight, TooManyPerMinute, Busy) as exc:
+        raise _limit_refusal(exc) from exc
     except PhotoFailed as exc:
         raise Refusal("failed", f"failed({exc})") from exc
     if analysis.error is not None:
