@@ -107,7 +107,7 @@ def test_a_new_index_is_swapped_in_a_broken_one_is_not_and_old_thumbnails_never_
     (broken / "index.json").write_text("{not json")
     replace_directory(broken, assets)
     assert asyncio.run(watcher.check()) is False
-    assert watcher.current is old and old.name(0) == "Ann"
+    assert watcher.current is old and old.index.celebrity(0)["name"] == "Ann"
     assert old.thumbnail(0) is None  # its directory is gone; the new one's 0.jpg is someone else
 
     fixed = tmp_path / "fixed"
@@ -115,7 +115,7 @@ def test_a_new_index_is_swapped_in_a_broken_one_is_not_and_old_thumbnails_never_
     replace_directory(fixed, assets)
     assert asyncio.run(watcher.check()) is True
     new = watcher.current
-    assert new.version != old.version and new.name(1) == "Eve" and len(new) == 2
+    assert new.version != old.version and new.index.celebrity(1)["name"] == "Eve" and len(new) == 2
     assert new.file_ids == {} and new.thumbnail(1) == new_thumb
 
 
@@ -292,7 +292,7 @@ def test_an_index_swapped_in_during_start_up_is_loaded_again_not_a_crash(tmp_pat
     loads = _swap_during_the_first_load(monkeypatch, assets, tmp_path / "newest")
     gallery = load_gallery_at_start(assets, pause=0.01)
     assert len(loads) == 2
-    assert [gallery.name(0), gallery.name(1)] == ["Fay", "Gus"] and len(gallery) == 2
+    assert [gallery.index.celebrity(i)["name"] for i in (0, 1)] == ["Fay", "Gus"] and len(gallery) == 2
 
 
 @pytest.mark.parametrize("port", ["0", "-1", "65536", "99999"])

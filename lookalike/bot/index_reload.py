@@ -42,9 +42,6 @@ class Gallery:
     def __len__(self) -> int:
         return len(self.index)
 
-    def name(self, i: int) -> str:
-        return self.index.celebrity(i)["name"]
-
     def link(self, i: int) -> str | None:
         link = self.index.celebrity(i).get("link")
         return link if isinstance(link, str) and link.startswith(("https://", "http://")) else None
