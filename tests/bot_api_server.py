@@ -459,6 +459,9 @@ class FakeBotApi:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._updates_changed: asyncio.Event | None = None
+        #: Names of files whose downloads wait until release_downloads(); the event is set then.
+        self._held_files: set[str] = set()
+        self._downloads_released: asyncio.Event | None = None
         self._closing = False
         self._port: int | None = None
         #: getUpdates requests still waiting; they are recorded only once answered.
@@ -532,6 +535,7 @@ class FakeBotApi:
 
     async def _start_site(self) -> None:
         self._updates_changed = asyncio.Event()
+        self._downloads_released = asyncio.Event()
         # Telegram accepts uploads of up to 50 MB; aiohttp's default body limit is 1 MB.
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api_call)
@@ -546,6 +550,7 @@ class FakeBotApi:
     async def _shutdown(self) -> None:
         self._closing = True
         self._wake_long_polls()
+        self._downloads_released.set()
         await self._runner.cleanup()
 
     # ------------------------------------------------------------ HTTP handlers
@@ -605,6 +610,10 @@ class FakeBotApi:
         if stored is None:
             error = _ApiError(HTTPStatus.NOT_FOUND, "Not Found")
             return self._answer_error(DOWNLOAD_METHOD, decoded, arrived, error)
+        released = self._downloads_released
+        while stored.file_name in self._held_files and not self._closing:
+            await released.wait()
+            released = self._downloads_released
         self._record(DOWNLOAD_METHOD, decoded, arrived, HTTPStatus.OK, stored.file_id)
         content_type = stored.mime_type or "application/octet-stream"
         return web.Response(body=stored.data, content_type=content_type)
@@ -1158,6 +1167,22 @@ class FakeBotApi:
         fault = _Fault(int(status), retry_after, description)
         with self._lock:
             self._faults.setdefault(method.lower(), deque()).extend([fault] * count)
+
+    def hold_downloads(self, file_name: str) -> None:
+        """Make downloads of documents named ``file_name``, sent before or after, wait (and the
+        bot's answer with them) until release_downloads()."""
+        with self._lock:
+            self._held_files.add(file_name)
+
+    def release_downloads(self) -> None:
+        with self._lock:
+            self._held_files.clear()
+        self._loop.call_soon_threadsafe(self._release_held_downloads)
+
+    def _release_held_downloads(self) -> None:
+        """Wake every held download; runs on the server loop."""
+        self._downloads_released.set()
+        self._downloads_released = asyncio.Event()
 
     # ------------------------------------------------------- test helpers: inspection
 
