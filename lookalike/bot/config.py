@@ -17,7 +17,7 @@
     METRICS_PORT         set: serve Prometheus metrics at :PORT/metrics; unset: nothing listens
     ADMIN_IDS            Telegram user ids (comma-separated) who may send /stats
     SHUTDOWN_GRACE_SECONDS  how long a stop waits for the photos in flight (20)
-    ANSWERED_FILE        long polling: updates answered but not confirmed at a stop (answered-updates.json)
+    ANSWERED_FILE        long polling: updates answered but not yet confirmed, kept as the bot runs (answered-updates.json)
 """
 from __future__ import annotations
 

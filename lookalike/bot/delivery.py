@@ -9,9 +9,12 @@ queueing), so a stop or a crash mid-answer would lose the photos in flight. Here
 - ``TrackingUpdateProcessor`` (PTB's hook around each update's handlers) tells it when one is done;
 - ``Poller`` long-polls with the offset held at the first unanswered update: while some are
   in flight, Telegram hands them back, the poller skips the ones it has, and polls again
-  shortly for new ones (the long poll waits only when nothing is in flight). When a stop
-  leaves some unanswered, the answered ones after the first of them are kept in
-  ANSWERED_FILE, so that the next start, which receives them again, skips them;
+  shortly for new ones (the long poll waits only when nothing is in flight). An update
+  answered while others are still in flight is written to ANSWERED_FILE at once
+  (``answered_file``) and leaves it once Telegram has confirmed it, so that the next start,
+  which receives it again, skips it: after a stop that left some unanswered, and after a
+  ``kill -9`` too. The last one in flight is not written: the poller confirms it with its
+  next getUpdates, one round trip later;
 - ``WebhookQueue`` is PTB's update queue whose ``put`` (awaited by PTB's webhook handler
   before it answers 200) returns only once the update is answered. On a stop, new POSTs
   and the ones not answered within the grace period fail with 503, and Telegram sends
@@ -21,14 +24,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 from telegram import Bot, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor
+
+from lookalike.bot.answered_file import AnsweredFile
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,8 @@ class Deliveries:
         self._idle = asyncio.Event()
         self._idle.set()
         self.stopping = False
+        self.on_answered: Callable[[int], None] | None = None
+        """Called with each update answered (not with one abandoned), after it left the count."""
 
     def __len__(self) -> int:
         return len(self._answered)
@@ -68,6 +74,8 @@ class Deliveries:
         future = self._answered.pop(update_id, None)
         if future is not None and not future.done():
             future.set_result(None)
+            if self.on_answered is not None:
+                self.on_answered(update_id)
         if not self._answered:
             self._idle.set()
 
@@ -159,14 +167,16 @@ class Poller:
     ):
         self.bot, self.queue, self.deliveries = bot, queue, deliveries
         self.allowed_updates = allowed_updates
-        self.answered_file = answered_file
-        self.offset = 0  # every update below it is answered and confirmed (0: none seen yet)
+        self.answered = AnsweredFile(answered_file)
+        self.offset = 0  # every update below it is answered (0: none seen yet)
+        self._confirmed = 0  # the highest offset Telegram has acknowledged
         self._seen: set[int] = set()  # ids at or above the offset already handed to the bot
         self._task: asyncio.Task | None = None
         self._stopping = False
 
     async def start(self) -> None:
-        self._seen = self._answered_before()
+        self._seen = self.answered.load()
+        self.deliveries.on_answered = self._answered
         await self.bot.delete_webhook()
         self._task = asyncio.create_task(self._run(), name="poller")
 
@@ -179,56 +189,52 @@ class Poller:
                 await self._task
 
     async def confirm(self) -> None:
-        """Tell Telegram which updates are answered: all below the first unanswered one."""
+        """Tell Telegram which updates are answered: all below the first unanswered one. The
+        answered ones above it stay in ANSWERED_FILE for the next start."""
         self._advance(full=False)
         unanswered = sum(1 for i in self._seen if self.deliveries.is_pending(i))
-        answered = sorted(i for i in self._seen if not self.deliveries.is_pending(i))
+        answered = [i for i in self._seen if not self.deliveries.is_pending(i)]
         if unanswered:
             log.warning(
                 "%d updates not answered will come again on the next start; %d answered after the first of them"
-                " are kept in %s so as not to be answered twice", unanswered, len(answered), self.answered_file,
+                " are kept in %s so as not to be answered twice", unanswered, len(answered), self.answered.path,
             )
-        self._keep_answered(answered if unanswered else [])
+        self.answered.add(*answered)
+        await self.answered.flush()
         if self.offset:
             try:
                 await self.bot.get_updates(offset=self.offset, limit=1, timeout=0, allowed_updates=self.allowed_updates)
+                self._acknowledged(self.offset)
             except TelegramError as exc:
                 log.warning("could not confirm the last answered updates (they may be answered again): %s", exc)
+        await self.answered.flush()
+        self.answered.close()
 
-    def _answered_before(self) -> set[int]:
-        """The updates the last run answered but could not confirm (ANSWERED_FILE)."""
-        try:
-            return set(json.loads(self.answered_file.read_text())["answered"])
-        except FileNotFoundError:
-            return set()
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("ignoring %s (%s): updates answered before the last stop may be answered again",
-                        self.answered_file, exc)
-            return set()
+    def _answered(self, update_id: int) -> None:
+        """Put an update answered while others are in flight in ANSWERED_FILE: Telegram may hand
+        it back for a while (each getUpdates holds at the first unanswered one). The last one
+        in flight is confirmed by the next poll at once instead."""
+        if len(self.deliveries) > 0 and update_id >= self._confirmed:
+            self.answered.add(update_id)
 
-    def _keep_answered(self, answered: list[int]) -> None:
-        """Write ``answered`` to ANSWERED_FILE atomically, or remove the file when there are none."""
-        try:
-            if not answered:
-                self.answered_file.unlink(missing_ok=True)
-                return
-            partial = self.answered_file.with_name(self.answered_file.name + ".tmp")
-            partial.write_text(json.dumps({"answered": answered}))
-            os.replace(partial, self.answered_file)
-        except OSError as exc:
-            log.warning("could not write %s (%s): %d answered updates will be answered again",
-                        self.answered_file, exc, len(answered))
+    def _acknowledged(self, offset: int) -> None:
+        """Telegram has confirmed every update below ``offset``: they never come back."""
+        if offset > self._confirmed:
+            self._confirmed = offset
+            self.answered.drop_below(offset)
 
     async def _run(self) -> None:
         while not self._stopping:
+            offset = self.offset
             try:
                 updates = await self.bot.get_updates(
-                    offset=self.offset, timeout=LONG_POLL_SECONDS, allowed_updates=self.allowed_updates
+                    offset=offset, timeout=LONG_POLL_SECONDS, allowed_updates=self.allowed_updates
                 )
             except TelegramError as exc:
                 log.warning("getUpdates failed, trying again in 1 s: %s", exc)
                 await asyncio.sleep(1)
                 continue
+            self._acknowledged(offset)
             new = [update for update in updates if update.update_id not in self._seen]
             for update in new:
                 self._seen.add(update.update_id)
@@ -237,18 +243,20 @@ class Poller:
             self._advance(full=len(updates) >= WINDOW and not new)
             if updates and not new:  # only updates still in flight came back
                 await self.deliveries.wait_idle(BUSY_POLL_SECONDS)
+                self._advance(full=False)  # the next poll confirms those answered meanwhile
 
     def _advance(self, full: bool) -> None:
         """Move the offset up to the first unanswered update, or past the whole window when it
-        is full of updates in flight (else a slow one would hold up everyone's new photos)."""
+        is full of updates in flight (else a slow one would hold up everyone's new photos).
+        It never moves down: updates below it were confirmed by the poll that carried it."""
         first = self.deliveries.first_unanswered()
         if first is None or full:
             if self._seen:
-                self.offset = max(self._seen) + 1
+                self.offset = max(self.offset, max(self._seen) + 1)
             if full:
                 log.warning("%d updates in flight fill getUpdates' window; confirming them before they are answered",
                             len(self.deliveries))
             self._seen.clear()
         else:
-            self.offset = first
-            self._seen = {i for i in self._seen if i >= first}
+            self.offset = max(self.offset, first)
+            self._seen = {i for i in self._seen if i >= self.offset}

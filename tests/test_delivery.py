@@ -1,0 +1,249 @@
+"""delivery.Poller's bookkeeping and answered_file without a bot process: a stand-in for
+Telegram's getUpdates, updates answered by calling Deliveries.done as the bot's update
+processor does, and ANSWERED_FILE read from disk while the poller runs."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from telegram import Update
+from telegram.error import NetworkError
+
+from conftest import ROOT
+from lookalike.bot.delivery import Deliveries, Poller
+
+
+class FakeTelegram:
+    """getUpdates as Telegram answers it: updates stay until a getUpdates whose offset is
+    above them confirms them; a long poll waits for new ones."""
+
+    def __init__(self, *update_ids: int):
+        self.pending = list(update_ids)
+        self.offsets: list[int] = []  # the offset of every getUpdates, in order
+        self.unreachable = False  # getUpdates fails before Telegram sees it
+        self._arrived = asyncio.Event()
+
+    def send(self, *update_ids: int) -> None:
+        self.pending += update_ids
+        self._arrived.set()
+
+    async def delete_webhook(self) -> bool:
+        return True
+
+    async def get_updates(self, offset=0, limit=100, timeout=0, allowed_updates=None) -> list[Update]:
+        self.offsets.append(offset)
+        if self.unreachable:
+            raise NetworkError("connection reset")
+        if offset > 0:
+            self.pending = [i for i in self.pending if i >= offset]
+        if not self.pending and timeout:
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._arrived.wait()
+        return [Update(i) for i in self.pending[:limit]]
+
+
+class Bot:
+    """One poller, as app.py runs it, over ``telegram``; the updates it handed over in ``queue``."""
+
+    def __init__(self, telegram: FakeTelegram, answered_file: Path):
+        self.telegram = telegram
+        self.deliveries = Deliveries()
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.poller = Poller(telegram, self.queue, self.deliveries, ["message"], answered_file)
+
+    async def received(self, count: int) -> list[int]:
+        async with asyncio.timeout(5):
+            return [(await self.queue.get()).update_id for _ in range(count)]
+
+    def answer(self, *update_ids: int) -> None:
+        for update_id in update_ids:
+            self.deliveries.done(update_id)
+
+    async def polls(self, count: int = 2) -> None:
+        """Let the poller poll ``count`` more times."""
+        target = len(self.telegram.offsets) + count
+        await until(lambda: len(self.telegram.offsets) >= target)
+
+
+async def until(condition, timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+def recorded(path: Path) -> set[int] | None:
+    """The ids in ANSWERED_FILE, None when there is no file."""
+    try:
+        return set(json.loads(path.read_text())["answered"])
+    except FileNotFoundError:
+        return None
+
+
+def test_answered_updates_above_an_unanswered_one_are_on_disk_at_once_and_skipped_after_a_kill(tmp_path):
+    answered_file = tmp_path / "answered.json"
+
+    async def scenario():
+        telegram = FakeTelegram(1, 2, 3, 4, 5)
+        first = Bot(telegram, answered_file)
+        await first.poller.start()
+        assert await first.received(5) == [1, 2, 3, 4, 5]
+        first.answer(2, 3, 4, 5)  # 1 still in flight
+        await until(lambda: recorded(answered_file) == {2, 3, 4, 5})
+        await first.polls()
+        assert set(telegram.offsets) == {0, 1}, "the offset passed an unanswered update"
+
+        await first.poller.stop()  # a kill -9: no confirm(), nothing written at the stop
+        assert telegram.pending == [1, 2, 3, 4, 5]
+
+        second = Bot(telegram, answered_file)
+        await second.poller.start()
+        assert await second.received(1) == [1]
+        await second.polls()
+        assert second.queue.empty(), "updates answered before the kill were handed to the bot again"
+        second.answer(1)
+        await until(lambda: telegram.pending == [])
+        assert max(telegram.offsets) == 6
+        telegram.send(6)  # ends the long poll that carried offset 6: Telegram has confirmed 1 to 5
+        assert await second.received(1) == [6]
+        await until(lambda: recorded(answered_file) is None)
+        await second.poller.stop()
+
+    asyncio.run(scenario())
+
+
+def test_ids_telegram_has_confirmed_leave_the_file_and_the_last_answer_is_not_written(tmp_path):
+    answered_file = tmp_path / "answered.json"
+
+    async def scenario():
+        telegram = FakeTelegram(1, 2, 3)
+        bot = Bot(telegram, answered_file)
+        await bot.poller.start()
+        await bot.received(3)
+        bot.answer(2, 3)
+        await until(lambda: recorded(answered_file) == {2, 3})
+        telegram.send(4)
+        assert await bot.received(1) == [4]
+        bot.answer(1)  # 4 is in flight now: offset 4 confirms 1 to 3
+        await until(lambda: 4 in telegram.offsets)
+        await bot.polls()
+        assert recorded(answered_file) is None
+        assert telegram.pending == [4]
+
+        writes = []
+        bot.poller.answered.add = lambda *ids: writes.append(ids)
+        bot.answer(4)  # the last in flight: the next poll confirms it, no write
+        await until(lambda: 5 in telegram.offsets)
+        assert writes == [] and recorded(answered_file) is None
+        await bot.poller.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_poll_that_failed_confirmed_nothing_and_drops_nothing_from_the_file(tmp_path):
+    answered_file = tmp_path / "answered.json"
+
+    async def scenario():
+        telegram = FakeTelegram(1, 2, 3, 4)
+        first = Bot(telegram, answered_file)
+        await first.poller.start()
+        await first.received(4)
+        first.answer(2, 3)
+        telegram.unreachable = True
+        first.answer(1)  # 4 in flight: the next poll carries offset 4, and fails
+        await until(lambda: 4 in telegram.offsets)
+        await asyncio.sleep(0.2)
+        assert recorded(answered_file) == {1, 2, 3}
+        await first.poller.stop()  # a kill -9
+
+        telegram.unreachable = False
+        second = Bot(telegram, answered_file)
+        await second.poller.start()
+        assert await second.received(1) == [4]
+        await second.polls()
+        assert second.queue.empty()
+        await second.poller.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_graceful_stop_keeps_only_the_answered_updates_telegram_will_send_again(tmp_path):
+    answered_file = tmp_path / "answered.json"
+
+    async def scenario():
+        telegram = FakeTelegram(1, 2, 3, 4)
+        bot = Bot(telegram, answered_file)
+        await bot.poller.start()
+        await bot.received(4)
+        bot.answer(1, 3)  # 2 is never answered
+        await bot.poller.stop()
+        bot.deliveries.abandon()
+        await bot.poller.confirm()
+        assert telegram.offsets[-1] == 2 and telegram.pending == [2, 3, 4]
+        assert recorded(answered_file) == {3}
+
+    asyncio.run(scenario())
+
+
+def test_an_unreadable_file_is_logged_and_the_bot_starts_and_answers(tmp_path, caplog):
+    answered_file = tmp_path / "answered.json"
+    answered_file.write_text('{"answered": [1, 2')  # torn: written in place by something else
+
+    async def scenario():
+        telegram = FakeTelegram(1, 2)
+        bot = Bot(telegram, answered_file)
+        await bot.poller.start()
+        assert await bot.received(2) == [1, 2]
+        bot.answer(1, 2)
+        await until(lambda: telegram.pending == [])
+        await bot.poller.stop()
+        await bot.poller.confirm()
+
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(scenario())
+    assert f"ignoring {answered_file}" in caplog.text
+    assert recorded(answered_file) is None, "the unreadable file outlived a stop with nothing to keep"
+
+
+WRITER = """
+import asyncio, sys
+from pathlib import Path
+from lookalike.bot.answered_file import AnsweredFile
+
+async def main():
+    answered = AnsweredFile(Path(sys.argv[1]))
+    update_id = 0
+    while True:
+        update_id += 1
+        answered.add(*range(update_id * 7, update_id * 7 + 100))
+        answered.drop_below(update_id * 7)
+        await answered.flush()
+
+asyncio.run(main())
+"""
+
+
+def test_a_kill_at_any_instant_leaves_the_old_record_or_the_new_one(tmp_path):
+    """A process writing records as fast as it can, killed with SIGKILL at random instants."""
+    answered_file = tmp_path / "answered.json"
+    chance = random.Random(7)
+    for _ in range(30):
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(answered_file)], cwd=ROOT)
+        deadline = time.monotonic() + 20
+        while not answered_file.exists() and writer.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(chance.uniform(0, 0.05))
+        os.kill(writer.pid, signal.SIGKILL)
+        assert writer.wait(10) == -signal.SIGKILL
+        ids = sorted(recorded(answered_file))
+        assert len(ids) == 100 and ids == list(range(ids[0], ids[0] + 100)), ids
