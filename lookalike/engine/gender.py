@@ -79,35 +79,42 @@ def fit_probe(samples: np.ndarray, sample_codes: np.ndarray, folds: np.ndarray |
     if min(len(women), len(men)) < MIN_PHOTOS_PER_GENDER:
         log.info("no gender probe: %d labelled photos of women, %d of men", len(women), len(men))
         return None
-    weights = _discriminant(women, men)
+    axis = _discriminant(women, men)
     held_out = _held_out_places(samples, sample_codes, folds) if folds is not None else None
     # too few photos to hold some out: their places under the discriminant fitted on all of them
-    women_places, men_places = held_out or (_places(women, women, men, weights), _places(men, women, men, weights))
-    low, high = women.mean(axis=0) @ weights, men.mean(axis=0) @ weights
-    bias = -float(low + _equal_error_place(women_places, men_places) * (high - low))
-    probe = GenderProbe(tuple(float(w) for w in weights), bias)
+    women_places, men_places = held_out or (axis.places(women), axis.places(men))
+    bias = -(axis.low + _equal_error_place(women_places, men_places) * (axis.high - axis.low))
+    probe = GenderProbe(tuple(float(w) for w in axis.weights), bias)
     right = np.concatenate([probe.predict(women) == 0, probe.predict(men) == 1]).mean()
     log.info("gender probe fitted on %d + %d photos: %.1f%% right on them", len(women), len(men), 100 * right)
     return probe
 
 
-def _discriminant(women: np.ndarray, men: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class _Axis:
+    """Fisher's direction and where the women's (``low``) and the men's (``high``) means project on it."""
+
+    weights: np.ndarray
+    low: float
+    high: float
+
+    def places(self, photos: np.ndarray) -> np.ndarray:
+        """Where ``photos`` project: 0 at the women's mean, 1 at the men's."""
+        return (photos @ self.weights - self.low) / (self.high - self.low)
+
+
+def _discriminant(women: np.ndarray, men: np.ndarray) -> _Axis:
     scatter = np.cov(women, rowvar=False) * (len(women) - 1) + np.cov(men, rowvar=False) * (len(men) - 1)
     scatter /= len(women) + len(men) - 2
     scatter += SHRINKAGE * np.trace(scatter) / len(scatter) * np.eye(len(scatter))
-    return np.linalg.solve(scatter, men.mean(axis=0) - women.mean(axis=0))
-
-
-def _places(photos: np.ndarray, women: np.ndarray, men: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Where ``photos`` project between the women's (0) and the men's (1) mean projections."""
-    low, high = women.mean(axis=0) @ weights, men.mean(axis=0) @ weights
-    return (photos @ weights - low) / (high - low)
+    weights = np.linalg.solve(scatter, men.mean(axis=0) - women.mean(axis=0))
+    return _Axis(weights, float(women.mean(axis=0) @ weights), float(men.mean(axis=0) @ weights))
 
 
 def _held_out_places(
     samples: np.ndarray, sample_codes: np.ndarray, folds: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """The women's and the men's places (``_places``) of each fold's photos under the
+    """The women's and the men's places (``_Axis.places``) of each fold's photos under the
     discriminant fitted on the other fold; None when a fold holds too few of either."""
     folds = np.asarray(folds)
     women_places, men_places = [], []
@@ -117,9 +124,9 @@ def _held_out_places(
         held_women, held_men = samples[test & (sample_codes == 0)], samples[test & (sample_codes == 1)]
         if min(len(women), len(men), len(held_women), len(held_men)) < MIN_PHOTOS_PER_GENDER // 2:
             return None
-        weights = _discriminant(women, men)
-        women_places.append(_places(held_women, women, men, weights))
-        men_places.append(_places(held_men, women, men, weights))
+        axis = _discriminant(women, men)
+        women_places.append(axis.places(held_women))
+        men_places.append(axis.places(held_men))
     return np.concatenate(women_places), np.concatenate(men_places)
 
 
