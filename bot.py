@@ -6,6 +6,7 @@ Configured by environment variables (README, and ``lookalike.bot.config``); the 
 itself is ``lookalike.bot.app``. A missing token or a missing/corrupt index prints one
 line and exits with status 2.
 """
+
 from __future__ import annotations
 
 import sys

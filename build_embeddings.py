@@ -3,8 +3,9 @@
     python build_embeddings.py PHOTOS_DIR --out assets [--workers N] [--jitters N]
 
 PHOTOS_DIR holds ``<Name>.jpg`` and/or ``<Name>/*.jpg``, with an optional catalog
-(photos/README.md). The build itself is ``lookalike.gallery.build.build``.
+(photos/README.md). The build itself is ``lookalike.builder.build.build``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from lookalike.gallery import BuildError
-from lookalike.gallery.build import (
+from lookalike.builder import BuildError
+from lookalike.builder.build import (
     DEFAULT_JITTERS,
     DEFAULT_MAX_ROLL,
     DEFAULT_MIN_EYE_DISTANCE,
@@ -32,7 +33,10 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("assets"), help="index directory (default: assets)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
     parser.add_argument(
-        "--jitters", type=int, default=DEFAULT_JITTERS, help=f"re-samplings per face (default {DEFAULT_JITTERS}; 1 is ~4x faster)"
+        "--jitters",
+        type=int,
+        default=DEFAULT_JITTERS,
+        help=f"re-samplings per face (default {DEFAULT_JITTERS}; 1 is ~4x faster)",
     )
     parser.add_argument("--min-eye-distance", type=float, default=DEFAULT_MIN_EYE_DISTANCE, metavar="PX")
     parser.add_argument("--max-roll", type=float, default=DEFAULT_MAX_ROLL, metavar="DEG")

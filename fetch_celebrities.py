@@ -5,8 +5,9 @@
         [--width 500] [--workers N] [--sparql-url URL] [--commons-api-url URL]
 
 then ``python build_embeddings.py photos --out assets``. The fetch itself is
-``lookalike.gallery.celebrity_fetch.fetch``; photos/README.md describes what it writes.
+``lookalike.fetcher.celebrity_fetch.fetch``; photos/README.md describes what it writes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,9 +17,9 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from lookalike.gallery import celebrity_fetch, commons, wikidata
-from lookalike.gallery.celebrity_fetch import FetchError, FetchOptions
-from lookalike.gallery.polite_http import PoliteClient, user_agent
+from lookalike.fetcher import celebrity_fetch, commons, wikidata
+from lookalike.fetcher.celebrity_fetch import FetchError, FetchOptions
+from lookalike.fetcher.polite_http import PoliteClient, user_agent
 
 TOOL = "LookalikeBotCelebrityFetcher"
 VERSION = "1.0"
@@ -33,7 +34,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=Path("photos"), help="photos folder (default: photos)")
     parser.add_argument(
-        "--contact", default="", help="your e-mail or a URL, sent in the User-Agent as Wikimedia's policy asks (required)"
+        "--contact",
+        default="",
+        help="your e-mail or a URL, sent in the User-Agent as Wikimedia's policy asks (required)",
     )
     parser.add_argument("--limit", type=int, default=1000, help="people to list, most famous first (default 1000)")
     parser.add_argument(
@@ -42,14 +45,19 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--occupation", nargs="+", default=[], metavar="QID", help="only these occupations (P106)")
     parser.add_argument("--country", nargs="+", default=[], metavar="QID", help="only these citizenships (P27)")
     parser.add_argument(
-        "--min-sitelinks", type=int, default=0, metavar="N",
+        "--min-sitelinks",
+        type=int,
+        default=0,
+        metavar="N",
         help="only people with at least N sitelinks (raise it if the query service times out)",
     )
     parser.add_argument(
         "--width", type=int, default=500, help=f"thumbnail width, one of {', '.join(map(str, commons.STANDARD_WIDTHS))}"
     )
     parser.add_argument("--workers", type=int, default=2, help="requests at a time (default 2, as Wikimedia asks)")
-    parser.add_argument("--page-size", type=int, default=5000, metavar="N", help="people per SPARQL query (default 5000)")
+    parser.add_argument(
+        "--page-size", type=int, default=5000, metavar="N", help="people per SPARQL query (default 5000)"
+    )
     parser.add_argument("--sparql-url", default=celebrity_fetch.SPARQL_URL)
     parser.add_argument("--commons-api-url", default=celebrity_fetch.COMMONS_API_URL)
     args = parser.parse_args(None if argv is None else list(argv))

@@ -84,5 +84,7 @@ fi
 # --- everything else, pinned; nmslib is compiled for this CPU (requirements.txt says why)
 say "installing the pinned requirements (nmslib compiles from source the first time: 2-3 minutes)"
 "${pip[@]}" install -q --find-links "$wheels" -r requirements.txt
+# --- the project itself, editable: `import lookalike` works from anywhere, nothing patches sys.path
+"${pip[@]}" install -q --no-deps --no-build-isolation -e .
 "$venv/bin/python" -c 'import dlib, nmslib, telegram, prometheus_client'
 say "done in $((SECONDS - started)) s; test with: $venv/bin/python -m pytest -q"

@@ -5,6 +5,7 @@
 The face pipeline itself is ``lookalike.engine.face_model``; the look-up is
 ``lookalike.engine.lookup``, the same one the bot answers with.
 """
+
 from __future__ import annotations
 
 import argparse

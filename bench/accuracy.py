@@ -17,10 +17,11 @@
 (b) Identification, top-1 and top-5 (exact search): for every person with 3+ photos that
     have a face, one photo (seeded random) is held out as the query and the rest form
     that person's gallery entry, built either as "one photo each" (the first remaining
-    photo) or as the project's build (lookalike.gallery.build.select: duplicates dropped,
+    photo) or as the project's build (lookalike.builder.build.select: duplicates dropped,
     consensus cleaning, mean vector). People with fewer photos are distractors in the
     gallery, with all their photos (unless --no-distractors).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,11 +33,9 @@ from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402  (sets OPENBLAS_NUM_THREADS=1 and puts the project root on sys.path)
-from common import CACHE, LFW, table  # noqa: E402
-
-import numpy as np  # noqa: E402
+import common
+import numpy as np
+from common import CACHE, LFW, table
 
 DLIB_PUBLISHED = 0.9938
 FAR = 0.001
@@ -84,7 +83,9 @@ def seed_vectors(files: list[Path], workers: int, recompute: bool) -> dict[str, 
     stacked = np.stack([v if v is not None else np.zeros(128, np.float32) for v in vectors])
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(path, files=np.array([p.name for p in paths]), vectors=stacked, has_face=has_face, dlib=dlib.__version__)
-    print(f"seed vectors: {has_face.sum()} of {len(paths)} with a face, {common.now() - started:.0f} s; cached in {path}")
+    print(
+        f"seed vectors: {has_face.sum()} of {len(paths)} with a face, {common.now() - started:.0f} s; cached in {path}"
+    )
     return {p.name: v for p, v, h in zip(paths, stacked, has_face) if h}
 
 
@@ -154,7 +155,9 @@ def all_negatives(files: list[str], vectors: dict[str, np.ndarray]) -> np.ndarra
 def verification(pairs, pipelines: dict[str, dict[str, np.ndarray]]) -> list[str]:
     same = np.array([a == b for a, _, b, _, _ in pairs])
     folds = np.array([f for *_, f in pairs])
-    files = sorted({common.lfw_path(a, n).name for a, n, *_ in pairs} | {common.lfw_path(b, n).name for _, _, b, n, _ in pairs})
+    files = sorted(
+        {common.lfw_path(a, n).name for a, n, *_ in pairs} | {common.lfw_path(b, n).name for _, _, b, n, _ in pairs}
+    )
     both = set(files)
     for vectors in pipelines.values():
         both &= set(vectors)
@@ -167,37 +170,60 @@ def verification(pairs, pipelines: dict[str, dict[str, np.ndarray]]) -> list[str
         t_best, a_best = best_threshold(d, same)
         valid = ~np.isnan(d)
         _, a_valid = best_threshold(d[valid], same[valid])
-        rows.append([
-            name,
-            f"{100 * np.mean(accuracies):.2f} +- {100 * np.std(accuracies):.2f}",
-            f"{np.mean(thresholds):.3f}",
-            f"{100 * a_best:.2f} @ {t_best:.3f}",
-            f"{100 * accuracy_at(d, same, 0.6):.2f}",
-            f"{missing_photos} photos / {missing_pairs} pairs",
-            f"{100 * a_valid:.2f}",
-            f"{100 * DLIB_PUBLISHED:.2f}",
-        ])
+        rows.append(
+            [
+                name,
+                f"{100 * np.mean(accuracies):.2f} +- {100 * np.std(accuracies):.2f}",
+                f"{np.mean(thresholds):.3f}",
+                f"{100 * a_best:.2f} @ {t_best:.3f}",
+                f"{100 * accuracy_at(d, same, 0.6):.2f}",
+                f"{missing_photos} photos / {missing_pairs} pairs",
+                f"{100 * a_valid:.2f}",
+                f"{100 * DLIB_PUBLISHED:.2f}",
+            ]
+        )
         tar, t_far, allowed = tar_at_far(d[same], d[~same], FAR)
         negatives = all_negatives(sorted(both), vectors)
         tar_all, t_all, allowed_all = tar_at_far(d[same], negatives, FAR)
-        tar_rows.append([
-            name,
-            f"{100 * tar:.2f} @ {t_far:.3f}",
-            f"{(~same).sum()} (allowed false accepts: {allowed})",
-            f"{100 * tar_all:.2f} @ {t_all:.3f}",
-            f"{len(negatives):,} (allowed: {allowed_all:,})",
-        ])
-    lines.append(table(
-        ["pipeline", "10-fold acc %", "mean threshold", "best single threshold acc %", "acc % @ 0.6",
-         "no face found", "best acc % (pairs with faces only)", "dlib published %"],
-        rows, "lrrrrrrr",
-    ))
+        tar_rows.append(
+            [
+                name,
+                f"{100 * tar:.2f} @ {t_far:.3f}",
+                f"{(~same).sum()} (allowed false accepts: {allowed})",
+                f"{100 * tar_all:.2f} @ {t_all:.3f}",
+                f"{len(negatives):,} (allowed: {allowed_all:,})",
+            ]
+        )
+    lines.append(
+        table(
+            [
+                "pipeline",
+                "10-fold acc %",
+                "mean threshold",
+                "best single threshold acc %",
+                "acc % @ 0.6",
+                "no face found",
+                "best acc % (pairs with faces only)",
+                "dlib published %",
+            ],
+            rows,
+            "lrrrrrrr",
+        )
+    )
     lines.append("")
-    lines.append(table(
-        ["pipeline", "TAR % @ FAR 0.1% (pairs.txt)", "different-person pairs", "TAR % @ FAR 0.1% (all photos)",
-         "different-person pairs (all)"],
-        tar_rows, "lrrrr",
-    ))
+    lines.append(
+        table(
+            [
+                "pipeline",
+                "TAR % @ FAR 0.1% (pairs.txt)",
+                "different-person pairs",
+                "TAR % @ FAR 0.1% (all photos)",
+                "different-person pairs (all)",
+            ],
+            tar_rows,
+            "lrrrr",
+        )
+    )
     lines.append(
         f"pairs: {len(pairs)} ({same.sum()} same, {(~same).sum()} different) in {len(np.unique(folds))} folds; "
         f"'all photos' = every different-person pair among the {len(both)} pair photos where both pipelines found a face."
@@ -209,10 +235,10 @@ def verification(pairs, pipelines: dict[str, dict[str, np.ndarray]]) -> list[str
 
 
 def identification(project: dict, seed: int, distractors: bool) -> list[str]:
-    from lookalike.gallery import build as be
-    from lookalike.gallery.celebrity_photos import Celebrity
+    from lookalike.builder import build as be
+    from lookalike.builder.celebrity_photos import Celebrity
+    from lookalike.builder.photo_cache import PhotoResult
     from lookalike.engine.index import CelebrityIndex, calibrate
-    from lookalike.gallery.photo_cache import PhotoResult
 
     by_person: dict[str, list[Path]] = defaultdict(list)
     for path in sorted(LFW.glob("*/*.jpg")):
@@ -234,7 +260,7 @@ def identification(project: dict, seed: int, distractors: bool) -> list[str]:
             single_names.append(person)
             single_vectors.append(vectors[rest[0].name])
 
-    # the project's build: lookalike.gallery.build.select over the remaining photos
+    # the project's build: lookalike.builder.build.select over the remaining photos
     celebrities, analysed = [], {}
     for person in people:
         rest = [p for p in by_person[person] if p != queries.get(person)]
@@ -243,7 +269,8 @@ def identification(project: dict, seed: int, distractors: bool) -> list[str]:
             v = vectors.get(p.name)
             result = (
                 PhotoResult(status="ok", faces=1, box=(0, 0, 1, 1), eye_distance=100.0, embedding=v)
-                if v is not None else PhotoResult(status="no_face")
+                if v is not None
+                else PhotoResult(status="no_face")
             )
             analysed[p] = be.Analysed(hashlib.sha256(p.read_bytes()).hexdigest(), result, cached=True)
     entries, rejected, skipped = be.select(celebrities, analysed, be.DEFAULT_MIN_EYE_DISTANCE, be.DEFAULT_MAX_ROLL)
@@ -266,7 +293,9 @@ def identification(project: dict, seed: int, distractors: bool) -> list[str]:
     matches = index.query(q, k=5)
     hits1 = np.mean([m[0].name == n for m, n in zip(matches, query_names)])
     hits5 = np.mean([n in [x.name for x in m] for m, n in zip(matches, query_names)])
-    rows.append(["project's build via CelebrityIndex (HNSW)", len(build_names), f"{100 * hits1:.2f}", f"{100 * hits5:.2f}"])
+    rows.append(
+        ["project's build via CelebrityIndex (HNSW)", len(build_names), f"{100 * hits1:.2f}", f"{100 * hits5:.2f}"]
+    )
     dropped = [n for n in query_names if n not in set(build_names)]
     reasons = defaultdict(int)
     for path, reason in rejected.items():
@@ -298,7 +327,9 @@ def rank_hits(q: np.ndarray, query_names: list[str], gallery: np.ndarray, names:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workers", type=int, default=None, help="processes for the seed's embeddings (default: cores)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="processes for the seed's embeddings (default: cores)"
+    )
     parser.add_argument("--recompute", action="store_true", help="ignore the cached seed vectors")
     parser.add_argument("--no-distractors", action="store_true", help="gallery of the query people only")
     parser.add_argument("--seed", type=int, default=0, help="which photo each person holds out")
@@ -315,8 +346,10 @@ def main(argv: list[str] | None = None) -> int:
     seed = seed_vectors(files, args.workers or os.cpu_count() or 1, args.recompute)
     common.banner(
         "Accuracy on LFW (half of the identities)",
-        [f"project vectors: {len(project)} photos with a face (bench/.cache/lfw_embeddings.npz); "
-         f"seed vectors: {len(seed)} of the {len(files)} pair photos"],
+        [
+            f"project vectors: {len(project)} photos with a face (bench/.cache/lfw_embeddings.npz); "
+            f"seed vectors: {len(seed)} of the {len(files)} pair photos"
+        ],
     )
     print("## (a) Verification, pairs.txt")
     print("\n".join(verification(pairs, {"ours": project, "seed": seed})))

@@ -6,6 +6,7 @@ Speed figures in this folder are ratios against a baseline timed in the same run
 same inputs, interleaved with the candidate, because the machine is shared: absolute
 times drift with whatever else runs, ratios much less.
 """
+
 from __future__ import annotations
 
 import io
@@ -17,11 +18,9 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core per process, as in the bot's workers
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 DATA = ROOT.parent / "shared" / "data"
 LFW = DATA / "lfw"
@@ -245,9 +244,7 @@ class SeedPipeline:
         image = self.decode(data)
         rects = self.detect(image)
         shapes = self.landmarks(image, rects)
-        return [
-            ((r.left(), r.top(), r.right(), r.bottom()), e) for r, e in zip(rects, self.embed(image, shapes))
-        ]
+        return [((r.left(), r.top(), r.right(), r.bottom()), e) for r, e in zip(rects, self.embed(image, shapes))]
 
 
 def central(boxes: list[tuple[int, int, int, int]], width: int, height: int) -> int:
@@ -281,7 +278,7 @@ class ChildrenCPU:
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._ticks = os.sysconf("SC_CLK_TCK")
 
-    def __enter__(self) -> "ChildrenCPU":
+    def __enter__(self) -> ChildrenCPU:
         self._thread.start()
         return self
 

@@ -6,7 +6,7 @@ A subset of LFW is laid out as the builder expects (``<Name>/*.jpg``, symlinks i
 temporary folder): whole people, in a seeded random order, until ``--photos`` photos.
 Per round and per jitter setting, in a fresh folder with a fresh cache:
 
-1. full build: ``lookalike.gallery.build.build`` end to end (hashing, the worker pool and its
+1. full build: ``lookalike.builder.build.build`` end to end (hashing, the worker pool and its
    model loading, consensus, calibration, the HNSW index, thumbnails, the atomic swap);
 2. unchanged rebuild: the same call again, every photo answered by the cache;
 3. incremental refresh: ``--add`` photos of people not yet in the gallery are added and
@@ -16,6 +16,7 @@ Rounds alternate the order of the jitter settings so the machine's other load hi
 them alike. Photos/s is photos / full-build seconds, wall clock, with ``--workers``
 processes (default: the builder's, one per core).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,9 +27,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402  (sets OPENBLAS_NUM_THREADS=1 and puts the project root on sys.path)
-from common import LFW, fmt_ratio, median, now, table  # noqa: E402
+import common
+from common import LFW, fmt_ratio, median, now, table
 
 
 def subset(count: int, extra: int, seed: int) -> tuple[list[Path], list[Path]]:
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     common.require(LFW)
     try:
-        from lookalike.gallery import build as be
+        from lookalike.builder import build as be
     except ImportError as exc:
         print(f"SKIPPED: build_embeddings.py cannot be imported ({exc})")
         return 1
@@ -107,17 +107,22 @@ def main(argv: list[str] | None = None) -> int:
         for j in order:
             result = one_run(be, base, added, j, args.workers)
             runs[j].append(result)
-            print(f"round {r + 1}, {j} jitter(s): full {result['full']:.1f} s "
-                  f"(workers' CPU {result['workers_cpu']:.1f} s), unchanged {result['unchanged']:.1f} s, "
-                  f"+{len(added)} photos {result['refresh']:.1f} s; analysed {result['computed']}", flush=True)
+            print(
+                f"round {r + 1}, {j} jitter(s): full {result['full']:.1f} s "
+                f"(workers' CPU {result['workers_cpu']:.1f} s), unchanged {result['unchanged']:.1f} s, "
+                f"+{len(added)} photos {result['refresh']:.1f} s; analysed {result['computed']}",
+                flush=True,
+            )
     print()
     common.banner(
-        "Gallery build (lookalike.gallery.build.build)",
-        [f"{len(base)} LFW photos of {len({p.parent.name for p in base})} people (symlinks, <Name>/*.jpg), "
-         f"+{len(added)} photos of {len({p.parent.name for p in added})} new people for the refresh; "
-         f"{workers} worker processes; {args.rounds} rounds, order alternating",
-         f"first run: {runs[args.jitters[0]][0]['celebrities'][0]} celebrities, {runs[args.jitters[0]][0]['kept']} photos kept, "
-         f"rejected {runs[args.jitters[0]][0]['rejected'] or 'none'}"],
+        "Gallery build (lookalike.builder.build.build)",
+        [
+            f"{len(base)} LFW photos of {len({p.parent.name for p in base})} people (symlinks, <Name>/*.jpg), "
+            f"+{len(added)} photos of {len({p.parent.name for p in added})} new people for the refresh; "
+            f"{workers} worker processes; {args.rounds} rounds, order alternating",
+            f"first run: {runs[args.jitters[0]][0]['celebrities'][0]} celebrities, {runs[args.jitters[0]][0]['kept']} photos kept, "
+            f"rejected {runs[args.jitters[0]][0]['rejected'] or 'none'}",
+        ],
     )
     rows = []
     for j, results in runs.items():
@@ -125,21 +130,42 @@ def main(argv: list[str] | None = None) -> int:
         unchanged = median([x["unchanged"] for x in results])
         refresh = median([x["refresh"] for x in results])
         worker_cpu = median([x["workers_cpu"] for x in results])
-        rows.append([
-            j, f"{full:.1f}", f"{len(base) / full:.2f}", f"{1000 * worker_cpu / len(base):.0f}",
-            f"{len(base) / worker_cpu:.2f}",
-            f"{unchanged:.1f}", f"{refresh:.1f}", f"{100 * refresh / full:.0f}% ({fmt_ratio(full / refresh)} faster)",
-        ])
-    print(table(["jitters", "full build s", "photos/s", "workers' CPU ms per photo", "photos/s per core owned",
-                 "unchanged rebuild s",
-                 f"+{len(added)} photos s", "refresh / full"], rows))
+        rows.append(
+            [
+                j,
+                f"{full:.1f}",
+                f"{len(base) / full:.2f}",
+                f"{1000 * worker_cpu / len(base):.0f}",
+                f"{len(base) / worker_cpu:.2f}",
+                f"{unchanged:.1f}",
+                f"{refresh:.1f}",
+                f"{100 * refresh / full:.0f}% ({fmt_ratio(full / refresh)} faster)",
+            ]
+        )
+    print(
+        table(
+            [
+                "jitters",
+                "full build s",
+                "photos/s",
+                "workers' CPU ms per photo",
+                "photos/s per core owned",
+                "unchanged rebuild s",
+                f"+{len(added)} photos s",
+                "refresh / full",
+            ],
+            rows,
+        )
+    )
     if len(args.jitters) >= 2:
         low, high = min(args.jitters), max(args.jitters)
         paired = [h["full"] / l["full"] for h, l in zip(runs[high], runs[low])]
         cpu_paired = [h["workers_cpu"] / l["workers_cpu"] for h, l in zip(runs[high], runs[low])]
-        print(f"full build, {high} jitters / {low}: {fmt_ratio(median(paired))} the wall time "
-              f"(per round {', '.join(fmt_ratio(p) for p in paired)}), {fmt_ratio(median(cpu_paired))} the workers' "
-              "CPU time (includes each worker's model loading)")
+        print(
+            f"full build, {high} jitters / {low}: {fmt_ratio(median(paired))} the wall time "
+            f"(per round {', '.join(fmt_ratio(p) for p in paired)}), {fmt_ratio(median(cpu_paired))} the workers' "
+            "CPU time (includes each worker's model loading)"
+        )
     return 0
 
 

@@ -13,6 +13,7 @@ Each index is built, saved and loaded back as the bot loads it, and the loaded
 one is measured. Latency is per single query, k=3, one thread: how the bot calls
 the index.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,10 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402, F401  (OPENBLAS_NUM_THREADS=1 for a one-core baseline; the project root on sys.path)
-import numpy as np  # noqa: E402
-from lookalike.engine.index import (  # noqa: E402
+import common  # noqa: F401  (OPENBLAS_NUM_THREADS=1 for a one-core baseline; the project root on sys.path)
+import numpy as np
+from lfw_embeddings import DEFAULT_OUT as DEFAULT_EMBEDDINGS
+from synth import compare, synthesise
+
+from lookalike.engine.index import (
     DEFAULT_EF_CONSTRUCTION,
     DEFAULT_EF_SEARCH,
     DEFAULT_M,
@@ -35,8 +38,6 @@ from lookalike.engine.index import (  # noqa: E402
     CelebrityIndex,
     exact_neighbours,
 )
-from lfw_embeddings import DEFAULT_OUT as DEFAULT_EMBEDDINGS  # noqa: E402
-from synth import compare, synthesise  # noqa: E402
 
 TOP = 10
 LATENCY_QUERIES = 200  # single queries timed per setting (the baseline at 1M takes ~50 ms each)
@@ -210,7 +211,18 @@ def paired_latencies(search, baseline, queries: np.ndarray, block: int) -> tuple
 class _MallInfo2(ctypes.Structure):
     _fields_ = [
         (name, ctypes.c_size_t)
-        for name in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()
+        for name in [
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        ]
     ]
 
 

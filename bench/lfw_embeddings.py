@@ -5,6 +5,7 @@
 The cache holds, per photo that has a face: the vector of the face nearest the
 centre (LFW centres its subject), the person's name and the photo's path.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,10 +15,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import common
 import numpy as np
 from tqdm import tqdm
-
-import common
 
 DEFAULT_LFW = common.LFW
 DEFAULT_OUT = common.CACHE / "lfw_embeddings.npz"
@@ -67,9 +67,7 @@ def main() -> None:
         names=np.array([Path(paths[i]).parent.name for i in kept]),
         paths=np.array([paths[i] for i in kept]),
     )
-    print(
-        f"{len(kept)} of {len(paths)} photos have a face; {time.perf_counter() - started:.0f} s; saved to {args.out}"
-    )
+    print(f"{len(kept)} of {len(paths)} photos have a face; {time.perf_counter() - started:.0f} s; saved to {args.out}")
 
 
 if __name__ == "__main__":

@@ -10,12 +10,12 @@ Bush 530), and all photos of one stranger rightly get the same few look-alikes, 
 would read as hubs; so the figures are also given for at most --per-stranger photos of
 each stranger (chosen at random), closer to a bot's users who send a photo or a few.
 Of each gallery person with 2+ photos one photo is held out as an identification query.
-The gallery is what build_embeddings makes of the rest (lookalike.gallery.build.select: duplicates, consensus, mean vector; the catalog's fields,
+The gallery is what build_embeddings makes of the rest (lookalike.builder.build.select: duplicates, consensus, mean vector; the catalog's fields,
 gender included), indexed twice in the same run:
 
 - baseline: the plain nearest mean vector (CelebrityIndex without ranking or gender probe,
   percentile calibrated on the plain distance), i.e. the index before issue 9;
-- ranked: lookalike.gallery.build.make_index, the index build_embeddings writes now.
+- ranked: lookalike.builder.build.make_index, the index build_embeddings writes now.
 
 Printed per index, for the strangers' top answers: coverage of the gallery (and the
 even-spread ideal 1 - e^(-q/n)), the share of answers taken by the 1% most-answered
@@ -30,6 +30,7 @@ vectors mixed from the LFW ones (bench/synth.py), each with 1-3 photos scattered
 gallery's measured within-person spread, genders from the LFW gallery's probe; the
 ranking is fitted on them as a build would, and the strangers' real faces are the queries.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,23 +42,21 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402  (one core for numpy; the project root on sys.path)
-from common import LFW, table  # noqa: E402
+import common
+import numpy as np
+from common import LFW, table
 
-import numpy as np  # noqa: E402
-
-from lookalike.bot.replies import percent  # noqa: E402
-from lookalike.engine import gender  # noqa: E402
-from lookalike.engine.index import CelebrityIndex, calibrate  # noqa: E402
-from lookalike.engine.ranking import (  # noqa: E402
+from lookalike.bot.replies import percent
+from lookalike.builder import build as be
+from lookalike.builder.celebrity_photos import read_catalog
+from lookalike.builder.photo_cache import PhotoResult
+from lookalike.engine import gender
+from lookalike.engine.index import CelebrityIndex, calibrate
+from lookalike.engine.ranking import (
     DEFAULT_REACH_NEIGHBOURS,
     DEFAULT_REACH_WEIGHT,
     DEFAULT_SPREAD_WEIGHT,
 )
-from lookalike.gallery import build as be  # noqa: E402
-from lookalike.gallery.celebrity_photos import read_catalog  # noqa: E402
-from lookalike.gallery.photo_cache import PhotoResult  # noqa: E402
 
 
 def split(people: list[str], share: float, seed: int) -> tuple[list[str], list[str]]:
@@ -142,7 +141,9 @@ def probe_trade_off(probe: gender.GenderProbe, queries: np.ndarray, query_gender
         threshold = women[math.ceil((1 - women_wrong) * len(women)) - 1]  # at most that share of women above
         held.append(f"women {100 * women_wrong:.0f}% -> men {100 * (men <= threshold).mean():.2f}%")
     cuts = np.concatenate([women, men])
-    wrong = np.maximum(1 - np.searchsorted(women, cuts, "right") / len(women), np.searchsorted(men, cuts, "right") / len(men))
+    wrong = np.maximum(
+        1 - np.searchsorted(women, cuts, "right") / len(women), np.searchsorted(men, cuts, "right") / len(men)
+    )
     return (
         f"gender probe's trade-off on these strangers (every photo; any threshold): {'; '.join(held)}; "
         f"equal errors at {100 * wrong.min():.2f}%; the index's threshold: women "
@@ -241,27 +242,44 @@ def main(argv: list[str] | None = None) -> int:
     timings = {label: query_time(index, timed) for label, index in indexes.items()}
     for (label, index), (queries_label, queries) in itertools.product(indexes.items(), query_sets.items()):
         f = stranger_figures(index, queries, query_genders[queries_label])
-        rows.append([
-            label,
-            queries_label,
-            f"{f['coverage']:.3f} (ideal {f['ideal']:.3f})",
-            f"{100 * f['top1pct']:.1f}",
-            f"{100 * f['largest']:.2f}",
-            f"{100 * f['women']:.1f}",
-            f"{100 * f['men']:.1f}",
-            f"{100 * f['shown90']:.1f}",
-            f"{f['ks']:.3f}",
-            f"{f['distance']:.3f}",
-            "yes" if f["ordered"] else "NO",
-            f"{100 * identified[label]:.2f}",
-            common.ms(timings[label]),
-        ])
-    print(table(
-        ["index", "strangers' photos", "coverage", "top-1% share %", "largest share %",
-         "women -> man %", "men -> woman %",
-         "shown >= 90% %", "KS to uniform", "median distance", "order = %", "ident. top-1 %", "query ms"],
-        rows, "llrrrrrrrrrrr",
-    ))
+        rows.append(
+            [
+                label,
+                queries_label,
+                f"{f['coverage']:.3f} (ideal {f['ideal']:.3f})",
+                f"{100 * f['top1pct']:.1f}",
+                f"{100 * f['largest']:.2f}",
+                f"{100 * f['women']:.1f}",
+                f"{100 * f['men']:.1f}",
+                f"{100 * f['shown90']:.1f}",
+                f"{f['ks']:.3f}",
+                f"{f['distance']:.3f}",
+                "yes" if f["ordered"] else "NO",
+                f"{100 * identified[label]:.2f}",
+                common.ms(timings[label]),
+            ]
+        )
+    print(
+        table(
+            [
+                "index",
+                "strangers' photos",
+                "coverage",
+                "top-1% share %",
+                "largest share %",
+                "women -> man %",
+                "men -> woman %",
+                "shown >= 90% %",
+                "KS to uniform",
+                "median distance",
+                "order = %",
+                "ident. top-1 %",
+                "query ms",
+            ],
+            rows,
+            "llrrrrrrrrrrr",
+        )
+    )
     print(
         f"\ncoverage: share of the gallery that is some stranger's top answer; mismatch over "
         f"{(query_genders['every photo'] == 0).sum()} women's and {(query_genders['every photo'] == 1).sum()} men's "
@@ -278,8 +296,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def scaled_timing(size: int, real: np.ndarray, lfw_index: CelebrityIndex, queries: np.ndarray, args) -> str:
     """Look-up time, plain against ranked, in a synthetic gallery of ``size`` celebrities (see the docstring)."""
-    from lookalike.engine.ranking import fit_ranking
     from synth import synthesise
+
+    from lookalike.engine.ranking import fit_ranking
 
     rng = np.random.default_rng(args.seed)
     vectors = synthesise(real, size, rng)
@@ -294,8 +313,12 @@ def scaled_timing(size: int, real: np.ndarray, lfw_index: CelebrityIndex, querie
     records = [{"name": str(i), "gender": labels[g]} for i, g in enumerate(lfw_index.probe.predict(vectors))]
     started = common.now()
     ranking = fit_ranking(
-        vectors, photos, owners,
-        spread_weight=args.spread_weight, reach_neighbours=args.reach_neighbours, reach_weight=args.reach_weight,
+        vectors,
+        photos,
+        owners,
+        spread_weight=args.spread_weight,
+        reach_neighbours=args.reach_neighbours,
+        reach_weight=args.reach_weight,
     )
     fitted = common.now() - started
     ranked = CelebrityIndex.build(vectors, records, ranking=ranking, probe=lfw_index.probe)
@@ -307,11 +330,13 @@ def scaled_timing(size: int, real: np.ndarray, lfw_index: CelebrityIndex, querie
         [label, f"{size:,}", common.ms(query_time(index, queries))]
         for label, index in (("plain nearest mean (baseline)", plain), ("hub-aware + gender (ranked)", ranked))
     ]
-    return "\n".join([
-        table(["index", "celebrities", "query ms"], rows, "lrr"),
-        f"synthetic gallery of {size:,} with {len(photos):,} photos; ranking fitted in {fitted:.1f} s, "
-        f"calibrated in {calibrated:.1f} s (a build's extra time at this size); {len(queries)} real stranger faces.",
-    ])
+    return "\n".join(
+        [
+            table(["index", "celebrities", "query ms"], rows, "lrr"),
+            f"synthetic gallery of {size:,} with {len(photos):,} photos; ranking fitted in {fitted:.1f} s, "
+            f"calibrated in {calibrated:.1f} s (a build's extra time at this size); {len(queries)} real stranger faces.",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ Inputs: "selfie-sized" = every sample portrait resized to Telegram's 1280 and 80
 sizes (what the bot receives); the sample portraits and the group/scene samples at their
 original sizes; and ``--lfw-count`` random LFW photos (250x250).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,13 +26,10 @@ import random
 import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402  (sets OPENBLAS_NUM_THREADS=1 and puts the project root on sys.path)
-from common import SAMPLES, LFW, SeedPipeline, fmt_ratio, median, ms, now, p99, table  # noqa: E402
-
-import numpy as np  # noqa: E402
+import common
+import numpy as np
+from common import LFW, SAMPLES, SeedPipeline, fmt_ratio, median, ms, now, p99, table
 
 STAGES = ("decode", "detect", "landmarks", "embed", "query")  # wall-clock; then the run's CPU time
 cpu = time.thread_time
@@ -90,8 +88,7 @@ class Ours:
         embeddings = []
         if rects:
             embeddings = [
-                np.asarray(e, dtype=np.float32)
-                for e in self.model.recognizer.compute_face_descriptor(image, shapes, 1)
+                np.asarray(e, dtype=np.float32) for e in self.model.recognizer.compute_face_descriptor(image, shapes, 1)
             ]
         t4 = now()
         if embeddings:
@@ -160,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             f"gallery: {len(vectors)} LFW vectors; query k={args.k}; {index_note}",
             f"ours: FaceModel (detect side {ours.model.detect_side} px), at most {max_faces} faces per photo "
             "(analysis.MAX_FACES, as the bot); seed: every face found",
-            "inputs: " + ", ".join(f"{name} {len(items)}" for name, items in sets.items())
+            "inputs: "
+            + ", ".join(f"{name} {len(items)}" for name, items in sets.items())
             + f"; selfie-sized x{args.rounds} rounds, the others x1; first-runner alternates photo by photo",
         ],
     )
@@ -283,33 +281,56 @@ def report(name: str, result: dict, photos: int) -> None:
     rows.append(stage_row("total, CPU time", seed_t[:, -1], our_t[:, -1]))
     paired = seed_total / our_total
     print(f"## {name}: {photos} photos, {len(our_t)} runs per pipeline")
-    print(table(["stage", "seed median ms", "seed p99 ms", "ours median ms", "ours p99 ms", "ratio median", "ratio p99"], rows))
-    print(f"per-photo paired total ratio (seed/ours): median {fmt_ratio(median(paired))}, "
-          f"min {fmt_ratio(paired.min())}, max {fmt_ratio(paired.max())}")
+    print(
+        table(
+            ["stage", "seed median ms", "seed p99 ms", "ours median ms", "ours p99 ms", "ratio median", "ratio p99"],
+            rows,
+        )
+    )
+    print(
+        f"per-photo paired total ratio (seed/ours): median {fmt_ratio(median(paired))}, "
+        f"min {fmt_ratio(paired.min())}, max {fmt_ratio(paired.max())}"
+    )
     looked = result["second_look"]
-    print(f"ours ran the upsampled second look on {looked.sum()} of {len(looked)} runs; ours' detect median: "
-          f"{ms(median(our_t[~looked, 1]))} ms without it ({(~looked).sum()} runs), "
-          f"{ms(median(our_t[looked, 1]))} ms with it ({looked.sum()} runs); it found more faces than the "
-          f"first look in {result['gained'].sum()} of those runs")
+    print(
+        f"ours ran the upsampled second look on {looked.sum()} of {len(looked)} runs; ours' detect median: "
+        f"{ms(median(our_t[~looked, 1]))} ms without it ({(~looked).sum()} runs), "
+        f"{ms(median(our_t[looked, 1]))} ms with it ({looked.sum()} runs); it found more faces than the "
+        f"first look in {result['gained'].sum()} of those runs"
+    )
     if name == "selfie-sized":
         for side in common.TELEGRAM_SIDES:
-            rows_side = [i for i, label in enumerate(result["labels"] * (len(our_t) // photos)) if label.endswith(f"@{side}")]
+            rows_side = [
+                i for i, label in enumerate(result["labels"] * (len(our_t) // photos)) if label.endswith(f"@{side}")
+            ]
             s, o = wall(seed_t[rows_side]), wall(our_t[rows_side])
-            print(f"  {side} px ({len(rows_side)} runs): seed median {ms(median(s))} ms, ours median {ms(median(o))} ms "
-                  f"p99 {ms(p99(o))} ms, ratio {fmt_ratio(median(s) / median(o))}")
+            print(
+                f"  {side} px ({len(rows_side)} runs): seed median {ms(median(s))} ms, ours median {ms(median(o))} ms "
+                f"p99 {ms(p99(o))} ms, ratio {fmt_ratio(median(s) / median(o))}"
+            )
     a = agreement(result["faces"])
     result["agreement"] = a
     d = a["distances"]
-    print(f"faces: seed found a face in {a['both'] + a['seed_only']} photos, ours in {a['both'] + a['ours_only']}; "
-          f"seed-only {a['seed_only']}, ours-only {a['ours_only']}, neither {a['neither']}")
-    print(f"  faces found: seed {a['seed_faces']}, ours {a['our_faces']} (ours embeds the largest {MAX_FACES[0]}); "
-          f"seed's faces ours did not find (IoU < {SAME_FACE_IOU}): {a['unmatched_seed']}, ours not found by seed: "
-          f"{a['unmatched_ours']}; matched and embedded by both: {len(d)}")
+    print(
+        f"faces: seed found a face in {a['both'] + a['seed_only']} photos, ours in {a['both'] + a['ours_only']}; "
+        f"seed-only {a['seed_only']}, ours-only {a['ours_only']}, neither {a['neither']}"
+    )
+    print(
+        f"  faces found: seed {a['seed_faces']}, ours {a['our_faces']} (ours embeds the largest {MAX_FACES[0]}); "
+        f"seed's faces ours did not find (IoU < {SAME_FACE_IOU}): {a['unmatched_seed']}, ours not found by seed: "
+        f"{a['unmatched_ours']}; matched and embedded by both: {len(d)}"
+    )
     if len(d):
-        print(f"  embedding distance seed vs ours, same face: mean {d.mean():.4f}, median {np.median(d):.4f}, "
-              f"max {d.max():.4f} (same person < 0.6)")
-    misses = [label for label, s, o in zip(result["labels"], result["faces"]["seed"], result["faces"]["ours"]) if s and not o]
-    extras = [label for label, s, o in zip(result["labels"], result["faces"]["seed"], result["faces"]["ours"]) if o and not s]
+        print(
+            f"  embedding distance seed vs ours, same face: mean {d.mean():.4f}, median {np.median(d):.4f}, "
+            f"max {d.max():.4f} (same person < 0.6)"
+        )
+    misses = [
+        label for label, s, o in zip(result["labels"], result["faces"]["seed"], result["faces"]["ours"]) if s and not o
+    ]
+    extras = [
+        label for label, s, o in zip(result["labels"], result["faces"]["seed"], result["faces"]["ours"]) if o and not s
+    ]
     if misses:
         print(f"  seed found a face, ours none: {', '.join(misses[:10])}")
     if extras:
@@ -340,15 +361,27 @@ def summary(results: dict) -> None:
     our_cpu = selfie["times"]["ours"][:, -1]
     speedup = median(seed_total) / median(our_total)
     checks = [
-        ("median <= 40 ms (selfie-sized, one core)",
-         f"{ms(median(our_total))} ms wall ({ms(median(our_cpu))} ms CPU)", median(our_total) <= TARGET_MEDIAN),
-        ("p99 <= 100 ms (selfie-sized, one core)",
-         f"{ms(p99(our_total))} ms wall ({ms(p99(our_cpu))} ms CPU)", p99(our_total) <= TARGET_P99),
+        (
+            "median <= 40 ms (selfie-sized, one core)",
+            f"{ms(median(our_total))} ms wall ({ms(median(our_cpu))} ms CPU)",
+            median(our_total) <= TARGET_MEDIAN,
+        ),
+        (
+            "p99 <= 100 ms (selfie-sized, one core)",
+            f"{ms(p99(our_total))} ms wall ({ms(p99(our_cpu))} ms CPU)",
+            p99(our_total) <= TARGET_P99,
+        ),
         (">= 3x faster than the seed (median total)", fmt_ratio(speedup), speedup >= TARGET_SPEEDUP),
     ]
     for name, result in results.items():
         a = result["agreement"]
-        checks.append((f"no face lost vs the seed ({name})", f"{a['seed_only']} lost, {a['ours_only']} gained", a["seed_only"] == 0))
+        checks.append(
+            (
+                f"no face lost vs the seed ({name})",
+                f"{a['seed_only']} lost, {a['ours_only']} gained",
+                a["seed_only"] == 0,
+            )
+        )
     print("## Targets (judged on wall-clock time; CPU time, which leaves out waiting for the shared core, beside)")
     print(table(["target", "measured", "met"], [[n, v, "yes" if ok else "NO"] for n, v, ok in checks], "lrl"))
 

@@ -10,6 +10,7 @@ nearest-neighbour distances (quantiles q01/q10/q50/q90/q99 of the latter: real
 0.20/0.28/0.41/0.54/0.59, synthetic 0.16/0.24/0.42/0.55/0.60). ``compare``
 prints those figures again for whatever real set is given.
 """
+
 from __future__ import annotations
 
 import numpy as np

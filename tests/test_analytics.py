@@ -1,4 +1,5 @@
 """Match analytics: counts over the last 24 hours and the gallery's coverage, with a fake clock."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace

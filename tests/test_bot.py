@@ -2,182 +2,62 @@
 
 One bot process serves most tests of this module (WORKERS=2, a gallery of 24 LFW people
 built once per session with build_embeddings, their first photo held out as the
-selfie). Tests that need their own process (webhook mode, start-up errors) start one.
-The tests run in file order: the index rebuild comes last, because it changes the
-gallery the others expect.
+selfie). Tests that need their own process (webhook mode, start-up errors, the index
+rebuild, which swaps a copy of the gallery) start one, so no test depends on the order.
 """
+
 from __future__ import annotations
 
 import functools
 import io
 import itertools
-from collections import Counter
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
 
-from conftest import LFW, ROOT, SAMPLES, descendants, missing_data, process_parents, require, running
-from tests.bot_api_server import DOWNLOAD_METHOD, FakeBotApi, max_events_in_window, photo_sizes_from_image
+from tests.support.bot_api_server import (
+    DOWNLOAD_METHOD,
+    FakeBotApi,
+    max_events_in_window,
+    photo_sizes_from_image,
+)
+from tests.support.bot_harness import (
+    MAX_PENDING,
+    TOKEN,
+    BotProcess,
+    build_index,
+    kill_workers,
+    lfw_people,
+    name,
+    new_user,
+    only_reply,
+    photo_folder,
+    plant_decoys,
+    pool_workers,
+    press,
+    replies_to,
+    run_bot,
+    sample,
+    say,
+    selfie,
+    send_slow_photo,
+    slow_photo,
+)
+from tests.support.data import LFW, ROOT, require
+from tests.support.processes import descendants, running
 
-TOKEN = "4242:AAE-never_LOG-this-Token-0123456789"
-WORKERS = "2"
-MAX_PENDING = 64  # the burst's 100 photos: most answered, the rest told "busy"
-GALLERY_SIZE = 24
-NEW_PEOPLE = 6
-
-_user_ids = itertools.count(1000)
-
-
-def new_user() -> int:
-    return next(_user_ids)
-
-
-def say(key: str, lang: str = "en", **values) -> str:
-    from lookalike.bot.texts import say as texts_say
-
-    return texts_say(lang, key, **values)
-
-
-# ------------------------------------------------------------------ the gallery
-
-
-def lfw_people() -> list[str]:
-    """People with 3 to 6 photos, by name: small folders keep the session's build quick."""
-    require(LFW)
-    people = sorted(p.name for p in LFW.iterdir() if p.is_dir() and 3 <= len(list(p.glob("*.jpg"))) <= 6)
-    if len(people) < GALLERY_SIZE + NEW_PEOPLE:
-        missing_data(f"needs {GALLERY_SIZE + NEW_PEOPLE} LFW people with 3+ photos in {LFW}")
-    return people
-
-
-def selfie(person: str) -> bytes:
-    """The held-out photo: never in a gallery."""
-    return require(LFW / person / f"{person}_0001.jpg").read_bytes()
-
-
-def name(person: str) -> str:
-    return person.replace("_", " ")
-
-
-def photo_folder(root: Path, people: list[str]) -> Path:
-    """PHOTOS_DIR/<Name>/*.jpg linking to each person's LFW photos but the first."""
-    root.mkdir(parents=True)
-    for person in people:
-        folder = root / person
-        folder.mkdir()
-        for photo in sorted((LFW / person).glob("*.jpg"))[1:]:
-            (folder / photo.name).symlink_to(photo)
-    return root
-
-
-def build_index(photos: Path, out: Path, cache: Path) -> None:
-    from lookalike.gallery.build import build
-
-    build(photos, out, workers=2, jitters=1, cache=cache, progress=False)
-
-
-@pytest.fixture(scope="session")
-def people() -> list[str]:
-    return lfw_people()[:GALLERY_SIZE]
-
-
-@pytest.fixture(scope="session")
-def new_people() -> list[str]:
-    return lfw_people()[GALLERY_SIZE : GALLERY_SIZE + NEW_PEOPLE]
-
-
-@pytest.fixture(scope="session")
-def assets(tmp_path_factory, people) -> Path:
-    root = tmp_path_factory.mktemp("gallery")
-    build_index(photo_folder(root / "photos", people), root / "assets", root / "cache.sqlite")
-    return root / "assets"
-
-
-# ------------------------------------------------------------------ the bot process
-
-
-class BotProcess:
-    """``python bot.py`` with the given environment, its output in a log file."""
-
-    def __init__(self, env: dict[str, str], log_path: Path, new_session: bool = False):
-        self.log_path = log_path
-        self._log_file = open(log_path, "wb")
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
-        environment.update(env)
-        self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "bot.py")],
-            cwd=log_path.parent,
-            env=environment,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=new_session,  # its own process group, to be signalled as docker does
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for_log(self, pattern: str, timeout: float = 20.0, after: int = 0) -> re.Match:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = re.compile(pattern).search(self.log(), after)
-            if found:
-                return found
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"no /{pattern}/ in the bot's log within {timeout} s:\n{self.log()[-4000:]}")
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log_file.close()
-        return self.process.returncode
-
-
-def run_bot(api: FakeBotApi, assets: Path, log_path: Path, new_session: bool = False, **env: str) -> BotProcess:
-    environment = {**api.bot_environment(), "ASSETS_DIR": str(assets), "WORKERS": WORKERS, **env}
-    bot = BotProcess(environment, log_path, new_session)
-    try:
-        api.wait_for(lambda call: call.method in ("getUpdates", "setWebhook"), timeout=60, description="start-up")
-    except AssertionError:
-        bot.stop()
-        raise AssertionError(f"the bot did not start:\n{bot.log()[-4000:]}") from None
-    return bot
-
-
-@pytest.fixture(scope="module")
-def api():
-    with FakeBotApi(token=TOKEN) as server:
-        yield server
-
-
-def plant_decoys(directory: Path, count: int = 3000) -> None:
-    """Files named like Telegram's file paths, all of dogs: a bot that read a local file
-    instead of downloading would answer "no face" to every selfie."""
-    dogs = require(SAMPLES / "dlib_faces/dogs.jpg")
-    for folder in ("photos", "documents"):
-        (directory / folder).mkdir()
-        for number in range(1, count + 1):
-            for extension in (".jpg", ".png"):
-                (directory / folder / f"file_{number}{extension}").symlink_to(dogs)
+pytestmark = pytest.mark.e2e  # starts bot.py
 
 
 @pytest.fixture(scope="module")
@@ -197,64 +77,6 @@ def bot(api, assets, tmp_path_factory):
     assert TOKEN not in log and TOKEN.split(":")[1] not in log
     assert code == 0, f"bot.py exited with {code}:\n{log[-3000:]}"
     assert "stopped" in log
-
-
-# ------------------------------------------------------------------ helpers
-
-
-def replies_to(api: FakeBotApi, chat_id: int, count: int = 1, timeout: float = 30.0):
-    """The first ``count`` successful replies in ``chat_id``, after waiting for them."""
-    api.wait_for(lambda c: c.ok and c.is_message and c.chat_id == chat_id, timeout=timeout, count=count)
-    return api.replies(chat_id)
-
-
-def only_reply(api: FakeBotApi, chat_id: int, timeout: float = 30.0):
-    [reply] = replies_to(api, chat_id, timeout=timeout)
-    return reply
-
-
-def sample(name: str) -> bytes:
-    return require(SAMPLES / name).read_bytes()
-
-
-def press(api: FakeBotApi, user_id: int, message: dict, data: str) -> dict:
-    """Queue a press of an inline button under ``message`` (a message the bot sent)."""
-    return api.add_update(
-        {
-            "callback_query": {
-                "id": f"cq{user_id}{time.monotonic_ns()}",
-                "from": {"id": user_id, "is_bot": False, "first_name": "Tester", "language_code": "en"},
-                "chat_instance": str(user_id),
-                "message": message,
-                "data": data,
-            }
-        }
-    )
-
-
-def pool_workers(pid: int) -> set[int]:
-    """The bot's face workers: the leaves of its process tree, except multiprocessing's resource tracker."""
-    parents = process_parents()
-    below = descendants(pid, parents)
-    workers = set()
-    for child in below:
-        if any(parents.get(other) == child for other in below):
-            continue
-        try:
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"resource_tracker" not in cmdline:
-            workers.add(child)
-    return workers
-
-
-def kill_workers(pid: int) -> set[int]:
-    workers = pool_workers(pid)
-    assert workers, "found no worker processes to kill"
-    for worker in workers:
-        os.kill(worker, signal.SIGKILL)
-    return workers
 
 
 # ------------------------------------------------------------------ commands and simple answers
@@ -328,9 +150,7 @@ def test_an_image_sent_as_a_file_is_answered_too(api, bot, people):
 
 def test_a_file_over_20_mb_is_refused_without_downloading_it(api, bot, people):
     user = new_user()
-    update = api.send_document_update(
-        user, selfie(people[0]), "image/jpeg", "huge.jpg", file_size=25 * 1024 * 1024
-    )
+    update = api.send_document_update(user, selfie(people[0]), "image/jpeg", "huge.jpg", file_size=25 * 1024 * 1024)
     reply = only_reply(api, user)
     assert reply.params["text"] == say("too_large")
     file_id = update["message"]["document"]["file_id"]
@@ -374,9 +194,13 @@ def _jpeg_declaring_400_megapixels() -> bytes:
 @pytest.mark.parametrize(
     "data, mime, text",
     [
-        pytest.param(lambda: sample("dlib_faces/bald_guys.jpg")[:20_000], "image/jpeg", "damaged_image", id="truncated-jpeg"),
+        pytest.param(
+            lambda: sample("dlib_faces/bald_guys.jpg")[:20_000], "image/jpeg", "damaged_image", id="truncated-jpeg"
+        ),
         pytest.param(_damaged_png, "image/png", "damaged_image", id="damaged-png"),
-        pytest.param(lambda: require(LFW.parent / "README.md").read_bytes(), "image/jpeg", "bad_image", id="text-as-jpeg"),
+        pytest.param(
+            lambda: require(LFW.parent / "README.md").read_bytes(), "image/jpeg", "bad_image", id="text-as-jpeg"
+        ),
         pytest.param(_jpeg_declaring_400_megapixels, "image/jpeg", "too_many_pixels", id="400-megapixels"),
         pytest.param(lambda: b"", "image/png", "empty_file", id="empty"),
     ],
@@ -457,14 +281,12 @@ def test_button_presses_count_against_the_user_s_photos_a_minute(api, bot, peopl
     assert len(api.replies(user)) == 12  # no 13th message
 
 
-
-
 def test_one_user_has_at_most_three_photos_in_flight(api, bot):
     """Six slow photos at once (1.3 s each in a worker): none is done before the sixth
     arrives, so exactly three are taken and three refused."""
     user = new_user()
     for _ in range(6):
-        api.send_document_update(user, _slow_photo(), "image/webp", "bald_guys_large.webp")
+        api.send_document_update(user, slow_photo(), "image/webp", "bald_guys_large.webp")
     replies_to(api, user, count=6, timeout=60)
     time.sleep(0.5)
     replies = api.replies(user)
@@ -563,27 +385,10 @@ def test_a_picture_answer_telegram_refuses_is_sent_again_as_plain_text(api, bot,
 
 
 @functools.lru_cache(maxsize=1)
-def _slow_photo() -> bytes:
-    """bald_guys.jpg enlarged 3x (27 MP, 1 MB): ~1.3 s in a worker (0.3 s at its own size,
-    too close to a test's reaction time to be sure of killing a worker mid-photo). WebP, not
-    JPEG: a JPEG that large is decoded at half scale, in a quarter of the time."""
-    image = Image.open(io.BytesIO(sample("dlib_faces/bald_guys.jpg")))
-    buffer = io.BytesIO()
-    image.resize((image.width * 3, image.height * 3), Image.BICUBIC).save(buffer, "WEBP", quality=80, method=0)
-    return buffer.getvalue()
-
-
-def _send_slow_photo(api: FakeBotApi, user: int) -> None:
-    """Returns once a worker has been on the photo for a while: the bot shows its chat
-    action only to a user whose answer is still not ready after half a second."""
-    api.send_document_update(user, _slow_photo(), "image/webp", "bald_guys_large.webp")
-    api.wait_for(lambda c: c.method == "sendChatAction" and c.chat_id == user, timeout=30)
-
-
 def test_a_killed_worker_does_not_lose_the_photo_and_later_photos_work(api, bot, people):
     user = new_user()
     mark = len(bot.log())
-    _send_slow_photo(api, user)
+    send_slow_photo(api, user)
     kill_workers(bot.pid)
     reply = only_reply(api, user, timeout=40)
     assert reply.method == "sendPhoto" and reply.params["caption"].startswith(say("group", count=5))
@@ -598,7 +403,7 @@ def test_a_killed_worker_does_not_lose_the_photo_and_later_photos_work(api, bot,
 def test_a_photo_that_breaks_the_pool_twice_gets_an_error_answer(api, bot, people):
     user = new_user()
     mark = len(bot.log())
-    _send_slow_photo(api, user)
+    send_slow_photo(api, user)
     first = kill_workers(bot.pid)
     bot.wait_for_log("retrying it once", after=mark)
     deadline = time.monotonic() + 10
@@ -637,7 +442,7 @@ def test_after_kill_9_of_the_bot_its_forkserver_and_workers_exit(assets, tmp_pat
             user = new_user()
             api.send_photo_update(user, sizes=selfie(lfw_people()[0]))
             only_reply(api, user)  # the workers are up and have answered
-            _send_slow_photo(api, new_user())  # and one is busy with a photo when the bot dies
+            send_slow_photo(api, new_user())  # and one is busy with a photo when the bot dies
         except BaseException:
             bot.stop()
             raise
@@ -682,9 +487,17 @@ def test_a_group_flooding_the_bot_holds_up_no_one_else(assets, tmp_path, people)
 # ------------------------------------------------------------------ index reload (last: changes the gallery)
 
 
-def test_a_rebuilt_index_is_picked_up_without_a_restart_or_a_failed_request(
-    api, bot, assets, people, new_people, tmp_path
-):
+def test_a_rebuilt_index_is_picked_up_without_a_restart_or_a_failed_request(api, assets, people, new_people, tmp_path):
+    own_assets = tmp_path / "assets"
+    shutil.copytree(assets, own_assets)
+    bot = run_bot(api, own_assets, tmp_path / "bot.log", INDEX_POLL_SECONDS="0.5")
+    try:
+        _answers_across_a_rebuild(api, bot, own_assets, people, new_people, tmp_path)
+    finally:
+        assert bot.stop() == 0
+
+
+def _answers_across_a_rebuild(api, bot, assets, people, new_people, tmp_path):
     user = new_user()
     api.send_photo_update(user, sizes=selfie(people[11]))
     old_answer = only_reply(api, user)

@@ -13,14 +13,17 @@ import pytest_asyncio
 import telegram
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter
 
-from conftest import require
-from tests.bot_api_server import (
+from tests.support.bot_api_server import (
     DOWNLOAD_METHOD,
     FakeBotApi,
     WaitTimeout,
     max_events_in_window,
 )
-from tests.telegram_html import HtmlError, parse_html
+from tests.support.data import require
+from tests.support.telegram_html import (
+    HtmlError,
+    parse_html,
+)
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OBAMA = SHARED_DATA / "samples" / "face_recognition" / "obama.jpg"
@@ -94,9 +97,7 @@ async def test_commands_carry_a_bot_command_entity(bot, api):
 
     [update] = await bot.get_updates()
 
-    assert update.message.parse_entities(["bot_command"]) == {
-        update.message.entities[0]: "/start"
-    }
+    assert update.message.parse_entities(["bot_command"]) == {update.message.entities[0]: "/start"}
 
 
 @pytest.mark.asyncio
@@ -110,16 +111,12 @@ async def test_downloaded_photo_is_the_exact_largest_size(bot, api, obama_jpeg):
 
     assert file.file_path == f"{api.url}/file/bot{api.token}/photos/file_4.jpg"
     assert buffer.getvalue() == obama_jpeg
-    assert [call.params["file_path"] for call in api.calls(DOWNLOAD_METHOD)] == [
-        "photos/file_4.jpg"
-    ]
+    assert [call.params["file_path"] for call in api.calls(DOWNLOAD_METHOD)] == ["photos/file_4.jpg"]
 
 
 @pytest.mark.asyncio
 async def test_get_file_refuses_documents_over_20_megabytes(bot, api):
-    update = api.send_document_update(
-        USER_ID, b"%PDF-1.4", "application/pdf", "big.pdf", file_size=25 * 1024 * 1024
-    )
+    update = api.send_document_update(USER_ID, b"%PDF-1.4", "application/pdf", "big.pdf", file_size=25 * 1024 * 1024)
 
     with pytest.raises(BadRequest, match="File is too big"):
         await bot.get_file(update["message"]["document"]["file_id"])

@@ -4,6 +4,7 @@ the other gender's best look-alike, and model.py printing exactly what the bot a
 Its own bot process and gallery (LFW women and men with a catalog.csv of their genders);
 the helpers are test_bot's.
 """
+
 from __future__ import annotations
 
 import csv
@@ -14,10 +15,19 @@ import sys
 
 import pytest
 
-from conftest import LFW, ROOT, missing_data, require
-from tests.test_bot import (  # noqa: F401  (api is a fixture)
-    api, build_index, name, new_user, only_reply, photo_folder, press, replies_to, run_bot,
+from tests.support.bot_harness import (
+    build_index,
+    name,
+    new_user,
+    only_reply,
+    photo_folder,
+    press,
+    replies_to,
+    run_bot,
 )
+from tests.support.data import LFW, ROOT, missing_data, require
+
+pytestmark = pytest.mark.e2e  # starts bot.py
 
 PER_GENDER = 9  # people of 4-8 photos each, one held out: well over the probe's 20 photos a gender
 
@@ -87,12 +97,12 @@ def test_answers_stay_within_the_gender_and_a_button_shows_the_other(api, bot, w
     listed, other = shown(reply)
     assert listed[0][0] == name(person)
     assert {n for n, _ in listed} <= {name(p) for p in ours}, listed
-    assert other["text"].startswith(label) and other["text"][len(label):].split(" · ")[0] in {name(p) for p in theirs}
+    assert other["text"].startswith(label) and other["text"][len(label) :].split(" · ")[0] in {name(p) for p in theirs}
     assert other["callback_data"].startswith("t:")  # the gallery's versioned runner-up button data
 
     press(api, user, reply.result, other["callback_data"])
     picture = replies_to(api, user, count=2)[1]
-    assert picture.method == "sendPhoto" and picture.params["caption"] == other["text"][len(label):]
+    assert picture.method == "sendPhoto" and picture.params["caption"] == other["text"][len(label) :]
 
 
 def test_model_py_prints_what_the_bot_answered(api, bot, assets, women):
@@ -105,7 +115,9 @@ def test_model_py_prints_what_the_bot_answered(api, bot, assets, women):
     listed, other = shown(only_reply(api, user))
     printed = subprocess.run(
         [sys.executable, str(ROOT / "model.py"), str(selfie(person)), "--assets", str(assets), "--top", "3"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     [line] = [json.loads(text) for text in printed.splitlines()]
 

@@ -3,6 +3,7 @@
 Each test runs bot.py as a subprocess against its own local Bot API server (the fixtures
 and helpers are test_bot's).
 """
+
 from __future__ import annotations
 
 import json
@@ -16,22 +17,24 @@ import time
 import httpx
 import pytest
 
-from conftest import LFW
-from tests.bot_api_server import FakeBotApi, photo_sizes_from_image
-from tests.test_bot import (  # noqa: F401  (assets and people are fixtures)
+from tests.support.bot_api_server import (
+    FakeBotApi,
+    photo_sizes_from_image,
+)
+from tests.support.bot_harness import (
     GALLERY_SIZE,
     TOKEN,
-    _slow_photo,
-    assets,
-    name,
     new_user,
     only_reply,
-    people,
     run_bot,
     sample,
     say,
     selfie,
+    slow_photo,
 )
+from tests.support.data import LFW
+
+pytestmark = pytest.mark.e2e  # starts bot.py
 
 
 def free_port() -> int:
@@ -123,10 +126,12 @@ def _burst(api: FakeBotApi, people: list[str], slow: int, quick: int) -> dict[in
     sent = {}
     for _ in range(slow):
         user = new_user()
-        sent[user] = api.send_document_update(user, _slow_photo(), "image/jpeg", "large.jpg")["update_id"]
+        sent[user] = api.send_document_update(user, slow_photo(), "image/jpeg", "large.jpg")["update_id"]
     for i in range(quick):
         user = new_user()
-        sizes = photo_sizes_from_image((LFW / people[i % len(people)] / f"{people[i % len(people)]}_0002.jpg").read_bytes())
+        sizes = photo_sizes_from_image(
+            (LFW / people[i % len(people)] / f"{people[i % len(people)]}_0002.jpg").read_bytes()
+        )
         sent[user] = api.send_photo_update(user, sizes=sizes)["update_id"]
     return sent
 
@@ -174,7 +179,9 @@ def test_photos_not_answered_within_the_grace_period_come_again_after_a_restart(
     with FakeBotApi(token=TOKEN) as api:
         # Over MAX_PENDING the quick photos are told "busy" at once: answered updates after
         # unanswered ones, which Telegram sends again after the restart.
-        bot = run_bot(api, assets, tmp_path / "first.log", new_session=True, SHUTDOWN_GRACE_SECONDS="1", MAX_PENDING="12")
+        bot = run_bot(
+            api, assets, tmp_path / "first.log", new_session=True, SHUTDOWN_GRACE_SECONDS="1", MAX_PENDING="12"
+        )
         sent = _burst(api, people, slow=10, quick=20)
         users = list(sent)
         api.wait_for(lambda c: c.ok and c.is_message, timeout=30)
@@ -244,11 +251,17 @@ def test_by_webhook_telegram_gets_its_200_only_once_the_photo_is_answered_and_50
     secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
     with FakeBotApi(token=TOKEN) as api:
         bot = run_bot(
-            api, assets, tmp_path / "bot.log", new_session=True,
-            WEBHOOK_URL=url, WEBHOOK_SECRET="s3cret", PORT=str(port), LISTEN="127.0.0.1",
+            api,
+            assets,
+            tmp_path / "bot.log",
+            new_session=True,
+            WEBHOOK_URL=url,
+            WEBHOOK_SECRET="s3cret",
+            PORT=str(port),
+            LISTEN="127.0.0.1",
         )
         user, late = new_user(), new_user()
-        photo = api.send_document_update(user, _slow_photo(), "image/jpeg", "large.jpg")
+        photo = api.send_document_update(user, slow_photo(), "image/jpeg", "large.jpg")
         response = {}
 
         def deliver():

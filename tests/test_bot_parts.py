@@ -1,4 +1,5 @@
 """The bot's parts on their own: per-user limits, the gallery reload, captions, photo sizes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,9 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import LFW, press_runner_up, require
-from tests.telegram_html import parse_html, telegram_length
-
+from tests.support.data import LFW, require
+from tests.support.press import press_runner_up
+from tests.support.telegram_html import (
+    parse_html,
+    telegram_length,
+)
 
 # ------------------------------------------------------------------ user limits
 
@@ -65,11 +69,11 @@ def test_users_idle_for_a_minute_are_forgotten():
     clock.now += 30
     with limits.admit(1):  # user 1 is active again
         pass
-    assert len(limits._recent) == 1000  # noqa: SLF001  (within the minute: everyone remembered)
+    assert len(limits._recent) == 1000
     clock.now += 31
     with limits.admit(2000):
         pass
-    assert set(limits._recent) == {1, 2000}  # noqa: SLF001  (a minute without a photo: forgotten)
+    assert set(limits._recent) == {1, 2000}
 
 
 # ------------------------------------------------------------------ the gallery reload
@@ -91,8 +95,8 @@ def _save_index(directory, names, thumbnail_person):
 
 
 def test_a_new_index_is_swapped_in_a_broken_one_is_not_and_old_thumbnails_never_come_from_the_new(tmp_path):
-    from lookalike.gallery.directory_swap import replace_directory
     from lookalike.bot.index_reload import GalleryWatcher, load_gallery
+    from lookalike.builder.directory_swap import replace_directory
 
     assets = tmp_path / "assets"
     old_thumb = _save_index(assets, ["Ann", "Bob", "Cid"], "Adam_Sandler")
@@ -178,7 +182,9 @@ def test_a_runner_up_photo_with_a_very_long_credit_keeps_its_caption_within_1024
 def test_a_long_caption_loses_whole_lines_from_the_end():
     from lookalike.bot.captions import fit
 
-    lines = [f'{n}. <b><a href="https://www.wikidata.org/wiki/Q{n}">{"Ω" * 280}</a></b> &amp; more' for n in range(1, 6)]
+    lines = [
+        f'{n}. <b><a href="https://www.wikidata.org/wiki/Q{n}">{"Ω" * 280}</a></b> &amp; more' for n in range(1, 6)
+    ]
     caption = fit(lines)
     assert caption == "\n".join(lines[:3])  # 3 x 290 characters shown; a 4th line would pass 1024
     assert telegram_length(parse_html(caption)) == 3 * 290 + 2
@@ -198,8 +204,8 @@ def test_a_line_too_long_alone_is_cut_in_its_text_with_its_markup_whole(name):
 
 def test_the_user_s_face_is_framed_like_the_celebrity_thumbnails(face_model, sample):
     """Square, the face re-found in its middle at 1/FACE_MARGIN of the side: the two halves match."""
+    from lookalike.builder.build import thumbnail_jpeg
     from lookalike.engine import framing
-    from lookalike.gallery.build import thumbnail_jpeg
     from lookalike.engine.imaging import decode_image
 
     data = sample("face_recognition/obama.jpg").read_bytes()
@@ -263,7 +269,7 @@ def test_russian_for_ru_language_codes_english_otherwise():
 def _swap_during_the_first_load(monkeypatch, assets, newer):
     """CelebrityIndex.load that lets the builder swap ``newer`` in under the first load."""
     from lookalike.bot import index_reload
-    from lookalike.gallery.directory_swap import replace_directory
+    from lookalike.builder.directory_swap import replace_directory
 
     real_load = index_reload.CelebrityIndex.load
     loads = []
@@ -329,7 +335,7 @@ def test_each_reason_a_file_cannot_be_read_has_its_own_true_text_in_both_languag
     assert "damaged" not in say("en", IMAGE_ERROR_TEXTS[ImageError.TOO_MANY_PIXELS], jpeg_mp=256, other_mp=64)
 
 
-@pytest.mark.parametrize("pool", ["lookalike.bot.face_pool", "lookalike.gallery.build"])
+@pytest.mark.parametrize("pool", ["lookalike.bot.face_pool", "lookalike.builder.build"])
 def test_the_fork_servers_preload_modules_that_exist(pool):
     """multiprocessing skips a preload name that does not import, silently: each worker
     would then load dlib itself (as happened when the modules moved into the package)."""

@@ -3,6 +3,7 @@
 One gallery is built per session (2 workers, 1 jitter, 27 people) and its cache is
 shared: every later build copies that cache, so it analyses only what is new.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import LFW, ROOT, SAMPLES, require
+from tests.support.data import LFW, ROOT, SAMPLES, require
 
 FOLDER_PEOPLE = [  # <Name>/ with photos 1-3; photo 4 is held out of the gallery
     "Abdullah", "Abel_Pacheco", "Adam_Sandler", "Ahmed_Chalabi", "Alastair_Campbell", "Albert_Costa",
@@ -28,7 +29,11 @@ SINGLE_PEOPLE = ["Bill_Gates", "Britney_Spears", "Cate_Blanchett"]  # <Name>.jpg
 INTRUDER = ("Angela_Merkel", "Charlton_Heston", 1)  # into Angela_Merkel/, a photo of someone else
 THUMB_SIZE = 64
 CATALOG = {
-    "Adam_Sandler": {"name": "Adam Richard Sandler", "link": "https://en.wikipedia.org/wiki/Adam_Sandler", "born": 1966},
+    "Adam_Sandler": {
+        "name": "Adam Richard Sandler",
+        "link": "https://en.wikipedia.org/wiki/Adam_Sandler",
+        "born": 1966,
+    },
     "Bill_Gates": {"link": "https://en.wikipedia.org/wiki/Bill_Gates"},
 }
 
@@ -61,7 +66,7 @@ PHOTO_COUNT = len(FOLDER_PEOPLE) * 3 + len(SINGLE_PEOPLE) + 3
 @pytest.fixture(scope="session")
 def gallery(tmp_path_factory):
     """(photos dir, output dir, cache path, report) of the session's one full build."""
-    from lookalike.gallery import build as gallery_build
+    from lookalike.builder import build as gallery_build
 
     root = tmp_path_factory.mktemp("gallery")
     photos = make_photos(root)
@@ -132,7 +137,9 @@ def test_model_py_prints_one_json_line_per_face_with_true_distances(gallery, fac
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
     lines = [json.loads(line) for line in result.stdout.splitlines()]
 
-    assert [line["photo"] for line in lines] == [str(p) for p in (photos[0], photos[1], photos[1], photos[2], photos[3])]
+    assert [line["photo"] for line in lines] == [
+        str(p) for p in (photos[0], photos[1], photos[1], photos[2], photos[3])
+    ]
     first = lines[0]
     assert len(first["box"]) == 4 and all(isinstance(v, int) for v in first["box"])
     assert [m["name"] for m in first["matches"]][0] == "Andre Agassi" and len(first["matches"]) == 2
@@ -208,7 +215,7 @@ def test_celebrity_vectors_are_the_mean_of_the_kept_photos(gallery, face_model):
 
 
 def test_a_second_run_analyses_nothing_and_a_new_photo_alone(copy_of):
-    from lookalike.gallery import build as gallery_build
+    from lookalike.builder import build as gallery_build
 
     photos, out, cache = copy_of
     before = np.load(out / "embeddings.npy")
@@ -229,7 +236,7 @@ def test_a_second_run_analyses_nothing_and_a_new_photo_alone(copy_of):
 
 def test_quality_thresholds_apply_to_cached_results(copy_of):
     """The cache holds the facts (eye distance, roll), so new thresholds need no new analysis."""
-    from lookalike.gallery import build as gallery_build
+    from lookalike.builder import build as gallery_build
 
     photos, out, cache = copy_of
     report = gallery_build.build(photos, out, workers=1, jitters=1, cache=cache, min_eye_distance=41.0)
@@ -240,7 +247,7 @@ def test_quality_thresholds_apply_to_cached_results(copy_of):
 
 
 def test_other_jitters_are_not_served_from_the_cache():
-    from lookalike.gallery.photo_cache import settings_key
+    from lookalike.builder.photo_cache import settings_key
 
     key_1, _ = settings_key(1)
     key_10, settings = settings_key(10)
@@ -251,7 +258,7 @@ def test_other_jitters_are_not_served_from_the_cache():
 
 
 def test_a_build_failing_midway_leaves_the_previous_index(copy_of, monkeypatch):
-    from lookalike.gallery import build as gallery_build
+    from lookalike.builder import build as gallery_build
     from lookalike.engine.index import CelebrityIndex
 
     photos, out, cache = copy_of
@@ -273,8 +280,8 @@ def test_a_build_failing_midway_leaves_the_previous_index(copy_of, monkeypatch):
 
 
 def test_a_build_with_too_few_celebrities_fails_clearly(tmp_path):
-    from lookalike.gallery import build as gallery_build
-    from lookalike.gallery import BuildError
+    from lookalike.builder import BuildError
+    from lookalike.builder import build as gallery_build
 
     photos = tmp_path / "photos"
     (photos / "Adam_Sandler").mkdir(parents=True)
@@ -285,8 +292,8 @@ def test_a_build_with_too_few_celebrities_fails_clearly(tmp_path):
 
 
 def test_too_few_usable_celebrities_fail_after_analysis(copy_of):
-    from lookalike.gallery import build as gallery_build
-    from lookalike.gallery import BuildError
+    from lookalike.builder import BuildError
+    from lookalike.builder import build as gallery_build
 
     photos, out, cache = copy_of
     for entry in photos.iterdir():
@@ -301,8 +308,8 @@ def test_too_few_usable_celebrities_fail_after_analysis(copy_of):
 
 
 def test_swap_without_renameat2_falls_back_to_rename_aside(copy_of, monkeypatch):
-    from lookalike.gallery import build as gallery_build
-    from lookalike.gallery import directory_swap
+    from lookalike.builder import build as gallery_build
+    from lookalike.builder import directory_swap
     from lookalike.engine.index import CelebrityIndex
 
     photos, out, cache = copy_of
@@ -315,7 +322,7 @@ def test_swap_without_renameat2_falls_back_to_rename_aside(copy_of, monkeypatch)
 
 
 def test_replace_directory_swaps_atomically_on_linux(tmp_path):
-    from lookalike.gallery.directory_swap import replace_directory
+    from lookalike.builder.directory_swap import replace_directory
 
     old, new = tmp_path / "assets", tmp_path / "new"
     old.mkdir()
@@ -343,7 +350,7 @@ def fake_face(box: tuple[int, int, int, int]):
 
 
 def test_main_face_prefers_a_clearly_larger_face_then_the_centred_one():
-    from lookalike.gallery.build import main_face
+    from lookalike.builder.build import main_face
 
     centred = fake_face((77, 89, 181, 192))  # where LFW puts its subject
     bystander = fake_face((0, 65, 89, 169))  # a slightly smaller face at the edge (Antonio_Banderas_0001)
@@ -358,7 +365,7 @@ def test_main_face_prefers_a_clearly_larger_face_then_the_centred_one():
 
 
 def test_consensus_keeps_the_agreeing_majority():
-    from lookalike.gallery.build import consensus
+    from lookalike.builder.build import consensus
 
     rng = np.random.default_rng(0)
     person = rng.normal(size=128)
@@ -378,8 +385,8 @@ def test_consensus_keeps_the_agreeing_majority():
 
 
 def test_catalog_csv_and_discovery(tmp_path):
-    from lookalike.gallery import BuildError
-    from lookalike.gallery.celebrity_photos import discover
+    from lookalike.builder import BuildError
+    from lookalike.builder.celebrity_photos import discover
 
     (tmp_path / "Tom_Cruise").mkdir()
     (tmp_path / "Tom_Cruise" / "a.JPEG").write_bytes(b"x")

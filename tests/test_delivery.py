@@ -1,6 +1,7 @@
 """delivery.Poller's bookkeeping and answered_file without a bot process: a stand-in for
 Telegram's getUpdates, updates answered by calling Deliveries.done as the bot's update
 processor does, and ANSWERED_FILE read from disk while the poller runs."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,8 @@ from pathlib import Path
 from telegram import Update
 from telegram.error import NetworkError
 
-from conftest import ROOT
 from lookalike.bot.delivery import Deliveries, Poller
+from tests.support.data import ROOT
 
 
 class FakeTelegram:

@@ -1,4 +1,5 @@
 """The face-worker pool on its own: a photo that takes too long fails alone and its worker is replaced."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import running
+from tests.support.processes import running
 
 
 def enlarged(path: Path, factor: int = 3) -> bytes:
@@ -17,7 +18,9 @@ def enlarged(path: Path, factor: int = 3) -> bytes:
     a JPEG that large is decoded at half scale, in a quarter of the time."""
     image = Image.open(path)
     buffer = io.BytesIO()
-    image.resize((image.width * factor, image.height * factor), Image.BICUBIC).save(buffer, "WEBP", quality=80, method=0)
+    image.resize((image.width * factor, image.height * factor), Image.BICUBIC).save(
+        buffer, "WEBP", quality=80, method=0
+    )
     return buffer.getvalue()
 
 
@@ -31,7 +34,7 @@ def test_a_photo_over_the_job_timeout_fails_its_worker_is_killed_and_the_next_ph
         pool = FacePool(workers=1, max_pending=4, job_timeout=0.4)
         await pool.start()
         try:
-            [stuck] = list(pool._executor._processes)  # noqa: SLF001
+            [stuck] = list(pool._executor._processes)
             with pytest.raises(PhotoFailed, match="too long"):
                 await pool.analyse(slow)
             assert pool.restarts == 1

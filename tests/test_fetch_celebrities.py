@@ -1,10 +1,10 @@
 """fetch_celebrities.py against a local fake of Wikidata's SPARQL endpoint, the Commons API
 and the image files (tests/wikimedia_server.py), with real LFW faces as the photos."""
+
 from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,8 +15,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import LFW, ROOT, press_runner_up, require
-from tests.wikimedia_server import FakeFile, FakePerson, FakeWikimedia
+from tests.support.data import LFW, ROOT, require
+from tests.support.press import press_runner_up
+from tests.support.wikimedia_server import (
+    FakeFile,
+    FakePerson,
+    FakeWikimedia,
+)
 
 CONTACT = "ops@example.org"
 AGENT_START = f"LookalikeBotCelebrityFetcher/1.0 ({CONTACT}) Python-urllib/"
@@ -42,30 +47,76 @@ def world() -> tuple[list[FakePerson], list[FakeFile]]:
     """Nine people: six usable, and one each of a non-free licence, a missing file, a broken
     image; plus one with no name in the languages asked."""
     people = [
-        FakePerson("Q1001", ["File:Adam Sandler 2018.jpg"], 90, {"en": "Adam Sandler", "ru": "Адам Сэндлер"},
-                   {"en": "Adam Sandler", "ru": "Сэндлер, Адам"}, "male", None, "1966-09-09T00:00:00Z"),
-        FakePerson("Q1002", ["File:Alex Sink.jpg"], 80, {"mul": "Alex Sink"}, {"ru": "Синк, Алекс"},
-                   "female", None, "1948-06-05T00:00:00Z"),
+        FakePerson(
+            "Q1001",
+            ["File:Adam Sandler 2018.jpg"],
+            90,
+            {"en": "Adam Sandler", "ru": "Адам Сэндлер"},
+            {"en": "Adam Sandler", "ru": "Сэндлер, Адам"},
+            "male",
+            None,
+            "1966-09-09T00:00:00Z",
+        ),
+        FakePerson(
+            "Q1002",
+            ["File:Alex Sink.jpg"],
+            80,
+            {"mul": "Alex Sink"},
+            {"ru": "Синк, Алекс"},
+            "female",
+            None,
+            "1948-06-05T00:00:00Z",
+        ),
         FakePerson("Q1003", ["File:Adrien Brody.jpg"], 70, {"en": "Adrien Brody"}, {}),
         FakePerson("Q1004", ["File:Aaron Eckhart.png"], 60, {"en": "Aaron Eckhart"}, {"en": "Aaron Eckhart"}, "male"),
         FakePerson("Q1005", ["File:Aaron Sorkin.jpg"], 50, {"en": "Aaron Sorkin"}, {"en": "Aaron Sorkin"}, "male"),
         FakePerson("Q1006", ["File:Abbas Kiarostami.jpg"], 40, {"en": "Abbas Kiarostami"}, {}, "male"),
         FakePerson("Q1007", ["File:Adam Ant.jpg"], 30, {"en": "Adam Ant"}, {}, "male"),
-        FakePerson("Q1008", ["File:Abdoulaye Wade 1.jpg", "File:Abdoulaye Wade 2.jpg"], 20,
-                   {"en": "Abdoulaye Wade", "ru": "Абдулай Вад"}, {"en": "Abdoulaye Wade"}, "male"),
+        FakePerson(
+            "Q1008",
+            ["File:Abdoulaye Wade 1.jpg", "File:Abdoulaye Wade 2.jpg"],
+            20,
+            {"en": "Abdoulaye Wade", "ru": "Абдулай Вад"},
+            {"en": "Abdoulaye Wade"},
+            "male",
+        ),
         FakePerson("Q1009", ["File:Nameless.jpg"], 10, {"de": "Ohne Namen"}, {}),
         FakePerson("Q1010", ["File:Adam Freier.jpg"], 5, {"en": "Adam Freier"}, {}, "male"),
     ]
     files = [
-        FakeFile("File:Adam Sandler 2018.jpg", face("Adam_Sandler"), SKIDMORE, "CC BY-SA 2.0", "cc-by-sa-2.0",
-                 "https://creativecommons.org/licenses/by-sa/2.0"),
-        FakeFile("File:Alex Sink.jpg", face("Alex_Sink"), "<span>Jane &amp; John Doe</span>", "CC BY 3.0",
-                 "cc-by-3.0", "https://creativecommons.org/licenses/by/3.0"),
+        FakeFile(
+            "File:Adam Sandler 2018.jpg",
+            face("Adam_Sandler"),
+            SKIDMORE,
+            "CC BY-SA 2.0",
+            "cc-by-sa-2.0",
+            "https://creativecommons.org/licenses/by-sa/2.0",
+        ),
+        FakeFile(
+            "File:Alex Sink.jpg",
+            face("Alex_Sink"),
+            "<span>Jane &amp; John Doe</span>",
+            "CC BY 3.0",
+            "cc-by-3.0",
+            "https://creativecommons.org/licenses/by/3.0",
+        ),
         FakeFile("File:Adrien Brody.jpg", face("Adrien_Brody"), None, "Public domain", "pd", None),
-        FakeFile("File:Aaron Eckhart.png", png(face("Aaron_Eckhart")), "Studio", "CC0", "cc0",
-                 "http://creativecommons.org/publicdomain/zero/1.0/deed.en"),
-        FakeFile("File:Aaron Sorkin.jpg", face("Aaron_Sorkin"), "Somebody", "CC BY-NC 2.0", "cc-by-nc-2.0",
-                 "https://creativecommons.org/licenses/by-nc/2.0"),
+        FakeFile(
+            "File:Aaron Eckhart.png",
+            png(face("Aaron_Eckhart")),
+            "Studio",
+            "CC0",
+            "cc0",
+            "http://creativecommons.org/publicdomain/zero/1.0/deed.en",
+        ),
+        FakeFile(
+            "File:Aaron Sorkin.jpg",
+            face("Aaron_Sorkin"),
+            "Somebody",
+            "CC BY-NC 2.0",
+            "cc-by-nc-2.0",
+            "https://creativecommons.org/licenses/by-nc/2.0",
+        ),
         FakeFile("File:Abbas Kiarostami.jpg", None, missing=True),
         FakeFile("File:Adam Ant.jpg", b"<html><body>Error 500</body></html>", "Someone"),
         FakeFile("File:Abdoulaye Wade 1.jpg", face("Abdoulaye_Wade"), "Photographer One"),
@@ -80,13 +131,20 @@ USABLE = ["Q1001", "Q1002", "Q1003", "Q1004", "Q1008", "Q1010"]
 
 
 def fetch(fake: FakeWikimedia, out: Path, **options):
-    from lookalike.gallery.celebrity_fetch import FetchOptions, fetch as run
-    from lookalike.gallery.polite_http import PoliteClient
+    from lookalike.fetcher.celebrity_fetch import FetchOptions
+    from lookalike.fetcher.celebrity_fetch import fetch as run
+    from lookalike.fetcher.polite_http import PoliteClient
 
     workers = options.pop("workers", 2)
     client = PoliteClient(f"{AGENT_START}3", max_parallel=workers, backoff=0.05, attempts=options.pop("attempts", 4))
-    settings = dict(languages=["en", "ru"], limit=100, page_size=4, sparql_url=fake.sparql_url,
-                    commons_api_url=fake.api_url, workers=workers)
+    settings = dict(
+        languages=["en", "ru"],
+        limit=100,
+        page_size=4,
+        sparql_url=fake.sparql_url,
+        commons_api_url=fake.api_url,
+        workers=workers,
+    )
     settings.update(options)
     return run(FetchOptions(out=out, **settings), client)
 
@@ -180,7 +238,7 @@ def test_a_query_too_long_for_a_url_is_posted(fake, tmp_path):
 
 
 def test_a_query_that_runs_out_of_time_is_not_repeated_and_says_what_to_change(fake, tmp_path):
-    from lookalike.gallery.celebrity_fetch import FetchError
+    from lookalike.fetcher.celebrity_fetch import FetchError
 
     fake.sparql_timeout = True
     with pytest.raises(FetchError, match="HTTP 500.*raise --min-sitelinks or lower --page-size"):
@@ -189,7 +247,7 @@ def test_a_query_that_runs_out_of_time_is_not_repeated_and_says_what_to_change(f
 
 
 def test_wikidata_values_other_than_female_and_male_are_kept_and_unknown_dates_left_out():
-    from lookalike.gallery.wikidata import build_query, parse_results
+    from lookalike.fetcher.wikidata import build_query, parse_results
 
     row = {
         "person": {"type": "uri", "value": "http://www.wikidata.org/entity/Q7"},
@@ -213,10 +271,20 @@ def test_wikidata_values_other_than_female_and_male_are_kept_and_unknown_dates_l
 def test_every_request_names_the_tool_its_version_and_the_contact(fake, tmp_path, capsys):
     import fetch_celebrities
 
-    code = fetch_celebrities.main([
-        "--out", str(tmp_path), "--contact", CONTACT, "--lang", "en,ru",
-        "--sparql-url", fake.sparql_url, "--commons-api-url", fake.api_url,
-    ])
+    code = fetch_celebrities.main(
+        [
+            "--out",
+            str(tmp_path),
+            "--contact",
+            CONTACT,
+            "--lang",
+            "en,ru",
+            "--sparql-url",
+            fake.sparql_url,
+            "--commons-api-url",
+            fake.api_url,
+        ]
+    )
     assert code == 0 and photos(tmp_path) == USABLE
     assert {hit.path.split("?")[0].split("/")[1] for hit in fake.hits} == {"sparql", "w", "thumb"}
     assert all(hit.user_agent.startswith(AGENT_START) for hit in fake.hits), {hit.user_agent for hit in fake.hits}
@@ -242,7 +310,7 @@ def test_a_missing_contact_or_a_non_standard_width_is_one_line(tmp_path, capsys,
 def test_at_most_two_downloads_at_a_time_by_default(fake, tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    from lookalike.gallery.polite_http import PoliteClient
+    from lookalike.fetcher.polite_http import PoliteClient
 
     fake.image_delay = 0.3
     fetch(fake, tmp_path)
@@ -296,7 +364,9 @@ def test_a_second_run_fetches_nothing_new_refreshes_wikidata_fields_and_follows_
     assert report.fetched == 0 and report.already == 6
     # Only the people skipped last time are tried again (a licence or a file may have been fixed).
     again = fake.hits[first_hits:]
-    asked = [urllib.parse.parse_qs(urllib.parse.urlsplit(h.path).query)["titles"][0] for h in again if "api.php" in h.path]
+    asked = [
+        urllib.parse.parse_qs(urllib.parse.urlsplit(h.path).query)["titles"][0] for h in again if "api.php" in h.path
+    ]
     assert asked == ["File:Aaron Sorkin.jpg|File:Abbas Kiarostami.jpg|File:Adam Ant.jpg"]
     assert [h.path.split("/")[2] for h in again if h.path.startswith("/thumb/")] == ["Adam_Ant.jpg"]
     after = catalog(tmp_path)
@@ -316,9 +386,18 @@ def test_an_unreadable_catalog_is_left_as_it_is_with_one_clear_line(fake, tmp_pa
     import fetch_celebrities
 
     (tmp_path / "catalog.json").write_text('{"Q1": {"name": "half', encoding="utf-8")
-    code = fetch_celebrities.main([
-        "--out", str(tmp_path), "--contact", CONTACT, "--sparql-url", fake.sparql_url, "--commons-api-url", fake.api_url,
-    ])
+    code = fetch_celebrities.main(
+        [
+            "--out",
+            str(tmp_path),
+            "--contact",
+            CONTACT,
+            "--sparql-url",
+            fake.sparql_url,
+            "--commons-api-url",
+            fake.api_url,
+        ]
+    )
     assert code == 1 and fake.hits == [] and photos(tmp_path) == []
     assert (tmp_path / "catalog.json").read_text(encoding="utf-8") == '{"Q1": {"name": "half'
 
@@ -333,8 +412,16 @@ def test_ctrl_c_leaves_every_photo_with_its_entry_and_the_next_run_finishes(tmp_
     out = tmp_path / "photos"
     with FakeWikimedia(people, files, image_delay=0.4) as fake:
         command = [
-            sys.executable, str(ROOT / "fetch_celebrities.py"), "--out", str(out), "--contact", CONTACT,
-            "--sparql-url", fake.sparql_url, "--commons-api-url", fake.api_url,
+            sys.executable,
+            str(ROOT / "fetch_celebrities.py"),
+            "--out",
+            str(out),
+            "--contact",
+            CONTACT,
+            "--sparql-url",
+            fake.sparql_url,
+            "--commons-api-url",
+            fake.api_url,
         ]
         # Ctrl+C reaches a terminal's foreground job; a background shell (as CI may be) starts its
         # children with SIGINT ignored, which they would inherit: give the tool the terminal's case.
@@ -354,7 +441,10 @@ def test_ctrl_c_leaves_every_photo_with_its_entry_and_the_next_run_finishes(tmp_
         assert 3 <= len(published) < 12, output
         for qid in published:
             i = int(qid[1:]) - 2000
-            assert entries[qid]["file"] == f"File:{names[i].replace('_', ' ')}.jpg" and entries[qid]["author"] == f"Author {i}"
+            assert (
+                entries[qid]["file"] == f"File:{names[i].replace('_', ' ')}.jpg"
+                and entries[qid]["author"] == f"Author {i}"
+            )
             assert (out / f"{qid}.jpg").read_bytes() == face(names[i])
         assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
         assert "interrupted" in output
@@ -378,9 +468,21 @@ def test_build_embeddings_reads_the_folder_and_the_credits_and_names_reach_the_b
 
     fetch(fake, tmp_path / "photos")
     built = subprocess.run(
-        [sys.executable, str(ROOT / "build_embeddings.py"), str(tmp_path / "photos"), "--out", str(tmp_path / "assets"),
-         "--jitters", "1", "--workers", "1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "build_embeddings.py"),
+            str(tmp_path / "photos"),
+            "--out",
+            str(tmp_path / "assets"),
+            "--jitters",
+            "1",
+            "--workers",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert built.returncode == 0, built.stderr
     gallery = load_gallery(tmp_path / "assets")

@@ -1,4 +1,5 @@
 """Decoding users' bytes: every format people send works, every bad kind fails with its reason."""
+
 from __future__ import annotations
 
 import io
@@ -10,7 +11,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT
 from lookalike.engine.imaging import ImageError, decode_image
 
 ORIENTATION = 0x0112
@@ -63,8 +63,12 @@ def marked(portrait: Image.Image) -> Image.Image:
 def red_corner(rgb: np.ndarray) -> str:
     """Which corner of the decoded image holds the red square."""
     height, width = rgb.shape[:2]
-    corners = {"top-left": (10, 10), "top-right": (10, width - 11), "bottom-left": (height - 11, 10),
-               "bottom-right": (height - 11, width - 11)}
+    corners = {
+        "top-left": (10, 10),
+        "top-right": (10, width - 11),
+        "bottom-left": (height - 11, 10),
+        "bottom-right": (height - 11, width - 11),
+    }
     red = {name: rgb[y, x, 0] > 200 and rgb[y, x, 1] < 60 and rgb[y, x, 2] < 60 for name, (y, x) in corners.items()}
     [corner] = [name for name, is_red in red.items() if is_red]
     return corner
@@ -137,8 +141,7 @@ def test_a_48_megapixel_jpeg_never_holds_the_full_image_in_memory(sample, tmp_pa
     photo.write_bytes(phone_photo(sample))
     script = textwrap.dedent(  # VmHWM: this process's peak resident memory (ru_maxrss would count pytest's)
         f"""
-        import re, sys
-        sys.path.insert(0, {str(ROOT)!r})
+        import re
         from lookalike.engine.imaging import decode_image
         def peak_kb():
             return int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))

@@ -1,4 +1,5 @@
 """The face pipeline on real photos: detection, quality figures and embeddings."""
+
 from __future__ import annotations
 
 import io
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import LFW, require
+from tests.support.data import LFW, require
 
 SINGLE_PORTRAITS = [
     "face_recognition/obama.jpg",

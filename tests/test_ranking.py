@@ -3,6 +3,7 @@
 The vectors are spread like dlib's (test_index.faces); the rule is checked against a
 brute-force scoring written here from the formula, not against the index's own code.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,8 @@ import pytest
 from lookalike.engine import gender
 from lookalike.engine.gender import GenderProbe, fit_probe
 from lookalike.engine.index import META_FILE, RANKING_FILE, CelebrityIndex
-from lookalike.engine.ranking import Ranking, fit_ranking, within_spread
-from tests.test_index import faces
+from lookalike.engine.ranking import fit_ranking, within_spread
+from tests.support.vectors import faces
 
 CELEBRITIES = 600
 GENDERS = ["female", "male", "", "Male "]  # "" is unknown; "Male " is male

@@ -1,9 +1,10 @@
 """The suite and the shared data: a test missing its photos skips, saying why, except in CI."""
+
 from __future__ import annotations
 
 import pytest
 
-from conftest import DATA, require
+from tests.support.data import DATA, require
 
 
 def test_missing_shared_data_skips_a_test_outside_ci(tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ Decoding, detection, embeddings and every picture that needs the full image (fac
 the numbered group picture) happen here, in the worker; the bot's process only looks the
 embeddings up in the index and sends the answer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -6,6 +6,7 @@ name (ids change when the index is rebuilt). From these: how many distinct celeb
 users have been shown, what share of the gallery that is (a gallery where a few "hub"
 faces answer everyone covers little of itself), and the most-answered ones.
 """
+
 from __future__ import annotations
 
 import collections

@@ -9,6 +9,7 @@ at any instant leaves the old record or the new one, never a torn one. The write
 thread of their own, one at a time, each of the latest set of ids: a slow disk never holds up
 the event loop, and a burst of answers becomes a few writes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +41,7 @@ class AnsweredFile:
         except FileNotFoundError:
             ids = []
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("ignoring %s (%s): updates answered before the last stop may be answered again",
-                        self.path, exc)
+            log.warning("ignoring %s (%s): updates answered before the last stop may be answered again", self.path, exc)
             ids, self._on_disk = [], None
         self.ids = set(ids)
         if self._on_disk is not None:
@@ -93,8 +93,9 @@ class AnsweredFile:
                 os.replace(partial, self.path)
         except OSError as exc:
             if not self._failing:
-                log.warning("could not write %s (%s): answered updates may be answered again after a restart",
-                            self.path, exc)
+                log.warning(
+                    "could not write %s (%s): answered updates may be answered again after a restart", self.path, exc
+                )
             self._failing = True
             return
         if self._failing:

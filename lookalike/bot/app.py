@@ -1,6 +1,7 @@
 """The celebrity look-alike bot for Telegram: one PTB ``Application`` over the face-worker
 pool, the reloading index and the per-user limits (``python bot.py`` runs ``main``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,7 +24,6 @@ from telegram.ext import (
     filters,
 )
 from telegram.request import HTTPXRequest
-
 
 from lookalike.bot import handlers, metrics
 from lookalike.bot.analytics import MatchAnalytics
@@ -130,7 +130,9 @@ def build_application(config: Config, services: handlers.Services, deliveries: D
     application.add_handler(CommandHandler(["start", "help"], handlers.start))
     application.add_handler(CommandHandler("stats", handlers.stats))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.PHOTO, handlers.photo))
-    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.Document.IMAGE, handlers.image_document))
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & filters.Document.IMAGE, handlers.image_document)
+    )
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, handlers.other))
     application.add_handler(CallbackQueryHandler(handlers.runner_up, pattern=r"^t:"))
     application.add_error_handler(handlers.error)
@@ -203,7 +205,8 @@ async def _serve(config: Config, services: handlers.Services) -> None:
             await stop.wait()
             log.info(
                 "stopping: %d updates in flight, waiting up to %g s for their answers",
-                len(deliveries), config.shutdown_grace_seconds,
+                len(deliveries),
+                config.shutdown_grace_seconds,
             )
             deliveries.stopping = True
             if poller is not None:

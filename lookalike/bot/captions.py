@@ -7,6 +7,7 @@ either loses text it had room for or is cut inside a tag or an entity (an unclos
 So whole lines are dropped from the end first, and only a single line still too long
 is cut, in its text, with every tag it opened closed again.
 """
+
 from __future__ import annotations
 
 import html

@@ -9,6 +9,7 @@ and that waits for the answers accepted before it, so a burst is answered in ord
 look-alikes first, then the "busy" notes. All state lives in the bot's single event loop,
 so no locks.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -1,24 +1,25 @@
 """The bot's configuration, read from the environment in one place (``Config.from_env``):
 
-    TELEGRAM_BOT_TOKEN   required; never logged
-    TELEGRAM_API_URL     Bot API server root            (https://api.telegram.org)
-    TELEGRAM_LOCAL_MODE  1: the server is a self-hosted Bot API server in --local mode (0)
-    ASSETS_DIR           index built by build_embeddings (assets)
-    WORKERS              face-pipeline processes         (number of cores)
-    MAX_PENDING          photos accepted, not yet analysed, before "busy" (16 per worker)
-    USER_IN_FLIGHT       photos one user may have in progress (3)
-    USER_PER_MINUTE      photos one user may send a minute    (12)
-    CHAT_PENDING         photos one chat may have waiting for their answers before "busy" (10)
-    INDEX_POLL_SECONDS   how often to look for a new index    (5)
-    WEBHOOK_URL          set: receive updates by webhook at this URL; unset: long polling
-    WEBHOOK_SECRET       X-Telegram-Bot-Api-Secret-Token     (random per start)
-    LISTEN, PORT         webhook server address              (0.0.0.0, 8443)
-    LOG_LEVEL            (INFO)
-    METRICS_PORT         set: serve Prometheus metrics at :PORT/metrics; unset: nothing listens
-    ADMIN_IDS            Telegram user ids (comma-separated) who may send /stats
-    SHUTDOWN_GRACE_SECONDS  how long a stop waits for the photos in flight (20)
-    ANSWERED_FILE        long polling: updates answered but not yet confirmed, kept as the bot runs (answered-updates.json)
+TELEGRAM_BOT_TOKEN   required; never logged
+TELEGRAM_API_URL     Bot API server root            (https://api.telegram.org)
+TELEGRAM_LOCAL_MODE  1: the server is a self-hosted Bot API server in --local mode (0)
+ASSETS_DIR           index built by build_embeddings (assets)
+WORKERS              face-pipeline processes         (number of cores)
+MAX_PENDING          photos accepted, not yet analysed, before "busy" (16 per worker)
+USER_IN_FLIGHT       photos one user may have in progress (3)
+USER_PER_MINUTE      photos one user may send a minute    (12)
+CHAT_PENDING         photos one chat may have waiting for their answers before "busy" (10)
+INDEX_POLL_SECONDS   how often to look for a new index    (5)
+WEBHOOK_URL          set: receive updates by webhook at this URL; unset: long polling
+WEBHOOK_SECRET       X-Telegram-Bot-Api-Secret-Token     (random per start)
+LISTEN, PORT         webhook server address              (0.0.0.0, 8443)
+LOG_LEVEL            (INFO)
+METRICS_PORT         set: serve Prometheus metrics at :PORT/metrics; unset: nothing listens
+ADMIN_IDS            Telegram user ids (comma-separated) who may send /stats
+SHUTDOWN_GRACE_SECONDS  how long a stop waits for the photos in flight (20)
+ANSWERED_FILE        long polling: updates answered but not yet confirmed, kept as the bot runs (answered-updates.json)
 """
+
 from __future__ import annotations
 
 import logging

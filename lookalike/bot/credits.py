@@ -5,6 +5,7 @@ language is used when it is there, else ``name``. CC BY and CC BY-SA photos must
 credited wherever they are shown: "Photo: <author>, <licence>". A photo with no author
 (public domain, CC0 without one) gets no credit line.
 """
+
 from __future__ import annotations
 
 from lookalike.bot.texts import say
@@ -21,7 +22,7 @@ def shown_name(celebrity: dict, lang: str) -> str:
 
 
 def photo_credit(celebrity: dict, lang: str, author_limit: int | None = None) -> str | None:
-    """"Photo: Gage Skidmore, CC BY-SA 2.0", or None when the photo has no author.
+    """ "Photo: Gage Skidmore, CC BY-SA 2.0", or None when the photo has no author.
 
     ``author_limit`` shortens a long author (with an ellipsis) so that the licence fits.
     """

@@ -20,6 +20,7 @@ queueing), so a stop or a crash mid-answer would lose the photos in flight. Here
   and the ones not answered within the grace period fail with 503, and Telegram sends
   them again later.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -197,7 +198,10 @@ class Poller:
         if unanswered:
             log.warning(
                 "%d updates not answered will come again on the next start; %d answered after the first of them"
-                " are kept in %s so as not to be answered twice", unanswered, len(answered), self.answered.path,
+                " are kept in %s so as not to be answered twice",
+                unanswered,
+                len(answered),
+                self.answered.path,
             )
         self.answered.add(*answered)
         await self.answered.flush()
@@ -254,8 +258,10 @@ class Poller:
             if self._seen:
                 self.offset = max(self.offset, max(self._seen) + 1)
             if full:
-                log.warning("%d updates in flight fill getUpdates' window; confirming them before they are answered",
-                            len(self.deliveries))
+                log.warning(
+                    "%d updates in flight fill getUpdates' window; confirming them before they are answered",
+                    len(self.deliveries),
+                )
             self._seen.clear()
         else:
             self.offset = max(self.offset, first)

@@ -8,6 +8,7 @@ were actually running are affected. The pool is then replaced and each of those 
 is retried once, one retry at a time, so that a photo that kills workers takes down no
 one else's retry; a photo that breaks the pool twice raises PhotoFailed.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -148,7 +149,7 @@ class FacePool:
             except BrokenProcessPool:
                 self._replace(executor)
                 raise
-            except asyncio.TimeoutError as exc:
+            except TimeoutError as exc:
                 log.error("a photo took longer than %.0f s; restarting the workers", self.job_timeout)
                 self._kill(executor)
                 self._replace(executor)
@@ -187,6 +188,6 @@ class FacePool:
     @staticmethod
     def _kill(executor: ProcessPoolExecutor) -> None:
         # ProcessPoolExecutor cannot cancel a running job; killing its processes breaks the pool.
-        for process in list((executor._processes or {}).values()):  # noqa: SLF001
+        for process in list((executor._processes or {}).values()):
             with contextlib.suppress(Exception):
                 process.kill()

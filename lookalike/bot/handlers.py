@@ -4,6 +4,7 @@ Every photo gets exactly one answer: the look-alike picture, or one text saying 
 not (busy, over the user's limits, no face, not an image, too large, failed). The
 answer is worked out first and sent once, in one place; each update leaves one log line.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -390,5 +391,10 @@ def _log(update: Update, kind: str, outcome: str, started: float, **details: obj
     extra = "".join(f" {key}={value}" for key, value in details.items() if value is not None)
     log.info(
         "update=%s user=%s kind=%s outcome=%s%s ms=%d",
-        update.update_id, user.id if user else "-", kind, outcome, extra, (time.perf_counter() - started) * 1000,
+        update.update_id,
+        user.id if user else "-",
+        kind,
+        outcome,
+        extra,
+        (time.perf_counter() - started) * 1000,
     )

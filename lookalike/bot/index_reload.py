@@ -10,6 +10,7 @@ with the gallery it started with; a failed load logs and keeps the old gallery.
 Thumbnails are read through a descriptor of the directory the index was loaded from,
 so an old gallery never shows a thumbnail from the new build that replaced its path.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -130,7 +131,7 @@ class GalleryWatcher:
             gallery = await asyncio.to_thread(load_gallery, self.directory)
         except GalleryChanged:
             return False  # the next poll loads the finished one
-        except Exception as exc:  # noqa: BLE001  (any failure keeps the old gallery)
+        except Exception as exc:
             self._failed_stamp = stamp
             log.error("new index in %s not loaded, still answering from the old one: %s", self.directory, exc)
             return False
@@ -138,6 +139,10 @@ class GalleryWatcher:
         self.reloads += 1
         log.info(
             "index reloaded from %s: %d celebrities (version %s, was %d, version %s)",
-            self.directory, len(gallery), gallery.version, len(old), old.version,
+            self.directory,
+            len(gallery),
+            gallery.version,
+            len(old),
+            old.version,
         )
         return True

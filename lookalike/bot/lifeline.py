@@ -13,6 +13,7 @@ sent to the whole process group (the SIGTERM of docker or systemd) leave the pip
 so they leave the shutdown to the bot. A worker busy in dlib, which holds the GIL, exits
 once that photo is done.
 """
+
 from __future__ import annotations
 
 import os

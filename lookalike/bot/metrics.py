@@ -4,6 +4,7 @@ Counted whether or not anything serves them (prometheus_client keeps them in mem
 ``serve`` starts the HTTP endpoint. Labels are bounded: kinds of update, outcomes and
 stages, never a user or a celebrity (unbounded cardinality, and users' privacy).
 """
+
 from __future__ import annotations
 
 import re
@@ -15,17 +16,22 @@ from prometheus_client.registry import Collector
 SECONDS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 UPDATES = Counter(
-    "lookalike_updates", "Updates handled, by kind (photo, document, command, button, other) and outcome",
+    "lookalike_updates",
+    "Updates handled, by kind (photo, document, command, button, other) and outcome",
     ["kind", "outcome"],
 )
 ANSWER_SECONDS = Histogram(
     "lookalike_answer_seconds", "From a photo's arrival to its answer sent, by kind", ["kind"], buckets=SECONDS
 )
 STAGE_SECONDS = Histogram(
-    "lookalike_stage_seconds", "Time in each stage of a photo's answer: download, faces (the worker), send",
-    ["stage"], buckets=SECONDS,
+    "lookalike_stage_seconds",
+    "Time in each stage of a photo's answer: download, faces (the worker), send",
+    ["stage"],
+    buckets=SECONDS,
 )
-FACES = Histogram("lookalike_faces_per_photo", "Faces found in each analysed photo", buckets=(0, 1, 2, 3, 5, 10, 20, 50))
+FACES = Histogram(
+    "lookalike_faces_per_photo", "Faces found in each analysed photo", buckets=(0, 1, 2, 3, 5, 10, 20, 50)
+)
 RETRY_AFTER = Counter(
     "lookalike_telegram_retry_after", "Bot API requests answered 429 Too Many Requests (retried after the wait)"
 )
@@ -65,7 +71,9 @@ class BotCollector(Collector):
             "lookalike_worker_restarts", "Times the worker pool broke and was replaced", value=self.pool.restarts
         )
         current = self.gallery.current
-        yield GaugeMetricFamily("lookalike_index_celebrities", "Celebrities in the index answering now", value=len(current))
+        yield GaugeMetricFamily(
+            "lookalike_index_celebrities", "Celebrities in the index answering now", value=len(current)
+        )
         yield InfoMetricFamily("lookalike_index", "The index answering now", value={"version": current.version})
         yield CounterMetricFamily(
             "lookalike_index_reloads", "New indexes swapped in without a restart", value=self.gallery.reloads

@@ -3,6 +3,7 @@ group photo with numbered boxes (faces are framed by ``lookalike.engine.framing`
 functions: arrays or JPEG bytes in, JPEG bytes out, so they run in a worker process or a
 thread, never on the event loop.
 """
+
 from __future__ import annotations
 
 import functools
@@ -28,8 +29,12 @@ the fallback, has Latin letters only."""
 
 
 def side_by_side(
-    face: bytes, celebrity: bytes | None, label: str, height: int = CROP_SIDE,
-    name: str | None = None, credit: str | None = None,
+    face: bytes,
+    celebrity: bytes | None,
+    label: str,
+    height: int = CROP_SIDE,
+    name: str | None = None,
+    credit: str | None = None,
 ) -> bytes:
     """The user's face and the celebrity's, equal heights, with ``label`` written under them.
 
@@ -49,7 +54,9 @@ def side_by_side(
     draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default(size=BAND - 18)
     if len(images) == 2 and (name or credit):
-        draw.text((MARGIN + images[0].width / 2, height + MARGIN + BAND / 2 + 4), label, fill=ACCENT, font=font, anchor="mm")
+        draw.text(
+            (MARGIN + images[0].width / 2, height + MARGIN + BAND / 2 + 4), label, fill=ACCENT, font=font, anchor="mm"
+        )
         _caption(draw, 2 * MARGIN + images[0].width, height + MARGIN, images[1].width, name, credit)
     else:
         draw.text((width / 2, height + MARGIN + BAND / 2 + 4), label, fill=ACCENT, font=font, anchor="mm")
@@ -59,8 +66,14 @@ def side_by_side(
 def _caption(draw: ImageDraw.ImageDraw, left: int, top: int, width: int, name: str | None, credit: str | None) -> None:
     """The name, and the credit in small grey type under it, centred under the celebrity's half."""
     centre = left + width / 2
-    lines = [(text, size, smallest, colour) for text, size, smallest, colour in (
-        (name, NAME_SIZE, 14, NAME_COLOUR), (credit, CREDIT_SIZE, 10, CREDIT_COLOUR)) if text]
+    lines = [
+        (text, size, smallest, colour)
+        for text, size, smallest, colour in (
+            (name, NAME_SIZE, 14, NAME_COLOUR),
+            (credit, CREDIT_SIZE, 10, CREDIT_COLOUR),
+        )
+        if text
+    ]
     for (text, size, smallest, colour), middle in zip(lines, (top + 20, top + 47)):
         text, font = _fitted(draw, text, width, size, smallest)
         draw.text((centre, middle), text, fill=colour, font=font, anchor="mm")

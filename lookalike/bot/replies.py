@@ -7,6 +7,7 @@ shows the best look-alike of the other gender (chosen now and carried in the but
 data, so nothing of the user's photo is kept for it). Several faces: the photo with numbered boxes, one
 caption line per face, and one button per face. Captions are HTML, at most 1024 chars.
 """
+
 from __future__ import annotations
 
 import dataclasses

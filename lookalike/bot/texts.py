@@ -4,6 +4,7 @@
 language code starts with "ru") and fills in the values. Messages that may carry names
 (captions) are HTML: the caller escapes the names, this module only formats.
 """
+
 from __future__ import annotations
 
 DEFAULT = "en"
@@ -24,9 +25,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "I couldn't read this file as a picture: it is not an image in a format I know. "
             "Please send a photo (JPEG, HEIC, AVIF, PNG or WebP)."
         ),
-        "damaged_image": (
-            "This picture is damaged or incomplete, so I couldn't read it. Please send it again."
-        ),
+        "damaged_image": ("This picture is damaged or incomplete, so I couldn't read it. Please send it again."),
         "empty_file": "This file is empty. Please send a photo.",
         "too_many_pixels": (
             "This picture has too many pixels for me: I read JPEGs of up to {jpeg_mp} megapixels "
@@ -70,8 +69,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "Пришлите фото (JPEG, HEIC, AVIF, PNG или WebP)."
         ),
         "damaged_image": (
-            "Эта картинка повреждена или загружена не полностью, прочитать её не получилось. "
-            "Пришлите её ещё раз."
+            "Эта картинка повреждена или загружена не полностью, прочитать её не получилось. Пришлите её ещё раз."
         ),
         "empty_file": "Этот файл пустой. Пришлите фото.",
         "too_many_pixels": (
@@ -104,7 +102,7 @@ TEXTS: dict[str, dict[str, str]] = {
 
 
 def language(language_code: str | None) -> str:
-    """"ru" for Russian-speaking users, English for everyone else."""
+    """ "ru" for Russian-speaking users, English for everyone else."""
     return "ru" if (language_code or "").lower().startswith("ru") else DEFAULT
 
 

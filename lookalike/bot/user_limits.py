@@ -3,6 +3,7 @@
 One user sending a hundred photos must not take the workers from everyone else; they
 get a polite answer instead. All state lives in the bot's single event loop, so no locks.
 """
+
 from __future__ import annotations
 
 import contextlib

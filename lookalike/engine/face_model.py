@@ -7,6 +7,7 @@ the same person is usually less than 0.6 apart (Euclidean).
 Models are loaded when a ``FaceModel`` is created, never at import: the bot's
 worker processes and the tests decide when that cost is paid.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,12 +17,12 @@ from dataclasses import dataclass, field
 # Each worker process owns one core; OpenBLAS threads would only fight each other.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import dlib  # noqa: E402  (after the thread setting above, which dlib's BLAS reads at load)
-import face_recognition_models  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import dlib
+import face_recognition_models
+import numpy as np
+from PIL import Image
 
-from lookalike.engine.imaging import decode_image_scaled  # noqa: E402
+from lookalike.engine.imaging import decode_image_scaled
 
 DETECT_SIDE = 480
 """Longest side of the grayscale copy the detector sees first. A selfie's face is

@@ -2,6 +2,7 @@
 alike, so the two halves of the look-alike picture match. Pure functions, arrays in,
 JPEG bytes or images out.
 """
+
 from __future__ import annotations
 
 import io

@@ -5,6 +5,7 @@ embeddings whose celebrity the catalog labels ``female`` or ``male``; any other 
 or none, is unknown: such celebrities are never filtered out, and without enough
 labelled photos of both genders there is no probe and answers ignore gender.
 """
+
 from __future__ import annotations
 
 import logging

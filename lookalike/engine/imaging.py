@@ -10,6 +10,7 @@ its DCT coefficients (Pillow's draft mode), never held at full size; other forma
 decoded whole, so they have a lower pixel cap. Both caps are checked on the declared
 size, before any pixel is decoded.
 """
+
 from __future__ import annotations
 
 import io

@@ -28,6 +28,7 @@ the other gender's graph gives its best look-alike of the other gender.
 
 Nothing is loaded at import: an index exists only once ``build`` or ``load`` ran.
 """
+
 from __future__ import annotations
 
 import json
@@ -269,8 +270,17 @@ class CelebrityIndex:
             graphs[part] = _read_graph(directory / name, meta["graph_bytes"][name], lifted[rows])
         log.info("loaded %d celebrities from %s", len(vectors), directory)
         return cls(
-            graphs, vectors, celebrities, meta["calibration"], meta["parameters"], num_threads,
-            ranking, meta["probe"], lifted, parts, directory,
+            graphs,
+            vectors,
+            celebrities,
+            meta["calibration"],
+            meta["parameters"],
+            num_threads,
+            ranking,
+            meta["probe"],
+            lifted,
+            parts,
+            directory,
         )
 
     def save(self, directory: Path | str) -> None:

@@ -2,6 +2,7 @@
 with the same names, distances and similarities, in the same order, as the bot (both
 ask ``CelebrityIndex.look_alikes``): the matches, the face's predicted gender and the
 other gender's best look-alike (the bot's extra button) when the catalog labels genders."""
+
 from __future__ import annotations
 
 import logging

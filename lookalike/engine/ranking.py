@@ -25,6 +25,7 @@ exact Euclidean distance in 129 dimensions: celebrity c becomes ``[m_c, lift_c]`
 ``lift_c = sqrt(b_c - min b)`` and a face ``[q, 0]``. The HNSW graph is built over those
 lifted vectors, so its candidates come in the rule's own order (see index.py).
 """
+
 from __future__ import annotations
 
 import logging
@@ -151,7 +152,12 @@ def fit_ranking(
     ranking = Ranking(photos, reach, spread, spread_weight, neighbours, reach_weight)
     log.info(
         "ranking fitted: spread %.4f, reach over %d photos %.3f-%.3f, offsets %.3f-%.3f",
-        spread, neighbours, reach.min(), reach.max(), ranking.offsets.min(), ranking.offsets.max(),
+        spread,
+        neighbours,
+        reach.min(),
+        reach.max(),
+        ranking.offsets.min(),
+        ranking.offsets.max(),
     )
     return ranking
 

@@ -3,6 +3,7 @@
 ``<Key>.<ext>`` is one photo of a celebrity, ``<Key>/*.<ext>`` several; a ``catalog.json``
 or ``catalog.csv`` beside them gives display names and other fields (see photos/README.md).
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from lookalike.gallery import BuildError
+from lookalike.builder import BuildError
 
 log = logging.getLogger(__name__)
 

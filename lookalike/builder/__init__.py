@@ -1,4 +1,4 @@
-"""The gallery builder: a folder of celebrity photos -> the index directory the bot loads."""
+"""The builder: a photo folder -> the assets directory the bot and model.py load."""
 
 
 class BuildError(Exception):

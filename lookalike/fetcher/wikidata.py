@@ -14,6 +14,7 @@ application/sparql-results+json``; 60 s per query; ``wikibase:sitelinks``,
 ``{"type": "uri"|"literal"|"bnode", "value", "xml:lang"?, "datatype"?}``, unbound
 variables absent from a binding).
 """
+
 from __future__ import annotations
 
 import re
@@ -59,7 +60,12 @@ class Person:
     def fields(self) -> dict:
         """The catalog fields that come from Wikidata."""
         wikidata = f"https://www.wikidata.org/wiki/{self.qid}"
-        entry: dict = {"name": self.name, "names": dict(self.names), "link": self.link or wikidata, "wikidata": wikidata}
+        entry: dict = {
+            "name": self.name,
+            "names": dict(self.names),
+            "link": self.link or wikidata,
+            "wikidata": wikidata,
+        }
         if self.gender:
             entry["gender"] = self.gender
         if self.born is not None:
@@ -118,7 +124,7 @@ def build_query(
         )
     inner_filters = "".join(f"\n      {f}" for f in filters)
     return f"""{PREFIXES}
-SELECT {' '.join(variables)} WHERE {{
+SELECT {" ".join(variables)} WHERE {{
   {{
     SELECT ?person ?sitelinks WHERE {{
       ?person wdt:P31 wd:Q5;
@@ -186,7 +192,7 @@ def _fill(person: Person, row: dict, languages: list[str]) -> None:
 
 def _wiki(lang: str) -> str:
     """The Wikipedia of a label language: ``pt-br`` and ``pt`` labels, ``pt.wikipedia.org``."""
-    return lang.split("-")[0]
+    return lang.split("-", maxsplit=1)[0]
 
 
 def _var(lang: str) -> str:
@@ -206,8 +212,8 @@ def _literal(row: dict, name: str) -> str | None:
 
 
 def _qid(uri: str | None) -> str | None:
-    if uri and uri.startswith(ENTITY) and _QID.match(uri[len(ENTITY):]):
-        return uri[len(ENTITY):]
+    if uri and uri.startswith(ENTITY) and _QID.match(uri[len(ENTITY) :]):
+        return uri[len(ENTITY) :]
     return None
 
 

@@ -3,6 +3,7 @@
 Readers (the bot reloading its index) never see a half-written directory, and where Linux's
 renameat2 works they see the old one or the new one at every moment.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from lookalike.gallery import BuildError
+from lookalike.builder import BuildError
 
 log = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ Standard library only (urllib.request): the fetcher needs GET, headers, a timeou
 gzip, which it has; the pinned aiohttp is the tests' dependency and would make the
 fetcher asyncio for no gain at two parallel downloads.
 """
+
 from __future__ import annotations
 
 import email.utils

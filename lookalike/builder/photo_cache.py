@@ -3,6 +3,7 @@
 A photo is analysed again only when its bytes or the pipeline settings (``settings_key``)
 change, so a rebuild after adding photos analyses only the new ones.
 """
+
 from __future__ import annotations
 
 import contextlib

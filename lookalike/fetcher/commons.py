@@ -18,6 +18,7 @@ titles rather than one request each), CommonsMetadata's field names (LicenseShor
 LicenseUrl, License, Artist, NonFree, AttributionRequired); "Common thumbnail sizes"
 for the widths Wikimedia serves.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,7 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-from lookalike.gallery.polite_http import PoliteClient
+from lookalike.fetcher.polite_http import PoliteClient
 
 BATCH = 50
 """Titles per imageinfo request: the API's limit for clients without the bot right."""

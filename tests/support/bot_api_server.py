@@ -177,9 +177,7 @@ class RecordedCall:
         if self.media_source:
             extra += f" {self.media_source}"
         outcome = "ok" if self.ok else f"{self.status}{' injected' if self.injected else ''}"
-        return (
-            f"+{self.timestamp - origin:7.3f}s {self.method} chat={self.chat_id} {outcome}{extra}"
-        )
+        return f"+{self.timestamp - origin:7.3f}s {self.method} chat={self.chat_id} {outcome}{extra}"
 
 
 @dataclass(frozen=True)
@@ -419,9 +417,7 @@ def _command_entities(text: str) -> list[dict[str, Any]]:
 class FakeBotApi:
     """Fake Telegram Bot API server; use as a context manager or call start()/stop()."""
 
-    def __init__(
-        self, token: str = DEFAULT_TOKEN, *, shutdown_timeout: float = 1.0, local_files: Path | None = None
-    ):
+    def __init__(self, token: str = DEFAULT_TOKEN, *, shutdown_timeout: float = 1.0, local_files: Path | None = None):
         """``local_files``: act as a self-hosted server in ``--local`` mode, whose getFile
         writes the file under this folder and answers with its absolute path (no size limit)."""
         self.token = token
@@ -492,9 +488,7 @@ class FakeBotApi:
             raise RuntimeError("FakeBotApi already started")
         ready = threading.Event()
         failure: list[BaseException] = []
-        self._thread = threading.Thread(
-            target=self._serve, args=(ready, failure), name="fake-bot-api", daemon=True
-        )
+        self._thread = threading.Thread(target=self._serve, args=(ready, failure), name="fake-bot-api", daemon=True)
         self._thread.start()
         if not ready.wait(timeout=10):
             raise RuntimeError("FakeBotApi did not start within 10 s")
@@ -540,9 +534,7 @@ class FakeBotApi:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api_call)
         app.router.add_get("/file/bot{token}/{file_path:.+}", self._handle_download)
-        self._runner = web.AppRunner(
-            app, access_log=None, shutdown_timeout=self._shutdown_timeout
-        )
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=self._shutdown_timeout)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self._port = self._runner.addresses[0][1]
@@ -565,16 +557,12 @@ class FakeBotApi:
         except _ApiError as error:
             return self._answer_error(name, _Request({}, {}), arrived, error)
         if request.match_info["token"] != self.token:
-            return self._answer_error(
-                name, decoded, arrived, _ApiError(HTTPStatus.UNAUTHORIZED, "Unauthorized")
-            )
+            return self._answer_error(name, decoded, arrived, _ApiError(HTTPStatus.UNAUTHORIZED, "Unauthorized"))
         fault = self._take_fault(name)
         if fault is not None:
             return self._answer_error(name, decoded, arrived, fault.error(), injected=True)
         if method is None:
-            return self._answer_error(
-                name, decoded, arrived, _ApiError(HTTPStatus.NOT_FOUND, "Not Found")
-            )
+            return self._answer_error(name, decoded, arrived, _ApiError(HTTPStatus.NOT_FOUND, "Not Found"))
         try:
             if method.is_async:
                 result = await method.handler(decoded)
@@ -864,9 +852,7 @@ class FakeBotApi:
         if stored is None:
             raise _bad_request("wrong file identifier/HTTP URL specified")
         if stored.kind != field_name:
-            raise _bad_request(
-                f"can't use file of type {stored.kind.title()} as {field_name.title()}"
-            )
+            raise _bad_request(f"can't use file of type {stored.kind.title()} as {field_name.title()}")
         return stored
 
     def _register_uploaded_photo(self, data: bytes) -> list[dict[str, Any]]:
@@ -879,9 +865,7 @@ class FakeBotApi:
             raise _bad_request("PHOTO_INVALID_DIMENSIONS")
         return self._register_photo_set(sizes)
 
-    def _register_photo_set(
-        self, sizes: Sequence[tuple[int, int, bytes]]
-    ) -> list[dict[str, Any]]:
+    def _register_photo_set(self, sizes: Sequence[tuple[int, int, bytes]]) -> list[dict[str, Any]]:
         stored = [
             self._store_file("photo", data, mime_type="image/jpeg", width=width, height=height)
             for width, height, data in sizes
@@ -920,9 +904,7 @@ class FakeBotApi:
         self._files_by_path[stored.file_path] = stored
         return stored
 
-    def _bot_message(
-        self, chat: dict[str, Any], request: _Request, content: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _bot_message(self, chat: dict[str, Any], request: _Request, content: dict[str, Any]) -> dict[str, Any]:
         replied = self._replied_message(chat, request)
         message = {
             "message_id": next(self._message_ids),
@@ -1071,9 +1053,7 @@ class FakeBotApi:
             self._messages[(chat_id, message["message_id"])] = message
         return self.add_update({"message": message})
 
-    def send_text_update(
-        self, user_id: int, text: str, chat_id: int | None = None, **kwargs: Any
-    ) -> dict[str, Any]:
+    def send_text_update(self, user_id: int, text: str, chat_id: int | None = None, **kwargs: Any) -> dict[str, Any]:
         """Queue a text message; a leading ``/command`` gets its ``bot_command`` entity."""
         content: dict[str, Any] = {"text": text}
         if entities := _command_entities(text):
@@ -1112,9 +1092,7 @@ class FakeBotApi:
     ) -> dict[str, Any]:
         """Queue a document message; ``file_size`` may claim more than ``len(data)``."""
         with self._lock:
-            stored = self._store_file(
-                "document", data, file_name=file_name, mime_type=mime_type, file_size=file_size
-            )
+            stored = self._store_file("document", data, file_name=file_name, mime_type=mime_type, file_size=file_size)
         content: dict[str, Any] = {"document": stored.as_document()}
         if caption is not None:
             content["caption"] = caption
@@ -1133,9 +1111,7 @@ class FakeBotApi:
         data = data if data is not None else _default_sticker()
         width, height = _image_dimensions(data)
         with self._lock:
-            stored = self._store_file(
-                "sticker", data, mime_type="image/webp", width=width, height=height
-            )
+            stored = self._store_file("sticker", data, mime_type="image/webp", width=width, height=height)
         content = {"sticker": stored.as_sticker(emoji)}
         return self.send_message_update(user_id, content, chat_id, **kwargs)
 
@@ -1186,16 +1162,13 @@ class FakeBotApi:
 
     # ------------------------------------------------------- test helpers: inspection
 
-    def calls(
-        self, method: str | None = None, chat_id: int | str | None = None
-    ) -> list[RecordedCall]:
+    def calls(self, method: str | None = None, chat_id: int | str | None = None) -> list[RecordedCall]:
         """Recorded calls in arrival order, optionally filtered by method and chat."""
         with self._lock:
             return [
                 call
                 for call in self._calls
-                if (method is None or call.method == method)
-                and (chat_id is None or call.chat_id == chat_id)
+                if (method is None or call.method == method) and (chat_id is None or call.chat_id == chat_id)
             ]
 
     def replies(self, chat_id: int | str | None = None) -> list[RecordedCall]:
@@ -1224,8 +1197,7 @@ class FakeBotApi:
                     return matches
                 if remaining <= 0:
                     raise WaitTimeout(
-                        f"waited {timeout:.1f} s for {count} x {description}, "
-                        f"got {len(matches)}.\n{self.call_log()}"
+                        f"waited {timeout:.1f} s for {count} x {description}, got {len(matches)}.\n{self.call_log()}"
                     )
                 self._calls_changed.wait(remaining)
 
@@ -1236,12 +1208,7 @@ class FakeBotApi:
         wanted = set(chat_ids)
 
         def is_reply(call: RecordedCall) -> bool:
-            return (
-                call.ok
-                and call.is_message
-                and call.chat_id in wanted
-                and (method is None or call.method == method)
-            )
+            return call.ok and call.is_message and call.chat_id in wanted and (method is None or call.method == method)
 
         def all_answered(calls: list[RecordedCall]) -> bool:
             return {call.chat_id for call in calls} >= wanted
@@ -1251,9 +1218,7 @@ class FakeBotApi:
             while True:
                 replies = [call for call in self._calls if is_reply(call)]
                 if all_answered(replies):
-                    return {
-                        chat: [call for call in replies if call.chat_id == chat] for chat in wanted
-                    }
+                    return {chat: [call for call in replies if call.chat_id == chat] for chat in wanted}
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     silent = sorted(wanted - {call.chat_id for call in replies})
@@ -1291,10 +1256,7 @@ class FakeBotApi:
         return RateReport(
             max_per_second=max_events_in_window((c.timestamp for c in replies), 1.0),
             max_per_minute_by_chat={
-                chat: max_events_in_window(
-                    (c.timestamp for c in replies if c.chat_id == chat), 60.0
-                )
-                for chat in chats
+                chat: max_events_in_window((c.timestamp for c in replies if c.chat_id == chat), 60.0) for chat in chats
             },
         )
 

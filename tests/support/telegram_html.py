@@ -8,14 +8,29 @@ is what the Bot API runs; only what the checks need is kept: the tags Telegram
 supports, attributes, quoted values, the five entities it decodes, and the stack of
 open tags.
 """
+
 from __future__ import annotations
 
 import re
 
 SUPPORTED_TAGS = frozenset(
     {
-        "a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins", "span",
-        "tg-spoiler", "tg-emoji", "pre", "code", "blockquote",
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "s",
+        "strike",
+        "del",
+        "u",
+        "ins",
+        "span",
+        "tg-spoiler",
+        "tg-emoji",
+        "pre",
+        "code",
+        "blockquote",
     }
 )
 _ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}

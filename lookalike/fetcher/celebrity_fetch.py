@@ -19,6 +19,7 @@ The steps:
    renamed into place. So at every moment each ``<QID>.jpg`` has the catalog entry that
    describes it (an entry may briefly lack its photo, which the builder only logs).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -38,8 +39,8 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from lookalike.gallery import commons, wikidata
-from lookalike.gallery.polite_http import HttpError, PoliteClient, Response, Stopped
+from lookalike.fetcher import commons, wikidata
+from lookalike.fetcher.polite_http import HttpError, PoliteClient, Response, Stopped
 
 log = logging.getLogger("fetch_celebrities")
 
@@ -142,8 +143,12 @@ def list_people(client: PoliteClient, options: FetchOptions, report: Report) -> 
     while offset < options.limit:
         size = min(options.page_size, options.limit - offset)
         query = wikidata.build_query(
-            options.languages, limit=size, offset=offset, occupations=options.occupations,
-            countries=options.countries, min_sitelinks=options.min_sitelinks,
+            options.languages,
+            limit=size,
+            offset=offset,
+            occupations=options.occupations,
+            countries=options.countries,
+            min_sitelinks=options.min_sitelinks,
         )
         try:
             response = _sparql(client, options.sparql_url, query)
@@ -187,7 +192,9 @@ def _not_here(people: list[wikidata.Person], folder: _Folder, width: int, report
     for person in people:
         entry = folder.catalog.get(person.qid)
         here = (
-            entry is not None and entry.get("file") == person.file and entry.get("photo_width") == width
+            entry is not None
+            and entry.get("file") == person.file
+            and entry.get("photo_width") == width
             and folder.photo(person.qid).is_file()
         )
         if here:
@@ -199,8 +206,12 @@ def _not_here(people: list[wikidata.Person], folder: _Folder, width: int, report
 
 
 def _fetch_photos(
-    client: PoliteClient, options: FetchOptions, todo: list[wikidata.Person], folder: _Folder,
-    report: Report, progress: tqdm,
+    client: PoliteClient,
+    options: FetchOptions,
+    todo: list[wikidata.Person],
+    folder: _Folder,
+    report: Report,
+    progress: tqdm,
 ) -> None:
     running: dict[Future, wikidata.Person] = {}
     with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="fetch") as pool:
@@ -340,7 +351,10 @@ class _Folder:
                 self.photo(staged.person.qid).unlink()
             old = {k: v for k, v in self.catalog.get(staged.person.qid, {}).items() if k not in PHOTO_FIELDS}
             self.catalog[staged.person.qid] = {
-                **old, **staged.person.fields(), **staged.info.fields(), "photo_width": self.width,
+                **old,
+                **staged.person.fields(),
+                **staged.info.fields(),
+                "photo_width": self.width,
             }
         write_catalog(self.out, self.catalog)
         for staged in self.pending:
@@ -369,7 +383,9 @@ def write_catalog(out: Path, catalog: dict[str, dict]) -> None:
     fd, temporary = tempfile.mkstemp(prefix=".catalog.", suffix=".tmp", dir=out)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
-            json.dump(dict(sorted(catalog.items(), key=lambda kv: _qid_order(kv[0]))), file, ensure_ascii=False, indent=1)
+            json.dump(
+                dict(sorted(catalog.items(), key=lambda kv: _qid_order(kv[0]))), file, ensure_ascii=False, indent=1
+            )
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, out / CATALOG)
@@ -387,8 +403,13 @@ def _log_report(report: Report) -> None:
     skipped = sum(report.skipped.values())
     log.info(
         "%s in %.1f s: %d people listed%s, %d photos fetched, %d already there, %d skipped",
-        "interrupted" if report.interrupted else "done", report.seconds, report.listed,
-        "" if report.list_complete else " (list incomplete)", report.fetched, report.already, skipped,
+        "interrupted" if report.interrupted else "done",
+        report.seconds,
+        report.listed,
+        "" if report.list_complete else " (list incomplete)",
+        report.fetched,
+        report.already,
+        skipped,
     )
     for reason, count in report.skipped.most_common():
         log.info("  skipped, %s: %d (e.g. %s)", reason, count, ", ".join(report.examples.get(reason, [])))

@@ -16,6 +16,7 @@
 Every request is recorded (time, path, User-Agent, status) and the most thumbnail
 downloads in flight at once is kept.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -114,7 +115,10 @@ class FakeWikimedia:
         query = params.get("query", "")
         self.queries.append(query)
         if self.sparql_timeout:
-            return 500, "SPARQL-QUERY: queryStr=...\njava.util.concurrent.TimeoutException\n\tat java.util.concurrent.FutureTask.get"
+            return (
+                500,
+                "SPARQL-QUERY: queryStr=...\njava.util.concurrent.TimeoutException\n\tat java.util.concurrent.FutureTask.get",
+            )
         if params.get("format") != "json":
             return 400, {"error": "format=json expected"}
         page = re.search(r"LIMIT (\d+)\s+OFFSET (\d+)", query)
@@ -122,7 +126,9 @@ class FakeWikimedia:
             return 400, {"error": "not the fetcher's query"}
         limit, offset = int(page.group(1)), int(page.group(2))
         label_langs = re.findall(r'FILTER\(LANG\(\?label_(\w+)\) = "([^"]+)"\)', query)
-        article_langs = re.findall(r"\?article_(\w+) schema:about \?person; schema:isPartOf <https://([^.]+)\.wikipedia\.org/>", query)
+        article_langs = re.findall(
+            r"\?article_(\w+) schema:about \?person; schema:isPartOf <https://([^.]+)\.wikipedia\.org/>", query
+        )
         ranked = sorted(self.people, key=lambda p: (-p.sitelinks, ENTITY + p.qid))[offset : offset + limit]
         variables = ["person", "sitelinks", "image", "gender", "genderLabel", "born"]
         variables += [f"label_{var}" for var, _ in label_langs] + [f"article_{var}" for var, _ in article_langs]
@@ -152,11 +158,19 @@ class FakeWikimedia:
 
     def imageinfo(self, params: dict[str, str]) -> tuple[int, dict]:
         expected = {"action": "query", "prop": "imageinfo", "format": "json", "formatversion": "2"}
-        if any(params.get(k) != v for k, v in expected.items()) or set(params.get("iiprop", "").split("|")) != {"url", "extmetadata"}:
+        if any(params.get(k) != v for k, v in expected.items()) or set(params.get("iiprop", "").split("|")) != {
+            "url",
+            "extmetadata",
+        }:
             return 200, {"error": {"code": "badparams", "info": f"unexpected parameters {params}"}}
         titles = params["titles"].split("|")
         if len(titles) > 50:
-            return 200, {"error": {"code": "toomanyvalues", "info": "Too many values supplied for parameter \"titles\". The limit is 50."}}
+            return 200, {
+                "error": {
+                    "code": "toomanyvalues",
+                    "info": 'Too many values supplied for parameter "titles". The limit is 50.',
+                }
+            }
         width = int(params["iiurlwidth"])
         wanted = params.get("iiextmetadatafilter", "").split("|")
         start = int(params.get("iicontinue", "0"))

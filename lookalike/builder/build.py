@@ -30,6 +30,7 @@ The steps:
 5. The index, a thumbnail per celebrity and build.json are written to a new sibling
    directory which then replaces the output atomically (``directory_swap.replace_directory``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -52,16 +53,15 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from lookalike.builder import BuildError
+from lookalike.builder.celebrity_photos import Celebrity, discover
+from lookalike.builder.directory_swap import staged_directory
+from lookalike.builder.photo_cache import PhotoCache, PhotoResult, settings_key
 from lookalike.engine import face_model as model
-from lookalike.engine import framing
+from lookalike.engine import framing, gender
 from lookalike.engine.imaging import ImageError, decode_image
-from lookalike.engine import gender
 from lookalike.engine.index import CelebrityIndex
 from lookalike.engine.ranking import first_photos, fit_ranking, reference_photos
-from lookalike.gallery import BuildError
-from lookalike.gallery.celebrity_photos import Celebrity, discover
-from lookalike.gallery.directory_swap import staged_directory
-from lookalike.gallery.photo_cache import PhotoCache, PhotoResult, settings_key
 
 log = logging.getLogger("build_embeddings")
 

@@ -1,0 +1,224 @@
+"""The bot as the end-to-end tests run it: ``python bot.py`` as a subprocess against the
+fake Bot API, a gallery of LFW people built with the real builder, and helpers to send,
+wait for and read replies."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from tests.support.bot_api_server import FakeBotApi
+from tests.support.data import LFW, ROOT, SAMPLES, missing_data, require
+from tests.support.processes import descendants, process_parents
+
+TOKEN = "4242:AAE-never_LOG-this-Token-0123456789"
+WORKERS = "2"
+MAX_PENDING = 64  # the burst's 100 photos: most answered, the rest told "busy"
+GALLERY_SIZE = 24
+NEW_PEOPLE = 6
+
+_user_ids = itertools.count(1000)
+
+
+def new_user() -> int:
+    return next(_user_ids)
+
+
+def say(key: str, lang: str = "en", **values) -> str:
+    from lookalike.bot.texts import say as texts_say
+
+    return texts_say(lang, key, **values)
+
+
+# ------------------------------------------------------------------ the gallery
+
+
+def lfw_people() -> list[str]:
+    """People with 3 to 6 photos, by name: small folders keep the session's build quick."""
+    require(LFW)
+    people = sorted(p.name for p in LFW.iterdir() if p.is_dir() and 3 <= len(list(p.glob("*.jpg"))) <= 6)
+    if len(people) < GALLERY_SIZE + NEW_PEOPLE:
+        missing_data(f"needs {GALLERY_SIZE + NEW_PEOPLE} LFW people with 3+ photos in {LFW}")
+    return people
+
+
+def selfie(person: str) -> bytes:
+    """The held-out photo: never in a gallery."""
+    return require(LFW / person / f"{person}_0001.jpg").read_bytes()
+
+
+def name(person: str) -> str:
+    return person.replace("_", " ")
+
+
+def photo_folder(root: Path, people: list[str]) -> Path:
+    """PHOTOS_DIR/<Name>/*.jpg linking to each person's LFW photos but the first."""
+    root.mkdir(parents=True)
+    for person in people:
+        folder = root / person
+        folder.mkdir()
+        for photo in sorted((LFW / person).glob("*.jpg"))[1:]:
+            (folder / photo.name).symlink_to(photo)
+    return root
+
+
+def build_index(photos: Path, out: Path, cache: Path) -> None:
+    from lookalike.builder.build import build
+
+    build(photos, out, workers=2, jitters=1, cache=cache, progress=False)
+
+
+# ------------------------------------------------------------------ the bot process
+
+
+class BotProcess:
+    """``python bot.py`` with the given environment, its output in a log file."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, new_session: bool = False):
+        self.log_path = log_path
+        self._log_file = open(log_path, "wb")
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
+        environment.update(env)
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "bot.py")],
+            cwd=log_path.parent,
+            env=environment,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=new_session,  # its own process group, to be signalled as docker does
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for_log(self, pattern: str, timeout: float = 20.0, after: int = 0) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.compile(pattern).search(self.log(), after)
+            if found:
+                return found
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no /{pattern}/ in the bot's log within {timeout} s:\n{self.log()[-4000:]}")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log_file.close()
+        return self.process.returncode
+
+
+def run_bot(api: FakeBotApi, assets: Path, log_path: Path, new_session: bool = False, **env: str) -> BotProcess:
+    environment = {**api.bot_environment(), "ASSETS_DIR": str(assets), "WORKERS": WORKERS, **env}
+    bot = BotProcess(environment, log_path, new_session)
+    try:
+        api.wait_for(lambda call: call.method in ("getUpdates", "setWebhook"), timeout=60, description="start-up")
+    except AssertionError:
+        bot.stop()
+        raise AssertionError(f"the bot did not start:\n{bot.log()[-4000:]}") from None
+    return bot
+
+
+def plant_decoys(directory: Path, count: int = 3000) -> None:
+    """Files named like Telegram's file paths, all of dogs: a bot that read a local file
+    instead of downloading would answer "no face" to every selfie."""
+    dogs = require(SAMPLES / "dlib_faces/dogs.jpg")
+    for folder in ("photos", "documents"):
+        (directory / folder).mkdir()
+        for number in range(1, count + 1):
+            for extension in (".jpg", ".png"):
+                (directory / folder / f"file_{number}{extension}").symlink_to(dogs)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def replies_to(api: FakeBotApi, chat_id: int, count: int = 1, timeout: float = 30.0):
+    """The first ``count`` successful replies in ``chat_id``, after waiting for them."""
+    api.wait_for(lambda c: c.ok and c.is_message and c.chat_id == chat_id, timeout=timeout, count=count)
+    return api.replies(chat_id)
+
+
+def only_reply(api: FakeBotApi, chat_id: int, timeout: float = 30.0):
+    [reply] = replies_to(api, chat_id, timeout=timeout)
+    return reply
+
+
+def sample(name: str) -> bytes:
+    return require(SAMPLES / name).read_bytes()
+
+
+def press(api: FakeBotApi, user_id: int, message: dict, data: str) -> dict:
+    """Queue a press of an inline button under ``message`` (a message the bot sent)."""
+    return api.add_update(
+        {
+            "callback_query": {
+                "id": f"cq{user_id}{time.monotonic_ns()}",
+                "from": {"id": user_id, "is_bot": False, "first_name": "Tester", "language_code": "en"},
+                "chat_instance": str(user_id),
+                "message": message,
+                "data": data,
+            }
+        }
+    )
+
+
+def pool_workers(pid: int) -> set[int]:
+    """The bot's face workers: the leaves of its process tree, except multiprocessing's resource tracker."""
+    parents = process_parents()
+    below = descendants(pid, parents)
+    workers = set()
+    for child in below:
+        if any(parents.get(other) == child for other in below):
+            continue
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resource_tracker" not in cmdline:
+            workers.add(child)
+    return workers
+
+
+def kill_workers(pid: int) -> set[int]:
+    workers = pool_workers(pid)
+    assert workers, "found no worker processes to kill"
+    for worker in workers:
+        os.kill(worker, signal.SIGKILL)
+    return workers
+
+
+def slow_photo() -> bytes:
+    """bald_guys.jpg enlarged 3x (27 MP, 1 MB): ~1.3 s in a worker (0.3 s at its own size,
+    too close to a test's reaction time to be sure of killing a worker mid-photo). WebP, not
+    JPEG: a JPEG that large is decoded at half scale, in a quarter of the time."""
+    image = Image.open(io.BytesIO(sample("dlib_faces/bald_guys.jpg")))
+    buffer = io.BytesIO()
+    image.resize((image.width * 3, image.height * 3), Image.BICUBIC).save(buffer, "WEBP", quality=80, method=0)
+    return buffer.getvalue()
+
+
+def send_slow_photo(api: FakeBotApi, user: int) -> None:
+    """Returns once a worker has been on the photo for a while: the bot shows its chat
+    action only to a user whose answer is still not ready after half a second."""
+    api.send_document_update(user, slow_photo(), "image/webp", "bald_guys_large.webp")
+    api.wait_for(lambda c: c.method == "sendChatAction" and c.chat_id == user, timeout=30)
