@@ -41,7 +41,7 @@ from typing import Any
 from aiohttp import web
 from PIL import Image, ImageOps
 
-from tests.telegram_html import HtmlError, parse_html, telegram_length
+from tests.support.telegram_html import HtmlError, parse_html, telegram_length
 
 logger = logging.getLogger(__name__)
 
