@@ -11,7 +11,7 @@ uses, with Telegram's URL layout, envelope and error texts:
 
 Like Telegram it parses ``parse_mode=HTML`` markup before measuring a text (1024 parsed
 characters for a caption, 4096 for a message) and refuses broken markup in Telegram's
-words (:mod:`tests.telegram_html`); a reply to a deleted message (:meth:`FakeBotApi.delete_message`)
+words (:mod:`tests.support.telegram_html`); a reply to a deleted message (:meth:`FakeBotApi.delete_message`)
 fails with "message to be replied not found" unless ``allow_sending_without_reply``.
 
 The aiohttp server runs in a background thread with its own event loop, so synchronous
