@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from lookalike.bot.analytics import MatchAnalytics
 
 
@@ -46,3 +48,70 @@ def test_coverage_counts_names_of_the_current_gallery_only():
     assert "Photos answered: 3 since the start" in summary
     assert "Celebrities answered: 2 of 4 (50.0% of the gallery)" in summary
     assert "Most answered: Ann 2, Bob 1, Gone 1" in summary
+
+
+def test_the_counts_survive_a_restart_and_the_store_keeps_counts_only(tmp_path):
+    from lookalike.bot.count_store import CountStore
+
+    clock = Clock()
+    first = MatchAnalytics(clock, CountStore(tmp_path / "stats.sqlite"))
+    first.photo_answered("match", ["Ann"])
+    clock.now += 25 * 3600  # the first photo leaves the last day
+    first.photo_answered("match", ["Ann", "Bob"])
+    first.photo_answered("no_face")
+    clock.now += 3600
+    again = MatchAnalytics(clock, CountStore(tmp_path / "stats.sqlite"))
+    assert again.started == first.started == 1_000_000.0
+    assert again.outcomes == {"match": 2, "no_face": 1} and again.celebrities == {"Ann": 2, "Bob": 1}
+    assert again.last_day() == 2 and again.answered == 3
+    assert [hour.total() for hour in again.hours()][-3:] == [0, 2, 0]  # an hour ago
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "stats.sqlite") as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert tables == {"meta", "outcomes", "celebrities", "minutes"}
+        assert db.execute("SELECT COUNT(*) FROM minutes").fetchone()[0] == 2  # the day-old minute forgotten
+
+
+def test_an_unusable_stats_file_leaves_the_counts_in_memory(tmp_path, caplog):
+    from lookalike.bot.count_store import CountStore
+
+    (tmp_path / "stats.sqlite").mkdir()  # a directory where the file should be
+    analytics = MatchAnalytics(Clock(), CountStore(tmp_path / "stats.sqlite"))
+    analytics.photo_answered("match", ["Ann"])
+    assert analytics.answered == 1
+    assert "cannot be used" in caplog.text
+
+
+def test_the_chart_draws_the_counts(tmp_path):
+    """Bars as long as the counts, the coverage bar as wide as the share, an hour's bar as tall
+    as its photos: measured on the PNG's pixels."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from lookalike.bot import stats_chart
+
+    clock = Clock()
+    analytics = MatchAnalytics(clock)
+    for names in (["Ann"], ["Ann"], ["Ann"], ["Ann"], ["Bob", "Ann"], ["Bob"]):
+        analytics.photo_answered("match", names)
+    clock.now += 5 * 3600
+    analytics.photo_answered("no_face")
+    png = stats_chart.draw(analytics, gallery("v1", ["Ann", "Bob", "Cid", "Dee"]), "ru")
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+    def run_lengths(colour) -> list[int]:
+        """Per row, how many pixels have ``colour``; rows without any left out."""
+        counts = (pixels == colour).all(axis=2).sum(axis=1)
+        return [int(c) for c in counts if c]
+
+    bars = sorted(set(run_lengths(stats_chart.BAR)), reverse=True)
+    assert bars[0] / bars[-1] == pytest.approx(5 / 2, rel=0.05)  # Ann 5, Bob 2
+    green = (pixels == stats_chart.OUTCOME_COLOURS["match"]).all(axis=2)
+    coverage_width = max(green.sum(axis=1))
+    assert coverage_width == pytest.approx(0.5 * (stats_chart.WIDTH - 2 * stats_chart.PAD), abs=2)  # 2 of 4
+    orange_rows = (pixels == stats_chart.OUTCOME_COLOURS["no_face"]).all(axis=2).any(axis=1).sum()
+    match_columns = green[:, : stats_chart.WIDTH].any(axis=0)
+    assert orange_rows > 0 and match_columns.sum() > coverage_width  # the hours' bars too

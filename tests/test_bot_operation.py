@@ -26,6 +26,7 @@ from tests.support.bot_harness import (
     TOKEN,
     new_user,
     only_reply,
+    replies_to,
     run_bot,
     sample,
     say,
@@ -92,7 +93,9 @@ def test_metrics_count_what_the_bot_does_and_stats_answer_admins_only(assets, pe
             api.send_text_update(stranger, "/stats")
             assert only_reply(api, stranger).params["text"] == say("start")
             api.send_text_update(admin, "/stats")
-            text = only_reply(api, admin).params["text"]
+            reply = only_reply(api, admin)
+            assert reply.method == "sendPhoto" and reply.files["photo"].data.startswith(b"\x89PNG")  # the chart
+            text = reply.params["caption"]
             assert "Photos answered: 2 since the start" in text and "2 in the last 24 h" in text
             assert "match 1" in text and "no_face 1" in text
             assert f"Celebrities answered: 1 of {GALLERY_SIZE}" in text
@@ -100,6 +103,18 @@ def test_metrics_count_what_the_bot_does_and_stats_answer_admins_only(assets, pe
             final = scrape(port)
             assert moved(after, final, 'lookalike_updates_total{kind="command",outcome="stats"}') == 1
             assert moved(after, final, 'lookalike_updates_total{kind="command",outcome="help"}') == 1
+        finally:
+            assert bot.stop() == 0
+
+        # The counts survive a restart (STATS_FILE, stats.sqlite beside ANSWERED_FILE by default),
+        # and the admin's language is the chart's and the text's.
+        assert (tmp_path / "stats.sqlite").exists()
+        bot = run_bot(api, assets, tmp_path / "bot2.log", ADMIN_IDS=str(admin))
+        try:
+            api.send_text_update(admin, "/stats", language_code="ru")
+            [_, reply] = replies_to(api, admin, count=2)
+            assert reply.method == "sendPhoto" and "Ответов на фото: 2 с начала" in reply.params["caption"]
+            assert f"Знаменитостей в ответах: 1 из {GALLERY_SIZE}" in reply.params["caption"]
         finally:
             assert bot.stop() == 0
 

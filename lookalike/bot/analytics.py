@@ -1,10 +1,11 @@
-"""Which celebrities users get, for the operator: counts in memory since the start.
+"""Which celebrities users get, for the operator: counts since the first start.
 
 Never a user id, a photo or an embedding: photos answered (since the start and in the last
-24 hours, by minute), outcomes, and how often each celebrity was a face's best match, by
-name (ids change when the index is rebuilt). From these: how many distinct celebrities
-users have been shown, what share of the gallery that is (a gallery where a few "hub"
-faces answer everyone covers little of itself), and the most-answered ones.
+24 hours, by minute and outcome), outcomes, and how often each celebrity was a face's best
+match, by name (ids change when the index is rebuilt). From these: how many distinct
+celebrities users have been shown, what share of the gallery that is (a gallery where a few
+"hub" faces answer everyone covers little of itself), and the most-answered ones. With a
+``CountStore`` the counts survive restarts.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from __future__ import annotations
 import collections
 import time
 from dataclasses import dataclass
+
+from lookalike.bot.count_store import CountStore
+from lookalike.bot.texts import say
 
 DAY_MINUTES = 24 * 60
 
@@ -24,25 +28,33 @@ class Coverage:
 
 
 class MatchAnalytics:
-    def __init__(self, clock=time.time):
+    def __init__(self, clock=time.time, store: CountStore | None = None):
         self._clock = clock
-        self.started = clock()
+        self._store = store
+        now = clock()
         self.outcomes: collections.Counter[str] = collections.Counter()
         self.celebrities: collections.Counter[str] = collections.Counter()
-        self._minutes: collections.deque[list[int]] = collections.deque()  # [minute, photos], oldest first
+        # [minute, Counter(outcome -> photos)], oldest first
+        self._minutes: collections.deque[tuple[int, collections.Counter[str]]] = collections.deque()
         self._names: tuple[str, frozenset[str]] | None = None  # (gallery version, its names)
+        self.started = now
+        if store is not None:
+            counts = store.load(now, self._minute() - DAY_MINUTES)
+            self.started = counts.started
+            self.outcomes, self.celebrities = counts.outcomes, counts.celebrities
+            for minute, outcome, photos in counts.minutes:
+                self._count_minute(minute, outcome, photos)
 
     def photo_answered(self, outcome: str, best_matches: list[str] = ()) -> None:
         """One photo answered with ``outcome``; ``best_matches``: each face's best match's name."""
         self.outcomes[outcome] += 1
         self.celebrities.update(best_matches)
-        minute = int(self._clock() // 60)
-        if self._minutes and self._minutes[-1][0] == minute:
-            self._minutes[-1][1] += 1
-        else:
-            self._minutes.append([minute, 1])
+        minute = self._minute()
+        self._count_minute(minute, outcome, 1)
         while self._minutes[0][0] <= minute - DAY_MINUTES:
             self._minutes.popleft()
+        if self._store is not None:
+            self._store.add(minute, outcome, list(best_matches), forget_before=minute - DAY_MINUTES)
 
     @property
     def answered(self) -> int:
@@ -51,8 +63,17 @@ class MatchAnalytics:
 
     def last_day(self) -> int:
         """Photos answered in the last 24 hours (to the minute)."""
-        since = int(self._clock() // 60) - DAY_MINUTES
-        return sum(count for minute, count in self._minutes if minute > since)
+        return sum(counts.total() for counts in self.hours())
+
+    def hours(self) -> list[collections.Counter[str]]:
+        """Outcomes in each of the last 24 hours, oldest first: hour 23 is the 60 minutes up to now."""
+        now = self._minute()
+        hours: list[collections.Counter[str]] = [collections.Counter() for _ in range(24)]
+        for minute, counts in self._minutes:
+            ago = now - minute
+            if 0 <= ago < DAY_MINUTES:
+                hours[23 - ago // 60].update(counts)
+        return hours
 
     def coverage(self, gallery) -> Coverage:
         """How many of ``gallery``'s celebrities have been a best match since the start."""
@@ -62,17 +83,31 @@ class MatchAnalytics:
         answered = sum(1 for name in self.celebrities if name in names)
         return Coverage(answered, len(names), answered / len(names) if names else 0.0)
 
-    def summary(self, gallery, top: int = 5) -> str:
-        """The short /stats message for admins."""
+    def summary(self, gallery, lang: str = "en", top: int = 5) -> str:
+        """The short /stats message for admins, in ``lang``."""
         hours = (self._clock() - self.started) / 3600
         coverage = self.coverage(gallery)
-        outcomes = ", ".join(f"{name} {count}" for name, count in self.outcomes.most_common()) or "none yet"
+        outcomes = ", ".join(f"{name} {count}" for name, count in self.outcomes.most_common())
         lines = [
-            f"Photos answered: {self.answered} since the start ({hours:.1f} h ago), {self.last_day()} in the last 24 h",
-            f"Outcomes: {outcomes}",
-            f"Celebrities answered: {coverage.answered} of {coverage.size} ({coverage.share:.1%} of the gallery)",
+            say(lang, "stats_answered", answered=self.answered, hours=f"{hours:.1f}", day=self.last_day()),
+            say(lang, "stats_outcomes", outcomes=outcomes or say(lang, "stats_none")),
+            say(
+                lang,
+                "stats_coverage",
+                answered=coverage.answered,
+                size=coverage.size,
+                share=f"{coverage.share:.1%}",
+            ),
         ]
         most = self.celebrities.most_common(top)
         if most:
-            lines.append("Most answered: " + ", ".join(f"{name} {count}" for name, count in most))
+            lines.append(say(lang, "stats_most", names=", ".join(f"{name} {count}" for name, count in most)))
         return "\n".join(lines)
+
+    def _minute(self) -> int:
+        return int(self._clock() // 60)
+
+    def _count_minute(self, minute: int, outcome: str, photos: int) -> None:
+        if not self._minutes or self._minutes[-1][0] != minute:
+            self._minutes.append((minute, collections.Counter()))
+        self._minutes[-1][1][outcome] += photos

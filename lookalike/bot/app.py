@@ -29,6 +29,7 @@ from lookalike.bot import handlers, metrics
 from lookalike.bot.analytics import MatchAnalytics
 from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.config import Config
+from lookalike.bot.count_store import CountStore
 from lookalike.bot.delivery import Deliveries, Poller, TrackingUpdateProcessor, WebhookQueue
 from lookalike.bot.face_pool import FacePool
 from lookalike.bot.index_reload import Gallery, GalleryChanged, GalleryWatcher, load_gallery_at_start
@@ -161,7 +162,7 @@ def run(config: Config, gallery: Gallery) -> None:
         gallery=GalleryWatcher(gallery, config.index_poll_seconds),
         limits=UserLimits(config.user_in_flight, config.user_per_minute),
         chats=ChatLimits(config.chat_pending),
-        analytics=MatchAnalytics(),
+        analytics=MatchAnalytics(store=CountStore(config.stats_file)),
         admin_ids=config.admin_ids,
     )
     if config.metrics_port:

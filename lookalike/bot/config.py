@@ -18,6 +18,7 @@ METRICS_PORT         set: serve Prometheus metrics at :PORT/metrics; unset: noth
 ADMIN_IDS            Telegram user ids (comma-separated) who may send /stats
 SHUTDOWN_GRACE_SECONDS  how long a stop waits for the photos in flight (20)
 ANSWERED_FILE        long polling: updates answered but not yet confirmed, kept as the bot runs (answered-updates.json)
+STATS_FILE           the operator's counts (/stats), kept across restarts (stats.sqlite beside ANSWERED_FILE)
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Config:
     admin_ids: frozenset[int] = frozenset()
     shutdown_grace_seconds: float = 20.0
     answered_file: Path = Path("answered-updates.json")
+    stats_file: Path = Path("stats.sqlite")
 
     @classmethod
     def from_env(cls, env: dict[str, str] = os.environ) -> Config:
@@ -67,6 +69,7 @@ class Config:
         log_level = env.get("LOG_LEVEL", "INFO").upper()
         if not isinstance(logging.getLevelName(log_level), int):
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
+        answered_file = Path(env.get("ANSWERED_FILE") or "answered-updates.json")
         return cls(
             token=token,
             api_url=env.get("TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/"),
@@ -86,7 +89,8 @@ class Config:
             metrics_port=_number(env, "METRICS_PORT", None, int, minimum=1, maximum=65535),
             admin_ids=_ids(env, "ADMIN_IDS"),
             shutdown_grace_seconds=_number(env, "SHUTDOWN_GRACE_SECONDS", 20.0, float, minimum=0),
-            answered_file=Path(env.get("ANSWERED_FILE") or "answered-updates.json"),
+            answered_file=answered_file,
+            stats_file=Path(env.get("STATS_FILE") or answered_file.with_name("stats.sqlite")),
         )
 
 

@@ -19,7 +19,7 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from lookalike.bot import captions, credits, metrics, replies
+from lookalike.bot import captions, credits, metrics, replies, stats_chart
 from lookalike.bot.analytics import MatchAnalytics
 from lookalike.bot.chat_limits import ChatBusy, ChatLimits
 from lookalike.bot.face_pool import Busy, FacePool, PhotoFailed
@@ -94,14 +94,22 @@ async def _send_help(update: Update, earlier: tuple[asyncio.Event, ...] = ()) ->
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats: the match analytics for ADMIN_IDS; everyone else gets the help, as for /start."""
+    """/stats: the match analytics for ADMIN_IDS, a chart with the summary as its caption, in the
+    admin's language; everyone else gets the help, as for /start."""
     services = _services(context)
     user = update.effective_user
     if user is None or user.id not in services.admin_ids:
         await start(update, context)
         return
     started = time.perf_counter()
-    await update.effective_message.reply_text(services.analytics.summary(services.gallery.current))
+    lang, gallery = _lang(update), services.gallery.current
+    text = services.analytics.summary(gallery, lang)
+    chart = await asyncio.to_thread(stats_chart.draw, services.analytics, gallery, lang)
+    if len(text) <= captions.CAPTION_LIMIT:  # the summary is ~5 short lines: always, in practice
+        await update.effective_message.reply_photo(chart, caption=text)
+    else:
+        await update.effective_message.reply_photo(chart)
+        await update.effective_message.reply_text(text)
     _log(update, "command", "stats", started)
 
 

@@ -52,6 +52,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "credit_author": "Photo: {author}",
         "other_male": "As a man: {name} · {percent}%",
         "other_female": "As a woman: {name} · {percent}%",
+        "stats_answered": "Photos answered: {answered} since the start ({hours} h ago), {day} in the last 24 h",
+        "stats_outcomes": "Outcomes: {outcomes}",
+        "stats_none": "none yet",
+        "stats_coverage": "Celebrities answered: {answered} of {size} ({share} of the gallery)",
+        "stats_most": "Most answered: {names}",
+        "chart_celebrities": "Answers per celebrity (the {shown} most answered of {answered})",
+        "chart_coverage": "The gallery's coverage: {answered} of {size} celebrities answered ({share})",
+        "chart_hours": "Photos answered in the last 24 hours, by outcome ({day} in all)",
+        "chart_hours_axis": "hours ago",
+        "chart_empty": "No photos answered yet",
     },
     "ru": {
         "start": (
@@ -97,6 +107,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "credit_author": "Фото: {author}",
         "other_male": "Среди мужчин: {name} · {percent}%",
         "other_female": "Среди женщин: {name} · {percent}%",
+        "stats_answered": "Ответов на фото: {answered} с начала ({hours} ч назад), {day} за последние 24 ч",
+        "stats_outcomes": "Исходы: {outcomes}",
+        "stats_none": "пока нет",
+        "stats_coverage": "Знаменитостей в ответах: {answered} из {size} ({share} галереи)",
+        "stats_most": "Чаще всего: {names}",
+        "chart_celebrities": "Ответы по знаменитостям ({shown} самых частых из {answered})",
+        "chart_coverage": "Охват галереи: {answered} из {size} знаменитостей в ответах ({share})",
+        "chart_hours": "Ответы на фото за последние 24 часа по исходам (всего {day})",
+        "chart_hours_axis": "часов назад",
+        "chart_empty": "Ответов на фото пока нет",
     },
 }
 
