@@ -112,6 +112,47 @@ def test_report_counts_every_photo_and_reason(gallery):
     assert json.loads((out / "build.json").read_text())["rejected"] == report.rejected
 
 
+def _tile(sheet: Image.Image, number: int) -> np.ndarray:
+    from lookalike.builder import contact_sheet as cs
+
+    x = cs.GAP + (number % cs.COLUMNS) * (cs.TILE + cs.GAP)
+    y = cs.HEADER + (number // cs.COLUMNS) * (cs.TILE + cs.LABEL + cs.GAP)
+    return np.asarray(sheet.crop((x, y, x + cs.TILE, y + cs.TILE)).convert("L"), dtype=np.float32)
+
+
+def _difference(tile: np.ndarray, path: Path) -> float:
+    """Mean grey-level difference between a tile and ``path`` fitted into it as the sheet fits it."""
+    from lookalike.builder import contact_sheet as cs
+
+    image = Image.open(path).convert("L")
+    image.thumbnail((cs.TILE, cs.TILE))
+    x, y = (cs.TILE - image.width) // 2, (cs.TILE - image.height) // 2
+    shown = tile[y : y + image.height, x : x + image.width]
+    return float(np.abs(shown - np.asarray(image, dtype=np.float32)).mean())
+
+
+def test_contact_sheets_show_each_rejected_photo_and_each_celebrity(gallery):
+    """rejected.jpg shows the rejected photos in build.json's order (an unreadable one as an
+    empty square), gallery.jpg each celebrity's thumbnail: a tile is its photo, not another."""
+    photos, out, _, report = gallery
+    rejected = Image.open(out / "rejected.jpg")
+    readable = [path for path, reason in report.rejected_photos.items() if reason != "unreadable"]
+    for number, (path, reason) in enumerate(report.rejected_photos.items()):
+        tile = _tile(rejected, number)
+        if reason == "unreadable":
+            assert tile[2:-2, 2:-2].mean() > 250, path  # nothing drawn inside its outline
+            continue
+        differences = {other: _difference(tile, photos / other) for other in readable}
+        assert min(differences, key=differences.get) == path and differences[path] < 12, differences
+    sheet = Image.open(out / "gallery.jpg")
+    thumbs = sorted((out / "thumbs").glob("*.jpg"), key=lambda p: int(p.stem))
+    assert len(thumbs) == report.celebrities
+    for number in (0, 7, len(thumbs) - 1):
+        tile = _tile(sheet, number)
+        assert _difference(tile, thumbs[number]) < 12
+        assert _difference(tile, thumbs[number - 1]) > 20  # another celebrity's face differs
+
+
 def test_held_out_photos_find_their_owner(gallery, face_model):
     from lookalike.engine.index import CelebrityIndex
 

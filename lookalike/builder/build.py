@@ -27,7 +27,8 @@ The steps:
    labels genders, the gender probe (``lookalike.engine.gender``) on the kept photos, then
    calibrates the percentile on the ranked distance from each kept photo to its best other
    celebrity (leave-one-out when there is one photo per celebrity).
-5. The index, a thumbnail per celebrity and build.json are written to a new sibling
+5. The index, a thumbnail per celebrity, build.json and its contact sheets (``contact_sheet``:
+   rejected.jpg, gallery.jpg) are written to a new sibling
    directory which then replaces the output atomically (``directory_swap.replace_directory``).
 """
 
@@ -53,7 +54,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from lookalike.builder import BuildError
+from lookalike.builder import BuildError, contact_sheet
 from lookalike.builder.celebrity_photos import Celebrity, discover
 from lookalike.builder.directory_swap import staged_directory
 from lookalike.builder.photo_cache import PhotoCache, PhotoResult, settings_key
@@ -493,6 +494,7 @@ def build(
             index.save(staging)
             made = write_thumbnails(staging / "thumbs", entries, photo_cache, thumb_size)
             log.info("%d thumbnails, %d made anew", len(entries), made)
+            _write_contact_sheets(staging, entries, rejected, photos_dir)
             report.seconds = round(time.monotonic() - started, 3)
             (staging / "build.json").write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
     report.seconds = round(time.monotonic() - started, 3)
@@ -521,6 +523,13 @@ def make_index(entries: list[Entry], **ranking_parameters: float) -> CelebrityIn
         calibrating = counted
     index.calibration = index.fit_calibration(samples[calibrating], owners[calibrating])
     return index
+
+
+def _write_contact_sheets(staging: Path, entries: list[Entry], rejected: dict[Path, str], photos_dir: Path) -> None:
+    """rejected.jpg and gallery.jpg beside build.json: the report to look at (contact_sheet)."""
+    contact_sheet.write_rejected(staging / contact_sheet.REJECTED_FILE, rejected, REASONS, photos_dir)
+    thumbnails = [(staging / "thumbs" / f"{i}.jpg", entry.celebrity.name) for i, entry in enumerate(entries)]
+    contact_sheet.write_gallery(staging / contact_sheet.GALLERY_FILE, thumbnails)
 
 
 def _relative(path: Path, root: Path) -> str:
