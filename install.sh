@@ -39,6 +39,9 @@ include=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"]
 "$python" -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 # DejaVu Sans draws the celebrity's name and photo credit in any script (Pillow's own font has no Cyrillic)
 [ -n "$(find /usr/share/fonts -name DejaVuSans.ttf -print -quit 2>/dev/null)" ] || missing+=(fonts-dejavu-core)
+# Debian's Chromium, which the playground's browser tests drive through playwright (playwright's
+# own browser download is not used: it fetches a build from outside the package registries)
+command -v chromium >/dev/null || missing+=(chromium)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then
