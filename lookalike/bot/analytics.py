@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lookalike.bot.count_store import CountStore
@@ -45,7 +46,7 @@ class MatchAnalytics:
             for minute, outcome, photos in counts.minutes:
                 self._count_minute(minute, outcome, photos)
 
-    def photo_answered(self, outcome: str, best_matches: list[str] = ()) -> None:
+    def photo_answered(self, outcome: str, best_matches: Sequence[str] = ()) -> None:
         """One photo answered with ``outcome``; ``best_matches``: each face's best match's name."""
         self.outcomes[outcome] += 1
         self.celebrities.update(best_matches)

@@ -97,8 +97,8 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats: the match analytics for ADMIN_IDS, a chart with the summary as its caption, in the
     admin's language; everyone else gets the help, as for /start."""
     services = _services(context)
-    user = update.effective_user
-    if user is None or user.id not in services.admin_ids:
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None or user.id not in services.admin_ids:
         await start(update, context)
         return
     started = time.perf_counter()
@@ -106,10 +106,10 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = services.analytics.summary(gallery, lang)
     chart = await asyncio.to_thread(stats_chart.draw, services.analytics, gallery, lang)
     if len(text) <= captions.CAPTION_LIMIT:  # the summary is ~5 short lines: always, in practice
-        await update.effective_message.reply_photo(chart, caption=text)
+        await message.reply_photo(chart, caption=text)
     else:
-        await update.effective_message.reply_photo(chart)
-        await update.effective_message.reply_text(text)
+        await message.reply_photo(chart)
+        await message.reply_text(text)
     _log(update, "command", "stats", started)
 
 

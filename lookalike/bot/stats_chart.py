@@ -109,7 +109,7 @@ def _hours(canvas: ImageDraw.ImageDraw, y: int, hours: list[Counter[str]], lang:
     slot = (right - left) / len(hours)
     for i, counts in enumerate(hours):
         x0, x1 = left + i * slot + 3, left + (i + 1) * slot - 3
-        base = bottom
+        base: float = bottom
         for outcome in outcomes:
             tall = (bottom - top) * counts[outcome] / tallest
             if tall > 0:

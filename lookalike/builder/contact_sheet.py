@@ -98,7 +98,7 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, size: int) -> list[str]:
             lines[-1] += f" {word}"
         else:
             lines.append(word)
-    return lines[:1] + [_fit(draw, " ".join(lines[1:]), size)] if len(lines) > 1 else lines
+    return [lines[0], _fit(draw, " ".join(lines[1:]), size)] if len(lines) > 1 else lines
 
 
 def _relative(path: Path, root: Path) -> str:
