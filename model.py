@@ -17,7 +17,8 @@ from pathlib import Path
 import ujson
 
 from lookalike.engine.face_model import FaceModel
-from lookalike.engine.index import CelebrityIndex, IndexFormatError
+from lookalike.engine.index import CelebrityIndex
+from lookalike.engine.index_files import IndexFormatError
 from lookalike.engine.lookup import photo_lines
 
 

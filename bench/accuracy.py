@@ -235,10 +235,12 @@ def verification(pairs, pipelines: dict[str, dict[str, np.ndarray]]) -> list[str
 
 
 def identification(project: dict, seed: int, distractors: bool) -> list[str]:
+    from plain_calibration import calibrate
+
     from lookalike.builder import build as be
     from lookalike.builder.celebrity_photos import Celebrity
     from lookalike.builder.photo_cache import PhotoResult
-    from lookalike.engine.index import CelebrityIndex, calibrate
+    from lookalike.engine.index import CelebrityIndex
 
     by_person: dict[str, list[Path]] = defaultdict(list)
     for path in sorted(LFW.glob("*/*.jpg")):
@@ -313,7 +315,7 @@ def identification(project: dict, seed: int, distractors: bool) -> list[str]:
 
 
 def rank_hits(q: np.ndarray, query_names: list[str], gallery: np.ndarray, names: list[str]) -> tuple[float, float]:
-    from lookalike.engine.index import exact_neighbours
+    from lookalike.engine.exact import exact_neighbours
 
     ids, _ = exact_neighbours(gallery.astype(np.float32), q.astype(np.float32), 5)
     names = np.array(names)

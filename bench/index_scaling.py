@@ -28,16 +28,11 @@ import numpy as np
 from lfw_embeddings import DEFAULT_OUT as DEFAULT_EMBEDDINGS
 from synth import compare, synthesise
 
-from lookalike.engine.index import (
-    DEFAULT_EF_CONSTRUCTION,
-    DEFAULT_EF_SEARCH,
-    DEFAULT_M,
-    EMBEDDINGS_FILE,
-    GRAPH_FILE,
-    Calibration,
-    CelebrityIndex,
-    exact_neighbours,
-)
+from lookalike.engine.calibration import Calibration
+from lookalike.engine.exact import exact_neighbours
+from lookalike.engine.hnsw import DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_M, HnswParameters
+from lookalike.engine.index import CelebrityIndex
+from lookalike.engine.index_files import EMBEDDINGS_FILE, GRAPH_FILE
 
 TOP = 10
 LATENCY_QUERIES = 200  # single queries timed per setting (the baseline at 1M takes ~50 ms each)
@@ -161,9 +156,8 @@ def build_and_save(gallery: np.ndarray, args: argparse.Namespace, directory: Pat
     index = CelebrityIndex.build(
         gallery,
         celebrities,
-        Calibration(mean=0.6, std=0.1),
-        m=args.m,
-        ef_construction=args.ef_construction,
+        Calibration(mean=0.6, std=0.1),  # the percentile plays no part in recall or speed
+        parameters=HnswParameters(m=args.m, ef_construction=args.ef_construction),
         num_threads=args.build_threads,
     )
     seconds, memory_mb = time.perf_counter() - start, heap_mb() - heap_before

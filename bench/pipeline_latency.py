@@ -186,7 +186,9 @@ def parse_args(argv):
 
 def make_index(vectors: np.ndarray, names: np.ndarray):
     try:
-        from lookalike.engine.index import CelebrityIndex, calibrate
+        from plain_calibration import calibrate
+
+        from lookalike.engine.index import CelebrityIndex
     except ImportError as exc:
         sys.exit(f"lookalike.engine.index cannot be imported ({exc}); this benchmark needs CelebrityIndex")
     started = now()

@@ -81,7 +81,8 @@ def test_users_idle_for_a_minute_are_forgotten():
 
 def _save_index(directory, names, thumbnail_person):
     """An index of ``names`` with random vectors; every thumbnail is a real LFW photo of one person."""
-    from lookalike.engine.index import Calibration, CelebrityIndex
+    from lookalike.engine.calibration import Calibration
+    from lookalike.engine.index import CelebrityIndex
 
     directory.mkdir()
     vectors = np.random.default_rng(len(names)).normal(size=(len(names), 128)).astype(np.float32)
@@ -125,7 +126,7 @@ def test_a_new_index_is_swapped_in_a_broken_one_is_not_and_old_thumbnails_never_
 
 def test_a_missing_index_is_a_clear_error(tmp_path):
     from lookalike.bot.index_reload import load_gallery
-    from lookalike.engine.index import IndexFormatError
+    from lookalike.engine.index_files import IndexFormatError
 
     with pytest.raises(IndexFormatError, match="no index directory"):
         load_gallery(tmp_path / "nowhere")
@@ -164,7 +165,8 @@ def test_a_runner_up_photo_with_a_very_long_credit_keeps_its_caption_within_1024
     """The runner-up's caption is plain text with the photo's credit: an author of a thousand
     characters must not make Telegram refuse the photo (and lose the press's answer)."""
     from lookalike.bot.index_reload import load_gallery
-    from lookalike.engine.index import Calibration, CelebrityIndex
+    from lookalike.engine.calibration import Calibration
+    from lookalike.engine.index import CelebrityIndex
 
     assets = tmp_path / "assets"
     _save_index(assets, ["Ann", "Bob", "Cid"], "Adam_Sandler")

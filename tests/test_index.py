@@ -8,17 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from lookalike.engine.index import (
-    CELEBRITIES_FILE,
-    EMBEDDINGS_FILE,
-    GRAPH_FILE,
-    META_FILE,
-    Calibration,
-    CelebrityIndex,
-    IndexFormatError,
-    Match,
-    calibrate,
-)
+from lookalike.engine.calibration import Calibration, CalibrationPhotos, fit_calibration
+from lookalike.engine.hnsw import HnswParameters
+from lookalike.engine.index import CelebrityIndex, Match
+from lookalike.engine.index_files import CELEBRITIES_FILE, EMBEDDINGS_FILE, GRAPH_FILE, META_FILE, IndexFormatError
 from tests.support.vectors import faces
 
 CALIBRATION = Calibration(mean=0.6, std=0.1)
@@ -75,7 +68,9 @@ def test_single_vector_query_gives_one_list(index, gallery):
 def test_k_beyond_a_small_gallery_returns_everyone_in_order(count, k):
     gallery = faces(count, seed=4)
     query = faces(1, seed=5)[0]
-    [matches] = CelebrityIndex.build(gallery, names(count), CALIBRATION, ef_search=10).query(query, k=k)
+    [matches] = CelebrityIndex.build(gallery, names(count), CALIBRATION, parameters=HnswParameters(ef_search=10)).query(
+        query, k=k
+    )
     assert [match.id for match in matches] == list(np.argsort(brute_force(gallery, query), kind="stable"))
 
 
@@ -128,6 +123,7 @@ def test_similarity_is_vectorised_and_clamped():
 
 @pytest.mark.parametrize("exact_limit", [10**9, 0], ids=["exact", "graph"])
 def test_calibration_fits_the_nearest_other_celebrity(exact_limit):
+    """A plain index (no ranking) calibrates on the plain distance to the nearest other celebrity."""
     axis = np.zeros(128, dtype=np.float32)
     axis[0] = 1.0
     gallery = np.outer([0.0, 1.0, 3.0], axis)  # three celebrities at x = 0, 1, 3
@@ -136,7 +132,10 @@ def test_calibration_fits_the_nearest_other_celebrity(exact_limit):
     # 0.1 (own 0): 1 is nearest other at 0.9; 2.9 (own 2): 1 at 1.9;
     # 1.2 (nobody's): 1 at 0.2; 0.4 (own 1, but 0 is nearer): 0 at 0.4.
     others = np.array([0.9, 1.9, 0.2, 0.4])
-    calibration = calibrate(gallery, samples, owners, min_similarity=0.02, exact_limit=exact_limit)
+    photos = CalibrationPhotos(samples, owners, min_similarity=0.02, exact_limit=exact_limit)
+    index = CelebrityIndex.build(gallery, names(3), photos)
+    calibration = index.calibration
+    assert calibration == fit_calibration(index.graph_parts, photos)
     assert calibration.mean == pytest.approx(0.85)
     assert calibration.std == pytest.approx(math.sqrt(1.73 / 3)) == pytest.approx(others.std(ddof=1))
     assert calibration.min_similarity == 0.02

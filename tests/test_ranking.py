@@ -11,14 +11,18 @@ import json
 import numpy as np
 import pytest
 
+from lookalike.engine import calibration as calibration_module
 from lookalike.engine import gender
+from lookalike.engine.calibration import Calibration, CalibrationPhotos, fit_calibration
 from lookalike.engine.gender import GenderProbe, fit_probe
-from lookalike.engine.index import META_FILE, RANKING_FILE, CelebrityIndex
+from lookalike.engine.index import CelebrityIndex
+from lookalike.engine.index_files import META_FILE, RANKING_FILE
 from lookalike.engine.ranking import fit_ranking, within_spread
 from tests.support.vectors import faces
 
 CELEBRITIES = 600
 GENDERS = ["female", "male", "", "Male "]  # "" is unknown; "Male " is male
+ANY_CALIBRATION = Calibration(mean=0.6, std=0.1)  # for tests of which celebrities answer, not their percentages
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +57,7 @@ def probe():
 def ranked(gallery, celebrities, probe):
     vectors, photos, owners = gallery
     ranking = fit_ranking(vectors, photos, owners, spread_weight=0.5, reach_neighbours=20, reach_weight=0.5)
-    index = CelebrityIndex.build(vectors, celebrities, ranking=ranking, probe=probe)
-    index.calibration = index.fit_calibration(photos, owners)
-    return index
+    return CelebrityIndex.build(vectors, celebrities, CalibrationPhotos(photos, owners), ranking=ranking, probe=probe)
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +142,7 @@ def test_the_re_ranked_graph_answers_as_an_exact_search_under_the_rule(ranked, q
 def test_the_rule_moves_answers_away_from_the_plain_nearest(gallery, ranked, queries):
     """The offsets matter: some answers differ from the plain nearest vector's."""
     vectors, _, _ = gallery
-    plain = CelebrityIndex.build(vectors, [{"name": str(i)} for i in range(len(vectors))])
+    plain = CelebrityIndex.build(vectors, [{"name": str(i)} for i in range(len(vectors))], ANY_CALIBRATION)
     answers = zip(ranked.look_alikes(queries, k=1), plain.query(queries, k=1))
     assert sum(ours.matches[0].id != theirs[0].id for ours, theirs in answers) > 0
 
@@ -149,7 +151,8 @@ def test_a_gender_with_few_celebrities_answers_from_them(gallery, queries):
     """Three women among 600, every face predicted a woman: the answer is those three, the other side a man."""
     vectors, photos, owners = gallery
     few = [{"name": str(i), "gender": "female" if i in (3, 300, 555) else "male"} for i in range(len(vectors))]
-    index = CelebrityIndex.build(vectors, few, probe=GenderProbe(tuple([0.0] * 128), -1.0))  # everyone "female"
+    everyone_female = GenderProbe(tuple([0.0] * 128), -1.0)
+    index = CelebrityIndex.build(vectors, few, ANY_CALIBRATION, probe=everyone_female)
     for answer in index.look_alikes(queries, k=3):
         assert sorted(m.id for m in answer.matches) == [3, 300, 555] and answer.gender == "female"
         assert few[answer.other.id]["gender"] == "male"
@@ -158,7 +161,7 @@ def test_a_gender_with_few_celebrities_answers_from_them(gallery, queries):
 def test_without_a_probe_or_labels_gender_is_ignored(gallery, ranked, queries):
     vectors, photos, owners = gallery
     records = [{"name": str(i), "vector": v.tolist()} for i, v in enumerate(vectors)]
-    unlabelled = CelebrityIndex.build(vectors, records, ranking=ranked.ranking)
+    unlabelled = CelebrityIndex.build(vectors, records, ANY_CALIBRATION, ranking=ranked.ranking)
     for answer, brute in zip(unlabelled.look_alikes(queries, k=3), queries):
         assert answer.gender is None and answer.other is None
         assert [m.id for m in answer.matches] == brute_force(unlabelled, brute, np.ones(len(vectors), bool), 3)
@@ -197,17 +200,16 @@ def test_percentages_never_rise_down_an_answer(ranked, queries):
 def test_the_percentile_is_the_share_of_calibration_photos_ranked_farther(gallery, ranked):
     """Calibrated on the ranked distance: about 10% of the gallery's own photos score >= 0.9."""
     vectors, photos, owners = gallery
-    found = ranked._search(photos, 2, exact=True)
+    found = ranked.graph_parts.search(photos, 2, exact=True)
     best_other = np.array([row.best[1][1] if row.best[0][0] == o else row.best[1][0] for row, o in zip(found, owners)])
     shares = ranked.calibration.similarity(best_other)
     assert abs((shares >= 0.9).mean() - 0.1) < 0.02 and abs(np.median(shares) - 0.5) < 0.05
 
 
 def test_a_large_calibration_set_is_thinned_evenly(gallery, ranked, monkeypatch):
-    from lookalike.engine import index as index_module
-
     _, photos, owners = gallery
-    monkeypatch.setattr(index_module, "MAX_CALIBRATION_SAMPLES", 300)
+    monkeypatch.setattr(calibration_module, "MAX_CALIBRATION_SAMPLES", 300)
     kept = np.linspace(0, len(photos) - 1, 300).astype(np.int64)
-    thinned = ranked.fit_calibration(photos, owners)
-    assert thinned == ranked.fit_calibration(photos[kept], owners[kept]) != ranked.calibration
+    thinned = fit_calibration(ranked.graph_parts, CalibrationPhotos(photos, owners))
+    assert thinned == fit_calibration(ranked.graph_parts, CalibrationPhotos(photos[kept], owners[kept]))
+    assert thinned != ranked.calibration

@@ -34,7 +34,7 @@ from lookalike.bot.delivery import Deliveries, Poller, TrackingUpdateProcessor, 
 from lookalike.bot.face_pool import FacePool
 from lookalike.bot.index_reload import Gallery, GalleryChanged, GalleryWatcher, load_gallery_at_start
 from lookalike.bot.user_limits import UserLimits
-from lookalike.engine.index import IndexFormatError
+from lookalike.engine.index_files import IndexFormatError
 
 log = logging.getLogger("bot")
 

@@ -21,7 +21,8 @@ import time
 import weakref
 from pathlib import Path
 
-from lookalike.engine.index import META_FILE, CelebrityIndex, IndexFormatError
+from lookalike.engine.index import CelebrityIndex
+from lookalike.engine.index_files import META_FILE, IndexFormatError
 
 log = logging.getLogger(__name__)
 

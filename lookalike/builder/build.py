@@ -60,6 +60,7 @@ from lookalike.builder.directory_swap import staged_directory
 from lookalike.builder.photo_cache import PhotoCache, PhotoResult, settings_key
 from lookalike.engine import face_model as model
 from lookalike.engine import framing, gender
+from lookalike.engine.calibration import CalibrationPhotos
 from lookalike.engine.imaging import ImageError, decode_image
 from lookalike.engine.index import CelebrityIndex
 from lookalike.engine.ranking import first_photos, fit_ranking, reference_photos
@@ -517,12 +518,11 @@ def make_index(entries: list[Entry], **ranking_parameters: float) -> CelebrityIn
     ranking = fit_ranking(vectors, samples, owners, **ranking_parameters)
     counted = first_photos(owners)  # people count, not photos
     probe = gender.fit_probe(samples[counted], gender.codes(records)[owners[counted]], folds=owners[counted] % 2)
-    index = CelebrityIndex.build(vectors, records, ranking=ranking, probe=probe)
     calibrating = counted & ~reference_photos(owners)  # photos that did not shape the reach
     if calibrating.sum() < 2:
         calibrating = counted
-    index.calibration = index.fit_calibration(samples[calibrating], owners[calibrating])
-    return index
+    photos = CalibrationPhotos(samples[calibrating], owners[calibrating])
+    return CelebrityIndex.build(vectors, records, photos, ranking=ranking, probe=probe)
 
 
 def _write_contact_sheets(staging: Path, entries: list[Entry], rejected: dict[Path, str], photos_dir: Path) -> None:

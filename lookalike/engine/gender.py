@@ -15,8 +15,15 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-FEMALE, MALE, UNKNOWN = "female", "male", None
-CODES = {FEMALE: 0, MALE: 1}
+FEMALE, MALE = "female", "male"
+UNKNOWN = None
+"""Unknown gender, in Python: a catalog's missing or other label, a face without a probe."""
+GENDERS = (FEMALE, MALE)
+"""The genders a probe predicts, in the order of their codes."""
+CODES: dict[str | None, int] = {gender: code for code, gender in enumerate(GENDERS)}
+"""Each gender's code in arrays (the probe's predictions, ``codes``): 0 female, 1 male."""
+UNKNOWN_CODE = -1
+"""Unknown gender in arrays of codes, where None cannot go."""
 MIN_PHOTOS_PER_GENDER = 20
 """Fewer labelled photos of either gender than this and no probe is fitted."""
 SHRINKAGE = 0.1
@@ -31,8 +38,18 @@ def label(value: object) -> str | None:
 
 
 def codes(celebrities: list[dict]) -> np.ndarray:
-    """Per celebrity: 0 female, 1 male, -1 unknown."""
-    return np.array([CODES.get(label(c.get("gender")), -1) for c in celebrities], dtype=np.int8)
+    """Per celebrity: its gender's code, ``UNKNOWN_CODE`` when unknown."""
+    return np.array([CODES.get(label(c.get("gender")), UNKNOWN_CODE) for c in celebrities], dtype=np.int8)
+
+
+def of_code(code: int) -> str:
+    """The gender of a probe's prediction (a code in ``CODES``)."""
+    return GENDERS[code]
+
+
+def other(gender: str) -> str:
+    """The other of the two genders."""
+    return MALE if gender == FEMALE else FEMALE
 
 
 @dataclass(frozen=True)
@@ -136,10 +153,8 @@ def _equal_error_place(women: np.ndarray, men: np.ndarray) -> float:
     the wrong side: (t - mean_w) / sd_w = (mean_m - t) / sd_m.
 
     Fitted rather than counted: ~1% of a few hundred women are wrong, so a counted
-    equal-error point rests on a handful of photos. Over eight random halves of LFW as the
-    gallery (bench/lookalike_quality.py's splits, the other half as strangers), counting
-    gave strangers 0.1-2.1% women and 0.6-2.9% men given the other gender (the worse of
-    the two 1.71% on average); the fit gives 0.4-2.1% and 0.5-1.6% (1.51%).
+    equal-error point rests on a handful of photos (bench/README.md, "Look-alikes for
+    strangers", has the two compared).
     """
     spread_women, spread_men = women.std(), men.std()
     return float(women.mean() + (men.mean() - women.mean()) * spread_women / (spread_women + spread_men))

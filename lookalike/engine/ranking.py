@@ -23,7 +23,7 @@ only a, K and w are the method's hyper-parameters (chosen with bench/lookalike_q
 Because the rule only adds a per-celebrity constant to the squared distance, it is an
 exact Euclidean distance in 129 dimensions: celebrity c becomes ``[m_c, lift_c]`` with
 ``lift_c = sqrt(b_c - min b)`` and a face ``[q, 0]``. The HNSW graph is built over those
-lifted vectors, so its candidates come in the rule's own order (see index.py).
+lifted vectors, so its candidates come in the rule's own order (see search.py).
 """
 
 from __future__ import annotations

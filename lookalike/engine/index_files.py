@@ -1,0 +1,257 @@
+"""The index's files in an assets directory: writing them, reading them back, and checking
+that they belong together (``IndexFormatError`` when anything is missing, corrupt or disagrees).
+
+    index.json        IndexMeta: format, HNSW parameters, calibration, ranking's scalars, gender probe
+    embeddings.npy    the celebrities' vectors (n, 128) float32
+    celebrities.json  each celebrity's record as the builder gave it
+    ranking.npz       the ranking's per-celebrity statistics
+    hnsw*.nmslib      the graphs: hnsw.nmslib over everyone, or hnsw.<gender>.nmslib per gender label
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lookalike.engine import hnsw
+from lookalike.engine.calibration import Calibration
+from lookalike.engine.exact import DIMENSION
+from lookalike.engine.gender import GenderProbe
+from lookalike.engine.hnsw import Graph, HnswParameters
+from lookalike.engine.ranking import Ranking
+from lookalike.engine.search import GraphParts, lift, partitions
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 3
+"""3: the graphs are over the ranking's lifted vectors, one per gender label when there
+is a gender probe (index.json's graph_bytes names them); ranking.npz and index.json hold
+the ranking's statistics and the probe; the calibration is of the ranked distance
+(2: optimised graph over the plain vectors; 1: the plain graph)."""
+
+GRAPH_FILE = "hnsw.nmslib"
+EMBEDDINGS_FILE = "embeddings.npy"
+CELEBRITIES_FILE = "celebrities.json"
+META_FILE = "index.json"
+RANKING_FILE = "ranking.npz"
+UNKNOWN_GRAPH_NAME = "unknown"
+"""The unknown gender label's part in its graph's file name: hnsw.unknown.nmslib."""
+
+_RANKING_SCALARS = ("spread", "spread_weight", "reach_neighbours", "reach_weight")
+_GRAPH_PROBES = 8
+
+
+class IndexFormatError(Exception):
+    """An index directory is missing files, or they are corrupt or disagree."""
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    """What index.json holds: enough to read the other files and check them against it."""
+
+    count: int
+    parameters: HnswParameters
+    calibration: Calibration
+    ranking: dict[str, Any]  # Ranking's scalars (``Ranking.parameters``)
+    probe: GenderProbe | None
+    graph_bytes: dict[str, int]  # each graph file's size
+
+    def to_json(self) -> dict:
+        return {
+            "format_version": FORMAT_VERSION,
+            "graph_bytes": self.graph_bytes,
+            "method": "hnsw",
+            "space": "l2",
+            "dimension": DIMENSION,
+            "count": self.count,
+            "parameters": self.parameters.to_json(),
+            "calibration": asdict(self.calibration),
+            "ranking": self.ranking,
+            "gender_probe": None if self.probe is None else self.probe.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, meta: Any, path: Path) -> IndexMeta:
+        """Check and type index.json's content, raising ``IndexFormatError``."""
+        try:
+            if meta["format_version"] != FORMAT_VERSION:
+                raise IndexFormatError(
+                    f"{path}: format version {meta['format_version']}, expected {FORMAT_VERSION}: "
+                    "rebuild it with build_embeddings.py (photos it has analysed come from its cache)"
+                )
+            if meta["dimension"] != DIMENSION:
+                raise IndexFormatError(f"{path}: dimension {meta['dimension']}, expected {DIMENSION}")
+            return cls(
+                count=int(meta["count"]),
+                parameters=HnswParameters.from_json(meta["parameters"]),
+                calibration=Calibration(**meta["calibration"]),
+                ranking={key: meta["ranking"][key] for key in _RANKING_SCALARS},
+                probe=None if meta["gender_probe"] is None else GenderProbe.from_json(meta["gender_probe"]),
+                graph_bytes={str(name): int(size) for name, size in meta["graph_bytes"].items()},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise IndexFormatError(f"{path}: malformed index metadata ({exc!r})") from exc
+
+
+@dataclass(frozen=True)
+class StoredIndex:
+    """An assets directory's index as read and checked: its metadata, celebrities and graphs."""
+
+    meta: IndexMeta
+    celebrities: list[dict]
+    graph_parts: GraphParts
+
+
+def graph_file(part: str | None, gendered: bool) -> str:
+    """The file of the graph over one part of the gallery: all of it without a probe, else
+    one gender label's (None: unknown)."""
+    return f"hnsw.{part or UNKNOWN_GRAPH_NAME}.nmslib" if gendered else GRAPH_FILE
+
+
+def write_index(directory: Path, graph_parts: GraphParts, celebrities: list[dict], calibration: Calibration) -> None:
+    """Write the index into the existing ``directory``; index.json goes last.
+
+    The graph files hold nmslib's search copy of the vectors (reading needs nothing else
+    to search); embeddings.npy keeps them as a plain array, for exact distances and for
+    anyone who wants the gallery's vectors.
+    """
+    if not directory.is_dir():
+        raise FileNotFoundError(f"no such directory: {directory}")
+    gendered = graph_parts.probe is not None
+    graph_bytes = {}
+    for part, graph in graph_parts.graphs.items():
+        name = graph_file(part, gendered)
+        graph_bytes[name] = hnsw.save_graph(graph, directory / name)
+    np.save(directory / EMBEDDINGS_FILE, graph_parts.vectors, allow_pickle=False)
+    np.savez(directory / RANKING_FILE, photos=graph_parts.ranking.photos, reach=graph_parts.ranking.reach)
+    _write_json(directory / CELEBRITIES_FILE, celebrities)
+    meta = IndexMeta(
+        count=len(graph_parts),
+        parameters=graph_parts.parameters,
+        calibration=calibration,
+        ranking=graph_parts.ranking.parameters(),
+        probe=graph_parts.probe,
+        graph_bytes=graph_bytes,
+    )
+    _write_json(directory / META_FILE, meta.to_json())
+
+
+def read_index(directory: Path, num_threads: int) -> StoredIndex:
+    """Read what ``write_index`` wrote, raising ``IndexFormatError`` if anything is missing or disagrees."""
+    meta = IndexMeta.from_json(_read_json(directory / META_FILE), directory / META_FILE)
+    vectors = _read_embeddings(directory / EMBEDDINGS_FILE, meta.count)
+    celebrities = _read_celebrities(directory / CELEBRITIES_FILE, meta.count)
+    ranking = _read_ranking(directory / RANKING_FILE, meta.ranking, meta.count)
+    lifted = lift(vectors, ranking)
+    parts = partitions(celebrities, meta.probe)
+    gendered = meta.probe is not None
+    if set(meta.graph_bytes) != {graph_file(part, gendered) for part in parts}:
+        raise IndexFormatError(
+            f"{directory / META_FILE}: graphs {sorted(meta.graph_bytes)} do not fit the catalog's genders"
+        )
+    graphs = {}
+    for part, rows in parts.items():
+        name = graph_file(part, gendered)
+        graphs[part] = _read_graph(directory / name, meta.graph_bytes[name], lifted[rows])
+    graph_parts = GraphParts(vectors, ranking, meta.probe, lifted, parts, graphs, meta.parameters, num_threads)
+    return StoredIndex(meta, celebrities, graph_parts)
+
+
+def check_celebrities(celebrities: list[dict], count: int) -> None:
+    """Raise ValueError unless there are ``count`` celebrities, each with a name."""
+    if len(celebrities) != count:
+        raise ValueError(f"{count} vectors but {len(celebrities)} celebrities")
+    unnamed = [i for i, celebrity in enumerate(celebrities) if not isinstance(celebrity.get("name"), str)]
+    if unnamed:
+        raise ValueError(f"celebrities without a name: rows {unnamed[:10]}")
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexFormatError(f"{path}: cannot read ({exc})") from exc
+
+
+def _read_ranking(path: Path, scalars: dict[str, Any], count: int) -> Ranking:
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            photos, reach = stored["photos"], stored["reach"]
+    except (OSError, ValueError, EOFError, KeyError) as exc:
+        raise IndexFormatError(f"{path}: cannot read the ranking's statistics ({exc})") from exc
+    if photos.shape != (count,) or reach.shape != (count,) or (photos < 1).any() or not np.isfinite(reach).all():
+        raise IndexFormatError(
+            f"{path}: ranking statistics of shapes {photos.shape}, {reach.shape}, expected ({count},)"
+        )
+    return Ranking(photos, reach, **scalars)
+
+
+def _read_embeddings(path: Path, count: int) -> np.ndarray:
+    """The embeddings, read into memory rather than mapped: a file replaced in place
+    under a mapping (``cp`` over it) would kill the bot with SIGBUS."""
+    try:
+        vectors = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise IndexFormatError(f"{path}: cannot read the embeddings ({exc})") from exc
+    if vectors.dtype != np.float32 or vectors.shape != (count, DIMENSION):
+        raise IndexFormatError(f"{path}: {vectors.dtype} {vectors.shape}, expected float32 ({count}, {DIMENSION})")
+    return np.ascontiguousarray(vectors)
+
+
+def _read_celebrities(path: Path, count: int) -> list[dict]:
+    celebrities = _read_json(path)
+    if not isinstance(celebrities, list) or len(celebrities) != count:
+        raise IndexFormatError(f"{path}: expected a list of {count} celebrities")
+    try:
+        check_celebrities(celebrities, count)
+    except (AttributeError, ValueError) as exc:
+        raise IndexFormatError(f"{path}: {exc}") from exc
+    return celebrities
+
+
+def _read_graph(path: Path, expected_bytes: int, vectors: np.ndarray) -> Graph:
+    """Load the graph and check that it belongs with ``vectors``.
+
+    The optimised graph loads without the vectors, so nmslib cannot compare
+    counts: the size recorded in index.json catches a graph from another build,
+    and a search for a few stored vectors, which must find themselves, catches
+    one that is the right size but over other vectors.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise IndexFormatError(f"{path}: missing ({exc})") from exc
+    if size != expected_bytes:
+        raise IndexFormatError(f"{path}: {size} bytes, but index.json says {expected_bytes}: the graph doesn't match")
+    try:
+        graph = hnsw.load_graph(path)
+    except RuntimeError as exc:  # nmslib's own checks of the file
+        raise IndexFormatError(f"{path}: {exc}") from exc
+    _check_graph(graph, vectors, path)
+    return graph
+
+
+def _check_graph(graph: Graph, vectors: np.ndarray, path: Path) -> None:
+    """Search for ``_GRAPH_PROBES`` stored vectors; most must come back at distance 0.
+
+    "Most", not all: HNSW is approximate, and a false alarm would stop the bot
+    from loading a sound index. A graph over other vectors finds none.
+    """
+    rows = np.unique(np.linspace(0, len(vectors) - 1, _GRAPH_PROBES).astype(np.int64))
+    probes = np.ascontiguousarray(vectors[rows])
+    found = 0
+    for probe, (ids, _) in zip(probes, graph.knnQueryBatch(probes, k=1, num_threads=1)):
+        if len(ids) and not 0 <= ids[0] < len(vectors):
+            raise IndexFormatError(f"{path}: the graph has point {ids[0]}, the embeddings only {len(vectors)}")
+        found += bool(len(ids)) and np.array_equal(vectors[ids[0]], probe)
+    if found * 2 <= len(rows):
+        raise IndexFormatError(f"{path}: the graph doesn't match the embeddings ({found} of {len(rows)} found)")
