@@ -117,6 +117,34 @@ def test_the_statistics_are_saved_with_the_index_and_loaded_unchanged(ranked, qu
     assert loaded.look_alikes(queries, k=3) == ranked.look_alikes(queries, k=3)
 
 
+def test_the_files_keep_the_names_and_fields_of_format_3(gallery, ranked, tmp_path):
+    """Assets directories built before must keep loading: a graph per gender label (or one
+    over everyone) under the same file names, and index.json's fields as format 3 has them."""
+    (tmp_path / "gendered").mkdir()
+    ranked.save(tmp_path / "gendered")
+    meta = json.loads((tmp_path / "gendered" / META_FILE).read_text())
+    graphs = {"hnsw.female.nmslib", "hnsw.male.nmslib", "hnsw.unknown.nmslib"}
+    assert set(meta["graph_bytes"]) == graphs and graphs <= {p.name for p in (tmp_path / "gendered").iterdir()}
+    assert list(meta) == [
+        "format_version",
+        "graph_bytes",
+        "method",
+        "space",
+        "dimension",
+        "count",
+        "parameters",
+        "calibration",
+        "ranking",
+        "gender_probe",
+    ]
+    assert meta["format_version"] == 3 and list(meta["parameters"]) == ["M", "efConstruction", "efSearch"]
+    assert list(meta["calibration"]) == ["mean", "std", "min_similarity", "quantiles"]
+    vectors, _, _ = gallery
+    (tmp_path / "plain").mkdir()
+    CelebrityIndex.build(vectors[:50], [{"name": str(i)} for i in range(50)], ANY_CALIBRATION).save(tmp_path / "plain")
+    assert list(json.loads((tmp_path / "plain" / META_FILE).read_text())["graph_bytes"]) == ["hnsw.nmslib"]
+
+
 def test_one_photo_per_celebrity_still_holds_hubs_back(gallery):
     vectors, _, _ = gallery
     ranking = fit_ranking(vectors, vectors, np.arange(len(vectors)), reach_neighbours=20)

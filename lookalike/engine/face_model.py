@@ -27,9 +27,8 @@ from lookalike.engine.imaging import decode_image_scaled
 DETECT_SIDE = 480
 """Longest side of the grayscale copy the detector sees first. A selfie's face is
 large, so a small copy finds it as surely as the full photo and several times
-faster (measured 2026-11-23 on ten sample portraits, one core, first look only:
-all ten found at 480 px, 24 ms gray vs 52 ms for 640 px RGB; at 400 px one was missed). The
-landmarks and the embedding still come from the full-resolution colour image."""
+faster (bench/README.md, "Pipeline latency"). The landmarks and the embedding still
+come from the full-resolution colour image."""
 
 CROWD_FACE_SIDE = 100
 """A face this small (in the detector's copy) is within 1.25x of HOG's 80 px window."""
