@@ -3,7 +3,8 @@
     python bench/lfw_embeddings.py [--lfw ../shared/data/lfw] [--out bench/.cache/lfw_embeddings.npz]
 
 The cache holds, per photo that has a face: the vector of the face nearest the
-centre (LFW centres its subject), the person's name and the photo's path.
+centre (LFW centres its subject), that face's gender classifier score
+(lookalike.engine.gender_classifier: log-odds of male), the person's name and the photo's path.
 """
 
 from __future__ import annotations
@@ -32,18 +33,21 @@ def _start_worker() -> None:
     _model = FaceModel()
 
 
-def _embed(path: str) -> np.ndarray | None:
+def _embed(path: str) -> tuple[np.ndarray, float] | None:
     faces = _model.faces_in_bytes(Path(path).read_bytes())
     if not faces:
         return None
-    return faces[common.central([face.box for face in faces], 250, 250)].embedding
+    face = faces[common.central([face.box for face in faces], 250, 250)]
+    return face.embedding, face.gender_score
 
 
 def load(path: Path = DEFAULT_OUT) -> dict[str, np.ndarray]:
-    """The cached arrays: ``vectors`` (n, 128) float32, ``names`` and ``paths``."""
+    """The cached arrays: ``vectors`` (n, 128) float32, ``gender_scores`` (n,), ``names`` and ``paths``."""
     if not path.exists():
         sys.exit(f"no LFW embeddings at {path}: run python bench/lfw_embeddings.py first")
     with np.load(path) as cached:
+        if "gender_scores" not in cached.files:
+            sys.exit(f"{path} predates the gender classifier's scores: run python bench/lfw_embeddings.py again")
         return {key: cached[key] for key in cached.files}
 
 
@@ -63,7 +67,8 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(
         args.out,
-        vectors=np.stack([vectors[i] for i in kept]).astype(np.float32),
+        vectors=np.stack([vectors[i][0] for i in kept]).astype(np.float32),
+        gender_scores=np.array([vectors[i][1] for i in kept], dtype=np.float32),
         names=np.array([Path(paths[i]).parent.name for i in kept]),
         paths=np.array([paths[i] for i in kept]),
     )

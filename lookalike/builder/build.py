@@ -177,6 +177,7 @@ def analyse_image(face_model: model.FaceModel, data: bytes, jitters: int) -> Pho
         roll=float(face.roll),
         score=float(face.score),
         embedding=np.asarray(face.embedding, dtype=np.float32),
+        gender_score=float(face.gender_score),
     )
 
 
@@ -340,6 +341,7 @@ class Entry:
     celebrity: Celebrity
     vector: np.ndarray  # mean of the kept photos' embeddings
     embeddings: np.ndarray  # (kept, 128)
+    gender_scores: np.ndarray  # (kept,) the gender classifier's, of the same photos
     best: Path  # the photo the thumbnail comes from
     best_sha256: str
     best_box: tuple[int, int, int, int]
@@ -385,6 +387,7 @@ def select(
                 celebrity=celebrity,
                 vector=embeddings.mean(axis=0).astype(np.float32),
                 embeddings=embeddings,
+                gender_scores=np.array([item.result.gender_score for _, item in usable], dtype=np.float32),
                 best=best_path,
                 best_sha256=best.sha256,
                 best_box=best.result.box,
@@ -517,7 +520,10 @@ def make_index(entries: list[Entry], **ranking_parameters: float) -> CelebrityIn
     vectors, samples, owners, records = gallery_arrays(entries)
     ranking = fit_ranking(vectors, samples, owners, **ranking_parameters)
     counted = first_photos(owners)  # people count, not photos
-    probe = gender.fit_probe(samples[counted], gender.codes(records)[owners[counted]], folds=owners[counted] % 2)
+    scores = np.concatenate([entry.gender_scores for entry in entries])
+    probe = gender.fit_gender(
+        samples[counted], gender.codes(records)[owners[counted]], owners[counted] % 2, scores[counted]
+    )
     calibrating = counted & ~reference_photos(owners)  # photos that did not shape the reach
     if calibrating.sum() < 2:
         calibrating = counted

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from lookalike.engine import face_model as model
+from lookalike.engine.gender_classifier import MODEL_FILE as GENDER_MODEL_FILE
 
-PIPELINE_VERSION = 1
-"""Bump when build_embeddings' per-photo analysis changes (main-face rule, stored figures): it is part of the cache key."""
+PIPELINE_VERSION = 2
+"""2: the gender classifier's score of the main face is stored. Bump when build_embeddings' per-photo analysis changes (main-face rule, stored figures): it is part of the cache key."""
 COMMIT_EVERY = 50  # cache rows written per transaction while the pool works
 
 
@@ -34,12 +35,13 @@ class PhotoResult:
     score: float = 0.0
     embedding: np.ndarray | None = field(default=None, repr=False)  # (128,) float32
     detail: str = ""
+    gender_score: float = 0.0  # the gender classifier's log-odds of male (engine.gender_classifier)
 
 
 def settings_key(jitters: int) -> tuple[str, dict]:
     """A digest of everything besides the photo that changes its analysis, and the settings themselves."""
     models = {}
-    for role, path in sorted(model.model_paths().items()):
+    for role, path in sorted({**model.model_paths(), "gender": str(GENDER_MODEL_FILE)}.items()):
         with open(path, "rb") as file:
             models[role] = hashlib.file_digest(file, "sha256").hexdigest()
     settings = {
@@ -67,24 +69,27 @@ class PhotoCache:
             CREATE TABLE IF NOT EXISTS photos (
                 sha256 TEXT NOT NULL, settings TEXT NOT NULL, status TEXT NOT NULL,
                 faces INTEGER NOT NULL, box TEXT, eye_distance REAL, roll REAL, score REAL,
-                embedding BLOB, detail TEXT,
+                embedding BLOB, detail TEXT, gender_score REAL,
                 PRIMARY KEY (sha256, settings));
             CREATE TABLE IF NOT EXISTS thumbnails (
                 sha256 TEXT NOT NULL, settings TEXT NOT NULL, size INTEGER NOT NULL, jpeg BLOB NOT NULL,
                 PRIMARY KEY (sha256, settings, size));
             """
         )
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(photos)")}
+        if "gender_score" not in columns:  # a cache written before pipeline 2: its rows stay, unused
+            self._db.execute("ALTER TABLE photos ADD COLUMN gender_score REAL")
         self._pending = 0
 
     def get(self, sha256: str) -> PhotoResult | None:
         row = self._db.execute(
-            "SELECT status, faces, box, eye_distance, roll, score, embedding, detail"
+            "SELECT status, faces, box, eye_distance, roll, score, embedding, detail, gender_score"
             " FROM photos WHERE sha256 = ? AND settings = ?",
             (sha256, self.settings),
         ).fetchone()
         if row is None:
             return None
-        status, faces, box, eye_distance, roll, score, embedding, detail = row
+        status, faces, box, eye_distance, roll, score, embedding, detail, gender_score = row
         return PhotoResult(
             status=status,
             faces=faces,
@@ -94,12 +99,14 @@ class PhotoCache:
             score=score or 0.0,
             embedding=np.frombuffer(embedding, dtype=np.float32).copy() if embedding is not None else None,
             detail=detail or "",
+            gender_score=gender_score or 0.0,
         )
 
     def put(self, sha256: str, result: PhotoResult) -> None:
         embedding = None if result.embedding is None else np.asarray(result.embedding, np.float32).tobytes()
         self._db.execute(
-            "INSERT OR REPLACE INTO photos VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO photos (sha256, settings, status, faces, box, eye_distance, roll, score,"
+            " embedding, detail, gender_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 sha256,
                 self.settings,
@@ -111,6 +118,7 @@ class PhotoCache:
                 result.score,
                 embedding,
                 result.detail,
+                result.gender_score,
             ),
         )
         self._pending += 1

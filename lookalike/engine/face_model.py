@@ -2,7 +2,8 @@
 
 dlib's HOG detector finds faces, the 5-point shape predictor places the eyes and
 nose, and the ResNet model turns the aligned face into a 128-d vector in which
-the same person is usually less than 0.6 apart (Euclidean).
+the same person is usually less than 0.6 apart (Euclidean); the dedicated gender
+classifier (gender_classifier.py) scores the same aligned face.
 
 Models are loaded when a ``FaceModel`` is created, never at import: the bot's
 worker processes and the tests decide when that cost is paid.
@@ -22,6 +23,7 @@ import face_recognition_models
 import numpy as np
 from PIL import Image
 
+from lookalike.engine.gender_classifier import GenderClassifier
 from lookalike.engine.imaging import decode_image_scaled
 
 DETECT_SIDE = 480
@@ -44,6 +46,7 @@ class Face:
     score: float  # HOG detector confidence; higher is surer
     landmarks: np.ndarray  # (5, 2) x, y: two points per eye, then the nose
     embedding: np.ndarray = field(repr=False)  # (128,) float32
+    gender_score: float = 0.0  # the gender classifier's log-odds of male (gender_classifier.py)
 
     @property
     def area(self) -> int:
@@ -63,6 +66,7 @@ class Face:
             score=self.score,
             landmarks=self.landmarks * factor,
             embedding=self.embedding,
+            gender_score=self.gender_score,
         )
 
     @property
@@ -98,6 +102,7 @@ class FaceModel:
         self.detector = dlib.get_frontal_face_detector()
         self.predictor = dlib.shape_predictor(predictor_path or paths["predictor"])
         self.recognizer = dlib.face_recognition_model_v1(recognizer_path or paths["recognizer"])
+        self.gender_classifier = GenderClassifier()
         self.detect_side = detect_side
 
     def faces_in_bytes(self, data: bytes, max_faces: int = MAX_FACES, num_jitters: int = 1) -> list[Face]:
@@ -114,14 +119,16 @@ class FaceModel:
             return []
         shapes = dlib.full_object_detections([self.predictor(image, rect) for rect, _ in detections])
         embeddings = self.recognizer.compute_face_descriptor(image, shapes, num_jitters)
+        gender_scores = self.gender_classifier.scores(image, list(shapes))
         return [
             Face(
                 box=(rect.left(), rect.top(), rect.right(), rect.bottom()),
                 score=score,
                 landmarks=np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32),
                 embedding=np.asarray(embedding, dtype=np.float32),
+                gender_score=float(gender_score),
             )
-            for (rect, score), shape, embedding in zip(detections, shapes, embeddings)
+            for (rect, score), shape, embedding, gender_score in zip(detections, shapes, embeddings, gender_scores)
         ]
 
     def detect(self, image: np.ndarray) -> list[tuple[dlib.rectangle, float]]:

@@ -4,6 +4,11 @@ A linear probe (Fisher's discriminant) fitted at build time on the gallery's own
 embeddings whose celebrity the catalog labels ``female`` or ``male``; any other label,
 or none, is unknown: such celebrities are never filtered out, and without enough
 labelled photos of both genders there is no probe and answers ignore gender.
+
+When the photos also carry the dedicated classifier's scores (gender_classifier.py), the
+probe's score and the classifier's are fused (``Fusion``): a second linear discriminant
+over the two scores, fitted on the same labelled photos with the probe's scores held out.
+The two err on different faces, so together they are wrong less often than either.
 """
 
 from __future__ import annotations
@@ -53,29 +58,106 @@ def other(gender: str) -> str:
 
 
 @dataclass(frozen=True)
+class Fusion:
+    """``male`` when ``probe_weight * probe score + classifier_weight * classifier score + bias > 0``."""
+
+    probe_weight: float
+    classifier_weight: float
+    bias: float
+
+    def score(self, probe_scores: np.ndarray, classifier_scores: np.ndarray) -> np.ndarray:
+        return self.probe_weight * probe_scores + self.classifier_weight * np.asarray(classifier_scores) + self.bias
+
+    def to_json(self) -> dict:
+        return {"probe_weight": self.probe_weight, "classifier_weight": self.classifier_weight, "bias": self.bias}
+
+    @classmethod
+    def from_json(cls, value: dict) -> Fusion:
+        numbers = [float(value[key]) for key in ("probe_weight", "classifier_weight", "bias")]
+        if not np.isfinite(numbers).all():
+            raise ValueError("a gender fusion needs finite weights")
+        return cls(*numbers)
+
+
+@dataclass(frozen=True)
 class GenderProbe:
-    """``male`` when ``embedding @ weights + bias > 0``, else ``female``."""
+    """``male`` when ``embedding @ weights + bias > 0``, else ``female``; with a ``fusion``
+    and the classifier's scores, when the fused score is positive."""
 
     weights: tuple[float, ...]
     bias: float
+    fusion: Fusion | None = None
 
-    def predict(self, embeddings: np.ndarray) -> np.ndarray:
-        """Codes (0 female, 1 male) for embeddings (m, 128)."""
-        return (self.score(embeddings) > 0).astype(np.int8)
+    def predict(self, embeddings: np.ndarray, classifier_scores: np.ndarray | None = None) -> np.ndarray:
+        """Codes (0 female, 1 male) for embeddings (m, 128) and, if given, the classifier's scores (m,)."""
+        return (self.score(embeddings, classifier_scores) > 0).astype(np.int8)
 
-    def score(self, embeddings: np.ndarray) -> np.ndarray:
-        """How male each face (m, 128) looks: positive male, negative female."""
-        return np.asarray(embeddings, np.float64) @ np.asarray(self.weights) + self.bias
+    def score(self, embeddings: np.ndarray, classifier_scores: np.ndarray | None = None) -> np.ndarray:
+        """How male each face (m, 128) looks: positive male, negative female. Fused with
+        ``classifier_scores`` when the probe has a fusion; the probe's alone otherwise."""
+        probe_scores = np.asarray(embeddings, np.float64) @ np.asarray(self.weights) + self.bias
+        if self.fusion is None or classifier_scores is None:
+            return probe_scores
+        return self.fusion.score(probe_scores, classifier_scores)
 
     def to_json(self) -> dict:
-        return {"weights": list(self.weights), "bias": self.bias}
+        fusion = None if self.fusion is None else self.fusion.to_json()
+        return {"weights": list(self.weights), "bias": self.bias, "fusion": fusion}
 
     @classmethod
     def from_json(cls, value: dict) -> GenderProbe:
         weights = tuple(float(w) for w in value["weights"])
         if len(weights) == 0 or not np.isfinite(weights).all():
             raise ValueError("a gender probe needs finite weights")
-        return cls(weights, float(value["bias"]))
+        fusion = value.get("fusion")
+        return cls(weights, float(value["bias"]), None if fusion is None else Fusion.from_json(fusion))
+
+
+def fit_gender(
+    samples: np.ndarray,
+    sample_codes: np.ndarray,
+    folds: np.ndarray | None = None,
+    classifier_scores: np.ndarray | None = None,
+) -> GenderProbe | None:
+    """``fit_probe``, fused with the classifier's scores of the same photos when they are
+    given (``fit_fusion``); None without enough labelled photos."""
+    probe = fit_probe(samples, sample_codes, folds)
+    if probe is None or folds is None or classifier_scores is None:
+        return probe
+    fusion = fit_fusion(samples, sample_codes, folds, classifier_scores)
+    return probe if fusion is None else GenderProbe(probe.weights, probe.bias, fusion)
+
+
+def fit_fusion(
+    samples: np.ndarray, sample_codes: np.ndarray, folds: np.ndarray, classifier_scores: np.ndarray
+) -> Fusion | None:
+    """Fisher's discriminant over (probe score, classifier score) of the labelled photos,
+    its threshold at equal errors (``_equal_error_place``); None when a fold holds too few.
+
+    The probe's scores are held out: each fold's photos are scored by a probe fitted on
+    the other fold, as new faces will be; on its own photos the probe would look surer
+    than it is and the fusion would lean on it too much. The classifier never saw the
+    gallery, so its scores are out of sample already.
+    """
+    samples = np.asarray(samples, np.float64)
+    sample_codes, folds = np.asarray(sample_codes), np.asarray(folds)
+    probe_scores = np.full(len(samples), np.nan)
+    for fold in (0, 1):
+        train, test = folds != fold, folds == fold
+        probe = fit_probe(samples[train], sample_codes[train])
+        if probe is None:
+            log.info("no gender fusion: too few labelled photos in one half")
+            return None
+        probe_scores[test] = probe.score(samples[test])
+    scores = np.column_stack([probe_scores, np.asarray(classifier_scores, np.float64)])
+    women, men = scores[sample_codes == 0], scores[sample_codes == 1]
+    axis = _discriminant(women, men)
+    place = _equal_error_place(axis.places(women), axis.places(men))
+    scale = axis.high - axis.low  # fused scores in units of the two means' distance
+    fusion = Fusion(float(axis.weights[0] / scale), float(axis.weights[1] / scale), -(axis.low / scale + place))
+    right = np.concatenate([fusion.score(*women.T) <= 0, fusion.score(*men.T) > 0]).mean()
+    log.info("gender fusion fitted: %s, %.1f%% of the labelled photos right (probe held out)", fusion, 100 * right)
+    return fusion
 
 
 def fit_probe(samples: np.ndarray, sample_codes: np.ndarray, folds: np.ndarray | None = None) -> GenderProbe | None:

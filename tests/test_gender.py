@@ -1,0 +1,91 @@
+"""Gender from two sources on real LFW photos: the dedicated classifier alone, and fused with
+the embedding's Fisher probe, with and without labels."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from lookalike.engine import gender
+from tests.support.data import LFW, missing_data, require
+
+PEOPLE_PER_GENDER = 40
+
+
+def labelled_people() -> dict[str, list[str]]:
+    """LFW people with 2+ photos by catalog gender, alphabetically."""
+    require(LFW / "catalog.csv")
+    by_gender: dict[str, list[str]] = {"female": [], "male": []}
+    with open(LFW / "catalog.csv", newline="") as file:
+        for row in csv.DictReader(file):
+            if row["gender"] in by_gender and len(list((LFW / row["key"]).glob("*.jpg"))) >= 2:
+                by_gender[row["gender"]].append(row["key"])
+    if min(len(people) for people in by_gender.values()) < PEOPLE_PER_GENDER:
+        missing_data(f"needs {PEOPLE_PER_GENDER} LFW women and men with 2+ photos")
+    return {label: people[:PEOPLE_PER_GENDER] for label, people in by_gender.items()}
+
+
+@pytest.fixture(scope="module")
+def photos(face_model) -> dict[str, np.ndarray]:
+    """The first two photos of each person: embeddings, classifier scores, gender codes, person rows."""
+    rows = []
+    people = labelled_people()
+    for owner, (code, person) in enumerate(
+        (code, p) for code, label in enumerate((gender.FEMALE, gender.MALE)) for p in people[label]
+    ):
+        for path in sorted((LFW / person).glob("*.jpg"))[:2]:
+            faces = face_model.faces_in_bytes(path.read_bytes())
+            if faces:
+                face = max(faces, key=lambda f: f.area)
+                rows.append((face.embedding, face.gender_score, code, owner))
+    embeddings, scores, codes, owners = zip(*rows)
+    return {
+        "embeddings": np.stack(embeddings),
+        "scores": np.array(scores),
+        "codes": np.array(codes),
+        "owners": np.array(owners),
+    }
+
+
+def test_the_classifier_tells_women_from_men(photos):
+    scores, codes = photos["scores"], photos["codes"]
+    assert len(scores) >= 150
+    wrong_women, wrong_men = (scores[codes == 0] > 0).mean(), (scores[codes == 1] <= 0).mean()
+    assert wrong_women <= 0.05 and wrong_men <= 0.05, (wrong_women, wrong_men)
+    assert np.abs(scores).max() <= 12.0  # clipped log-odds, never infinite
+
+
+def test_fused_gender_is_fitted_with_labels_and_scores(photos):
+    """Fitted on the first photo of each person, asked about the second: the fusion is at
+    least as right as the probe alone, and it survives the index's JSON."""
+    first = np.zeros(len(photos["owners"]), bool)
+    first[np.unique(photos["owners"], return_index=True)[1]] = True
+    second = ~first
+    fitted = gender.fit_gender(
+        photos["embeddings"][first],
+        photos["codes"][first],
+        folds=photos["owners"][first] % 2,
+        classifier_scores=photos["scores"][first],
+    )
+    assert fitted is not None and fitted.fusion is not None
+    assert fitted.fusion.probe_weight > 0 and fitted.fusion.classifier_weight > 0
+    truth = photos["codes"][second]
+    probe_only = fitted.predict(photos["embeddings"][second])
+    fused = fitted.predict(photos["embeddings"][second], photos["scores"][second])
+    assert (fused == truth).mean() >= max(0.95, (probe_only == truth).mean())
+    assert gender.GenderProbe.from_json(fitted.to_json()) == fitted
+
+
+def test_without_classifier_scores_the_probe_is_as_before(photos):
+    """An index fitted without scores (or asked without them) answers by the probe alone."""
+    fitted = gender.fit_gender(photos["embeddings"], photos["codes"], folds=photos["owners"] % 2)
+    assert fitted is not None and fitted.fusion is None
+    assert fitted == gender.fit_probe(photos["embeddings"], photos["codes"], folds=photos["owners"] % 2)
+    assert np.array_equal(fitted.score(photos["embeddings"], photos["scores"]), fitted.score(photos["embeddings"]))
+
+
+def test_without_labels_there_is_no_gender(photos):
+    unknown = np.full(len(photos["codes"]), -1)
+    assert gender.fit_gender(photos["embeddings"], unknown, photos["owners"] % 2, photos["scores"]) is None
