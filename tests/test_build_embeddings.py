@@ -292,7 +292,11 @@ def test_other_jitters_are_not_served_from_the_cache():
 
     key_1, _ = settings_key(1)
     key_10, settings = settings_key(10)
-    assert key_1 != key_10 and settings["jitters"] == 10 and set(settings["models"]) == {"predictor", "recognizer"}
+    assert (
+        key_1 != key_10
+        and settings["jitters"] == 10
+        and set(settings["models"]) == {"predictor", "recognizer", "gender"}
+    )
 
 
 # ---------------------------------------------------------------- atomic output
