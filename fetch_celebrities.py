@@ -3,6 +3,7 @@
     python fetch_celebrities.py --out photos --contact you@example.org [--limit 5000]
         [--lang en,ru] [--occupation Q33999 ...] [--country Q159 ...] [--min-sitelinks N]
         [--width 500] [--workers N] [--sparql-url URL] [--commons-api-url URL]
+        [--dump latest-all.json.gz [--scheduler tcp://HOST:8786 | local]]
 
 then ``python build_embeddings.py photos --out assets``. The fetch itself is
 ``lookalike.fetcher.celebrity_fetch.fetch``; photos/README.md describes what it writes.
@@ -17,6 +18,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from lookalike import cluster
 from lookalike.fetcher import celebrity_fetch, commons, wikidata
 from lookalike.fetcher.celebrity_fetch import FetchError, FetchOptions
 from lookalike.fetcher.polite_http import PoliteClient, user_agent
@@ -58,6 +60,17 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument(
         "--page-size", type=int, default=5000, metavar="N", help="people per SPARQL query (default 5000)"
     )
+    parser.add_argument(
+        "--dump",
+        type=Path,
+        metavar="FILE",
+        help="list the people from this Wikidata JSON dump (.json.gz, .json.bz2 or .json) instead of the query service",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="scan the dump on Dask: tcp://HOST:8786 (a running scheduler) or 'local' (a LocalCluster here)",
+    )
     parser.add_argument("--sparql-url", default=celebrity_fetch.SPARQL_URL)
     parser.add_argument("--commons-api-url", default=celebrity_fetch.COMMONS_API_URL)
     args = parser.parse_args(None if argv is None else list(argv))
@@ -78,6 +91,8 @@ def main(argv: Iterable[str] | None = None) -> int:
         page_size=args.page_size,
         sparql_url=args.sparql_url,
         commons_api_url=args.commons_api_url,
+        dump=args.dump,
+        scheduler=args.scheduler,
     )
     client = PoliteClient(user_agent(TOOL, VERSION, args.contact.strip()), max_parallel=args.workers)
     try:
@@ -105,6 +120,14 @@ def _check(args: argparse.Namespace) -> str | None:
     for name, value in (("--limit", args.limit), ("--workers", args.workers), ("--page-size", args.page_size)):
         if value < 1:
             return f"{name} must be at least 1"
+    if args.dump is not None and not args.dump.is_file():
+        return f"--dump {args.dump}: no such file"
+    if args.scheduler is not None:
+        if args.dump is None:
+            return "--scheduler is for scanning a --dump on Dask"
+        problem = cluster.check_scheduler(args.scheduler)
+        if problem:
+            return problem
     try:
         wikidata.check_languages(args.lang)
         wikidata.check_items(args.occupation, "--occupation")

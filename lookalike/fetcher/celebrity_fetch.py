@@ -4,7 +4,8 @@ build_embeddings.py reads as it is (photos/README.md lists the fields).
 
 The steps:
 
-1. List the people, most famous first, a page of SPARQL at a time (``wikidata``).
+1. List the people, most famous first, a page of SPARQL at a time (``wikidata``), or
+   from a Wikidata JSON dump (``wikidata_dump``, through ``dump_listing``).
 2. People whose photo is already here, from the same Commons file at the same width,
    are not fetched again; their Wikidata fields (names, link, gender...) are refreshed.
 3. The others' files are looked up 50 at a time on Commons (``commons``): thumbnail URL,
@@ -39,7 +40,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from lookalike.fetcher import commons, wikidata
+from lookalike.fetcher import commons, dump_listing, wikidata, wikidata_dump
 from lookalike.fetcher.polite_http import HttpError, PoliteClient, Response, Stopped
 
 log = logging.getLogger("fetch_celebrities")
@@ -77,6 +78,8 @@ class FetchOptions:
     page_size: int = 5000
     sparql_url: str = SPARQL_URL
     commons_api_url: str = COMMONS_API_URL
+    dump: Path | None = None  # a Wikidata JSON dump to list the people from instead of the query service
+    scheduler: str | None = None  # scan the dump on this Dask scheduler ("local": a LocalCluster)
 
 
 @dataclass
@@ -138,6 +141,29 @@ def fetch(options: FetchOptions, client: PoliteClient) -> Report:
 
 def list_people(client: PoliteClient, options: FetchOptions, report: Report) -> list[wikidata.Person]:
     """Up to ``options.limit`` people with a name in the languages, most sitelinks first."""
+    if options.dump is not None:
+        wanted = wikidata_dump.Wanted.of(
+            options.languages, options.occupations, options.countries, options.min_sitelinks
+        )
+        try:
+            people = dump_listing.list_people(options.dump, wanted, options.limit, options.scheduler)
+        except dump_listing.DumpError as exc:
+            raise FetchError(str(exc)) from exc
+    else:
+        people = _query_people(client, options, report)
+    report.listed = len(people)
+    log.info("%d people listed", len(people))
+    named = []
+    for person in people:
+        if person.name:
+            named.append(person)
+        else:
+            report.skip(person, f"no label in {','.join(options.languages)}")
+    return named
+
+
+def _query_people(client: PoliteClient, options: FetchOptions, report: Report) -> list[wikidata.Person]:
+    """The people from the Wikidata Query Service, a page at a time."""
     people: dict[str, wikidata.Person] = {}
     offset = 0
     while offset < options.limit:
@@ -167,15 +193,7 @@ def list_people(client: PoliteClient, options: FetchOptions, report: Report) -> 
         offset += size
         if len(page) < size:
             break
-    report.listed = len(people)
-    log.info("%d people listed", len(people))
-    named = []
-    for person in people.values():
-        if person.name:
-            named.append(person)
-        else:
-            report.skip(person, f"no label in {','.join(options.languages)}")
-    return named
+    return list(people.values())
 
 
 def _sparql(client: PoliteClient, url: str, query: str) -> Response:

@@ -120,7 +120,7 @@ def build_query(
         variables.append(f"?article_{var}")
         optional.append(
             f"  OPTIONAL {{ ?article_{var} schema:about ?person; "
-            f"schema:isPartOf <https://{_wiki(lang)}.wikipedia.org/>. }}"
+            f"schema:isPartOf <https://{wiki_of(lang)}.wikipedia.org/>. }}"
         )
     inner_filters = "".join(f"\n      {f}" for f in filters)
     return f"""{PREFIXES}
@@ -190,7 +190,7 @@ def _fill(person: Person, row: dict, languages: list[str]) -> None:
         person.born = _year(row.get("born"))
 
 
-def _wiki(lang: str) -> str:
+def wiki_of(lang: str) -> str:
     """The Wikipedia of a label language: ``pt-br`` and ``pt`` labels, ``pt.wikipedia.org``."""
     return lang.split("-", maxsplit=1)[0]
 
@@ -236,5 +236,10 @@ def _year(value: object) -> int | None:
     """The year of an xsd:dateTime literal (``1962-07-03T00:00:00Z``); None for unknown values."""
     if not isinstance(value, dict) or value.get("type") != "literal" or value.get("datatype") != XSD_DATETIME:
         return None
-    match = _YEAR.match(str(value.get("value", "")))
+    return year_of(value.get("value"))
+
+
+def year_of(time: object) -> int | None:
+    """The year of a Wikidata time (``+1952-03-11T00:00:00Z``, ``-0050-...``), None when it is not one."""
+    match = _YEAR.match(time) if isinstance(time, str) else None
     return int(match.group(1)) if match else None
