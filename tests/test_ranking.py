@@ -145,6 +145,31 @@ def test_the_files_keep_the_names_and_fields_of_format_3(gallery, ranked, tmp_pa
     assert list(json.loads((tmp_path / "plain" / META_FILE).read_text())["graph_bytes"]) == ["hnsw.nmslib"]
 
 
+def test_the_graph_reach_is_the_exact_one_within_a_few_missed_neighbours(gallery, queries):
+    """Past ``exact_limit`` pairs the reach comes from an HNSW graph over the reference photos:
+    on 600 celebrities it must agree with the exact reach, and rank as the exact one does."""
+    vectors, photos, owners = gallery
+    exact = fit_ranking(vectors, photos, owners, reach_neighbours=20)
+    graph = fit_ranking(vectors, photos, owners, reach_neighbours=20, exact_limit=0)
+    relative = np.abs(graph.reach - exact.reach) / exact.reach
+    assert np.mean(relative < 1e-9) >= 0.95  # most rows found their true k nearest
+    assert relative.max() < 0.05  # a miss only swaps in a photo a little farther
+    assert (graph.reach >= exact.reach - 1e-9).all()  # never nearer than the true k nearest
+    assert graph.spread == exact.spread and np.array_equal(graph.photos, exact.photos)
+    one_each = fit_ranking(vectors, vectors, np.arange(len(vectors)), reach_neighbours=20, exact_limit=0)
+    assert np.allclose(
+        one_each.reach, fit_ranking(vectors, vectors, np.arange(len(vectors)), reach_neighbours=20).reach
+    )
+    names = [{"name": str(i)} for i in range(len(vectors))]
+    exact_index = CelebrityIndex.build(vectors, names, CalibrationPhotos(photos, owners), ranking=exact)
+    graph_index = CelebrityIndex.build(vectors, names, CalibrationPhotos(photos, owners), ranking=graph)
+    same = [
+        a.matches[0].name == b.matches[0].name
+        for a, b in zip(exact_index.look_alikes(queries), graph_index.look_alikes(queries))
+    ]
+    assert np.mean(same) >= 0.99
+
+
 def test_one_photo_per_celebrity_still_holds_hubs_back(gallery):
     vectors, _, _ = gallery
     ranking = fit_ranking(vectors, vectors, np.arange(len(vectors)), reach_neighbours=20)

@@ -29,9 +29,13 @@ lifted vectors, so its candidates come in the rule's own order (see search.py).
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 import numpy as np
+
+from lookalike.engine import hnsw
+from lookalike.engine.hnsw import HnswParameters
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,17 @@ DEFAULT_REACH_NEIGHBOURS = 50
 DEFAULT_REACH_WEIGHT = 0.5
 
 _CHUNK_FLOATS = 16_000_000  # ~128 MB of float64 distances per block of the exact reach
+
+EXACT_REACH_LIMIT = 1_000_000_000
+"""Above this many celebrity x reference-photo pairs the reach is measured through an HNSW
+graph over the reference photos instead of against every one: the exact reach grows with
+n^2 (82 s at 100k celebrities, 5e9 pairs, on one core; ~2-3 h at 1M). LFW's ~2,900
+celebrities x ~2,000 reference photos (6e6 pairs) stay exact."""
+
+REACH_GRAPH = HnswParameters(m=16, ef_construction=100, ef_search=96)
+"""The reach graph is searched for K + PHOTOS_PER_PERSON neighbours and averages K of them,
+so a missed true neighbour moves r_c by a fraction of one neighbour's share: a smaller graph
+than the index's does (bench/fit_scaling.py measures it against the exact reach)."""
 
 
 @dataclass(frozen=True)
@@ -133,9 +148,11 @@ def fit_ranking(
     spread_weight: float = DEFAULT_SPREAD_WEIGHT,
     reach_neighbours: int = DEFAULT_REACH_NEIGHBOURS,
     reach_weight: float = DEFAULT_REACH_WEIGHT,
+    exact_limit: int = EXACT_REACH_LIMIT,
 ) -> Ranking:
     """Measure the rule's statistics on a gallery: ``vectors`` (n, 128) the celebrities,
-    ``samples`` (s, 128) their kept photos and ``owners`` (s,) each photo's celebrity row."""
+    ``samples`` (s, 128) their kept photos and ``owners`` (s,) each photo's celebrity row.
+    The reach is exact up to ``exact_limit`` celebrity x reference-photo pairs, by a graph beyond."""
     owners = np.asarray(owners, np.int64)
     samples = np.asarray(samples)
     photos = np.bincount(owners, minlength=len(vectors))
@@ -146,7 +163,8 @@ def fit_ranking(
     reference = reference_photos(owners)
     neighbours = min(reach_neighbours, max(0, int(reference.sum()) - PHOTOS_PER_PERSON))
     if neighbours:
-        reach = _reach(vectors, samples[reference], owners[reference], neighbours) + penalty
+        found = exact_reach if len(vectors) * int(reference.sum()) <= exact_limit else graph_reach
+        reach = found(vectors, samples[reference], owners[reference], neighbours) + penalty
     else:
         reach = np.zeros(len(vectors))
     ranking = Ranking(photos, reach, spread, spread_weight, neighbours, reach_weight)
@@ -162,7 +180,7 @@ def fit_ranking(
     return ranking
 
 
-def _reach(vectors: np.ndarray, samples: np.ndarray, owners: np.ndarray, k: int) -> np.ndarray:
+def exact_reach(vectors: np.ndarray, samples: np.ndarray, owners: np.ndarray, k: int) -> np.ndarray:
     """Mean squared distance from each celebrity to its ``k`` nearest photos of other people (exact)."""
     vectors = np.asarray(vectors, np.float64)
     samples = np.asarray(samples, np.float64)
@@ -177,3 +195,41 @@ def _reach(vectors: np.ndarray, samples: np.ndarray, owners: np.ndarray, k: int)
         nearest = np.partition(squared, k - 1, axis=1)[:, :k]
         reach[start : start + len(block)] = np.maximum(nearest, 0.0).mean(axis=1)
     return reach
+
+
+def graph_reach(vectors: np.ndarray, samples: np.ndarray, owners: np.ndarray, k: int) -> np.ndarray:
+    """``exact_reach`` with each celebrity's neighbours found by an HNSW graph over the
+    reference photos: near-linear in the gallery's size. The ``k`` nearest photos of other
+    people are among the ``k + PHOTOS_PER_PERSON`` nearest (a celebrity has at most that many
+    reference photos); their squared distances are measured again exactly. Rows the graph
+    answers short (a tiny reference set) are measured exactly."""
+    threads = os.cpu_count() or 1  # an offline step of the gallery builder
+    samples32 = np.ascontiguousarray(samples, dtype=np.float32)
+    graph = hnsw.build_graph(samples32, REACH_GRAPH, threads)
+    wanted = min(k + PHOTOS_PER_PERSON, len(samples))
+    vectors32 = np.ascontiguousarray(vectors, dtype=np.float32)
+    reach = np.empty(len(vectors))
+    short: list[int] = []
+    for start in range(0, len(vectors), _GRAPH_BLOCK):
+        block = vectors32[start : start + _GRAPH_BLOCK]
+        found = hnsw.nearest(graph, block, wanted, max(REACH_GRAPH.ef_search, wanted), threads)
+        ids = np.full((len(block), wanted), -1, np.int64)
+        for row, row_ids in enumerate(found):
+            ids[row, : len(row_ids)] = row_ids
+        rows = np.arange(start, start + len(block))
+        others = (ids >= 0) & (owners[ids] != rows[:, None])
+        enough = others.sum(axis=1) >= k
+        short += rows[~enough].tolist()
+        # the first k others of each row: stable order of "not other" puts them first
+        keep = np.argsort(~others, axis=1, kind="stable")[:, :k]
+        chosen = np.take_along_axis(ids, keep, axis=1)
+        differences = samples32[chosen].astype(np.float64) - block[:, None, :].astype(np.float64)
+        reach[rows] = np.einsum("ijk,ijk->ij", differences, differences).mean(axis=1)
+    for row in short:
+        squared = np.square(samples32 - vectors32[row]).sum(axis=1, dtype=np.float64)
+        squared[owners == row] = np.inf
+        reach[row] = np.partition(squared, k - 1)[:k].mean()
+    return reach
+
+
+_GRAPH_BLOCK = 20_000
