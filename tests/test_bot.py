@@ -8,7 +8,6 @@ rebuild, which swaps a copy of the gallery) start one, so no test depends on the
 
 from __future__ import annotations
 
-import functools
 import io
 import itertools
 import os
@@ -384,7 +383,6 @@ def test_a_picture_answer_telegram_refuses_is_sent_again_as_plain_text(api, bot,
 # ------------------------------------------------------------------ worker crashes
 
 
-@functools.lru_cache(maxsize=1)
 def test_a_killed_worker_does_not_lose_the_photo_and_later_photos_work(api, bot, people):
     user = new_user()
     mark = len(bot.log())
@@ -487,14 +485,15 @@ def test_a_group_flooding_the_bot_holds_up_no_one_else(assets, tmp_path, people)
 # ------------------------------------------------------------------ index reload (last: changes the gallery)
 
 
-def test_a_rebuilt_index_is_picked_up_without_a_restart_or_a_failed_request(api, assets, people, new_people, tmp_path):
+def test_a_rebuilt_index_is_picked_up_without_a_restart_or_a_failed_request(assets, people, new_people, tmp_path):
     own_assets = tmp_path / "assets"
     shutil.copytree(assets, own_assets)
-    bot = run_bot(api, own_assets, tmp_path / "bot.log", INDEX_POLL_SECONDS="0.5")
-    try:
-        _answers_across_a_rebuild(api, bot, own_assets, people, new_people, tmp_path)
-    finally:
-        assert bot.stop() == 0
+    with FakeBotApi(token=TOKEN) as own_api:
+        bot = run_bot(own_api, own_assets, tmp_path / "bot.log", INDEX_POLL_SECONDS="0.5")
+        try:
+            _answers_across_a_rebuild(own_api, bot, own_assets, people, new_people, tmp_path)
+        finally:
+            assert bot.stop() == 0
 
 
 def _answers_across_a_rebuild(api, bot, assets, people, new_people, tmp_path):

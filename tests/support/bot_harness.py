@@ -4,6 +4,7 @@ wait for and read replies."""
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import os
@@ -207,6 +208,7 @@ def kill_workers(pid: int) -> set[int]:
     return workers
 
 
+@functools.lru_cache(maxsize=1)
 def slow_photo() -> bytes:
     """bald_guys.jpg enlarged 3x (27 MP, 1 MB): ~1.3 s in a worker (0.3 s at its own size,
     too close to a test's reaction time to be sure of killing a worker mid-photo). WebP, not
