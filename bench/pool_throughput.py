@@ -12,7 +12,7 @@ What a job does is the bot's: analysis.analyse (decode, FaceModel.faces, a face 
 per face and, for 2+ faces, the numbered group picture). The index look-up and the
 Telegram round trips happen in the bot's main process and are not in these figures.
 
-Inputs: every sample portrait as the bot downloads it (handlers.pick_photo_size: the
+Inputs: every sample portrait as the bot downloads it (telegram_io.pick_photo_size: the
 800 px size Telegram makes, or the original when the photo is smaller).
 """
 

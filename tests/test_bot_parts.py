@@ -157,8 +157,8 @@ def test_captions_stay_within_telegram_s_1024_characters(tmp_path):
             assert telegram_length(parse_html(caption)) <= 1024
         picture = Image.open(io.BytesIO(one.picture))
         assert picture.width > 1.5 * picture.height  # both faces, side by side
-        assert [b.text for b in one.keyboard.inline_keyboard[0]] == ["Bob · 50%", "Cid · 20%"]
-        assert replies.parse_button(one.keyboard.inline_keyboard[0][0].callback_data) == (gallery.version, 1, 50)
+        assert [b.label for b in one.buttons[0]] == ["Bob · 50%", "Cid · 20%"]
+        assert replies.parse_button(one.buttons[0][0].data) == (gallery.version, 1, 50)
 
 
 def test_a_runner_up_photo_with_a_very_long_credit_keeps_its_caption_within_1024(tmp_path):
@@ -249,7 +249,7 @@ def test_a_face_at_the_edge_keeps_a_square_frame_inside_the_photo():
 def test_the_smallest_photo_size_of_at_least_800_px_is_chosen():
     from telegram import PhotoSize
 
-    from lookalike.bot.handlers import pick_photo_size
+    from lookalike.bot.telegram_io import pick_photo_size
 
     def sizes(*sides):
         return tuple(PhotoSize(f"id{w}", f"u{w}", w, round(w * 0.75)) for w in sides)
@@ -324,7 +324,7 @@ def test_local_mode_and_the_chat_cap_come_from_the_environment():
 
 
 def test_each_reason_a_file_cannot_be_read_has_its_own_true_text_in_both_languages():
-    from lookalike.bot.handlers import IMAGE_ERROR_TEXTS
+    from lookalike.bot.look_alike import IMAGE_ERROR_TEXTS
     from lookalike.bot.texts import say
     from lookalike.engine.imaging import ImageError
 

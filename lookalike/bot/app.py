@@ -33,6 +33,7 @@ from lookalike.bot.count_store import CountStore
 from lookalike.bot.delivery import Deliveries, Poller, TrackingUpdateProcessor, WebhookQueue
 from lookalike.bot.face_pool import FacePool
 from lookalike.bot.index_reload import Gallery, GalleryChanged, GalleryWatcher, load_gallery_at_start
+from lookalike.bot.services import Services
 from lookalike.bot.user_limits import UserLimits
 from lookalike.engine.index_files import IndexFormatError
 
@@ -102,7 +103,7 @@ def setup_logging(config: Config) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
-def build_application(config: Config, services: handlers.Services, deliveries: Deliveries) -> Application:
+def build_application(config: Config, services: Services, deliveries: Deliveries) -> Application:
     application = (
         Application.builder()
         .token(config.token)
@@ -141,7 +142,7 @@ def build_application(config: Config, services: handlers.Services, deliveries: D
 
 
 async def _post_init(application: Application) -> None:
-    services: handlers.Services = application.bot_data["services"]
+    services: Services = application.bot_data["services"]
     await services.pool.start()
     application.bot_data["watcher_task"] = asyncio.create_task(services.gallery.run(), name="index-watcher")
     log.info("ready: %d celebrities, %d workers", len(services.gallery.current), services.pool.workers)
@@ -157,7 +158,7 @@ async def _post_shutdown(application: Application) -> None:
 
 def run(config: Config, gallery: Gallery) -> None:
     log.info("index: %d celebrities from %s (version %s)", len(gallery), config.assets_dir, gallery.version)
-    services = handlers.Services(
+    services = Services(
         pool=FacePool(config.workers, config.max_pending),
         gallery=GalleryWatcher(gallery, config.index_poll_seconds),
         limits=UserLimits(config.user_in_flight, config.user_per_minute),
@@ -171,7 +172,7 @@ def run(config: Config, gallery: Gallery) -> None:
     asyncio.run(_serve(config, services))
 
 
-async def _serve(config: Config, services: handlers.Services) -> None:
+async def _serve(config: Config, services: Services) -> None:
     """Receive and answer updates until SIGTERM or SIGINT, then stop without losing any: stop
     receiving, give the photos in flight SHUTDOWN_GRACE_SECONDS to be answered, confirm to
     Telegram only those answered (``delivery``), then stop the workers."""

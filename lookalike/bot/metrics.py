@@ -7,8 +7,6 @@ stages, never a user or a celebrity (unbounded cardinality, and users' privacy).
 
 from __future__ import annotations
 
-import re
-
 from prometheus_client import REGISTRY, Counter, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
@@ -36,19 +34,10 @@ RETRY_AFTER = Counter(
     "lookalike_telegram_retry_after", "Bot API requests answered 429 Too Many Requests (retried after the wait)"
 )
 
-_OUTCOME = re.compile(r"[a-z_]+")
 
-
-def outcome_label(outcome: str) -> str:
-    """The bounded part of a log outcome: ``failed(the photo took too long)`` -> ``failed``,
-    ``match-unsent(BadRequest: ...)`` -> ``match_unsent``."""
-    found = _OUTCOME.match(outcome)
-    label = found.group() if found else "other"
-    return f"{label}_unsent" if "-unsent" in outcome else label
-
-
-def update_handled(kind: str, outcome: str, seconds: float) -> None:
-    UPDATES.labels(kind, outcome_label(outcome)).inc()
+def update_handled(kind: str, label: str, seconds: float) -> None:
+    """One update handled; ``label`` is its ``Outcome.label``, a bounded word."""
+    UPDATES.labels(kind, label).inc()
     if kind in ("photo", "document"):
         ANSWER_SECONDS.labels(kind).observe(seconds)
 

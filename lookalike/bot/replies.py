@@ -14,8 +14,6 @@ import dataclasses
 import html
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
 from lookalike.bot import captions, credits, pictures
 from lookalike.bot.analysis import Analysis
 from lookalike.bot.index_reload import Gallery
@@ -28,12 +26,31 @@ SMALL_FACE_EYES = 24
 """Below this many pixels between the eyes a face is too small for a sure match."""
 
 
+@dataclass(frozen=True)
+class Button:
+    """A button under a reply: its label, and the data a press of it sends back."""
+
+    label: str
+    data: str
+
+
 @dataclass
 class Reply:
     picture: bytes
     caption: str
-    keyboard: InlineKeyboardMarkup | None
+    buttons: list[list[Button]]  # rows of buttons; the front end draws them (Telegram: an inline keyboard)
     top: Match  # the first face's best match, for the log
+
+
+@dataclass(frozen=True)
+class RunnerUp:
+    """What a runner-up button shows: celebrity ``id``'s photo with ``credited`` under it
+    (``caption`` alone when there is no photo to show)."""
+
+    id: int
+    name: str
+    caption: str
+    credited: str
 
 
 def percent(match: Match) -> int:
@@ -54,6 +71,20 @@ def parse_button(data: str) -> tuple[str, int, int] | None:
         return None
 
 
+def runner_up(gallery: Gallery, data: str, lang: str) -> RunnerUp | None:
+    """What the button with ``data`` shows, or None for a button of another gallery (or none)."""
+    parsed = parse_button(data)
+    if parsed is None or parsed[0] != gallery.version or not 0 <= parsed[1] < len(gallery):
+        return None
+    _, celebrity, shown_percent = parsed
+    entry = gallery.index.celebrity(celebrity)
+    name = credits.shown_name(entry, lang)
+    caption = say(lang, "thumbnail", name=name, percent=shown_percent)
+    credit = credits.photo_credit(entry, lang)
+    credited = captions.cut_text(f"{caption}\n{credit}" if credit else caption)  # wherever the photo is shown
+    return RunnerUp(celebrity, name, caption, credited)
+
+
 def one_face(
     lang: str, analysis: Analysis, matches: list[Match], gallery: Gallery, other: Match | None = None
 ) -> Reply:
@@ -72,19 +103,19 @@ def one_face(
         lines.append(say(lang, "also", others=listed))
     if analysis.faces[0].eye_distance < SMALL_FACE_EYES:
         lines.append(say(lang, "small_face"))
-    buttons = [InlineKeyboardButton(_label(m), callback_data=button_data(gallery, m)) for m in others]
+    buttons = [Button(_label(m), button_data(gallery, m)) for m in others]
     rows = [buttons] if buttons else []
     if other is not None:
         rows.append([other_gender_button(lang, other, gallery)])
-    return Reply(picture, _fit(lines), InlineKeyboardMarkup(rows) if rows else None, best)
+    return Reply(picture, _fit(lines), rows, best)
 
 
-def other_gender_button(lang: str, other: Match, gallery: Gallery) -> InlineKeyboardButton:
+def other_gender_button(lang: str, other: Match, gallery: Gallery) -> Button:
     """The button that shows ``other``, labelled with its gender ("As a man: ...")."""
     male = gender.label(gallery.index.celebrity(other.id).get("gender")) == gender.MALE
     key = "other_male" if male else "other_female"
     text = say(lang, key, name=other.name, percent=percent(other))
-    return InlineKeyboardButton(text[:60], callback_data=button_data(gallery, other))
+    return Button(text[:60], button_data(gallery, other))
 
 
 def several_faces(lang: str, analysis: Analysis, matches: list[list[Match]], gallery: Gallery) -> Reply:
@@ -95,8 +126,8 @@ def several_faces(lang: str, analysis: Analysis, matches: list[list[Match]], gal
     for number, face_matches in enumerate(matches, start=1):
         best = face_matches[0]
         lines.append(say(lang, "group_line", number=number, name=_name(gallery, best), percent=percent(best)))
-        buttons.append([InlineKeyboardButton(f"{number}. {_label(best)}", callback_data=button_data(gallery, best))])
-    return Reply(analysis.group_picture, _fit(lines), InlineKeyboardMarkup(buttons), matches[0][0])
+        buttons.append([Button(f"{number}. {_label(best)}", button_data(gallery, best))])
+    return Reply(analysis.group_picture, _fit(lines), buttons, matches[0][0])
 
 
 def in_language(matches: list[Match], gallery: Gallery, lang: str) -> list[Match]:

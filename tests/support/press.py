@@ -4,10 +4,9 @@ from __future__ import annotations
 
 
 def press_runner_up(gallery, data: str, lang: str = "en") -> list[str | None]:
-    """Press a runner-up button with ``data`` twice, straight through handlers.runner_up (not
-    its per-user limits) against a stand-in bot; the captions of the photos it sent."""
+    """Press a runner-up button with ``data`` twice, straight through handlers.show_runner_up (not
+    the admission) against a stand-in bot; the captions of the photos it sent."""
     import asyncio
-    import inspect
     from types import SimpleNamespace
 
     from lookalike.bot import handlers
@@ -30,7 +29,6 @@ def press_runner_up(gallery, data: str, lang: str = "en") -> list[str | None]:
         bot=SimpleNamespace(send_photo=send_photo),
         bot_data={"services": SimpleNamespace(gallery=SimpleNamespace(current=gallery))},
     )
-    runner_up = inspect.unwrap(handlers.runner_up)
-    asyncio.run(runner_up(update, context))  # uploaded
-    asyncio.run(runner_up(update, context))  # then by file_id
+    asyncio.run(handlers.show_runner_up(update, context))  # uploaded
+    asyncio.run(handlers.show_runner_up(update, context))  # then by file_id
     return sent

@@ -1,0 +1,94 @@
+"""A photo's way from its bytes to its answer, with no front end in it: fetched (by the
+caller's ``fetch``), analysed in the face pool, ranked in the index answering now, and made
+into a reply; or a text saying truly why not. The Telegram handlers and any other front end
+call ``answer_photo`` after ``Admission.admit`` let the photo in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from lookalike.bot import metrics, replies
+from lookalike.bot.admission import Pass
+from lookalike.bot.face_pool import PhotoFailed
+from lookalike.bot.outcome import Outcome
+from lookalike.bot.services import Services
+from lookalike.bot.texts import say
+from lookalike.engine import imaging
+from lookalike.engine.imaging import ImageError
+
+log = logging.getLogger(__name__)
+
+IMAGE_ERROR_TEXTS = {
+    ImageError.EMPTY: "empty_file",
+    ImageError.NOT_AN_IMAGE: "bad_image",
+    ImageError.TRUNCATED: "damaged_image",
+    ImageError.TOO_LARGE: "too_large",
+    ImageError.TOO_MANY_PIXELS: "too_many_pixels",
+}
+"""The text that says truly why a file could not be read, by ``ImageError.reason``."""
+
+
+class Declined(Exception):
+    """A photo answered with a text instead of a look-alike: ``key`` in texts, ``result`` and
+    ``detail`` for the outcome."""
+
+    def __init__(self, key: str, result: str, detail: str | None = None, **values: object):
+        super().__init__(result)
+        self.key, self.result, self.detail, self.values = key, result, detail, values
+
+
+async def answer_photo(
+    services: Services, fetch: Callable[[], Awaitable[bytes]], lang: str, admitted: Pass, outcome: Outcome
+) -> replies.Reply | str:
+    """The photo's answer: a look-alike, or the text that says why not. ``outcome`` gets the
+    result and what the log and the analytics need. The pool's and the user's places in
+    ``admitted`` are given back once the photo is analysed."""
+    try:
+        reply = await _look_alike(services, fetch, lang, admitted, outcome)
+    except Declined as declined:
+        outcome.result, outcome.detail = declined.result, declined.detail
+        return say(lang, declined.key, **declined.values)
+    except Exception:  # a bug must still get the user an answer
+        log.exception("unexpected failure answering a photo")
+        outcome.result = "error"
+        return say(lang, "failed")
+    outcome.result = "match"
+    outcome.fields.update(top=repr(reply.top.name), percent=replies.percent(reply.top))
+    return reply
+
+
+async def _look_alike(
+    services: Services, fetch: Callable[[], Awaitable[bytes]], lang: str, admitted: Pass, outcome: Outcome
+) -> replies.Reply:
+    try:
+        with metrics.STAGE_SECONDS.labels("download").time():
+            data = await fetch()
+        outcome.fields["bytes"] = len(data)
+        with metrics.STAGE_SECONDS.labels("faces").time():
+            analysis = await services.pool.analyse(data)
+    except PhotoFailed as exc:
+        raise Declined("failed", "failed", str(exc)) from exc
+    finally:
+        admitted.worked()
+    if analysis.error is not None:
+        raise Declined(
+            IMAGE_ERROR_TEXTS.get(analysis.error, "bad_image"),
+            "bad_image",
+            analysis.error,
+            jpeg_mp=imaging.MAX_JPEG_PIXELS // 1_000_000,
+            other_mp=imaging.MAX_PIXELS // 1_000_000,
+        )
+    outcome.fields["faces"] = len(analysis.faces)
+    metrics.FACES.observe(len(analysis.faces))
+    if not analysis.faces:
+        raise Declined("no_face", "no_face")
+    gallery = services.gallery.current  # one gallery for the whole answer, even across a reload
+    answers = gallery.index.look_alikes(analysis.embeddings, k=3)  # what model.py prints, too
+    outcome.best_matches = [answer.matches[0].name for answer in answers if answer.matches]
+    if len(analysis.faces) == 1:
+        answer = answers[0]
+        return await asyncio.to_thread(replies.one_face, lang, analysis, answer.matches, gallery, answer.other)
+    return replies.several_faces(lang, analysis, [answer.matches for answer in answers], gallery)

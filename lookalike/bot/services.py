@@ -1,0 +1,28 @@
+"""What the bot's answers share, whatever front end asks: the face pool, the index answering
+now, the limits that admit requests, and the match analytics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from lookalike.bot.admission import Admission
+from lookalike.bot.analytics import MatchAnalytics
+from lookalike.bot.chat_limits import ChatLimits
+from lookalike.bot.face_pool import FacePool
+from lookalike.bot.index_reload import GalleryWatcher
+from lookalike.bot.user_limits import UserLimits
+
+
+@dataclass
+class Services:
+    pool: FacePool
+    gallery: GalleryWatcher
+    limits: UserLimits
+    chats: ChatLimits = field(default_factory=ChatLimits)
+    analytics: MatchAnalytics = field(default_factory=MatchAnalytics)
+    admin_ids: frozenset[int] = frozenset()
+
+    @cached_property
+    def admission(self) -> Admission:
+        return Admission(self.chats, self.limits, self.pool)
