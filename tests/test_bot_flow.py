@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from lookalike.bot.admission import Admission, Pass, Refusal
 from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.face_pool import FacePool
