@@ -1,6 +1,7 @@
 """Build the celebrity index directory the bot loads from a folder of photos::
 
     python build_embeddings.py PHOTOS_DIR --out assets [--workers N] [--jitters N]
+        [--scheduler tcp://HOST:8786 | local] [--send-photos]
 
 PHOTOS_DIR holds ``<Name>.jpg`` and/or ``<Name>/*.jpg``, with an optional catalog
 (photos/README.md). The build itself is ``lookalike.builder.build.build``.
@@ -15,6 +16,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from lookalike import cluster
 from lookalike.builder import BuildError
 from lookalike.builder.build import (
     DEFAULT_JITTERS,
@@ -42,8 +44,25 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--max-roll", type=float, default=DEFAULT_MAX_ROLL, metavar="DEG")
     parser.add_argument("--cache", type=Path, default=None, help="SQLite cache (default: <out>.cache.sqlite)")
     parser.add_argument("--thumb-size", type=int, default=DEFAULT_THUMB_SIZE, metavar="PX")
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="analyse the photos on Dask: tcp://HOST:8786 (a running scheduler) or 'local' "
+        "(a LocalCluster of --workers processes); default: a local process pool",
+    )
+    parser.add_argument(
+        "--send-photos",
+        action="store_true",
+        help="send the workers the photos' bytes (when they do not see PHOTOS_DIR at the same path)",
+    )
     args = parser.parse_args(None if argv is None else list(argv))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    problem = cluster.check_scheduler(args.scheduler) if args.scheduler else None
+    if args.send_photos and not args.scheduler:
+        problem = "--send-photos is for a build on Dask (--scheduler)"
+    if problem:
+        print(f"build_embeddings.py: {problem}", file=sys.stderr)
+        return 2
     try:
         build(
             args.photos,
@@ -54,6 +73,8 @@ def main(argv: Iterable[str] | None = None) -> int:
             max_roll=args.max_roll,
             cache=args.cache,
             thumb_size=args.thumb_size,
+            scheduler=args.scheduler,
+            send_photos=args.send_photos,
         )
     except BuildError as exc:
         log.error("%s", exc)

@@ -130,7 +130,11 @@ def fetch(fake: FakeWikimedia, out: Path, **options):
     from lookalike.fetcher.polite_http import PoliteClient
 
     settings = {
-        "languages": ["en", "ru"], "limit": 100, "page_size": 3, "sparql_url": fake.sparql_url, "commons_api_url": fake.api_url
+        "languages": ["en", "ru"],
+        "limit": 100,
+        "page_size": 3,
+        "sparql_url": fake.sparql_url,
+        "commons_api_url": fake.api_url,
     }
     settings.update(options)
     return run(FetchOptions(out=out, **settings), PoliteClient(AGENT, max_parallel=2, backoff=0.05))

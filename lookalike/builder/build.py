@@ -44,7 +44,7 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -54,6 +54,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from lookalike import cluster
 from lookalike.builder import BuildError, contact_sheet
 from lookalike.builder.celebrity_photos import Celebrity, discover
 from lookalike.builder.directory_swap import staged_directory
@@ -219,9 +220,16 @@ class Analysed:
 
 
 def analyse_photos(
-    paths: list[Path], cache: PhotoCache, workers: int, jitters: int, progress: bool | None = None
+    paths: list[Path],
+    cache: PhotoCache,
+    workers: int,
+    jitters: int,
+    progress: bool | None = None,
+    scheduler: str | None = None,
+    send_photos: bool = False,
 ) -> dict[Path, Analysed]:
-    """Each photo's analysis: from the cache when its hash is there, else from the pool.
+    """Each photo's analysis: from the cache when its hash is there, else from the pool (or
+    the Dask cluster at ``scheduler``), written into the cache as each one comes back.
 
     Files with the same content are analysed once. The pool is only started for new photos.
     """
@@ -244,7 +252,8 @@ def analyse_photos(
     log.info("%d photos: %d in the cache, %d to analyse", len(paths), len(analysed), sum(map(len, todo.values())))
     if todo:
         firsts = {files[0]: digest for digest, files in todo.items()}
-        with contextlib.closing(_run_pool(list(firsts), workers, jitters, progress)) as results:
+        run = _run_analysis(list(firsts), workers, jitters, progress, scheduler, send_photos)
+        with contextlib.closing(run) as results:
             for path, digest, result in results:
                 if digest is not None and digest != firsts[path]:
                     log.warning("%s changed while the build read it; using the newer content", path)
@@ -259,6 +268,20 @@ def analyse_photos(
 def _file_sha256(path: Path) -> str:
     with open(path, "rb") as file:
         return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+def _run_analysis(
+    paths: list[Path], workers: int, jitters: int, progress: bool | None, scheduler: str | None, send_photos: bool
+) -> Generator[tuple[Path, str | None, PhotoResult]]:
+    """The local process pool, or the Dask cluster at ``scheduler`` ("local": a LocalCluster
+    of ``workers`` processes): the same stream of results either way."""
+    if scheduler is None:
+        yield from _run_pool(paths, workers, jitters, progress)
+        return
+    from lookalike.builder import dask_analysis
+
+    with cluster.connect(scheduler, workers) as client:
+        yield from dask_analysis.run_on_dask(paths, client, jitters, progress, send_photos)
 
 
 def _run_pool(
@@ -455,8 +478,14 @@ def build(
     cache: Path | str | None = None,
     thumb_size: int = DEFAULT_THUMB_SIZE,
     progress: bool | None = None,
+    scheduler: str | None = None,
+    send_photos: bool = False,
 ) -> Report:
     """Build the index directory ``out`` from ``photos_dir`` and return the report.
+
+    The photos are analysed by a local process pool of ``workers``, or on the Dask cluster
+    at ``scheduler`` (``tcp://HOST:8786``, or ``local`` for a LocalCluster of ``workers``);
+    ``send_photos`` sends the workers the photos' bytes instead of their paths.
 
     Raises BuildError (leaving ``out`` as it was) when fewer than 2 celebrities have a usable photo.
     """
@@ -480,7 +509,7 @@ def build(
     )
     with PhotoCache(cache_path, settings_digest) as photo_cache:
         paths = [path for celebrity in celebrities for path in celebrity.photos]
-        analysed = analyse_photos(paths, photo_cache, workers, jitters, progress)
+        analysed = analyse_photos(paths, photo_cache, workers, jitters, progress, scheduler, send_photos)
         report.cached = sum(item.cached for item in analysed.values())
         report.computed = len(analysed) - report.cached
         entries, rejected, skipped = select(celebrities, analysed, min_eye_distance, max_roll)

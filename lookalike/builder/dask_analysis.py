@@ -1,0 +1,123 @@
+"""The build's photo analysis on a Dask cluster: the same (path, sha256, result) stream as
+the local process pool (``build._run_pool``), so the builder treats both alike.
+
+- Each worker loads the face models once (``FaceModels``, a worker plugin) and keeps them
+  for every photo it is given. The workers need the project installed (install.sh), as
+  the machine that runs build_embeddings.py does.
+- A photo goes to the workers as its path when they share the photos folder at the same
+  path (a LocalCluster, NFS...), else as its bytes (``send_photos``), read here.
+- Results come back as they finish, so the builder writes each one into its photo cache at
+  once: a build interrupted midway resumes from what it had analysed.
+- At most a few photos per worker thread are in flight: the rest wait here, not in the
+  scheduler's memory. A worker that dies mid-photo loses only its in-flight tasks, which
+  the scheduler runs again on another worker; each photo's result is yielded once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from distributed import Client, WorkerPlugin, as_completed, get_worker
+from distributed.scheduler import KilledWorker
+from tqdm import tqdm
+
+from lookalike.builder import BuildError
+from lookalike.builder.photo_cache import PhotoResult
+
+log = logging.getLogger("build_embeddings")
+
+IN_FLIGHT_PER_THREAD = 2
+PLUGIN_NAME = "lookalike-face-models"
+
+
+class FaceModels(WorkerPlugin):
+    """The face models, loaded once per worker process when it starts or joins the cluster,
+    for all the photos it analyses."""
+
+    name = PLUGIN_NAME
+
+    def __init__(self, jitters: int):
+        self.jitters = jitters
+        self.model: Any = None
+
+    def setup(self, worker: Any) -> None:
+        from lookalike.engine.face_model import FaceModel
+
+        self.model = FaceModel()
+        log.info("worker %s: face models loaded", worker.address)
+
+    def teardown(self, worker: Any) -> None:
+        self.model = None
+
+
+def analyse_on_worker(photo: str | bytes) -> tuple[str | None, PhotoResult]:
+    """On a worker: the photo's SHA-256 (None if it cannot be read) and its analysis."""
+    from lookalike.builder.build import analyse_image
+
+    plugin = get_worker().plugins[PLUGIN_NAME]
+    assert isinstance(plugin, FaceModels)
+    if isinstance(photo, bytes):
+        data = photo
+    else:
+        try:
+            data = Path(photo).read_bytes()
+        except OSError as exc:
+            return None, PhotoResult(status="unreadable", detail=str(exc))
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        return digest, analyse_image(plugin.model, data, plugin.jitters)
+    except Exception as exc:  # dlib's RuntimeError and the like: reject the photo, not the build
+        return None, PhotoResult(status="failed", detail=f"{type(exc).__name__}: {exc}")
+
+
+def run_on_dask(
+    paths: list[Path],
+    client: Client,
+    jitters: int,
+    progress: bool | None,
+    send_photos: bool = False,
+) -> Iterator[tuple[Path, str | None, PhotoResult]]:
+    """Analyse ``paths`` on the cluster of ``client``, yielding results as they finish."""
+    client.register_plugin(FaceModels(jitters), name=PLUGIN_NAME)
+    threads = max(1, sum(client.nthreads().values()))
+    bar = tqdm(total=len(paths), unit="photo", desc="analysing", disable=None if progress is None else not progress)
+    queue = iter(paths)
+    running: dict[Any, Path] = {}
+    done = as_completed()
+    try:
+        _fill(client, queue, running, done, IN_FLIGHT_PER_THREAD * threads, send_photos)
+        for future in done:
+            path = running.pop(future)
+            try:
+                digest, result = future.result()
+            except KilledWorker as exc:
+                raise BuildError(f"{path}: the workers analysing it died again and again ({exc})") from exc
+            bar.update()
+            yield path, digest, result
+            _fill(client, queue, running, done, IN_FLIGHT_PER_THREAD * threads, send_photos)
+    finally:
+        bar.close()
+        client.cancel(list(running))
+
+
+def _fill(client: Client, queue: Iterator[Path], running: dict, done: Any, limit: int, send_photos: bool) -> None:
+    while len(running) < limit:
+        path = next(queue, None)
+        if path is None:
+            return
+        photo: str | bytes
+        if send_photos:
+            try:
+                photo = path.read_bytes()
+            except OSError as exc:
+                log.warning("%s: cannot read it to send: %s", path, exc)
+                photo = str(path)  # the worker reports it unreadable in the same words
+        else:
+            photo = str(path)
+        future = client.submit(analyse_on_worker, photo, pure=False)
+        running[future] = path
+        done.add(future)
