@@ -120,7 +120,7 @@ def _check(args: argparse.Namespace) -> str | None:
     for name, value in (("--limit", args.limit), ("--workers", args.workers), ("--page-size", args.page_size)):
         if value < 1:
             return f"{name} must be at least 1"
-    if args.dump is not None and not args.dump.is_file():
+    if args.dump is not None and not args.dump.exists():
         return f"--dump {args.dump}: no such file"
     if args.scheduler is not None:
         if args.dump is None:

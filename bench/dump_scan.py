@@ -122,13 +122,13 @@ def wall_timed(work) -> float:
 
 
 def decompress_only(path: Path) -> None:
-    with wikidata_dump.open_dump(path) as stream:
+    with path.open("rb") as file, wikidata_dump.open_dump(file) as stream:
         while stream.read(1 << 20):
             pass
 
 
 def parse_all(path: Path) -> None:
-    with wikidata_dump.open_dump(path) as stream:
+    with path.open("rb") as file, wikidata_dump.open_dump(file) as stream:
         for line in wikidata_dump.lines_of(stream):
             line = line.rstrip().rstrip(b",")
             if len(line) > 1:

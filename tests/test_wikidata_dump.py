@@ -238,3 +238,15 @@ def test_a_broken_dump_is_a_clear_error_and_a_missing_one_a_usage_error(tmp_path
     assert missing.returncode == 2 and "--dump" in missing.stderr and "no such file" in missing.stderr
     alone = subprocess.run([*tool, "--scheduler", "local"], capture_output=True, text=True)
     assert alone.returncode == 2 and "--scheduler is for scanning a --dump" in alone.stderr
+
+
+def test_a_dump_piped_in_on_stdin_is_read_as_a_file_is(fake, tmp_path):
+    """``lbzip2 -dc latest-all.json.bz2 | fetch_celebrities.py --dump /dev/stdin``: a parallel
+    decompressor's output, or a compressed stream, read once from the pipe."""
+    dump = write_dump(tmp_path / "dump.json.bz2", dump_entities())
+    fetch(fake, tmp_path / "from-file", dump=dump)
+    tool = [sys.executable, str(ROOT / "fetch_celebrities.py"), "--contact", "ops@example.org", "--lang", "en,ru"]
+    tool += ["--sparql-url", fake.sparql_url, "--commons-api-url", fake.api_url, "--dump", "/dev/stdin"]
+    run = subprocess.run([*tool, "--out", str(tmp_path / "piped")], input=dump.read_bytes(), capture_output=True)
+    assert run.returncode == 0, run.stderr.decode()
+    assert catalog(tmp_path / "piped") == catalog(tmp_path / "from-file")

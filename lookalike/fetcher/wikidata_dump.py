@@ -88,20 +88,21 @@ class ScanCount:
         self.bad_lines += other.bad_lines
 
 
-def open_dump(path: Path) -> io.BufferedIOBase:
-    """The dump's decompressed bytes: gzip and bzip2 are told by their first bytes, not the name."""
-    with path.open("rb") as file:
-        magic = file.read(3)
+def open_dump(file: io.BufferedReader) -> io.BufferedIOBase:
+    """The decompressed bytes of the dump ``file``: gzip and bzip2 are told by their first
+    bytes, not the name, without reading them off, so a pipe works too (``--dump /dev/stdin``
+    after a parallel decompressor such as ``lbzip2 -dc``: Python's bzip2 reader uses one core)."""
+    magic = file.peek(3)[:3]
     if magic.startswith(_GZIP_MAGIC):
-        return gzip.open(path, "rb")
+        return gzip.GzipFile(fileobj=file, mode="rb")
     if magic.startswith(_BZIP2_MAGIC):
-        return bz2.open(path, "rb")
-    return path.open("rb")
+        return bz2.BZ2File(file, "rb")
+    return file
 
 
 def scan(path: Path, wanted: Wanted, limit: int, count: ScanCount | None = None) -> list[Person]:
     """The ``limit`` people of the dump at ``path`` the query would list first, in its order."""
-    with open_dump(path) as stream:
+    with path.open("rb") as file, open_dump(file) as stream:
         return best(people_in(lines_of(stream), wanted, count or ScanCount()), limit)
 
 
