@@ -1,6 +1,7 @@
 """The celebrity look-alike bot for Telegram: send a selfie, get your celebrity twin.
 
     python bot.py
+    python bot.py --playground      # the same answers in a browser, no Telegram (lookalike.playground)
 
 Configured by environment variables (README, and ``lookalike.bot.config``); the bot
 itself is ``lookalike.bot.app``. A missing token or a missing/corrupt index prints one
@@ -14,7 +15,12 @@ import sys
 from lookalike.bot.config import Config, ConfigError
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--playground" in argv:
+        from lookalike.playground import cli
+
+        return cli.main(argv)
     try:
         config = Config.from_env()
     except ConfigError as exc:

@@ -1,0 +1,148 @@
+// The playground's page: send a photo, show the bot's answer as Telegram would, press its buttons.
+// The answers are the bot's own (the server runs the bot's code); this only draws them.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const lang = $("lang");
+lang.value = (navigator.language || "en").toLowerCase().startsWith("ru") ? "ru" : "en";
+
+async function refresh() {
+  const state = await (await fetch("/api/state")).json();
+  $("chat").hidden = !state.index;
+  $("first-run").hidden = !!state.index;
+  if (state.index) {
+    $("index-line").textContent = `${state.index.celebrities} celebrities in the index (version ${state.index.version})`;
+    return;
+  }
+  $("assets-dir").textContent = state.assets_dir;
+  document.querySelectorAll(".photos-dir").forEach((span) => { span.textContent = state.photos_dir; });
+  $("problem").textContent = state.problem;
+  if (!$("contact").value) $("contact").value = state.contact;
+  showProgress(state.first_run);
+  setTimeout(refresh, state.first_run.state === "idle" || state.first_run.state === "failed" ? 5000 : 1000);
+}
+
+function showProgress(progress) {
+  const running = progress.state === "fetching" || progress.state === "building";
+  $("first-run-progress").hidden = progress.state === "idle";
+  $("first-run-start").disabled = running;
+  $("first-run-state").textContent = {fetching: "Fetching photos from Wikimedia…", building: "Building the index…",
+    done: "Done: loading the index…", failed: "Failed"}[progress.state] || "";
+  if (progress.percent === null) $("first-run-bar").removeAttribute("value");
+  else $("first-run-bar").value = progress.percent;
+  $("first-run-line").textContent = progress.line;
+  $("first-run-error").textContent = progress.error;
+}
+
+$("first-run-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const answer = await fetch("/api/first-run", {method: "POST", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({contact: $("contact").value, limit: Number($("limit").value)})});
+  const body = await answer.json();
+  if (body.error) $("first-run-error").textContent = body.error;
+  else showProgress(body);
+});
+
+function bubble(kind) {
+  const div = document.createElement("div");
+  div.className = `message ${kind}`;
+  $("messages").append(div);
+  div.scrollIntoView({block: "end"});
+  return div;
+}
+
+function showAnswer(div, message) {
+  div.classList.remove("pending");
+  div.replaceChildren();
+  div.dataset.outcome = message.outcome;
+  if (message.picture) {
+    const img = document.createElement("img");
+    img.className = "answer-picture";
+    img.alt = "the bot's picture";
+    img.src = message.picture;
+    div.append(img);
+  }
+  if (message.caption) {
+    const caption = document.createElement("div");
+    caption.className = "caption";
+    caption.innerHTML = message.caption; // the bot's HTML caption: names escaped, links http(s) only
+    caption.querySelectorAll("a").forEach((a) => { a.target = "_blank"; a.rel = "noopener"; });
+    div.append(caption);
+  }
+  if (message.text) {
+    const text = document.createElement("div");
+    text.className = "text";
+    text.textContent = message.text;
+    div.append(text);
+  }
+  if (message.buttons.length) {
+    const rows = document.createElement("div");
+    rows.className = "buttons";
+    for (const row of message.buttons) {
+      const line = document.createElement("div");
+      line.className = "row";
+      for (const button of row) {
+        const b = document.createElement("button");
+        b.className = "reply-button";
+        b.textContent = button.label;
+        b.addEventListener("click", () => press(button.data));
+        line.append(b);
+      }
+      rows.append(line);
+    }
+    div.append(rows);
+  }
+  div.scrollIntoView({block: "end"});
+}
+
+function alertBox(text) {
+  $("alert").textContent = text;
+  $("alert").hidden = false;
+  setTimeout(() => { $("alert").hidden = true; }, 4000);
+}
+
+async function send(file) {
+  if (!file) return;
+  const mine = bubble("user");
+  if (file.type.startsWith("image/")) {
+    const img = document.createElement("img");
+    img.src = URL.createObjectURL(file); // shown from the browser's memory
+    img.alt = file.name;
+    mine.append(img);
+  } else {
+    mine.textContent = file.name;
+  }
+  const reply = bubble("bot pending");
+  reply.textContent = "…";
+  const form = new FormData();
+  form.append("lang", lang.value);
+  form.append("photo", file, file.name);
+  try {
+    const answer = await fetch("/api/photo", {method: "POST", body: form});
+    showAnswer(reply, await answer.json());
+  } catch (error) {
+    showAnswer(reply, {text: `The playground did not answer: ${error}`, buttons: [], outcome: "unsent"});
+  }
+}
+
+async function press(data) {
+  const answer = await fetch("/api/button", {method: "POST", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({data, lang: lang.value})});
+  const message = await answer.json();
+  if (message.alert) alertBox(message.alert);
+  else showAnswer(bubble("bot"), message);
+}
+
+for (const input of [$("file"), $("camera")]) {
+  input.addEventListener("change", () => { send(input.files[0]); input.value = ""; });
+}
+const drop = $("drop");
+document.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
+document.addEventListener("dragleave", () => drop.classList.remove("over"));
+document.addEventListener("drop", (event) => {
+  event.preventDefault();
+  drop.classList.remove("over");
+  send(event.dataTransfer.files[0]);
+});
+
+refresh();
