@@ -177,6 +177,8 @@ async def _state(request: web.Request) -> web.Response:
 async def _photo(request: web.Request) -> web.Response:
     services = _services(request)
     lang, data = "en", b""
+    if not request.content_type.startswith("multipart/"):
+        raise web.HTTPBadRequest(text="Send the photo as multipart/form-data, field 'photo'.\n")
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
