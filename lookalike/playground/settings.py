@@ -46,9 +46,22 @@ class Settings:
         env = dict(os.environ) if env is None else env
         parser = argparse.ArgumentParser(prog="bot.py --playground", description="The bot in a browser, no Telegram.")
         parser.add_argument("--playground", action="store_true", help=argparse.SUPPRESS)
-        parser.add_argument("--listen", default=env.get("PLAYGROUND_LISTEN") or "127.0.0.1")
-        parser.add_argument("--port", default=env.get("PLAYGROUND_PORT") or str(DEFAULT_PORT))
-        parser.add_argument("--secret", default=env.get("PLAYGROUND_SECRET") or None)
+        parser.add_argument(
+            "--listen",
+            default=env.get("PLAYGROUND_LISTEN") or "127.0.0.1",
+            help="address to serve on (PLAYGROUND_LISTEN; default 127.0.0.1, this machine only)",
+        )
+        parser.add_argument(
+            "--port",
+            default=env.get("PLAYGROUND_PORT") or str(DEFAULT_PORT),
+            help=f"port (PLAYGROUND_PORT; default {DEFAULT_PORT})",
+        )
+        parser.add_argument(
+            "--secret",
+            default=env.get("PLAYGROUND_SECRET") or None,
+            help="the operator page's secret, asked from any address (PLAYGROUND_SECRET; "
+            "default none: the operator page answers this machine only)",
+        )
         args = parser.parse_args(argv)
         workers = _number(env, "WORKERS", os.cpu_count() or 1, int, minimum=1)
         log_level = env.get("LOG_LEVEL", "INFO").upper()
