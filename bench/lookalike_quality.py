@@ -49,8 +49,8 @@ from plain_calibration import calibrate
 
 from lookalike.bot.replies import percent
 from lookalike.builder import build as be
-from lookalike.builder.celebrity_photos import read_catalog
 from lookalike.builder.photo_cache import PhotoResult
+from lookalike.catalog import read_catalog
 from lookalike.engine import gender
 from lookalike.engine.calibration import Calibration, CalibrationPhotos
 from lookalike.engine.index import CelebrityIndex
@@ -77,9 +77,9 @@ def gallery_entries(
     celebrities, analysed = [], {}
     for person in people:
         photos = [p for p in by_person[person] if p != held_out.get(person)]
-        metadata = catalog.get(person, {})
-        name = metadata.get("name", person)
-        celebrities.append(be.Celebrity(key=person, name=name, photos=photos, metadata=metadata))
+        record = catalog.get(person, {})
+        name = record.get("name", person)
+        celebrities.append(be.Celebrity(key=person, name=name, photos=photos, record=record))
         for path in photos:
             vector = vectors.get(path)
             result = (

@@ -448,7 +448,7 @@ def test_catalog_csv_and_discovery(tmp_path):
         ("Cher", "Cherilyn Sarkisian", 1),
         ("Tom_Cruise", "Tom Cruise", 3),
     ]
-    assert celebrities[0].metadata == {"name": "Cherilyn Sarkisian", "link": "https://example.org/cher"}
+    assert celebrities[0].record == {"name": "Cherilyn Sarkisian", "link": "https://example.org/cher"}
     (tmp_path / "catalog.json").write_text("{}")
     with pytest.raises(BuildError, match="two catalogs"):
         discover(tmp_path)

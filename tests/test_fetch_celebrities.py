@@ -202,6 +202,9 @@ def test_the_catalog_has_names_links_gender_birth_year_photo_and_credit(fake, tm
     with Image.open(tmp_path / "Q1004.jpg") as converted:  # a PNG thumbnail is stored as JPEG
         assert converted.format == "JPEG" and converted.size == (250, 250)
     assert not (tmp_path / ".fetch-partial").exists()
+    from lookalike.catalog import read_catalog
+
+    assert read_catalog(tmp_path) == entries  # the builder's and the fetcher's one reader: every field as written
 
 
 def test_files_without_a_reusable_licence_a_missing_file_and_a_broken_image_are_skipped_with_reasons(fake, tmp_path):

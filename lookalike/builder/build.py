@@ -59,6 +59,7 @@ from lookalike.builder import BuildError, contact_sheet
 from lookalike.builder.celebrity_photos import Celebrity, discover
 from lookalike.builder.directory_swap import staged_directory
 from lookalike.builder.photo_cache import PhotoCache, PhotoResult, settings_key
+from lookalike.catalog import CelebrityRecord
 from lookalike.engine import face_model as model
 from lookalike.engine import framing, gender
 from lookalike.engine.calibration import CalibrationPhotos
@@ -419,11 +420,14 @@ def select(
     return entries, rejected, skipped
 
 
-def celebrity_record(entry: Entry) -> dict:
+def celebrity_record(entry: Entry) -> CelebrityRecord:
     """The celebrity's row of celebrities.json: the catalog's fields, then name, key and photo count."""
-    record = dict(entry.celebrity.metadata)
-    record.update(name=entry.celebrity.name, key=entry.celebrity.key, photos=len(entry.embeddings))
-    return record
+    return {
+        **entry.celebrity.record,
+        "name": entry.celebrity.name,
+        "key": entry.celebrity.key,
+        "photos": len(entry.embeddings),
+    }
 
 
 # ---------------------------------------------------------------- thumbnails
@@ -541,7 +545,7 @@ def gallery_arrays(entries: list[Entry]) -> tuple[np.ndarray, np.ndarray, np.nda
     vectors = np.stack([entry.vector for entry in entries])
     samples = np.concatenate([entry.embeddings for entry in entries])
     owners = np.concatenate([np.full(len(entry.embeddings), i) for i, entry in enumerate(entries)])
-    return vectors, samples, owners, [celebrity_record(entry) for entry in entries]
+    return vectors, samples, owners, [dict(celebrity_record(entry)) for entry in entries]
 
 
 def make_index(entries: list[Entry], **ranking_parameters: float) -> CelebrityIndex:

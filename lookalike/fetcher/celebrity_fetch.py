@@ -1,4 +1,4 @@
-"""A photos folder from Wikidata and Wikimedia Commons (``fetch()``; the command line is
+"""A photo folder from Wikidata and Wikimedia Commons (``fetch()``; the command line is
 fetch_celebrities.py): ``<QID>.jpg`` per person and ``catalog.json`` keyed by QID, which
 build_embeddings.py reads as it is (photos/README.md lists the fields).
 
@@ -36,16 +36,18 @@ from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
+from lookalike import catalog
+from lookalike.catalog import Catalog, CatalogError, CelebrityRecord
 from lookalike.fetcher import commons, dump_listing, wikidata, wikidata_dump
 from lookalike.fetcher.polite_http import HttpError, PoliteClient, Response, Stopped
 
 log = logging.getLogger("fetch_celebrities")
 
-CATALOG = "catalog.json"
 STAGING = ".fetch-partial"
 """Hidden: build_embeddings.py skips it, and a run removes what an interrupted one left."""
 PUBLISH_EVERY = 5.0  # seconds between publishing staged photos
@@ -118,8 +120,10 @@ def fetch(options: FetchOptions, client: PoliteClient) -> Report:
             f"{', '.join(map(str, commons.STANDARD_WIDTHS))}"
         )
     out.mkdir(parents=True, exist_ok=True)
-    if (out / "catalog.csv").exists():
-        raise FetchError(f"{out} has a catalog.csv: the fetcher writes catalog.json; move one of them away")
+    if (out / catalog.CSV_NAME).exists():
+        raise FetchError(
+            f"{out} has a {catalog.CSV_NAME}: the fetcher writes {catalog.JSON_NAME}; move one of them away"
+        )
     folder = _Folder(out, options.width)
     try:
         people = list_people(client, options, report)
@@ -330,7 +334,7 @@ def _download_reason(exc: BaseException) -> str:
 
 
 class _Folder:
-    """The photos folder: its catalog, the hidden staging folder, and publishing."""
+    """The photo folder: its catalog, the hidden staging folder, and publishing."""
 
     def __init__(self, out: Path, width: int):
         self.out, self.width = out, width
@@ -346,7 +350,7 @@ class _Folder:
     def photo(self, qid: str) -> Path:
         return self.out / f"{qid}.jpg"
 
-    def refresh(self, qid: str, fields: dict) -> None:
+    def refresh(self, qid: str, fields: CelebrityRecord) -> None:
         self.catalog[qid] = {**self.catalog[qid], **fields}
         self.refreshed = True
 
@@ -367,7 +371,10 @@ class _Folder:
         for staged in self.pending:
             with contextlib.suppress(FileNotFoundError):
                 self.photo(staged.person.qid).unlink()
-            old = {k: v for k, v in self.catalog.get(staged.person.qid, {}).items() if k not in PHOTO_FIELDS}
+            old = cast(
+                CelebrityRecord,
+                {k: v for k, v in self.catalog.get(staged.person.qid, {}).items() if k not in PHOTO_FIELDS},
+            )
             self.catalog[staged.person.qid] = {
                 **old,
                 **staged.person.fields(),
@@ -383,30 +390,25 @@ class _Folder:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def read_catalog(out: Path) -> dict[str, dict]:
-    path = out / CATALOG
-    if not path.exists():
-        return {}
+def read_catalog(out: Path) -> Catalog:
+    """The folder's catalog.json (lookalike.catalog reads it), or a FetchError that leaves it as it is."""
     try:
-        catalog = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise FetchError(f"cannot read {path} (left as it is): {exc}") from exc
-    if not isinstance(catalog, dict) or not all(isinstance(v, dict) for v in catalog.values()):
-        raise FetchError(f"{path} is not an object of entries keyed by QID (left as it is)")
-    return catalog
+        return catalog.read_catalog(out)
+    except CatalogError as exc:
+        raise FetchError(f"{exc} (left as it is)") from exc
 
 
-def write_catalog(out: Path, catalog: dict[str, dict]) -> None:
+def write_catalog(out: Path, records: Catalog) -> None:
     """catalog.json replaced atomically: a temporary file beside it, flushed, then renamed."""
     fd, temporary = tempfile.mkstemp(prefix=".catalog.", suffix=".tmp", dir=out)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             json.dump(
-                dict(sorted(catalog.items(), key=lambda kv: _qid_order(kv[0]))), file, ensure_ascii=False, indent=1
+                dict(sorted(records.items(), key=lambda kv: _qid_order(kv[0]))), file, ensure_ascii=False, indent=1
             )
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, out / CATALOG)
+        os.replace(temporary, out / catalog.JSON_NAME)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)

@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from lookalike.catalog import CelebrityRecord
 from lookalike.fetcher.polite_http import PoliteClient
 
 BATCH = 50
@@ -55,12 +56,15 @@ class FileInfo:
     license_url: str | None = None
     problem: str | None = None  # "missing on Commons", "licence not reusable (CC BY-NC 2.0)", ...
 
-    def fields(self) -> dict:
+    def fields(self) -> CelebrityRecord:
         """The catalog's photo and credit fields (no author field when there is none)."""
-        entry = {"file": self.title, "file_page": self.page, "photo_url": self.thumb_url}
-        for key, value in (("author", self.author), ("license", self.license), ("license_url", self.license_url)):
-            if value:
-                entry[key] = value
+        entry: CelebrityRecord = {"file": self.title, "file_page": self.page, "photo_url": self.thumb_url}
+        if self.author:
+            entry["author"] = self.author
+        if self.license:
+            entry["license"] = self.license
+        if self.license_url:
+            entry["license_url"] = self.license_url
         return entry
 
 

@@ -21,6 +21,8 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 
+from lookalike.catalog import CelebrityRecord
+
 ENTITY = "http://www.wikidata.org/entity/"
 FILE_PATH = "/wiki/Special:FilePath/"
 XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
@@ -57,11 +59,11 @@ class Person:
         """The label in the first language that has one."""
         return next(iter(self.names.values()), None)
 
-    def fields(self) -> dict:
-        """The catalog fields that come from Wikidata."""
+    def fields(self) -> CelebrityRecord:
+        """The catalog fields that come from Wikidata (only named people are fetched)."""
         wikidata = f"https://www.wikidata.org/wiki/{self.qid}"
-        entry: dict = {
-            "name": self.name,
+        entry: CelebrityRecord = {
+            "name": self.name or "",
             "names": dict(self.names),
             "link": self.link or wikidata,
             "wikidata": wikidata,

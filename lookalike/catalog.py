@@ -1,0 +1,163 @@
+"""The catalog: ``catalog.json`` or ``catalog.csv`` in a photo folder, one record per celebrity.
+
+The fetcher writes ``catalog.json`` keyed by QID; an operator may write either file by
+hand; the builder copies each record into the assets directory's ``celebrities.json``,
+where the bot reads names, links, genders and photo credits from it. photos/README.md
+describes every field. This module is the one reader of the file, shared by the fetcher
+and the builder so that neither imports the other.
+
+Formats: JSON, an object keyed by celebrity (``{"Tom_Cruise": {"name": ...}}``) or a list of
+objects each with a ``"key"``; CSV, a header row with a ``key`` column (empty cells are
+left out). The fields named in ``CelebrityRecord`` are checked and given their types (a
+CSV's ``born`` becomes an int); any other field passes through as it is.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from pathlib import Path
+from typing import TypedDict, cast
+
+log = logging.getLogger(__name__)
+
+JSON_NAME = "catalog.json"
+CSV_NAME = "catalog.csv"
+NAMES = (JSON_NAME, CSV_NAME)
+
+
+class CelebrityRecord(TypedDict, total=False):
+    """One celebrity's catalog fields (every one optional; unknown fields pass through).
+
+    ``gender`` is ``female`` or ``male``; any other value (the fetcher writes Wikidata's
+    English label, e.g. ``non-binary``), or none, means unknown to the look-up: the one
+    place that reads it is ``lookalike.engine.gender.label``.
+    """
+
+    name: str  # the display name; the builder falls back to the key with spaces
+    names: dict[str, str]  # language -> name, for the bot to name people in the user's language
+    link: str  # Wikipedia article or Wikidata page
+    wikidata: str
+    gender: str
+    born: int  # year of birth
+    sitelinks: int  # Wikimedia articles about the person: the fetcher's fame order
+    file: str  # the Commons file, "File:Tom Cruise by Gage Skidmore 2.jpg"
+    file_page: str
+    photo_url: str
+    photo_width: int
+    author: str  # the photo's author, for the credit line CC BY and CC BY-SA ask for
+    license: str
+    license_url: str
+    key: str  # added by the builder in celebrities.json: the file stem or folder name
+    photos: int  # added by the builder: photos kept
+
+
+Catalog = dict[str, CelebrityRecord]
+
+_TEXT_FIELDS = (
+    "name",
+    "link",
+    "wikidata",
+    "gender",
+    "file",
+    "file_page",
+    "photo_url",
+    "author",
+    "license",
+    "license_url",
+)
+_WHOLE_NUMBER_FIELDS = ("born", "sitelinks", "photo_width")
+
+
+class CatalogError(Exception):
+    """The catalog cannot be read: the message names the file and what is wrong in it."""
+
+
+def catalog_path(folder: Path) -> Path | None:
+    """The folder's catalog file, None when there is none; CatalogError when there are two."""
+    paths = [folder / name for name in NAMES if (folder / name).is_file()]
+    if len(paths) > 1:
+        raise CatalogError(f"two catalogs in {folder}: keep one of {', '.join(p.name for p in paths)}")
+    return paths[0] if paths else None
+
+
+def read_catalog(folder: Path) -> Catalog:
+    """Key -> record from ``catalog.json`` or ``catalog.csv`` in ``folder`` ({} if neither)."""
+    path = catalog_path(folder)
+    if path is None:
+        return {}
+    try:
+        entries = _json_entries(path) if path.name == JSON_NAME else _csv_entries(path)
+    except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
+        raise CatalogError(f"cannot read the catalog {path}: {exc}") from exc
+    catalog: Catalog = {}
+    for key, fields in entries:
+        if not isinstance(key, str) or not key or not isinstance(fields, dict):
+            raise CatalogError(f"{path}: each entry needs a string key and an object of fields, got {key!r}")
+        if key in catalog:
+            raise CatalogError(f"{path}: {key!r} has two entries")
+        try:
+            catalog[key] = record(fields)
+        except ValueError as exc:
+            raise CatalogError(f"{path}: {key!r}: {exc}") from exc
+    log.info("catalog %s: %d entries", path.name, len(catalog))
+    return catalog
+
+
+def record(fields: dict) -> CelebrityRecord:
+    """``fields`` as a record: known fields checked (ValueError says which is wrong), a
+    whole number written as text made an int, a JSON null dropped; others kept as they are."""
+    checked = {name: value for name, value in fields.items() if value is not None}
+    for name in _TEXT_FIELDS:
+        if name in checked and not isinstance(checked[name], str):
+            raise ValueError(f"{name} should be text, not {checked[name]!r}")
+    for name in _WHOLE_NUMBER_FIELDS:
+        if name in checked:
+            checked[name] = _whole_number(name, checked[name])
+    names = checked.get("names")
+    if names is not None and not (
+        isinstance(names, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in names.items())
+    ):
+        raise ValueError(f'names should be an object of language -> name, like {{"en": "..."}}, not {names!r}')
+    return cast(CelebrityRecord, checked)
+
+
+def _whole_number(name: str, value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value)
+    raise ValueError(f"{name} should be a whole number, not {value!r}")
+
+
+def _json_entries(path: Path) -> list[tuple[object, object]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict):
+        return list(data.items())
+    if isinstance(data, list):
+        return [_listed(entry) for entry in data]
+    raise ValueError("expected an object keyed by celebrity, or a list of objects with a 'key'")
+
+
+def _listed(entry: object) -> tuple[object, object]:
+    """A list entry's key, and its fields without the key."""
+    if not isinstance(entry, dict):
+        return None, entry
+    return entry.get("key"), {k: v for k, v in entry.items() if k != "key"}
+
+
+def _csv_entries(path: Path) -> list[tuple[object, object]]:
+    with path.open(newline="", encoding="utf-8-sig") as file:
+        reader = csv.DictReader(file)
+        if not reader.fieldnames or "key" not in reader.fieldnames:
+            raise ValueError("the header row needs a 'key' column")
+        entries: list[tuple[object, object]] = []
+        for row in reader:
+            key = (row.get("key") or "").strip()
+            fields = {k: v for k, v in row.items() if k and k != "key" and v not in (None, "")}
+            if not key and fields:
+                raise ValueError(f"line {reader.line_num} has no key")
+            if key:
+                entries.append((key, fields))
+        return entries
