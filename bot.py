@@ -4,8 +4,8 @@
     python bot.py --playground      # the same answers in a browser, no Telegram (lookalike.playground)
 
 Configured by environment variables (README, and ``lookalike.bot.config``); the bot
-itself is ``lookalike.bot.app``. A missing token or a missing/corrupt index prints one
-line and exits with status 2.
+itself is ``lookalike.bot.app``. A missing token or a missing or corrupt assets directory
+(ASSETS_DIR) prints one line and exits with status 2.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Build the celebrity index directory the bot loads from a folder of photos::
+"""Build the assets directory the bot and model.py load from a photo folder::
 
     python build_embeddings.py PHOTOS_DIR --out assets [--workers N] [--jitters N]
         [--scheduler tcp://HOST:8786 | local] [--send-photos]
@@ -30,9 +30,18 @@ log = logging.getLogger("build_embeddings")
 
 
 def main(argv: Iterable[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build the celebrity index directory from a folder of photos.")
-    parser.add_argument("photos", type=Path, metavar="PHOTOS_DIR", help="<Name>.jpg and/or <Name>/*.jpg")
-    parser.add_argument("--out", type=Path, default=Path("assets"), help="index directory (default: assets)")
+    parser = argparse.ArgumentParser(
+        description="Build the assets directory (the celebrity index, thumbnails, build report) from a photo folder."
+    )
+    parser.add_argument(
+        "photos",
+        type=Path,
+        metavar="PHOTOS_DIR",
+        help="the photo folder: <Name>.jpg and/or <Name>/*.jpg, optional catalog.json or catalog.csv",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("assets"), help="the assets directory to write (default: assets)"
+    )
     parser.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
     parser.add_argument(
         "--jitters",

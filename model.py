@@ -25,19 +25,24 @@ from lookalike.engine.lookup import photo_lines
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Which celebrities do the faces in these photos look like?")
     parser.add_argument("photos", nargs="+", metavar="PHOTO")
-    parser.add_argument("--assets", type=Path, default=Path(os.environ.get("ASSETS_DIR", "assets")))
+    parser.add_argument(
+        "--assets",
+        type=Path,
+        default=Path(os.environ.get("ASSETS_DIR", "assets")),
+        help="the assets directory build_embeddings.py wrote (default: $ASSETS_DIR, else assets)",
+    )
     parser.add_argument("--top", type=int, default=3, help="celebrities per face (default 3)")
     args = parser.parse_args(argv)
     if args.top < 1:
         parser.error("--top must be at least 1")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        celebrities = CelebrityIndex.load(args.assets)
+        index = CelebrityIndex.load(args.assets)
     except IndexFormatError as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
     face_model = FaceModel()
     for path in args.photos:
-        for line in photo_lines(path, face_model, celebrities, args.top):
+        for line in photo_lines(path, face_model, index, args.top):
             print(ujson.dumps(line, ensure_ascii=False, escape_forward_slashes=False), flush=True)
     return 0
 

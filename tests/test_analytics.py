@@ -17,7 +17,8 @@ class Clock:
         return self.now
 
 
-def gallery(version: str, names: list[str]):
+def assets(version: str, names: list[str]):
+    """A stand-in for a loaded assets directory whose gallery is ``names``."""
     return SimpleNamespace(version=version, index=SimpleNamespace(names=names))
 
 
@@ -41,10 +42,10 @@ def test_coverage_counts_names_of_the_current_gallery_only():
     analytics = MatchAnalytics(Clock())
     for names in (["Ann", "Bob"], ["Ann"], ["Gone"]):
         analytics.photo_answered("match", names)
-    coverage = analytics.coverage(gallery("v1", ["Ann", "Bob", "Cid", "Dee"]))
+    coverage = analytics.coverage(assets("v1", ["Ann", "Bob", "Cid", "Dee"]))
     assert (coverage.answered, coverage.size, coverage.share) == (2, 4, 0.5)
-    assert analytics.coverage(gallery("v2", ["Gone", "Eve"])).answered == 1  # a new build is looked at anew
-    summary = analytics.summary(gallery("v1", ["Ann", "Bob", "Cid", "Dee"]))
+    assert analytics.coverage(assets("v2", ["Gone", "Eve"])).answered == 1  # a new build is looked at anew
+    summary = analytics.summary(assets("v1", ["Ann", "Bob", "Cid", "Dee"]))
     assert "Photos answered: 3 since the start" in summary
     assert "Celebrities answered: 2 of 4 (50.0% of the gallery)" in summary
     assert "Most answered: Ann 2, Bob 1, Gone 1" in summary
@@ -99,7 +100,7 @@ def test_the_chart_draws_the_counts(tmp_path):
         analytics.photo_answered("match", names)
     clock.now += 5 * 3600
     analytics.photo_answered("no_face")
-    png = stats_chart.draw(analytics, gallery("v1", ["Ann", "Bob", "Cid", "Dee"]), "ru")
+    png = stats_chart.draw(analytics, assets("v1", ["Ann", "Bob", "Cid", "Dee"]), "ru")
     pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
 
     def run_lengths(colour) -> list[int]:

@@ -1,4 +1,4 @@
-"""The bot's parts on their own: per-user limits, the gallery reload, captions, photo sizes."""
+"""The bot's parts on their own: per-user limits, the index reload, captions, photo sizes."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def test_users_idle_for_a_minute_are_forgotten():
     assert set(limits._recent) == {1, 2000}
 
 
-# ------------------------------------------------------------------ the gallery reload
+# ------------------------------------------------------------------ the index reload
 
 
 def _save_index(directory, names, thumbnail_person):
@@ -96,12 +96,12 @@ def _save_index(directory, names, thumbnail_person):
 
 
 def test_a_new_index_is_swapped_in_a_broken_one_is_not_and_old_thumbnails_never_come_from_the_new(tmp_path):
-    from lookalike.bot.index_reload import GalleryWatcher, load_gallery
+    from lookalike.bot.index_reload import AssetsWatcher, load_assets
     from lookalike.builder.directory_swap import replace_directory
 
     assets = tmp_path / "assets"
     old_thumb = _save_index(assets, ["Ann", "Bob", "Cid"], "Adam_Sandler")
-    watcher = GalleryWatcher(load_gallery(assets), poll_seconds=0.1)
+    watcher = AssetsWatcher(load_assets(assets), poll_seconds=0.1)
     old = watcher.current
     old.file_ids[0] = "cached-file-id"
     assert old.thumbnail(0) == old_thumb
@@ -125,14 +125,14 @@ def test_a_new_index_is_swapped_in_a_broken_one_is_not_and_old_thumbnails_never_
 
 
 def test_a_missing_index_is_a_clear_error(tmp_path):
-    from lookalike.bot.index_reload import load_gallery
+    from lookalike.bot.index_reload import load_assets
     from lookalike.engine.index_files import IndexFormatError
 
-    with pytest.raises(IndexFormatError, match="no index directory"):
-        load_gallery(tmp_path / "nowhere")
+    with pytest.raises(IndexFormatError, match="no assets directory"):
+        load_assets(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
     with pytest.raises(IndexFormatError, match="index.json"):
-        load_gallery(tmp_path / "empty")
+        load_assets(tmp_path / "empty")
 
 
 # ------------------------------------------------------------------ what is sent
@@ -141,30 +141,30 @@ def test_a_missing_index_is_a_clear_error(tmp_path):
 def test_captions_stay_within_telegram_s_1024_characters(tmp_path):
     from lookalike.bot import replies
     from lookalike.bot.analysis import Analysis, FoundFace
-    from lookalike.bot.index_reload import load_gallery
+    from lookalike.bot.index_reload import load_assets
     from lookalike.engine.index import Match
 
     long_name = "Maria " * 400
     _save_index(tmp_path / "assets", [long_name, "Bob", "Cid"], "Adam_Sandler")
-    gallery = load_gallery(tmp_path / "assets")
+    loaded = load_assets(tmp_path / "assets")
     face_jpeg = require(LFW / "Angela_Merkel" / "Angela_Merkel_0001.jpg").read_bytes()
     face = FoundFace((0, 0, 100, 100), 40.0, np.zeros(128, np.float32), face_jpeg)
     matches = [Match(0, long_name, 0.3, 0.97), Match(1, "Bob", 0.6, 0.5), Match(2, "Cid", 0.7, 0.2)]
     for lang in ("en", "ru"):
-        one = replies.one_face(lang, Analysis([face]), matches, gallery)
-        group = replies.several_faces(lang, Analysis([face] * 5, b"jpeg"), [matches] * 5, gallery)
+        one = replies.one_face(lang, Analysis([face]), matches, loaded)
+        group = replies.several_faces(lang, Analysis([face] * 5, b"jpeg"), [matches] * 5, loaded)
         for caption in (one.caption, group.caption):  # the fake Bot API's parser says what Telegram says
             assert telegram_length(parse_html(caption)) <= 1024
         picture = Image.open(io.BytesIO(one.picture))
         assert picture.width > 1.5 * picture.height  # both faces, side by side
         assert [b.label for b in one.buttons[0]] == ["Bob · 50%", "Cid · 20%"]
-        assert replies.parse_button(one.buttons[0][0].data) == (gallery.version, 1, 50)
+        assert replies.parse_button(one.buttons[0][0].data) == (loaded.version, 1, 50)
 
 
 def test_a_runner_up_photo_with_a_very_long_credit_keeps_its_caption_within_1024(tmp_path):
     """The runner-up's caption is plain text with the photo's credit: an author of a thousand
     characters must not make Telegram refuse the photo (and lose the press's answer)."""
-    from lookalike.bot.index_reload import load_gallery
+    from lookalike.bot.index_reload import load_assets
     from lookalike.engine.calibration import Calibration
     from lookalike.engine.index import CelebrityIndex
 
@@ -174,8 +174,8 @@ def test_a_runner_up_photo_with_a_very_long_credit_keeps_its_caption_within_1024
     author = "<Studio> & " + "Ж" * 1200
     celebrities = [{"name": "Ann"}, {"name": "Bob", "author": author, "license": "CC BY 4.0"}, {"name": "Cid"}]
     CelebrityIndex.build(vectors, celebrities, Calibration(mean=0.7, std=0.05)).save(assets)
-    gallery = load_gallery(assets)
-    caption, again = press_runner_up(gallery, f"t:{gallery.version}:1:50")
+    loaded = load_assets(assets)
+    caption, again = press_runner_up(loaded, f"t:{loaded.version}:1:50")
     assert again == caption
     assert len(caption.encode("utf-16-le")) // 2 <= 1024  # sent without a parse mode: Telegram counts it as it is
     assert caption.startswith("Bob · 50%\nPhoto: <Studio> & ЖЖЖ") and caption.endswith("…")
@@ -287,20 +287,20 @@ def _swap_during_the_first_load(monkeypatch, assets, newer):
 
 
 def test_an_index_swapped_in_during_start_up_is_loaded_again_not_a_crash(tmp_path, monkeypatch):
-    from lookalike.bot.index_reload import GalleryChanged, load_gallery, load_gallery_at_start
+    from lookalike.bot.index_reload import AssetsChanged, load_assets, load_assets_at_start
 
     assets = tmp_path / "assets"
     _save_index(assets, ["Ann", "Bob", "Cid"], "Adam_Sandler")
     _save_index(tmp_path / "newer", ["Dan", "Eve"], "Angela_Merkel")
     _swap_during_the_first_load(monkeypatch, assets, tmp_path / "newer")
-    with pytest.raises(GalleryChanged):
-        load_gallery(assets)  # what the reload watcher sees: it keeps the old gallery and polls again
+    with pytest.raises(AssetsChanged):
+        load_assets(assets)  # what the reload watcher sees: it keeps the old build and polls again
 
     _save_index(tmp_path / "newest", ["Fay", "Gus"], "Angela_Merkel")
     loads = _swap_during_the_first_load(monkeypatch, assets, tmp_path / "newest")
-    gallery = load_gallery_at_start(assets, pause=0.01)
+    loaded = load_assets_at_start(assets, pause=0.01)
     assert len(loads) == 2
-    assert [gallery.index.celebrity(i)["name"] for i in (0, 1)] == ["Fay", "Gus"] and len(gallery) == 2
+    assert [loaded.index.celebrity(i)["name"] for i in (0, 1)] == ["Fay", "Gus"] and len(loaded) == 2
 
 
 @pytest.mark.parametrize("port", ["0", "-1", "65536", "99999"])

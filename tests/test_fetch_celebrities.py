@@ -466,7 +466,7 @@ def test_build_embeddings_reads_the_folder_and_the_credits_and_names_reach_the_b
 
     from lookalike.bot import pictures, replies
     from lookalike.bot.analysis import Analysis, FoundFace
-    from lookalike.bot.index_reload import load_gallery
+    from lookalike.bot.index_reload import load_assets
     from lookalike.engine.index import Match
 
     fetch(fake, tmp_path / "photos")
@@ -488,10 +488,10 @@ def test_build_embeddings_reads_the_folder_and_the_credits_and_names_reach_the_b
         timeout=300,
     )
     assert built.returncode == 0, built.stderr
-    gallery = load_gallery(tmp_path / "assets")
-    rows = {gallery.index.celebrity(i)["key"]: i for i in range(len(gallery))}
+    loaded = load_assets(tmp_path / "assets")
+    rows = {loaded.index.celebrity(i)["key"]: i for i in range(len(loaded))}
     assert sorted(rows) == USABLE
-    sandler = gallery.index.celebrity(rows["Q1001"])
+    sandler = loaded.index.celebrity(rows["Q1001"])
     assert sandler["names"] == {"en": "Adam Sandler", "ru": "Адам Сэндлер"} and sandler["gender"] == "male"
     assert sandler["author"] == "Gage Skidmore from Peoria, AZ, United States of America"
     assert sandler["license"] == "CC BY-SA 2.0" and sandler["name"] == "Adam Sandler"
@@ -501,12 +501,12 @@ def test_build_embeddings_reads_the_folder_and_the_credits_and_names_reach_the_b
     monkeypatch.setattr(pictures, "side_by_side", lambda *a, **k: drawn.append(k) or side_by_side(*a, **k))
     selfie = FoundFace((0, 0, 250, 250), 40.0, np.zeros(128, np.float32), face("Adam_Sandler", 3))
     ids = [rows["Q1001"], rows["Q1003"], rows["Q1002"]]
-    matches = [Match(i, gallery.index.celebrity(i)["name"], 0.3 + n / 10, 0.9 - n / 10) for n, i in enumerate(ids)]
-    credited = replies.one_face("ru", Analysis([selfie]), matches, gallery)
+    matches = [Match(i, loaded.index.celebrity(i)["name"], 0.3 + n / 10, 0.9 - n / 10) for n, i in enumerate(ids)]
+    credited = replies.one_face("ru", Analysis([selfie]), matches, loaded)
     assert drawn[-1] == {"name": "Адам Сэндлер", "credit": "Фото: Gage Skidmore from Peoria, AZ,…, CC BY-SA 2.0"}
     assert "Адам Сэндлер" in credited.caption and "Adam Sandler" not in credited.caption
     assert [b.text for b in credited.keyboard.inline_keyboard[0]] == ["Adrien Brody · 80%", "Alex Sink · 70%"]
-    public_domain = replies.one_face("en", Analysis([selfie]), [matches[1], matches[0]], gallery)
+    public_domain = replies.one_face("en", Analysis([selfie]), [matches[1], matches[0]], loaded)
     assert drawn[-1] == {"name": "Adrien Brody", "credit": None}  # no author: no credit line
 
     # The credit is drawn under the celebrity's half, in the strip where nothing is drawn without one.
@@ -521,5 +521,5 @@ def test_build_embeddings_reads_the_folder_and_the_credits_and_names_reach_the_b
 
     # A runner-up's photo carries the credit in its caption, uploaded and then by file_id.
     button = credited.keyboard.inline_keyboard[0][1]  # Alex Sink: CC BY 3.0, "Jane & John Doe"
-    sent = press_runner_up(gallery, button.callback_data)
+    sent = press_runner_up(loaded, button.callback_data)
     assert sent == ["Alex Sink · 70%\nPhoto: Jane & John Doe, CC BY 3.0"] * 2

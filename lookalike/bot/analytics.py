@@ -37,7 +37,7 @@ class MatchAnalytics:
         self.celebrities: collections.Counter[str] = collections.Counter()
         # [minute, Counter(outcome -> photos)], oldest first
         self._minutes: collections.deque[tuple[int, collections.Counter[str]]] = collections.deque()
-        self._names: tuple[str, frozenset[str]] | None = None  # (gallery version, its names)
+        self._names: tuple[str, frozenset[str]] | None = None  # (the assets' version, the gallery's names)
         self.started = now
         if store is not None:
             counts = store.load(now, self._minute() - DAY_MINUTES)
@@ -76,18 +76,18 @@ class MatchAnalytics:
                 hours[23 - ago // 60].update(counts)
         return hours
 
-    def coverage(self, gallery) -> Coverage:
-        """How many of ``gallery``'s celebrities have been a best match since the start."""
-        if self._names is None or self._names[0] != gallery.version:
-            self._names = (gallery.version, frozenset(gallery.index.names))
+    def coverage(self, assets) -> Coverage:
+        """How many celebrities of the gallery ``assets`` answers from have been a best match since the start."""
+        if self._names is None or self._names[0] != assets.version:
+            self._names = (assets.version, frozenset(assets.index.names))
         names = self._names[1]
         answered = sum(1 for name in self.celebrities if name in names)
         return Coverage(answered, len(names), answered / len(names) if names else 0.0)
 
-    def summary(self, gallery, lang: str = "en", top: int = 5) -> str:
+    def summary(self, assets, lang: str = "en", top: int = 5) -> str:
         """The short /stats message for admins, in ``lang``."""
         hours = (self._clock() - self.started) / 3600
-        coverage = self.coverage(gallery)
+        coverage = self.coverage(assets)
         outcomes = ", ".join(f"{name} {count}" for name, count in self.outcomes.most_common())
         lines = [
             say(lang, "stats_answered", answered=self.answered, hours=f"{hours:.1f}", day=self.last_day()),

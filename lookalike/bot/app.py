@@ -32,7 +32,7 @@ from lookalike.bot.config import Config
 from lookalike.bot.count_store import CountStore
 from lookalike.bot.delivery import Deliveries, Poller, TrackingUpdateProcessor, WebhookQueue
 from lookalike.bot.face_pool import FacePool
-from lookalike.bot.index_reload import Gallery, GalleryChanged, GalleryWatcher, load_gallery_at_start
+from lookalike.bot.index_reload import AssetsChanged, AssetsWatcher, LoadedAssets, load_assets_at_start
 from lookalike.bot.services import Services
 from lookalike.bot.user_limits import UserLimits
 from lookalike.engine.index_files import IndexFormatError
@@ -144,8 +144,8 @@ def build_application(config: Config, services: Services, deliveries: Deliveries
 async def _post_init(application: Application) -> None:
     services: Services = application.bot_data["services"]
     await services.pool.start()
-    application.bot_data["watcher_task"] = asyncio.create_task(services.gallery.run(), name="index-watcher")
-    log.info("ready: %d celebrities, %d workers", len(services.gallery.current), services.pool.workers)
+    application.bot_data["watcher_task"] = asyncio.create_task(services.assets.run(), name="index-watcher")
+    log.info("ready: %d celebrities, %d workers", len(services.assets.current), services.pool.workers)
 
 
 async def _post_shutdown(application: Application) -> None:
@@ -156,18 +156,18 @@ async def _post_shutdown(application: Application) -> None:
     log.info("stopped")
 
 
-def run(config: Config, gallery: Gallery) -> None:
-    log.info("index: %d celebrities from %s (version %s)", len(gallery), config.assets_dir, gallery.version)
+def run(config: Config, assets: LoadedAssets) -> None:
+    log.info("index: %d celebrities from %s (version %s)", len(assets), config.assets_dir, assets.version)
     services = Services(
         pool=FacePool(config.workers, config.max_pending),
-        gallery=GalleryWatcher(gallery, config.index_poll_seconds),
+        assets=AssetsWatcher(assets, config.index_poll_seconds),
         limits=UserLimits(config.user_in_flight, config.user_per_minute),
         chats=ChatLimits(config.chat_pending),
         analytics=MatchAnalytics(store=CountStore(config.stats_file)),
         admin_ids=config.admin_ids,
     )
     if config.metrics_port:
-        metrics.serve(config.metrics_port, services.pool, services.gallery, services.analytics)
+        metrics.serve(config.metrics_port, services.pool, services.assets, services.analytics)
         log.info("serving metrics on :%d/metrics", config.metrics_port)
     asyncio.run(_serve(config, services))
 
@@ -231,12 +231,12 @@ def main(config: Config) -> int:
     """Run the bot until it is stopped; the exit status, with one line on stderr for a failure."""
     setup_logging(config)
     try:
-        gallery = load_gallery_at_start(config.assets_dir)
-    except (IndexFormatError, GalleryChanged, OSError) as exc:
-        print(f"bot.py: cannot load the index (ASSETS_DIR): {exc}", file=sys.stderr)
+        assets = load_assets_at_start(config.assets_dir)
+    except (IndexFormatError, AssetsChanged, OSError) as exc:
+        print(f"bot.py: cannot load the index from the assets directory (ASSETS_DIR): {exc}", file=sys.stderr)
         return 2
     try:
-        run(config, gallery)
+        run(config, assets)
     except InvalidToken:
         print("bot.py: the Bot API rejected TELEGRAM_BOT_TOKEN", file=sys.stderr)
         return 2

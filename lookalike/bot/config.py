@@ -3,7 +3,7 @@
 TELEGRAM_BOT_TOKEN   required; never logged
 TELEGRAM_API_URL     Bot API server root            (https://api.telegram.org)
 TELEGRAM_LOCAL_MODE  1: the server is a self-hosted Bot API server in --local mode (0)
-ASSETS_DIR           index built by build_embeddings (assets)
+ASSETS_DIR           the assets directory build_embeddings.py wrote (assets)
 WORKERS              face-pipeline processes         (number of cores)
 MAX_PENDING          photos accepted, not yet analysed, before "busy" (16 per worker)
 USER_IN_FLIGHT       photos one user may have in progress (3)

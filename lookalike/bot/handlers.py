@@ -56,9 +56,9 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await start(update, context)
         return
     started = time.perf_counter()
-    lang, gallery = _lang(update), services.gallery.current
-    text = services.analytics.summary(gallery, lang)
-    chart = await asyncio.to_thread(stats_chart.draw, services.analytics, gallery, lang)
+    lang, assets = _lang(update), services.assets.current
+    text = services.analytics.summary(assets, lang)
+    chart = await asyncio.to_thread(stats_chart.draw, services.analytics, assets, lang)
     if len(text) <= captions.CAPTION_LIMIT:  # the summary is ~5 short lines: always, in practice
         await message.reply_photo(chart, caption=text)
     else:
@@ -155,24 +155,24 @@ async def show_runner_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Send the pressed button's celebrity photo, by file_id once Telegram has it."""
     query = _query(update)
     lang = _lang(update)
-    gallery = _services(context).gallery.current
-    shown = replies.runner_up(gallery, query.data or "", lang)
-    if shown is None or query.message is None:  # an old gallery's button, or a message Telegram no longer has
+    assets = _services(context).assets.current
+    shown = replies.runner_up(assets, query.data or "", lang)
+    if shown is None or query.message is None:  # an old build's button, or a message Telegram no longer has
         await query.answer(say(lang, "stale_button"), show_alert=True)
         return Outcome("button", "stale")
     await query.answer()
     chat_id = query.message.chat.id
     fields: dict[str, object] = {"celebrity": repr(shown.name)}
-    file_id = gallery.file_ids.get(shown.id)
+    file_id = assets.file_ids.get(shown.id)
     if file_id is not None:
         await context.bot.send_photo(chat_id, file_id, caption=shown.credited)
         return Outcome("button", "thumbnail", fields={"source": "file_id", **fields})
-    thumbnail = await asyncio.to_thread(gallery.thumbnail, shown.id)
+    thumbnail = await asyncio.to_thread(assets.thumbnail, shown.id)
     if thumbnail is None:
         await context.bot.send_message(chat_id, shown.caption)
         return Outcome("button", "no_thumbnail", fields=fields)
     sent = await context.bot.send_photo(chat_id, thumbnail, caption=shown.credited, filename=f"{shown.id}.jpg")
-    gallery.file_ids[shown.id] = max(sent.photo, key=lambda size: size.width * size.height).file_id
+    assets.file_ids[shown.id] = max(sent.photo, key=lambda size: size.width * size.height).file_id
     return Outcome("button", "thumbnail", fields={"source": "upload", **fields})
 
 

@@ -1,14 +1,14 @@
 """The celebrity index the bot answers from, and its reload when a new one is built.
 
-A ``Gallery`` is one loaded build of ASSETS_DIR: the index, a version string (for
-buttons that refer to it) and the Telegram file_ids of the thumbnails already sent from
-it. ``GalleryWatcher`` polls ASSETS_DIR/index.json and, when the gallery builder has
-swapped in a new directory, loads it in a thread and replaces ``current`` in one
-assignment. Handlers read ``current`` once per request, so a request in flight finishes
-with the gallery it started with; a failed load logs and keeps the old gallery.
+``LoadedAssets`` is one build of the assets directory (ASSETS_DIR) as loaded: the index,
+a version string (for buttons that refer to it) and the Telegram file_ids of the
+thumbnails already sent from it. ``AssetsWatcher`` polls ASSETS_DIR/index.json and, when
+the builder has swapped in a new directory, loads it in a thread and replaces ``current``
+in one assignment. Handlers read ``current`` once per request, so a request in flight
+finishes with the build it started with; a failed load logs and keeps the old one.
 
 Thumbnails are read through a descriptor of the directory the index was loaded from,
-so an old gallery never shows a thumbnail from the new build that replaced its path.
+so an old build never shows a thumbnail from the new one that replaced its path.
 """
 
 from __future__ import annotations
@@ -27,11 +27,13 @@ from lookalike.engine.index_files import META_FILE, IndexFormatError
 log = logging.getLogger(__name__)
 
 
-class GalleryChanged(Exception):
+class AssetsChanged(Exception):
     """The directory was swapped while it was being loaded; try again."""
 
 
-class Gallery:
+class LoadedAssets:
+    """One build of the assets directory, loaded: what a request answers from, start to end."""
+
     def __init__(self, index: CelebrityIndex, directory: Path, directory_fd: int, stamp: tuple):
         self.index = index
         self.directory = directory
@@ -62,39 +64,41 @@ class Gallery:
             return file.read()
 
 
-def load_gallery(directory: Path) -> Gallery:
-    """Load ASSETS_DIR; raises IndexFormatError (or OSError) when it is missing or corrupt."""
+def load_assets(directory: Path) -> LoadedAssets:
+    """Load the assets directory; raises IndexFormatError (or OSError) when it is missing or corrupt."""
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
-        raise IndexFormatError(f"{directory}: no index directory ({exc.strerror})") from exc
+        raise IndexFormatError(f"{directory}: no assets directory ({exc.strerror})") from exc
     try:
         stamp = _stamp(os.stat(META_FILE, dir_fd=fd))
         index = CelebrityIndex.load(directory)
         if stamp_of(directory) != stamp:
-            raise GalleryChanged(f"{directory} changed while it was being loaded")
-        return Gallery(index, directory, fd, stamp)
+            raise AssetsChanged(f"{directory} changed while it was being loaded")
+        return LoadedAssets(index, directory, fd, stamp)
     except FileNotFoundError as exc:
         os.close(fd)
-        raise IndexFormatError(f"{directory}: no {META_FILE}: is this an index built by build_embeddings.py?") from exc
+        raise IndexFormatError(
+            f"{directory}: no {META_FILE}: is this an assets directory built by build_embeddings.py?"
+        ) from exc
     except BaseException:
         os.close(fd)
         raise
 
 
-def load_gallery_at_start(directory: Path, attempts: int = 5, pause: float = 0.5) -> Gallery:
-    """``load_gallery``, tried again when a new build was swapped in while it loaded.
+def load_assets_at_start(directory: Path, attempts: int = 5, pause: float = 0.5) -> LoadedAssets:
+    """``load_assets``, tried again when a new build was swapped in while it loaded.
 
-    At start-up there is no old gallery to keep answering from, so the bot waits for a
-    stable one instead of failing; GalleryChanged after ``attempts`` tries is raised.
+    At start-up there is no old build to keep answering from, so the bot waits for a
+    stable one instead of failing; AssetsChanged after ``attempts`` tries is raised.
     """
     for _ in range(attempts - 1):
         try:
-            return load_gallery(directory)
-        except GalleryChanged:
+            return load_assets(directory)
+        except AssetsChanged:
             log.info("%s changed while it was being loaded; loading it again", directory)
             time.sleep(pause)
-    return load_gallery(directory)
+    return load_assets(directory)
 
 
 def stamp_of(directory: Path) -> tuple:
@@ -106,10 +110,12 @@ def _stamp(stat: os.stat_result) -> tuple:
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
-class GalleryWatcher:
-    def __init__(self, gallery: Gallery, poll_seconds: float = 5.0):
-        self.current = gallery
-        self.directory = gallery.directory
+class AssetsWatcher:
+    """The assets directory's current build, and the polling that swaps a new one in."""
+
+    def __init__(self, assets: LoadedAssets, poll_seconds: float = 5.0):
+        self.current = assets
+        self.directory = assets.directory
         self.poll_seconds = poll_seconds
         self.reloads = 0
         self._failed_stamp: tuple | None = None
@@ -125,24 +131,24 @@ class GalleryWatcher:
         try:
             stamp = stamp_of(self.directory)
         except OSError:
-            return False  # mid-swap, or removed: keep answering from the current gallery
+            return False  # mid-swap, or removed: keep answering from the current build
         if stamp in (self.current.stamp, self._failed_stamp):
             return False
         try:
-            gallery = await asyncio.to_thread(load_gallery, self.directory)
-        except GalleryChanged:
+            assets = await asyncio.to_thread(load_assets, self.directory)
+        except AssetsChanged:
             return False  # the next poll loads the finished one
         except Exception as exc:
             self._failed_stamp = stamp
             log.error("new index in %s not loaded, still answering from the old one: %s", self.directory, exc)
             return False
-        old, self.current = self.current, gallery
+        old, self.current = self.current, assets
         self.reloads += 1
         log.info(
             "index reloaded from %s: %d celebrities (version %s, was %d, version %s)",
             self.directory,
-            len(gallery),
-            gallery.version,
+            len(assets),
+            assets.version,
             len(old),
             old.version,
         )

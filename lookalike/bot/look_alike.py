@@ -85,10 +85,10 @@ async def _look_alike(
     metrics.FACES.observe(len(analysis.faces))
     if not analysis.faces:
         raise Declined("no_face", "no_face")
-    gallery = services.gallery.current  # one gallery for the whole answer, even across a reload
-    answers = gallery.index.look_alikes(analysis.embeddings, k=3)  # what model.py prints, too
+    assets = services.assets.current  # one build for the whole answer, even across a reload
+    answers = assets.index.look_alikes(analysis.embeddings, k=3)  # what model.py prints, too
     outcome.best_matches = [answer.matches[0].name for answer in answers if answer.matches]
     if len(analysis.faces) == 1:
         answer = answers[0]
-        return await asyncio.to_thread(replies.one_face, lang, analysis, answer.matches, gallery, answer.other)
-    return replies.several_faces(lang, analysis, [answer.matches for answer in answers], gallery)
+        return await asyncio.to_thread(replies.one_face, lang, analysis, answer.matches, assets, answer.other)
+    return replies.several_faces(lang, analysis, [answer.matches for answer in answers], assets)

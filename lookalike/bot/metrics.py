@@ -45,8 +45,8 @@ def update_handled(kind: str, label: str, seconds: float) -> None:
 class BotCollector(Collector):
     """Figures read at scrape time from the running bot: the pool, the index, the analytics."""
 
-    def __init__(self, pool, gallery, analytics):
-        self.pool, self.gallery, self.analytics = pool, gallery, analytics
+    def __init__(self, pool, assets, analytics):
+        self.pool, self.assets, self.analytics = pool, assets, analytics
 
     def collect(self):
         yield GaugeMetricFamily(
@@ -59,13 +59,13 @@ class BotCollector(Collector):
         yield CounterMetricFamily(
             "lookalike_worker_restarts", "Times the worker pool broke and was replaced", value=self.pool.restarts
         )
-        current = self.gallery.current
+        current = self.assets.current
         yield GaugeMetricFamily(
             "lookalike_index_celebrities", "Celebrities in the index answering now", value=len(current)
         )
         yield InfoMetricFamily("lookalike_index", "The index answering now", value={"version": current.version})
         yield CounterMetricFamily(
-            "lookalike_index_reloads", "New indexes swapped in without a restart", value=self.gallery.reloads
+            "lookalike_index_reloads", "New indexes swapped in without a restart", value=self.assets.reloads
         )
         coverage = self.analytics.coverage(current)
         yield GaugeMetricFamily(
@@ -83,7 +83,7 @@ class BotCollector(Collector):
         )
 
 
-def serve(port: int, pool, gallery, analytics, registry=REGISTRY) -> None:
+def serve(port: int, pool, assets, analytics, registry=REGISTRY) -> None:
     """Register the bot's live figures and serve /metrics on ``port`` (all interfaces)."""
-    registry.register(BotCollector(pool, gallery, analytics))
+    registry.register(BotCollector(pool, assets, analytics))
     start_http_server(port, registry=registry)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from lookalike.bot import captions, credits, pictures
 from lookalike.bot.analysis import Analysis
-from lookalike.bot.index_reload import Gallery
+from lookalike.bot.index_reload import LoadedAssets
 from lookalike.bot.texts import say
 from lookalike.engine import gender
 from lookalike.engine.index import Match
@@ -58,9 +58,9 @@ def percent(match: Match) -> int:
     return max(1, min(99, round(match.similarity * 100)))
 
 
-def button_data(gallery: Gallery, match: Match) -> str:
+def button_data(assets: LoadedAssets, match: Match) -> str:
     """Callback data of a button that shows ``match``'s thumbnail: ``t:<version>:<id>:<percent>``."""
-    return f"t:{gallery.version}:{match.id}:{percent(match)}"
+    return f"t:{assets.version}:{match.id}:{percent(match)}"
 
 
 def parse_button(data: str) -> tuple[str, int, int] | None:
@@ -71,13 +71,13 @@ def parse_button(data: str) -> tuple[str, int, int] | None:
         return None
 
 
-def runner_up(gallery: Gallery, data: str, lang: str) -> RunnerUp | None:
-    """What the button with ``data`` shows, or None for a button of another gallery (or none)."""
+def runner_up(assets: LoadedAssets, data: str, lang: str) -> RunnerUp | None:
+    """What the button with ``data`` shows, or None for a button of another build (or none)."""
     parsed = parse_button(data)
-    if parsed is None or parsed[0] != gallery.version or not 0 <= parsed[1] < len(gallery):
+    if parsed is None or parsed[0] != assets.version or not 0 <= parsed[1] < len(assets):
         return None
     _, celebrity, shown_percent = parsed
-    entry = gallery.index.celebrity(celebrity)
+    entry = assets.index.celebrity(celebrity)
     name = credits.shown_name(entry, lang)
     caption = say(lang, "thumbnail", name=name, percent=shown_percent)
     credit = credits.photo_credit(entry, lang)
@@ -86,58 +86,58 @@ def runner_up(gallery: Gallery, data: str, lang: str) -> RunnerUp | None:
 
 
 def one_face(
-    lang: str, analysis: Analysis, matches: list[Match], gallery: Gallery, other: Match | None = None
+    lang: str, analysis: Analysis, matches: list[Match], assets: LoadedAssets, other: Match | None = None
 ) -> Reply:
     """Side-by-side picture and caption for a photo with one face, and a button for ``other``
     (the other gender's best look-alike) if given. Blocking: run in a thread."""
-    matches = in_language(matches, gallery, lang)
-    other = in_language([other], gallery, lang)[0] if other is not None else None
+    matches = in_language(matches, assets, lang)
+    other = in_language([other], assets, lang)[0] if other is not None else None
     best, others = matches[0], matches[1:3]
-    credit = credits.photo_credit(gallery.index.celebrity(best.id), lang, credits.AUTHOR_ON_PICTURE)
+    credit = credits.photo_credit(assets.index.celebrity(best.id), lang, credits.AUTHOR_ON_PICTURE)
     picture = pictures.side_by_side(
-        analysis.faces[0].crop, gallery.thumbnail(best.id), f"{percent(best)}%", name=best.name, credit=credit
+        analysis.faces[0].crop, assets.thumbnail(best.id), f"{percent(best)}%", name=best.name, credit=credit
     )
-    lines = [say(lang, "match", name=_name(gallery, best), percent=percent(best))]
+    lines = [say(lang, "match", name=_name(assets, best), percent=percent(best))]
     if others:
         listed = ", ".join(f"{html.escape(m.name)} ({percent(m)}%)" for m in others)
         lines.append(say(lang, "also", others=listed))
     if analysis.faces[0].eye_distance < SMALL_FACE_EYES:
         lines.append(say(lang, "small_face"))
-    buttons = [Button(_label(m), button_data(gallery, m)) for m in others]
+    buttons = [Button(_label(m), button_data(assets, m)) for m in others]
     rows = [buttons] if buttons else []
     if other is not None:
-        rows.append([other_gender_button(lang, other, gallery)])
+        rows.append([other_gender_button(lang, other, assets)])
     return Reply(picture, _fit(lines), rows, best)
 
 
-def other_gender_button(lang: str, other: Match, gallery: Gallery) -> Button:
+def other_gender_button(lang: str, other: Match, assets: LoadedAssets) -> Button:
     """The button that shows ``other``, labelled with its gender ("As a man: ...")."""
-    male = gender.label(gallery.index.celebrity(other.id).get("gender")) == gender.MALE
+    male = gender.label(assets.index.celebrity(other.id).get("gender")) == gender.MALE
     key = "other_male" if male else "other_female"
     text = say(lang, key, name=other.name, percent=percent(other))
-    return Button(text[:60], button_data(gallery, other))
+    return Button(text[:60], button_data(assets, other))
 
 
-def several_faces(lang: str, analysis: Analysis, matches: list[list[Match]], gallery: Gallery) -> Reply:
+def several_faces(lang: str, analysis: Analysis, matches: list[list[Match]], assets: LoadedAssets) -> Reply:
     """The numbered group picture and one caption line and button per face."""
-    matches = [in_language(face_matches, gallery, lang) for face_matches in matches]
+    matches = [in_language(face_matches, assets, lang) for face_matches in matches]
     lines = [say(lang, "group", count=len(analysis.faces))]
     buttons = []
     for number, face_matches in enumerate(matches, start=1):
         best = face_matches[0]
-        lines.append(say(lang, "group_line", number=number, name=_name(gallery, best), percent=percent(best)))
-        buttons.append([Button(f"{number}. {_label(best)}", button_data(gallery, best))])
+        lines.append(say(lang, "group_line", number=number, name=_name(assets, best), percent=percent(best)))
+        buttons.append([Button(f"{number}. {_label(best)}", button_data(assets, best))])
     return Reply(analysis.group_picture, _fit(lines), buttons, matches[0][0])
 
 
-def in_language(matches: list[Match], gallery: Gallery, lang: str) -> list[Match]:
+def in_language(matches: list[Match], assets: LoadedAssets, lang: str) -> list[Match]:
     """The matches named as the catalog names them in the user's language, where it does."""
-    return [dataclasses.replace(m, name=credits.shown_name(gallery.index.celebrity(m.id), lang)) for m in matches]
+    return [dataclasses.replace(m, name=credits.shown_name(assets.index.celebrity(m.id), lang)) for m in matches]
 
 
-def _name(gallery: Gallery, match: Match) -> str:
+def _name(assets: LoadedAssets, match: Match) -> str:
     name = html.escape(match.name)
-    link = gallery.link(match.id)
+    link = assets.link(match.id)
     return f'<a href="{html.escape(link)}">{name}</a>' if link else name
 
 

@@ -10,14 +10,14 @@ from lookalike.bot.admission import Admission
 from lookalike.bot.analytics import MatchAnalytics
 from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.face_pool import FacePool
-from lookalike.bot.index_reload import GalleryWatcher
+from lookalike.bot.index_reload import AssetsWatcher
 from lookalike.bot.user_limits import UserLimits
 
 
 @dataclass
 class Services:
     pool: FacePool
-    gallery: GalleryWatcher
+    assets: AssetsWatcher
     limits: UserLimits
     chats: ChatLimits = field(default_factory=ChatLimits)
     analytics: MatchAnalytics = field(default_factory=MatchAnalytics)

@@ -42,14 +42,14 @@ OUTCOME_COLOURS = {
 OTHER_COLOURS = [(21, 170, 191), (12, 166, 120), (130, 201, 30), (230, 73, 128), (134, 142, 150)]
 
 
-def draw(analytics: MatchAnalytics, gallery, lang: str) -> bytes:
-    """The chart of ``analytics`` against ``gallery`` (the index answering now), as PNG bytes."""
+def draw(analytics: MatchAnalytics, assets, lang: str) -> bytes:
+    """The chart of ``analytics`` against ``assets`` (the build answering now), as PNG bytes."""
     most = analytics.celebrities.most_common(TOP_CELEBRITIES)
     height = PAD + _celebrities_height(most) + PAD + 70 + PAD + HOURS_HEIGHT + 60 + PAD
     image = Image.new("RGB", (WIDTH, height), BACKGROUND)
     canvas = ImageDraw.Draw(image)
     y = _celebrities(canvas, PAD, most, len(analytics.celebrities), lang)
-    y = _coverage(canvas, y + PAD, analytics.coverage(gallery), lang)
+    y = _coverage(canvas, y + PAD, analytics.coverage(assets), lang)
     _hours(canvas, y + PAD, analytics.hours(), lang)
     out = io.BytesIO()
     image.save(out, "PNG", optimize=True)

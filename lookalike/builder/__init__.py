@@ -2,7 +2,7 @@
 
 
 class BuildError(Exception):
-    """The gallery cannot be built: too few celebrities, a bad catalog, a dead worker...
+    """The assets directory cannot be built: too few celebrities, a bad catalog, a dead worker...
 
     Raised by any step of the build; build_embeddings.py reports it as one line and exit status 1.
     """

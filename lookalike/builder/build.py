@@ -1,4 +1,4 @@
-"""Turn a folder of celebrity photos into the index directory the bot loads
+"""Turn a photo folder into the assets directory the bot and model.py load
 (``build()``; the command line is build_embeddings.py).
 
 PHOTOS_DIR holds ``<Name>.jpg`` (one photo of a celebrity) and/or ``<Name>/*.jpg``
@@ -485,7 +485,7 @@ def build(
     scheduler: str | None = None,
     send_photos: bool = False,
 ) -> Report:
-    """Build the index directory ``out`` from ``photos_dir`` and return the report.
+    """Build the assets directory ``out`` from the photo folder ``photos_dir`` and return the report.
 
     The photos are analysed by a local process pool of ``workers``, or on the Dask cluster
     at ``scheduler`` (``tcp://HOST:8786``, or ``local`` for a LocalCluster of ``workers``);

@@ -94,7 +94,7 @@ def staged_directory(target: Path) -> Iterator[Path]:
     try:
         os.chmod(staging, _directory_mode(target))  # mkdtemp makes it private (0700)
         yield staging
-        os.sync()  # the files' data on disk before the rename makes them the index
+        os.sync()  # the files' data on disk before the rename makes them the assets directory
         method = replace_directory(staging, target)
         log.info("output swapped into %s (%s)", target, method)
     except BaseException:

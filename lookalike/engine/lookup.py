@@ -17,7 +17,7 @@ from lookalike.engine.index import CelebrityIndex, Match
 log = logging.getLogger(__name__)
 
 
-def photo_lines(path: str, model: FaceModel, celebrities: CelebrityIndex, top: int) -> list[dict]:
+def photo_lines(path: str, model: FaceModel, index: CelebrityIndex, top: int) -> list[dict]:
     """One dict per face of the photo at ``path`` (or one with an ``error``), ready for JSON."""
     try:
         faces = model.faces_in_bytes(Path(path).read_bytes())
@@ -26,7 +26,7 @@ def photo_lines(path: str, model: FaceModel, celebrities: CelebrityIndex, top: i
         return [{"photo": path, "error": str(exc)}]
     if not faces:
         return [{"photo": path, "error": "no face found"}]
-    answers = celebrities.look_alikes(np.stack([face.embedding for face in faces]), k=top)
+    answers = index.look_alikes(np.stack([face.embedding for face in faces]), k=top)
     lines = []
     for face, answer in zip(faces, answers):
         line = {"photo": path, "box": list(face.box), "matches": [_match(m) for m in answer.matches]}

@@ -78,11 +78,11 @@ async def press(services: Services, visitor: int, data: str, lang: str) -> Messa
             Outcome("button", admitted.reason), Message(alert=say(lang, admitted.key, **admitted.values)), started
         )
     with admitted:
-        gallery = services.gallery.current
-        shown = replies.runner_up(gallery, data, lang)
-        if shown is None:  # an older gallery's button
+        assets = services.assets.current
+        shown = replies.runner_up(assets, data, lang)
+        if shown is None:  # an older build's button
             return _done(Outcome("button", "stale"), Message(alert=say(lang, "stale_button")), started)
-        thumbnail = await asyncio.to_thread(gallery.thumbnail, shown.id)
+        thumbnail = await asyncio.to_thread(assets.thumbnail, shown.id)
     outcome = Outcome("button", "thumbnail" if thumbnail else "no_thumbnail", fields={"celebrity": repr(shown.name)})
     if thumbnail is None:
         return _done(outcome, shown.caption, started)

@@ -26,7 +26,7 @@ from lookalike.bot import stats_chart
 from lookalike.bot.analytics import MatchAnalytics
 from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.face_pool import FacePool
-from lookalike.bot.index_reload import Gallery, GalleryChanged, GalleryWatcher, load_gallery_at_start
+from lookalike.bot.index_reload import AssetsChanged, AssetsWatcher, LoadedAssets, load_assets_at_start
 from lookalike.bot.services import Services
 from lookalike.bot.telegram_io import MAX_DOWNLOAD_BYTES
 from lookalike.bot.texts import language
@@ -60,9 +60,9 @@ class Playground:
 
     async def start(self) -> None:
         await self.pool.start()
-        gallery = self._load()
-        if gallery is not None:
-            self._answer_from(gallery)
+        assets = self._load()
+        if assets is not None:
+            self._answer_from(assets)
         else:
             self._tasks.append(asyncio.create_task(self._wait_for_index(), name="index-wait"))
 
@@ -72,28 +72,28 @@ class Playground:
             task.cancel()
         self.pool.shutdown()
 
-    def _load(self) -> Gallery | None:
+    def _load(self) -> LoadedAssets | None:
         try:
-            return load_gallery_at_start(self.settings.assets_dir)
-        except (IndexFormatError, GalleryChanged, OSError) as exc:
+            return load_assets_at_start(self.settings.assets_dir)
+        except (IndexFormatError, AssetsChanged, OSError) as exc:
             self.problem = str(exc)
             return None
 
-    def _answer_from(self, gallery: Gallery) -> None:
-        watcher = GalleryWatcher(gallery, self.settings.index_poll_seconds)
+    def _answer_from(self, assets: LoadedAssets) -> None:
+        watcher = AssetsWatcher(assets, self.settings.index_poll_seconds)
         self.services = Services(
-            pool=self.pool, gallery=watcher, limits=self.limits, chats=ChatLimits(), analytics=self.analytics
+            pool=self.pool, assets=watcher, limits=self.limits, chats=ChatLimits(), analytics=self.analytics
         )
         self._tasks.append(asyncio.create_task(watcher.run(), name="index-watcher"))
-        log.info("index: %d celebrities from %s", len(gallery), self.settings.assets_dir)
+        log.info("index: %d celebrities from %s", len(assets), self.settings.assets_dir)
 
     async def _wait_for_index(self) -> None:
         """Look for an index every INDEX_POLL_SECONDS (a first run, or the operator's build)."""
         while True:
             await asyncio.sleep(self.settings.index_poll_seconds)
-            gallery = await asyncio.to_thread(self._load)
-            if gallery is not None:
-                self._answer_from(gallery)
+            assets = await asyncio.to_thread(self._load)
+            if assets is not None:
+                self._answer_from(assets)
                 return
 
 
@@ -158,8 +158,8 @@ async def _state(request: web.Request) -> web.Response:
     services = playground.services
     index = None
     if services is not None:
-        gallery = services.gallery.current
-        index = {"celebrities": len(gallery), "version": gallery.version}
+        assets = services.assets.current
+        index = {"celebrities": len(assets), "version": assets.version}
     return web.json_response(
         {
             "index": index,
@@ -228,13 +228,13 @@ async def _start_first_run(request: web.Request) -> web.Response:
 async def _chart(request: web.Request) -> web.Response:
     services = _services(request)
     lang = language(request.query.get("lang"))
-    png = await asyncio.to_thread(stats_chart.draw, services.analytics, services.gallery.current, lang)
+    png = await asyncio.to_thread(stats_chart.draw, services.analytics, services.assets.current, lang)
     return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 async def _summary(request: web.Request) -> web.Response:
     services = _services(request)
-    return web.Response(text=services.analytics.summary(services.gallery.current, language(request.query.get("lang"))))
+    return web.Response(text=services.analytics.summary(services.assets.current, language(request.query.get("lang"))))
 
 
 def _services(request: web.Request) -> Services:

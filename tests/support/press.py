@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def press_runner_up(gallery, data: str, lang: str = "en") -> list[str | None]:
+def press_runner_up(assets, data: str, lang: str = "en") -> list[str | None]:
     """Press a runner-up button with ``data`` twice, straight through handlers.show_runner_up (not
     the admission) against a stand-in bot; the captions of the photos it sent."""
     import asyncio
@@ -27,7 +27,7 @@ def press_runner_up(gallery, data: str, lang: str = "en") -> list[str | None]:
     )
     context = SimpleNamespace(
         bot=SimpleNamespace(send_photo=send_photo),
-        bot_data={"services": SimpleNamespace(gallery=SimpleNamespace(current=gallery))},
+        bot_data={"services": SimpleNamespace(assets=SimpleNamespace(current=assets))},
     )
     asyncio.run(handlers.show_runner_up(update, context))  # uploaded
     asyncio.run(handlers.show_runner_up(update, context))  # then by file_id
