@@ -282,11 +282,11 @@ def identification(project: dict, seed: int, distractors: bool) -> list[str]:
     query_names = sorted(queries)
     q = np.stack([vectors[queries[n].name] for n in query_names])
     rows = []
-    for label, names, gallery in (
+    for label, names, celebrity_vectors in (
         ("one photo each (first remaining)", single_names, single_vectors),
         ("project's build (select: consensus + mean)", build_names, build_vectors),
     ):
-        top1, top5 = rank_hits(q, query_names, np.stack(gallery), names)
+        top1, top5 = rank_hits(q, query_names, np.stack(celebrity_vectors), names)
         rows.append([label, len(names), f"{100 * top1:.2f}", f"{100 * top5:.2f}"])
     # the same build through the bot's index (HNSW), to show the index loses nothing
     g = np.stack(build_vectors)
@@ -314,10 +314,10 @@ def identification(project: dict, seed: int, distractors: bool) -> list[str]:
     ]
 
 
-def rank_hits(q: np.ndarray, query_names: list[str], gallery: np.ndarray, names: list[str]) -> tuple[float, float]:
+def rank_hits(q: np.ndarray, query_names: list[str], vectors: np.ndarray, names: list[str]) -> tuple[float, float]:
     from lookalike.engine.exact import exact_neighbours
 
-    ids, _ = exact_neighbours(gallery.astype(np.float32), q.astype(np.float32), 5)
+    ids, _ = exact_neighbours(vectors.astype(np.float32), q.astype(np.float32), 5)
     names = np.array(names)
     found = names[ids]
     truth = np.array(query_names)[:, None]

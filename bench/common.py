@@ -235,9 +235,9 @@ class SeedPipeline:
         return [np.array(self.recognizer.compute_face_descriptor(image, shape)) for shape in shapes]
 
     @staticmethod
-    def query(gallery: np.ndarray, embeddings: list[np.ndarray], k: int = 3) -> list[np.ndarray]:
+    def query(vectors: np.ndarray, embeddings: list[np.ndarray], k: int = 3) -> list[np.ndarray]:
         """Nearest ``k`` rows per face: every distance, then a full sort (as the seed did)."""
-        return [np.argsort(np.linalg.norm(gallery - e, axis=1))[:k] for e in embeddings]
+        return [np.argsort(np.linalg.norm(vectors - e, axis=1))[:k] for e in embeddings]
 
     def faces(self, data: bytes) -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
         """(box, embedding) per face, no timing: for accuracy runs."""

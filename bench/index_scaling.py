@@ -67,13 +67,13 @@ def _ints(text: str) -> list[int]:
 
 
 def bench_size(real: np.ndarray, size: int, args: argparse.Namespace, rng: np.random.Generator) -> None:
-    gallery, queries, real_queries = gallery_and_queries(real, size, args.queries, rng)
-    exact_ids, _ = exact_neighbours(gallery, queries, TOP)
-    real_exact_ids, real_exact_distances = exact_neighbours(gallery, real_queries, 1)
-    brute_force = BruteForce(gallery)
+    vectors, queries, real_queries = gallery_and_queries(real, size, args.queries, rng)
+    exact_ids, _ = exact_neighbours(vectors, queries, TOP)
+    real_exact_ids, real_exact_distances = exact_neighbours(vectors, real_queries, 1)
+    brute_force = BruteForce(vectors)
 
     with tempfile.TemporaryDirectory() as directory:
-        build_seconds, build_mb, files_mb = build_and_save(gallery, args, Path(directory))
+        build_seconds, build_mb, files_mb = build_and_save(vectors, args, Path(directory))
         index, load_seconds, memory_mb = load(Path(directory))
     real_count = min(size, len(real) - args.queries)
     print(f"\n== {size:,} vectors ({real_count:,} real): M={args.m} efConstruction={args.ef_construction}")
@@ -121,8 +121,8 @@ def gallery_and_queries(
     held_out, kept = shuffled[:queries], shuffled[queries:]
     real_part = kept[:size]
     synthetic = synthesise(kept, size - len(real_part) + queries, rng)
-    gallery = np.concatenate([real_part, synthetic[: size - len(real_part)]])
-    return np.ascontiguousarray(gallery), synthetic[size - len(real_part) :], np.ascontiguousarray(held_out)
+    vectors = np.concatenate([real_part, synthetic[: size - len(real_part)]])
+    return np.ascontiguousarray(vectors), synthetic[size - len(real_part) :], np.ascontiguousarray(held_out)
 
 
 def real_face_recall(
@@ -138,23 +138,23 @@ def real_face_recall(
 class BruteForce:
     """The numpy baseline: exact k nearest by ``|x|^2 - 2 x.q``, norms computed once."""
 
-    def __init__(self, gallery: np.ndarray):
-        self.gallery = gallery
-        self.squared_norms = np.einsum("ij,ij->i", gallery, gallery)
+    def __init__(self, vectors: np.ndarray):
+        self.vectors = vectors
+        self.squared_norms = np.einsum("ij,ij->i", vectors, vectors)
 
     def query(self, query: np.ndarray, k: int = 3) -> np.ndarray:
-        scores = self.squared_norms - 2.0 * (self.gallery @ query)
+        scores = self.squared_norms - 2.0 * (self.vectors @ query)
         nearest = np.argpartition(scores, k)[:k]
         return nearest[np.argsort(scores[nearest])]
 
 
-def build_and_save(gallery: np.ndarray, args: argparse.Namespace, directory: Path) -> tuple[float, float, dict]:
-    """Build and save as the gallery builder does: seconds, heap growth in MB, file sizes in MB."""
-    celebrities = [{"name": str(i)} for i in range(len(gallery))]
+def build_and_save(vectors: np.ndarray, args: argparse.Namespace, directory: Path) -> tuple[float, float, dict]:
+    """Build and save as the builder does: seconds, heap growth in MB, file sizes in MB."""
+    celebrities = [{"name": str(i)} for i in range(len(vectors))]
     heap_before = heap_mb()
     start = time.perf_counter()
     index = CelebrityIndex.build(
-        gallery,
+        vectors,
         celebrities,
         Calibration(mean=0.6, std=0.1),  # the percentile plays no part in recall or speed
         parameters=HnswParameters(m=args.m, ef_construction=args.ef_construction),

@@ -94,7 +94,7 @@ def gallery_entries(
 
 def plain_index(entries: list[be.Entry]) -> CelebrityIndex:
     """The index before issue 9: nearest mean vector, percentile of the plain distance."""
-    vectors, samples, owners, records = be.gallery_arrays(entries)
+    vectors, samples, owners, records = be.index_inputs(entries)
     return CelebrityIndex.build(vectors, records, calibrate(vectors, samples, owners))
 
 

@@ -110,9 +110,9 @@ class Ours:
 
 
 class Seed(SeedPipeline):
-    def __init__(self, gallery: np.ndarray, k: int):
+    def __init__(self, vectors: np.ndarray, k: int):
         super().__init__()
-        self.gallery = gallery
+        self.vectors = vectors
         self.k = k
 
     def run(self, data: bytes):
@@ -126,7 +126,7 @@ class Seed(SeedPipeline):
         embeddings = self.embed(image, shapes)
         t4 = now()
         if embeddings:
-            self.query(self.gallery, embeddings, self.k)
+            self.query(self.vectors, embeddings, self.k)
         t5, c5 = now(), cpu()
         boxes = [(r.left(), r.top(), r.right(), r.bottom()) for r in rects]
         return [t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, c5 - c0], list(zip(boxes, embeddings))

@@ -1,8 +1,8 @@
 """The percentile of the plain distance, as the index had it before the ranking (issue 9):
 the benchmarks' "plain nearest mean vector" baseline indexes are calibrated with it.
 
-    calibration = calibrate(gallery, samples, owners)
-    index = CelebrityIndex.build(gallery, records, calibration)
+    calibration = calibrate(vectors, samples, owners)
+    index = CelebrityIndex.build(vectors, records, calibration)
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import numpy as np
 
 from lookalike.engine import hnsw
 from lookalike.engine.calibration import DEFAULT_MIN_SIMILARITY, EXACT_CALIBRATION_LIMIT, Calibration
-from lookalike.engine.exact import distances, exact_neighbours, gallery_array, query_array
+from lookalike.engine.exact import celebrity_array, distances, exact_neighbours, query_array
 from lookalike.engine.hnsw import Graph, HnswParameters
 
 log = logging.getLogger(__name__)
 
 
 def calibrate(
-    gallery: np.ndarray,
+    vectors: np.ndarray,
     samples: np.ndarray,
     owners: np.ndarray,
     *,
@@ -30,20 +30,20 @@ def calibrate(
 ) -> Calibration:
     """Fit the plain distance from a face to its nearest celebrity who is not that person.
 
-    ``gallery`` is the (n, 128) array the index will be built from, ``samples``
-    (s, 128) individual photos and ``owners`` (s,) the gallery row of each
+    ``vectors`` is the (n, 128) array the index will be built from, ``samples``
+    (s, 128) individual photos and ``owners`` (s,) the celebrity row of each
     photo's person, or -1 for people not in the gallery. Of each sample's two
     nearest celebrities the nearer one that is not its owner counts. Searching
     is exact up to ``exact_limit`` sample x celebrity pairs, approximate beyond.
     """
-    gallery = gallery_array(gallery)
+    vectors = celebrity_array(vectors)
     samples = query_array(samples)
     owners = np.asarray(owners)
     if owners.shape != (len(samples),):
         raise ValueError(f"owners must have shape ({len(samples)},), got {owners.shape}")
-    if len(gallery) < 2:
+    if len(vectors) < 2:
         raise ValueError("calibration needs at least two celebrities")
-    ids, found = _two_nearest(gallery, samples, exact_limit)
+    ids, found = _two_nearest(vectors, samples, exact_limit)
     others = np.where(ids[:, 0] != owners, found[:, 0], found[:, 1])
     if len(others) < 2:
         raise ValueError("calibration needs at least two samples")
@@ -52,13 +52,13 @@ def calibrate(
     return calibration
 
 
-def _two_nearest(gallery: np.ndarray, samples: np.ndarray, exact_limit: int) -> tuple[np.ndarray, np.ndarray]:
-    if len(samples) * len(gallery) <= exact_limit:
-        return exact_neighbours(gallery, samples, 2)
+def _two_nearest(vectors: np.ndarray, samples: np.ndarray, exact_limit: int) -> tuple[np.ndarray, np.ndarray]:
+    if len(samples) * len(vectors) <= exact_limit:
+        return exact_neighbours(vectors, samples, 2)
     threads = os.cpu_count() or 1
     parameters = HnswParameters()
-    graph = hnsw.build_graph(gallery, parameters, threads)
-    rows = _graph_neighbours(graph, gallery, samples, 2, parameters.ef_search, threads)
+    graph = hnsw.build_graph(vectors, parameters, threads)
+    rows = _graph_neighbours(graph, vectors, samples, 2, parameters.ef_search, threads)
     return np.stack([ids for ids, _ in rows]), np.stack([found for _, found in rows])
 
 

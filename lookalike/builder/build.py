@@ -539,7 +539,7 @@ def build(
     return report
 
 
-def gallery_arrays(entries: list[Entry]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+def index_inputs(entries: list[Entry]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
     """The celebrities' vectors (n, 128), their kept photos' embeddings (s, 128), each photo's
     celebrity row (s,) and the celebrities' records: what an index is built and fitted from."""
     vectors = np.stack([entry.vector for entry in entries])
@@ -550,7 +550,7 @@ def gallery_arrays(entries: list[Entry]) -> tuple[np.ndarray, np.ndarray, np.nda
 
 def make_index(entries: list[Entry], **ranking_parameters: float) -> CelebrityIndex:
     """The index of ``entries`` with its ranking, gender probe and calibration fitted on their kept photos."""
-    vectors, samples, owners, records = gallery_arrays(entries)
+    vectors, samples, owners, records = index_inputs(entries)
     ranking = fit_ranking(vectors, samples, owners, **ranking_parameters)
     counted = first_photos(owners)  # people count, not photos
     scores = np.concatenate([entry.gender_scores for entry in entries])

@@ -1,7 +1,7 @@
 """Exact nearest-neighbour search with numpy: the ground truth the HNSW graph is measured
 against, the search the builder's fits use, and the exact re-measuring of candidates.
 
-Also the checks every array of embeddings passes on its way in (``gallery_array``,
+Also the checks every array of embeddings passes on its way in (``celebrity_array``,
 ``query_array``): 128 finite float32 coordinates a row.
 """
 
@@ -15,40 +15,40 @@ DIMENSION = 128
 _CHUNK_FLOATS = 16_000_000  # ~64 MB of float32 distances per block of exact search
 
 
-def exact_neighbours(gallery: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Brute-force ``k`` nearest rows of ``gallery`` for each query: ids and distances (m, k), nearest first."""
-    k = min(k, len(gallery))
-    squared_norms = np.einsum("ij,ij->i", gallery, gallery)
-    rows = max(1, min(_CHUNK_FLOATS // len(gallery), 4096))
+def exact_neighbours(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Brute-force ``k`` nearest rows of ``vectors`` for each query: ids and distances (m, k), nearest first."""
+    k = min(k, len(vectors))
+    squared_norms = np.einsum("ij,ij->i", vectors, vectors)
+    rows = max(1, min(_CHUNK_FLOATS // len(vectors), 4096))
     starts = range(0, len(queries), rows)
-    blocks = [_nearest_block(gallery, squared_norms, queries[start : start + rows], k) for start in starts]
+    blocks = [_nearest_block(vectors, squared_norms, queries[start : start + rows], k) for start in starts]
     return np.concatenate([ids for ids, _ in blocks]), np.concatenate([distances for _, distances in blocks])
 
 
 def _nearest_block(
-    gallery: np.ndarray, squared_norms: np.ndarray, queries: np.ndarray, k: int
+    vectors: np.ndarray, squared_norms: np.ndarray, queries: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Candidates by ``|x|^2 - 2 x.q`` (the squared distance less ``|q|^2``), then exact distances.
 
     A few spare candidates absorb the float32 rounding of near ties; the exact
     float64 distances decide the final k and their order.
     """
-    scores = squared_norms[None, :] - 2.0 * (queries @ gallery.T)
-    spare = min(len(gallery), k + 8)
+    scores = squared_norms[None, :] - 2.0 * (queries @ vectors.T)
+    spare = min(len(vectors), k + 8)
     candidates = np.argpartition(scores, spare - 1, axis=1)[:, :spare]
-    distances = np.linalg.norm(gallery[candidates].astype(np.float64) - queries[:, None, :].astype(np.float64), axis=2)
+    distances = np.linalg.norm(vectors[candidates].astype(np.float64) - queries[:, None, :].astype(np.float64), axis=2)
     order = np.argsort(distances, axis=1, kind="stable")[:, :k]
     return np.take_along_axis(candidates, order, axis=1), np.take_along_axis(distances, order, axis=1)
 
 
-def distances(gallery: np.ndarray, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Exact Euclidean distances from ``query`` to ``gallery[ids]``, in float64."""
-    differences = gallery[ids].astype(np.float64) - query.astype(np.float64)
+def distances(vectors: np.ndarray, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Exact Euclidean distances from ``query`` to ``vectors[ids]``, in float64."""
+    differences = vectors[ids].astype(np.float64) - query.astype(np.float64)
     return np.sqrt(np.einsum("ij,ij->i", differences, differences))
 
 
-def gallery_array(vectors: np.ndarray) -> np.ndarray:
-    """``vectors`` as a contiguous float32 (n, 128) array, refused when empty, misshapen or not finite."""
+def celebrity_array(vectors: np.ndarray) -> np.ndarray:
+    """The celebrities' ``vectors`` as a contiguous float32 (n, 128) array, refused when empty, misshapen or not finite."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[1] != DIMENSION or len(vectors) == 0:
         raise ValueError(f"expected a non-empty (n, {DIMENSION}) array, got shape {vectors.shape}")

@@ -1,6 +1,6 @@
 """The celebrity index: 128-d face embeddings in, nearest celebrities with true distances out.
 
-Built once by the gallery builder, saved to an assets directory and loaded by the bot, in
+Built once by the builder, saved to an assets directory and loaded by the bot, in
 the style of nmslib's and faiss's Python APIs::
 
     ranking = fit_ranking(vectors, photo_vectors, photo_owners)      # ranking.py
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from lookalike.engine.calibration import Calibration, CalibrationPhotos, fit_calibration
-from lookalike.engine.exact import gallery_array, query_array
+from lookalike.engine.exact import celebrity_array, query_array
 from lookalike.engine.gender import GenderProbe
 from lookalike.engine.hnsw import HnswParameters
 from lookalike.engine.index_files import check_celebrities, read_index, write_index
@@ -98,7 +98,7 @@ class CelebrityIndex:
         distance; without a ``probe`` it ignores gender; without ``parameters``
         the graphs take hnsw.py's defaults.
         """
-        vectors = gallery_array(vectors)
+        vectors = celebrity_array(vectors)
         check_celebrities(celebrities, len(vectors))
         graph_parts = GraphParts.build(
             vectors,
@@ -198,7 +198,7 @@ class CelebrityIndex:
         return dict(self._celebrities[i])
 
     def thumbnail_path(self, i: int) -> Path | None:
-        """Where the gallery builder put celebrity ``i``'s thumbnail; None before save or load."""
+        """Where the builder put celebrity ``i``'s thumbnail; None before save or load."""
         if not 0 <= i < len(self):
             raise IndexError(f"no celebrity {i} in an index of {len(self)}")
         return None if self.directory is None else self.directory / "thumbs" / f"{i}.jpg"

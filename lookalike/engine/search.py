@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lookalike.engine import gender, hnsw
-from lookalike.engine.exact import DIMENSION, distances, gallery_array
+from lookalike.engine.exact import DIMENSION, celebrity_array, distances
 from lookalike.engine.gender import GenderProbe
 from lookalike.engine.hnsw import Graph, HnswParameters
 from lookalike.engine.ranking import Ranking
@@ -67,7 +67,7 @@ class GraphParts:
         num_threads: int,
     ) -> GraphParts:
         """Build a graph per part over the lifted ``vectors``."""
-        vectors = gallery_array(vectors)
+        vectors = celebrity_array(vectors)
         if len(ranking.photos) != len(vectors) or len(ranking.reach) != len(vectors):
             raise ValueError(f"{len(vectors)} vectors but a ranking of {len(ranking.photos)} celebrities")
         lifted = lift(vectors, ranking)
