@@ -505,7 +505,7 @@ def test_build_embeddings_reads_the_folder_and_the_credits_and_names_reach_the_b
     credited = replies.one_face("ru", Analysis([selfie]), matches, loaded)
     assert drawn[-1] == {"name": "Адам Сэндлер", "credit": "Фото: Gage Skidmore from Peoria, AZ,…, CC BY-SA 2.0"}
     assert "Адам Сэндлер" in credited.caption and "Adam Sandler" not in credited.caption
-    assert [b.text for b in credited.keyboard.inline_keyboard[0]] == ["Adrien Brody · 80%", "Alex Sink · 70%"]
+    assert [b.label for b in credited.buttons[0]] == ["Adrien Brody · 80%", "Alex Sink · 70%"]
     public_domain = replies.one_face("en", Analysis([selfie]), [matches[1], matches[0]], loaded)
     assert drawn[-1] == {"name": "Adrien Brody", "credit": None}  # no author: no credit line
 
@@ -520,6 +520,6 @@ def test_build_embeddings_reads_the_folder_and_the_credits_and_names_reach_the_b
     assert np.abs(without[credit_row, half] - background).max() < 30
 
     # A runner-up's photo carries the credit in its caption, uploaded and then by file_id.
-    button = credited.keyboard.inline_keyboard[0][1]  # Alex Sink: CC BY 3.0, "Jane & John Doe"
-    sent = press_runner_up(loaded, button.callback_data)
+    button = credited.buttons[0][1]  # Alex Sink: CC BY 3.0, "Jane & John Doe"
+    sent = press_runner_up(loaded, button.data)
     assert sent == ["Alex Sink · 70%\nPhoto: Jane & John Doe, CC BY 3.0"] * 2
