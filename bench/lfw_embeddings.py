@@ -20,21 +20,14 @@ import common
 import numpy as np
 from tqdm import tqdm
 
+from lookalike.engine import face_workers
+
 DEFAULT_LFW = common.LFW
 DEFAULT_OUT = common.CACHE / "lfw_embeddings.npz"
 
-_model = None
-
-
-def _start_worker() -> None:
-    global _model
-    from lookalike.engine.face_model import FaceModel
-
-    _model = FaceModel()
-
 
 def _embed(path: str) -> tuple[np.ndarray, float] | None:
-    faces = _model.faces_in_bytes(Path(path).read_bytes())
+    faces = face_workers.faces_in_photo(face_workers.worker_model(), Path(path).read_bytes()).faces
     if not faces:
         return None
     face = faces[common.central([face.box for face in faces], 250, 250)]
@@ -61,7 +54,7 @@ def main() -> None:
     if not paths:
         sys.exit(f"no LFW photos under {args.lfw}")
     started = time.perf_counter()
-    with ProcessPoolExecutor(args.workers, initializer=_start_worker) as pool:
+    with ProcessPoolExecutor(args.workers, initializer=face_workers.start_worker) as pool:
         vectors = list(tqdm(pool.map(_embed, paths, chunksize=16), total=len(paths), desc="embedding LFW"))
     kept = [i for i, vector in enumerate(vectors) if vector is not None]
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -53,12 +53,12 @@ def worker_cpu_seconds(pool) -> float:
     return total
 
 
-def _start_worker_in_own_session(*initargs) -> None:
-    """face_pool's initializer, run in a session of its own (see --own-sessions)."""
+def _prepare_worker_in_own_session(*args) -> None:
+    """face_pool's preparation of a worker, run in a session of its own (see --own-sessions)."""
     from lookalike.bot import face_pool
 
     os.setsid()
-    face_pool._start_worker(*initargs)
+    face_pool._prepare_worker(*args)
 
 
 def pool_class():
@@ -82,7 +82,7 @@ async def run(args) -> int:
     if args.own_sessions:
         from lookalike.bot import face_pool
 
-        face_pool._start_worker = _start_worker_in_own_session
+        face_pool._prepare_worker = _prepare_worker_in_own_session
         note += "; --own-sessions: each worker in its own session, hence its own scheduler autogroup"
     pools = {}
     for w in args.workers:

@@ -337,12 +337,13 @@ def test_each_reason_a_file_cannot_be_read_has_its_own_true_text_in_both_languag
     assert "damaged" not in say("en", IMAGE_ERROR_TEXTS[ImageError.TOO_MANY_PIXELS], jpeg_mp=256, other_mp=64)
 
 
-@pytest.mark.parametrize("pool", ["lookalike.bot.face_pool", "lookalike.builder.build"])
-def test_the_fork_servers_preload_modules_that_exist(pool):
+def test_the_fork_server_preloads_modules_that_exist():
     """multiprocessing skips a preload name that does not import, silently: each worker
-    would then load dlib itself (as happened when the modules moved into the package)."""
-    import importlib
+    would then load dlib itself (as happened when the modules moved into the package).
+    The bot's pool and the builder's share this one list."""
     import importlib.util
 
-    for name in importlib.import_module(pool).FORKSERVER_PRELOAD:
+    from lookalike.engine.face_workers import FORKSERVER_PRELOAD
+
+    for name in FORKSERVER_PRELOAD:
         assert importlib.util.find_spec(name) is not None, name

@@ -154,12 +154,13 @@ def test_contact_sheets_show_each_rejected_photo_and_each_celebrity(gallery):
 
 
 def test_held_out_photos_find_their_owner(gallery, face_model):
+    from lookalike.engine.face_workers import faces_in_photo
     from lookalike.engine.index import CelebrityIndex
 
     index = CelebrityIndex.load(gallery[1])
     names = index.names
     for person in FOLDER_PEOPLE:
-        [face] = face_model.faces_in_bytes(lfw(person, 4).read_bytes(), num_jitters=1)
+        [face] = faces_in_photo(face_model, lfw(person, 4).read_bytes(), jitters=1).faces
         best = index.query(face.embedding, k=3)[0][0]
         owner = "Adam Richard Sandler" if person == "Adam_Sandler" else person.replace("_", " ")
         assert best.name == owner, (person, best)
@@ -169,6 +170,8 @@ def test_held_out_photos_find_their_owner(gallery, face_model):
 
 def test_model_py_prints_one_json_line_per_face_with_true_distances(gallery, face_model, tmp_path):
     """The look-up anyone can run without Telegram: python model.py PHOTO ... --assets DIR --top K."""
+    from lookalike.engine.face_workers import faces_in_photo
+
     out = gallery[1]
     selfie = lfw("Andre_Agassi", 4)
     not_a_photo = tmp_path / "notes.jpg"
@@ -184,7 +187,7 @@ def test_model_py_prints_one_json_line_per_face_with_true_distances(gallery, fac
     first = lines[0]
     assert len(first["box"]) == 4 and all(isinstance(v, int) for v in first["box"])
     assert [m["name"] for m in first["matches"]][0] == "Andre Agassi" and len(first["matches"]) == 2
-    [face] = face_model.faces_in_bytes(selfie.read_bytes())
+    [face] = faces_in_photo(face_model, selfie.read_bytes()).faces
     vectors = np.load(out / "embeddings.npy")
     names = json.loads((out / "celebrities.json").read_text())
     for match in first["matches"]:
@@ -243,11 +246,12 @@ def test_thumbnails_are_square_jpegs_of_the_right_size(gallery):
 
 
 def test_celebrity_vectors_are_the_mean_of_the_kept_photos(gallery, face_model):
+    from lookalike.engine.face_workers import faces_in_photo
     from lookalike.engine.index import CelebrityIndex
 
     index = CelebrityIndex.load(gallery[1])
     row = index.names.index("Angela Merkel")
-    faces = [face_model.faces_in_bytes(lfw("Angela_Merkel", n).read_bytes())[0].embedding for n in (1, 2, 3)]
+    faces = [faces_in_photo(face_model, lfw("Angela_Merkel", n).read_bytes()).faces[0].embedding for n in (1, 2, 3)]
     vectors = np.load(gallery[1] / "embeddings.npy")
     np.testing.assert_allclose(vectors[row], np.mean(faces, axis=0), atol=1e-5)
 
@@ -395,7 +399,7 @@ def fake_face(box: tuple[int, int, int, int]):
 
 
 def test_main_face_prefers_a_clearly_larger_face_then_the_centred_one():
-    from lookalike.builder.build import main_face
+    from lookalike.engine.face_workers import choose_main_face as main_face
 
     centred = fake_face((77, 89, 181, 192))  # where LFW puts its subject
     bystander = fake_face((0, 65, 89, 169))  # a slightly smaller face at the edge (Antonio_Banderas_0001)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lookalike.engine.face_workers import faces_in_photo
 from tests.support.data import LFW, require
 
 SINGLE_PORTRAITS = [
@@ -23,7 +24,7 @@ SINGLE_PORTRAITS = [
 
 @pytest.mark.parametrize("name", SINGLE_PORTRAITS)
 def test_one_face_in_a_portrait(face_model, sample, name):
-    faces = face_model.faces_in_bytes(sample(name).read_bytes())
+    faces = faces_in_photo(face_model, sample(name).read_bytes()).faces
     assert len(faces) == 1
     face = faces[0]
     assert face.embedding.shape == (128,) and face.embedding.dtype == np.float32
@@ -33,11 +34,11 @@ def test_one_face_in_a_portrait(face_model, sample, name):
 
 
 def test_no_face_among_dogs(face_model, sample):
-    assert face_model.faces_in_bytes(sample("dlib_faces/dogs.jpg").read_bytes()) == []
+    assert faces_in_photo(face_model, sample("dlib_faces/dogs.jpg").read_bytes()).faces == []
 
 
 def test_group_photo_finds_every_face_largest_first(face_model, sample):
-    faces = face_model.faces_in_bytes(sample("dlib_faces/bald_guys.jpg").read_bytes(), max_faces=50)
+    faces = faces_in_photo(face_model, sample("dlib_faces/bald_guys.jpg").read_bytes(), max_faces=50).faces
     assert len(faces) >= 10
     areas = [face.area for face in faces]
     assert areas == sorted(areas, reverse=True)
@@ -45,20 +46,20 @@ def test_group_photo_finds_every_face_largest_first(face_model, sample):
 
 def test_small_faces_are_found_by_upsampling(face_model, sample):
     """Faces of ~40 px: too small for the detector's first, fast look."""
-    faces = face_model.faces_in_bytes(sample("dlib_faces/2008_004176.jpg").read_bytes())
+    faces = faces_in_photo(face_model, sample("dlib_faces/2008_004176.jpg").read_bytes()).faces
     assert len(faces) >= 5
     assert max(face.box[2] - face.box[0] for face in faces) < 80
 
 
 def test_max_faces_limits_the_answer(face_model, sample):
-    faces = face_model.faces_in_bytes(sample("dlib_faces/bald_guys.jpg").read_bytes(), max_faces=3)
+    faces = faces_in_photo(face_model, sample("dlib_faces/bald_guys.jpg").read_bytes(), max_faces=3).faces
     assert len(faces) == 3
 
 
 def test_boxes_map_back_to_the_full_image(face_model, sample):
     """The same face at 240p and 1080p: the box scales with the image."""
-    small = face_model.faces_in_bytes(sample("face_recognition/obama-240p.jpg").read_bytes())[0]
-    large = face_model.faces_in_bytes(sample("face_recognition/obama-1080p.jpg").read_bytes())[0]
+    small = faces_in_photo(face_model, sample("face_recognition/obama-240p.jpg").read_bytes()).faces[0]
+    large = faces_in_photo(face_model, sample("face_recognition/obama-1080p.jpg").read_bytes()).faces[0]
     ratio = np.array(large.box) / np.array(small.box)
     assert np.allclose(ratio, 1080 / 240, rtol=0.15)
     assert np.linalg.norm(small.embedding - large.embedding) < 0.4
@@ -69,7 +70,7 @@ def test_rotated_head_reports_its_roll(face_model, sample):
     tilted = upright.rotate(-20, resample=Image.BICUBIC)  # clockwise: the right eye drops
     buffer = io.BytesIO()
     tilted.save(buffer, "JPEG")
-    face = face_model.faces_in_bytes(buffer.getvalue())[0]
+    face = faces_in_photo(face_model, buffer.getvalue()).faces[0]
     assert 12 < face.roll < 28
 
 
@@ -79,7 +80,7 @@ def test_exif_rotated_phone_photo_is_found(face_model, sample):
     exif[0x0112] = 8  # stored turned; the viewer turns it back 90 degrees counter-clockwise
     buffer = io.BytesIO()
     upright.transpose(Image.Transpose.ROTATE_270).save(buffer, "JPEG", exif=exif)
-    assert len(face_model.faces_in_bytes(buffer.getvalue())) == 1
+    assert len(faces_in_photo(face_model, buffer.getvalue()).faces) == 1
 
 
 def _pairs(limit_each: int) -> tuple[list, list]:
@@ -99,7 +100,7 @@ def test_same_person_is_closer_than_different_people_on_lfw(face_model):
 
     def embedding(person, number):
         if (person, number) not in cache:
-            faces = face_model.faces_in_bytes((LFW / person / f"{person}_{number:04d}.jpg").read_bytes())
+            faces = faces_in_photo(face_model, (LFW / person / f"{person}_{number:04d}.jpg").read_bytes()).faces
             cache[person, number] = faces[0].embedding if faces else None
         return cache[person, number]
 
@@ -122,8 +123,8 @@ def test_a_48_megapixel_jpeg_reports_boxes_in_its_own_pixels(face_model, sample)
     canvas.paste(face, (4000, 2000))
     buffer = io.BytesIO()
     canvas.save(buffer, "JPEG", quality=90)
-    [found] = face_model.faces_in_bytes(buffer.getvalue())
-    [alone] = face_model.faces_in_bytes(sample("face_recognition/obama.jpg").read_bytes())
+    [found] = faces_in_photo(face_model, buffer.getvalue()).faces
+    [alone] = faces_in_photo(face_model, sample("face_recognition/obama.jpg").read_bytes()).faces
     left, top, right, bottom = found.box
     assert (right - left) == pytest.approx(3 * (alone.box[2] - alone.box[0]), rel=0.15)
     assert (left + right) / 2 == pytest.approx(4000 + 3 * (alone.box[0] + alone.box[2]) / 2, abs=150)

@@ -13,7 +13,8 @@ import numpy as np
 
 from lookalike.bot import pictures
 from lookalike.engine import framing
-from lookalike.engine.imaging import ImageError, decode_image
+from lookalike.engine.face_model import FaceModel
+from lookalike.engine.face_workers import faces_in_photo
 
 MAX_FACES = 5
 """Faces answered per photo, largest first."""
@@ -38,13 +39,13 @@ class Analysis:
         return np.stack([face.embedding for face in self.faces])
 
 
-def analyse(model, data: bytes, max_faces: int = MAX_FACES) -> Analysis:
+def analyse(model: FaceModel, data: bytes, max_faces: int = MAX_FACES) -> Analysis:
     """Find up to ``max_faces`` faces in ``data`` with a FaceModel, and draw what the reply needs."""
-    try:
-        image = decode_image(data)
-    except ImageError as exc:
-        return Analysis(error=exc.reason)
-    faces = model.faces(image, max_faces=max_faces)
+    photo = faces_in_photo(model, data, max_faces=max_faces, photo_pixels=False)  # boxes to draw on its image
+    if photo.error is not None:
+        return Analysis(error=photo.error.reason)
+    image = photo.image
+    assert image is not None  # decoded whenever there is no error
     found = [
         FoundFace(
             box=tuple(int(v) for v in face.box),
@@ -52,7 +53,7 @@ def analyse(model, data: bytes, max_faces: int = MAX_FACES) -> Analysis:
             embedding=face.embedding,
             crop=framing.face_crop(image, face.box),
         )
-        for face in faces
+        for face in photo.faces
     ]
     group = pictures.group_picture(image, [face.box for face in found]) if len(found) > 1 else None
     return Analysis(faces=found, group_picture=group)

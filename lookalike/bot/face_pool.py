@@ -1,6 +1,6 @@
 """The worker processes that run the face pipeline, and how the bot survives losing one.
 
-Each worker owns one FaceModel, created by the pool's initializer. At most ``workers``
+Each worker owns one FaceModel, created by the engine's ``face_workers.start_worker``. At most ``workers``
 jobs are handed to the executor at a time (the rest wait here, counted against
 ``max_pending``), so when a worker dies (crash, OOM kill, SIGKILL) and
 ProcessPoolExecutor fails every job it holds with BrokenProcessPool, only the jobs that
@@ -14,23 +14,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 import multiprocessing.forkserver
 import signal
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+from multiprocessing.connection import Connection
 
 from lookalike.bot.analysis import Analysis, analyse
 from lookalike.bot.lifeline import Lifeline, exit_with_the_bot
+from lookalike.engine import face_workers
 
 log = logging.getLogger(__name__)
-
-FORKSERVER_PRELOAD = ["lookalike.bot.analysis", "lookalike.engine.face_model"]
-"""Imported once by the fork server, so each worker starts with dlib loaded. multiprocessing
-ignores a name that does not import: tests import these."""
-
-_model = None  # the worker process's FaceModel
 
 
 class Busy(Exception):
@@ -41,16 +37,12 @@ class PhotoFailed(Exception):
     """The photo broke the pool twice, or took longer than the job timeout."""
 
 
-def _start_worker(lifeline_end) -> None:
-    global _model
+def _prepare_worker(lifeline_end: Connection) -> None:
+    """Before a worker loads its model: it exits with the bot, and leaves the SIGTERM that docker
+    and systemd send to the whole group (like Ctrl+C) to the bot, which answers the photos in
+    flight, then shuts the workers down itself."""
     exit_with_the_bot(lifeline_end)
-    # Ctrl+C, and the SIGTERM that docker and systemd send to the whole group, are the bot's to
-    # handle: it answers the photos in flight, then shuts the workers down itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    from lookalike.engine.face_model import FaceModel
-
-    _model = FaceModel()
 
 
 def _start_forkserver() -> None:
@@ -74,11 +66,7 @@ def _start_forkserver() -> None:
 
 
 def _run_job(data: bytes) -> Analysis:
-    return analyse(_model, data)
-
-
-def _ready() -> bool:
-    return _model is not None
+    return analyse(face_workers.worker_model(), data)
 
 
 class FacePool:
@@ -88,10 +76,7 @@ class FacePool:
         self.job_timeout = job_timeout
         self.pending = 0  # photos reserved: downloading, waiting for a worker or being processed
         self.restarts = 0
-        self._context = multiprocessing.get_context("forkserver")
-        # Workers fork from a fresh server process that preloaded the pipeline, not from the
-        # bot's process with its threads (fork there is unsafe).
-        self._context.set_forkserver_preload(FORKSERVER_PRELOAD)
+        self._context = face_workers.forkserver_context()
         self._lifeline = Lifeline(self._context)
         self._executor: ProcessPoolExecutor | None = None
         self._slots: asyncio.Semaphore | None = None
@@ -158,7 +143,10 @@ class FacePool:
     def _new_executor(self) -> ProcessPoolExecutor:
         _start_forkserver()
         return ProcessPoolExecutor(
-            self.workers, mp_context=self._context, initializer=_start_worker, initargs=(self._lifeline.end,)
+            self.workers,
+            mp_context=self._context,
+            initializer=face_workers.start_worker,
+            initargs=(partial(_prepare_worker, self._lifeline.end),),
         )
 
     def _replace(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
@@ -174,7 +162,7 @@ class FacePool:
     async def _warm_up(self, executor: ProcessPoolExecutor) -> BaseException | None:
         """One call per worker: each spawns a process, which loads its model before answering."""
         try:
-            futures: list[Future] = [executor.submit(_ready) for _ in range(self.workers)]
+            futures: list[Future] = [executor.submit(face_workers.worker_ready) for _ in range(self.workers)]
         except (BrokenProcessPool, RuntimeError) as exc:
             return exc
         results = await asyncio.gather(*map(asyncio.wrap_future, futures), return_exceptions=True)

@@ -10,9 +10,9 @@ The steps:
 
 1. Every photo is hashed (SHA-256). Photos whose hash is in the cache, for the same
    pipeline settings, are not analysed again; the others go to a process pool whose
-   workers each load one ``FaceModel``. No pool is started when nothing is new.
+   workers each load one ``FaceModel`` (``engine/face_workers.py``). No pool is started when nothing is new.
 2. Each photo yields its main face or a reason to reject it: unreadable, no face,
-   several faces with none clearly the main one (``main_face``), face too small
+   several faces with none clearly the main one (``face_workers.choose_main_face``), face too small
    (eye distance), head rolled too far.
 3. Several photos of one celebrity must agree (``consensus``): the photo with the
    most others within dlib's same-person distance (0.6) anchors the set, photos
@@ -38,10 +38,7 @@ import contextlib
 import hashlib
 import json
 import logging
-import math
-import multiprocessing
 import os
-import signal
 import time
 from collections import Counter
 from collections.abc import Generator, Iterator
@@ -61,9 +58,10 @@ from lookalike.builder.directory_swap import staged_directory
 from lookalike.builder.photo_cache import PhotoCache, PhotoResult, settings_key
 from lookalike.catalog import CelebrityRecord
 from lookalike.engine import face_model as model
-from lookalike.engine import framing, gender
+from lookalike.engine import face_workers, framing, gender
 from lookalike.engine.calibration import CalibrationPhotos
-from lookalike.engine.imaging import ImageError, decode_image
+from lookalike.engine.face_workers import faces_in_photo
+from lookalike.engine.imaging import decode_image
 from lookalike.engine.index import CelebrityIndex
 from lookalike.engine.ranking import first_photos, fit_ranking, reference_photos
 
@@ -81,17 +79,7 @@ their depth. LFW: 99% of faces within 9 degrees, the most tilted 23."""
 SAME_PERSON_DISTANCE = 0.6
 """dlib's rule: two embeddings of the same person are usually less than 0.6 apart.
 On LFW, 1.4% of same-person pairs are farther and 1% of different-person pairs nearer."""
-DOMINANT_AREA_RATIO = 1.5
-"""The largest face is the main one when it has at least this times the area of any other."""
-CENTRAL_OFFSET = 0.5
-"""Otherwise the main face is the one face, among those of comparable size, whose centre
-is within this many face widths of the image centre: a news photo's subject is centred,
-a bystander beside them is not (on LFW, subjects are ~0.1 face widths off centre and
-comparable bystanders 0.6 or more)."""
 DEFAULT_THUMB_SIZE = 256
-FORKSERVER_PRELOAD = ["lookalike.engine.face_model", "lookalike.engine.imaging"]
-"""Imported once by the fork server, so each worker starts with dlib loaded. multiprocessing
-ignores a name that does not import: tests import these."""
 THUMB_QUALITY = 90
 
 REASONS = {
@@ -131,49 +119,20 @@ class Report:
 # ---------------------------------------------------------------- one photo
 
 
-def main_face(faces: list[model.Face], width: int, height: int) -> model.Face | None:
-    """The photo's subject, or None when no face is clearly it.
-
-    The largest face wins when it has ``DOMINANT_AREA_RATIO`` times the area of every
-    other. Otherwise, among the faces of comparable size, the one centred within
-    ``CENTRAL_OFFSET`` face widths of the image centre wins if it is the only one
-    (a centred portrait with a bystander at the edge); two similar faces neither of
-    which is centred (a couple on a red carpet) give None.
-    """
-    if not faces:
-        return None
-    faces = sorted(faces, key=lambda face: face.area, reverse=True)
-    largest = faces[0]
-    rivals = [face for face in faces[1:] if face.area * DOMINANT_AREA_RATIO > largest.area]
-    if not rivals:
-        return largest
-    central = [face for face in [largest, *rivals] if centre_offset(face, width, height) <= CENTRAL_OFFSET]
-    return central[0] if len(central) == 1 else None
-
-
-def centre_offset(face: model.Face, width: int, height: int) -> float:
-    """Distance from the face box's centre to the image centre, in face widths."""
-    left, top, right, bottom = face.box
-    side = max(1.0, math.sqrt(max(face.area, 1)))
-    return math.hypot((left + right) / 2 - width / 2, (top + bottom) / 2 - height / 2) / side
-
-
 def analyse_image(face_model: model.FaceModel, data: bytes, jitters: int) -> PhotoResult:
-    """Decode ``data`` and describe its main face; a rejection (never an exception) for bad bytes."""
-    try:
-        image = decode_image(data)
-    except ImageError as exc:
-        return PhotoResult(status="unreadable", detail=f"{exc.reason}: {exc}")
-    faces = face_model.faces(image, num_jitters=jitters)
-    if not faces:
+    """Decode ``data`` and describe its main face; a rejection (never an exception) for bad bytes.
+    The box is in the decoded image's pixels, where ``thumbnail_jpeg`` frames it."""
+    photo = faces_in_photo(face_model, data, jitters=jitters, main_face=True, photo_pixels=False)
+    if photo.error is not None:
+        return PhotoResult(status="unreadable", detail=f"{photo.error.reason}: {photo.error}")
+    if not photo.found:
         return PhotoResult(status="no_face")
-    height, width = image.shape[:2]
-    face = main_face(faces, width, height)
-    if face is None:
-        return PhotoResult(status="ambiguous", faces=len(faces))
+    if not photo.faces:
+        return PhotoResult(status="ambiguous", faces=photo.found)
+    [face] = photo.faces
     return PhotoResult(
         status="ok",
-        faces=len(faces),
+        faces=photo.found,
         box=tuple(int(v) for v in face.box),
         eye_distance=float(face.eye_distance),
         roll=float(face.roll),
@@ -183,19 +142,7 @@ def analyse_image(face_model: model.FaceModel, data: bytes, jitters: int) -> Pho
     )
 
 
-_worker_model: model.FaceModel | None = None
-_worker_jitters = 1
-
-
-def _start_worker(jitters: int) -> None:
-    """Pool initializer: one FaceModel per worker process, for all its photos."""
-    global _worker_model, _worker_jitters
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
-    _worker_model = model.FaceModel()
-    _worker_jitters = jitters
-
-
-def _analyse_file(path: str) -> tuple[str | None, PhotoResult]:
+def _analyse_file(path: str, jitters: int) -> tuple[str | None, PhotoResult]:
     """In a worker: the photo's SHA-256 (None if it cannot be read) and its analysis."""
     try:
         data = Path(path).read_bytes()
@@ -203,7 +150,7 @@ def _analyse_file(path: str) -> tuple[str | None, PhotoResult]:
         return None, PhotoResult(status="unreadable", detail=str(exc))
     digest = hashlib.sha256(data).hexdigest()
     try:
-        return digest, analyse_image(_worker_model, data, _worker_jitters)
+        return digest, analyse_image(face_workers.worker_model(), data, jitters)
     except Exception as exc:  # dlib's RuntimeError and the like: reject the photo, not the build
         return None, PhotoResult(status="failed", detail=f"{type(exc).__name__}: {exc}")
 
@@ -290,14 +237,14 @@ def _run_pool(
 ) -> Iterator[tuple[Path, str | None, PhotoResult]]:
     """Analyse ``paths`` in ``workers`` processes, yielding results as they finish."""
     workers = max(1, min(workers, len(paths)))
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(FORKSERVER_PRELOAD)
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(jitters,))
+    pool = ProcessPoolExecutor(
+        workers, mp_context=face_workers.forkserver_context(), initializer=face_workers.start_worker
+    )
     bar = tqdm(total=len(paths), unit="photo", desc="analysing", disable=None if progress is None else not progress)
     queue = iter(paths)
     running: dict = {}
     try:
-        _fill(pool, queue, running, 2 * workers)
+        _fill(pool, queue, running, 2 * workers, jitters)
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
@@ -309,18 +256,18 @@ def _run_pool(
                     raise BuildError(f"a worker process died analysing one of: {', '.join(suspects)}") from exc
                 bar.update()
                 yield path, digest, result
-            _fill(pool, queue, running, 2 * workers)
+            _fill(pool, queue, running, 2 * workers, jitters)
     finally:
         bar.close()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _fill(pool: ProcessPoolExecutor, queue: Iterator[Path], running: dict, limit: int) -> None:
+def _fill(pool: ProcessPoolExecutor, queue: Iterator[Path], running: dict, limit: int, jitters: int) -> None:
     while len(running) < limit:
         path = next(queue, None)
         if path is None:
             return
-        running[pool.submit(_analyse_file, str(path))] = path
+        running[pool.submit(_analyse_file, str(path), jitters)] = path
 
 
 # ---------------------------------------------------------------- selection

@@ -5,8 +5,9 @@ nose, and the ResNet model turns the aligned face into a 128-d vector in which
 the same person is usually less than 0.6 apart (Euclidean); the dedicated gender
 classifier (gender_classifier.py) scores the same aligned face.
 
-Models are loaded when a ``FaceModel`` is created, never at import: the bot's
-worker processes and the tests decide when that cost is paid.
+Models are loaded when a ``FaceModel`` is created, never at import: the worker
+processes (``face_workers.start_worker``) and the tests decide when that cost is paid.
+Photos (untrusted bytes) come in through ``face_workers.faces_in_photo``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import numpy as np
 from PIL import Image
 
 from lookalike.engine.gender_classifier import GenderClassifier
-from lookalike.engine.imaging import decode_image_scaled
 
 DETECT_SIDE = 480
 """Longest side of the grayscale copy the detector sees first. A selfie's face is
@@ -104,13 +104,6 @@ class FaceModel:
         self.recognizer = dlib.face_recognition_model_v1(recognizer_path or paths["recognizer"])
         self.gender_classifier = GenderClassifier()
         self.detect_side = detect_side
-
-    def faces_in_bytes(self, data: bytes, max_faces: int = MAX_FACES, num_jitters: int = 1) -> list[Face]:
-        """Decode untrusted bytes (raising ``ImageError``) and return their faces, in the
-        photo's own pixels even where a large JPEG was decoded at a reduced scale."""
-        image, scale = decode_image_scaled(data)
-        faces = self.faces(image, max_faces=max_faces, num_jitters=num_jitters)
-        return [face.enlarged(scale) for face in faces] if scale > 1 else faces
 
     def faces(self, image: np.ndarray, max_faces: int = MAX_FACES, num_jitters: int = 1) -> list[Face]:
         """Faces in an RGB image, largest first, each with its embedding."""

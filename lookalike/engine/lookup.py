@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from lookalike.engine.face_model import FaceModel
-from lookalike.engine.imaging import ImageError
+from lookalike.engine.face_workers import faces_in_photo
 from lookalike.engine.index import CelebrityIndex, Match
 
 log = logging.getLogger(__name__)
@@ -20,10 +20,13 @@ log = logging.getLogger(__name__)
 def photo_lines(path: str, model: FaceModel, index: CelebrityIndex, top: int) -> list[dict]:
     """One dict per face of the photo at ``path`` (or one with an ``error``), ready for JSON."""
     try:
-        faces = model.faces_in_bytes(Path(path).read_bytes())
-    except (OSError, ImageError) as exc:
-        log.warning("%s: %s", path, exc)
-        return [{"photo": path, "error": str(exc)}]
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return _error(path, exc)
+    photo = faces_in_photo(model, data)
+    if photo.error is not None:
+        return _error(path, photo.error)
+    faces = photo.faces
     if not faces:
         return [{"photo": path, "error": "no face found"}]
     answers = index.look_alikes(np.stack([face.embedding for face in faces]), k=top)
@@ -35,6 +38,11 @@ def photo_lines(path: str, model: FaceModel, index: CelebrityIndex, top: int) ->
             line["other"] = None if answer.other is None else _match(answer.other)
         lines.append(line)
     return lines
+
+
+def _error(path: str, exc: Exception) -> list[dict]:
+    log.warning("%s: %s", path, exc)
+    return [{"photo": path, "error": str(exc)}]
 
 
 def _match(match: Match) -> dict:

@@ -1,0 +1,145 @@
+"""The face workers: the processes that hold a FaceModel, and what any of them does with a photo.
+
+The bot's pool (``bot/face_pool.py``), the builder's pool (``builder/build.py``) and
+``model.py`` (``engine/lookup.py``) all look at a photo through ``faces_in_photo``, and both
+pools start their processes through ``forkserver_context`` and ``start_worker``, so the
+three can no longer drift apart (a stale preload list once made every build worker load dlib
+itself).
+
+Workers fork from multiprocessing's fork server, which imports ``FORKSERVER_PRELOAD`` once:
+each worker starts with dlib imported and loads its models in ``start_worker``, never at
+import, so the fork server stays small and a worker pays for its models once.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.context import ForkServerContext
+
+import numpy as np
+
+from lookalike.engine.face_model import MAX_FACES, Face, FaceModel
+from lookalike.engine.imaging import ImageError, decode_image_scaled
+
+FORKSERVER_PRELOAD = ["lookalike.engine.face_workers"]
+"""Imported once by the fork server (with it dlib, numpy and Pillow), so each worker starts with
+them loaded. multiprocessing ignores a name that does not import: a test imports this list."""
+
+DOMINANT_AREA_RATIO = 1.5
+"""The largest face is the main one when it has at least this times the area of any other."""
+CENTRAL_OFFSET = 0.5
+"""Otherwise the main face is the one face, among those of comparable size, whose centre
+is within this many face widths of the image centre: a news photo's subject is centred,
+a bystander beside them is not (on LFW, subjects are ~0.1 face widths off centre and
+comparable bystanders 0.6 or more)."""
+
+_model: FaceModel | None = None  # the worker process's FaceModel, made by start_worker
+
+
+# ---------------------------------------------------------------- the processes
+
+
+def forkserver_context() -> ForkServerContext:
+    """The context both pools make their workers with: forked from a fresh server process that
+    preloaded the pipeline, never from the parent with its threads (fork there is unsafe)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(FORKSERVER_PRELOAD)
+    return context
+
+
+def start_worker(*prepare: Callable[[], object]) -> None:
+    """Pool initializer: run ``prepare`` (the bot's lifeline and signals), then load one
+    FaceModel for all the photos of this process. Ctrl+C is the parent's to handle."""
+    global _model
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for step in prepare:
+        step()
+    _model = FaceModel()
+
+
+def worker_model() -> FaceModel:
+    """In a worker: its FaceModel."""
+    if _model is None:
+        raise RuntimeError("start_worker has not run in this process")
+    return _model
+
+
+def worker_ready() -> bool:
+    """In a worker: whether its model is loaded (a pool's warm-up asks each worker once)."""
+    return _model is not None
+
+
+# ---------------------------------------------------------------- one photo
+
+
+@dataclass
+class PhotoFaces:
+    """What ``faces_in_photo`` saw in one photo."""
+
+    faces: list[Face] = field(default_factory=list)  # largest first; just the main one with main_face=True
+    found: int = 0  # faces detected (at most max_faces), before the main face was chosen
+    image: np.ndarray | None = field(default=None, repr=False)  # the decoded RGB image the faces come from
+    scale: int = 1  # the photo is this many times larger than ``image`` (a huge JPEG decoded reduced)
+    error: ImageError | None = None  # the bytes are not a usable image
+
+
+def faces_in_photo(
+    model: FaceModel,
+    data: bytes,
+    *,
+    max_faces: int = MAX_FACES,
+    jitters: int = 1,
+    main_face: bool = False,
+    photo_pixels: bool = True,
+) -> PhotoFaces:
+    """Decode untrusted ``data`` and find up to ``max_faces`` faces, largest first, each embedded
+    with ``jitters`` jitters; an unusable image is reported in ``error``, never raised.
+
+    ``main_face``: keep only the photo's subject (``choose_main_face``); none when no face is
+    clearly it. ``photo_pixels``: boxes and landmarks in the photo's own pixels even where a
+    large JPEG was decoded reduced; otherwise in ``image``'s, to draw on it.
+    """
+    try:
+        image, scale = decode_image_scaled(data)
+    except ImageError as exc:
+        return PhotoFaces(error=exc)
+    faces = model.faces(image, max_faces=max_faces, num_jitters=jitters)
+    found = len(faces)
+    if main_face:
+        height, width = image.shape[:2]
+        main = choose_main_face(faces, width, height)
+        faces = [] if main is None else [main]
+    if photo_pixels and scale > 1:
+        faces = [face.enlarged(scale) for face in faces]
+    return PhotoFaces(faces=faces, found=found, image=image, scale=scale)
+
+
+def choose_main_face(faces: list[Face], width: int, height: int) -> Face | None:
+    """The photo's subject, or None when no face is clearly it.
+
+    The largest face wins when it has ``DOMINANT_AREA_RATIO`` times the area of every
+    other. Otherwise, among the faces of comparable size, the one centred within
+    ``CENTRAL_OFFSET`` face widths of the image centre wins if it is the only one
+    (a centred portrait with a bystander at the edge); two similar faces neither of
+    which is centred (a couple on a red carpet) give None.
+    """
+    if not faces:
+        return None
+    faces = sorted(faces, key=lambda face: face.area, reverse=True)
+    largest = faces[0]
+    rivals = [face for face in faces[1:] if face.area * DOMINANT_AREA_RATIO > largest.area]
+    if not rivals:
+        return largest
+    central = [face for face in [largest, *rivals] if centre_offset(face, width, height) <= CENTRAL_OFFSET]
+    return central[0] if len(central) == 1 else None
+
+
+def centre_offset(face: Face, width: int, height: int) -> float:
+    """Distance from the face box's centre to the image centre, in face widths."""
+    left, top, right, bottom = face.box
+    side = max(1.0, math.sqrt(max(face.area, 1)))
+    return math.hypot((left + right) / 2 - width / 2, (top + bottom) / 2 - height / 2) / side
