@@ -12,15 +12,16 @@ Photos (untrusted bytes) come in through ``face_workers.faces_in_photo``.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # Each worker process owns one core; OpenBLAS threads would only fight each other.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import dlib
-import face_recognition_models
 import numpy as np
 from PIL import Image
 
@@ -82,10 +83,17 @@ def _eye_centres(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def model_paths() -> dict[str, str]:
-    """The model files shipped by the ``face_recognition_models`` package."""
+    """The model files shipped by the ``face_recognition_models`` package.
+
+    Found without importing the package: its ``__init__`` needs ``pkg_resources``, which
+    setuptools no longer ships (81 and later)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("face_recognition_models is not installed (pip install -r requirements.txt)")
+    models = Path(spec.submodule_search_locations[0]) / "models"
     return {
-        "predictor": face_recognition_models.pose_predictor_five_point_model_location(),
-        "recognizer": face_recognition_models.face_recognition_model_location(),
+        "predictor": str(models / "shape_predictor_5_face_landmarks.dat"),
+        "recognizer": str(models / "dlib_face_recognition_resnet_model_v1.dat"),
     }
 
 
