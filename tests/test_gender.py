@@ -30,13 +30,15 @@ def labelled_people() -> dict[str, list[str]]:
 @pytest.fixture(scope="module")
 def photos(face_model) -> dict[str, np.ndarray]:
     """The first two photos of each person: embeddings, classifier scores, gender codes, person rows."""
+    from lookalike.engine.face_workers import faces_in_photo
+
     rows = []
     people = labelled_people()
     for owner, (code, person) in enumerate(
         (code, p) for code, label in enumerate((gender.FEMALE, gender.MALE)) for p in people[label]
     ):
         for path in sorted((LFW / person).glob("*.jpg"))[:2]:
-            faces = face_model.faces_in_bytes(path.read_bytes())
+            faces = faces_in_photo(face_model, path.read_bytes()).faces
             if faces:
                 face = max(faces, key=lambda f: f.area)
                 rows.append((face.embedding, face.gender_score, code, owner))
