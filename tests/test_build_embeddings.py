@@ -1,6 +1,6 @@
-"""The gallery builder on real LFW photos: filters, consensus, cache, atomic output, thumbnails.
+"""The builder on real LFW photos: filters, consensus, cache, atomic output, thumbnails.
 
-One gallery is built per session (2 workers, 1 jitter, 27 people) and its cache is
+One assets directory is built per session (2 workers, 1 jitter, 27 people) and its cache is
 shared: every later build copies that cache, so it analyses only what is new.
 """
 
@@ -43,7 +43,7 @@ def lfw(person: str, number: int) -> Path:
 
 
 def make_photos(root: Path) -> Path:
-    """The test gallery: both layouts, a catalog, an intruder, dogs and a text file posing as a JPEG."""
+    """The test photo folder: both layouts, a catalog, an intruder, dogs and a text file posing as a JPEG."""
     photos = root / "photos"
     photos.mkdir()
     for person in FOLDER_PEOPLE:
@@ -64,21 +64,21 @@ PHOTO_COUNT = len(FOLDER_PEOPLE) * 3 + len(SINGLE_PEOPLE) + 3
 
 
 @pytest.fixture(scope="session")
-def gallery(tmp_path_factory):
+def built(tmp_path_factory):
     """(photos dir, output dir, cache path, report) of the session's one full build."""
-    from lookalike.builder import build as gallery_build
+    from lookalike.builder import build as builder
 
     root = tmp_path_factory.mktemp("gallery")
     photos = make_photos(root)
     out = root / "assets"
-    report = gallery_build.build(photos, out, workers=2, jitters=1, thumb_size=THUMB_SIZE)
-    return photos, out, gallery_build.default_cache_path(out), report
+    report = builder.build(photos, out, workers=2, jitters=1, thumb_size=THUMB_SIZE)
+    return photos, out, builder.default_cache_path(out), report
 
 
 @pytest.fixture
-def copy_of(gallery, tmp_path):
+def copy_of(built, tmp_path):
     """A private copy of the session's photos, output and cache, to change freely."""
-    photos, out, cache, _ = gallery
+    photos, out, cache, _ = built
     shutil.copytree(photos, tmp_path / "photos", symlinks=True)
     shutil.copytree(out, tmp_path / "assets")
     shutil.copy(cache, tmp_path / "assets.cache.sqlite")
@@ -96,8 +96,8 @@ def leftovers(out: Path) -> list[Path]:
 # ---------------------------------------------------------------- the session's build
 
 
-def test_report_counts_every_photo_and_reason(gallery):
-    _, out, _, report = gallery
+def test_report_counts_every_photo_and_reason(built):
+    _, out, _, report = built
     assert report.photos == PHOTO_COUNT
     assert (report.computed, report.cached) == (PHOTO_COUNT, 0)
     assert report.celebrities == len(FOLDER_PEOPLE) + len(SINGLE_PEOPLE)
@@ -131,10 +131,10 @@ def _difference(tile: np.ndarray, path: Path) -> float:
     return float(np.abs(shown - np.asarray(image, dtype=np.float32)).mean())
 
 
-def test_contact_sheets_show_each_rejected_photo_and_each_celebrity(gallery):
+def test_contact_sheets_show_each_rejected_photo_and_each_celebrity(built):
     """rejected.jpg shows the rejected photos in build.json's order (an unreadable one as an
     empty square), gallery.jpg each celebrity's thumbnail: a tile is its photo, not another."""
-    photos, out, _, report = gallery
+    photos, out, _, report = built
     rejected = Image.open(out / "rejected.jpg")
     readable = [path for path, reason in report.rejected_photos.items() if reason != "unreadable"]
     for number, (path, reason) in enumerate(report.rejected_photos.items()):
@@ -153,11 +153,11 @@ def test_contact_sheets_show_each_rejected_photo_and_each_celebrity(gallery):
         assert _difference(tile, thumbs[number - 1]) > 20  # another celebrity's face differs
 
 
-def test_held_out_photos_find_their_owner(gallery, face_model):
+def test_held_out_photos_find_their_owner(built, face_model):
     from lookalike.engine.face_workers import faces_in_photo
     from lookalike.engine.index import CelebrityIndex
 
-    index = CelebrityIndex.load(gallery[1])
+    index = CelebrityIndex.load(built[1])
     names = index.names
     for person in FOLDER_PEOPLE:
         [face] = faces_in_photo(face_model, lfw(person, 4).read_bytes(), jitters=1).faces
@@ -168,11 +168,11 @@ def test_held_out_photos_find_their_owner(gallery, face_model):
     assert len(set(names)) == len(names)
 
 
-def test_model_py_prints_one_json_line_per_face_with_true_distances(gallery, face_model, tmp_path):
+def test_model_py_prints_one_json_line_per_face_with_true_distances(built, face_model, tmp_path):
     """The look-up anyone can run without Telegram: python model.py PHOTO ... --assets DIR --top K."""
     from lookalike.engine.face_workers import faces_in_photo
 
-    out = gallery[1]
+    out = built[1]
     selfie = lfw("Andre_Agassi", 4)
     not_a_photo = tmp_path / "notes.jpg"
     not_a_photo.write_text("not a photo\n")
@@ -209,17 +209,17 @@ def test_model_py_without_a_usable_index_says_so_in_one_line(tmp_path):
     assert len(result.stderr.splitlines()) == 1, result.stderr
 
 
-def test_display_names_have_spaces_and_the_catalog_wins(gallery):
+def test_display_names_have_spaces_and_the_catalog_wins(built):
     from lookalike.engine.index import CelebrityIndex
 
-    names = CelebrityIndex.load(gallery[1]).names
+    names = CelebrityIndex.load(built[1]).names
     assert "Adam Richard Sandler" in names and "Abel Pacheco" in names and "Bill Gates" in names
     assert "Atal Bihari Vajpayee" in names
     assert not any("_" in name for name in names)
 
 
-def test_catalog_fields_reach_celebrities_json(gallery):
-    celebrities = json.loads((gallery[1] / "celebrities.json").read_text(encoding="utf-8"))
+def test_catalog_fields_reach_celebrities_json(built):
+    celebrities = json.loads((built[1] / "celebrities.json").read_text(encoding="utf-8"))
     by_key = {celebrity["key"]: celebrity for celebrity in celebrities}
     assert by_key["Adam_Sandler"] == {
         "name": "Adam Richard Sandler",
@@ -234,25 +234,25 @@ def test_catalog_fields_reach_celebrities_json(gallery):
     assert by_key["Abel_Pacheco"]["photos"] == 3
 
 
-def test_thumbnails_are_square_jpegs_of_the_right_size(gallery):
+def test_thumbnails_are_square_jpegs_of_the_right_size(built):
     from lookalike.engine.index import CelebrityIndex
 
-    index = CelebrityIndex.load(gallery[1])
+    index = CelebrityIndex.load(built[1])
     for i in range(len(index)):
         with Image.open(index.thumbnail_path(i)) as thumbnail:
             assert thumbnail.format == "JPEG" and thumbnail.size == (THUMB_SIZE, THUMB_SIZE)
             thumbnail.load()
-    assert len(list((gallery[1] / "thumbs").iterdir())) == len(index)
+    assert len(list((built[1] / "thumbs").iterdir())) == len(index)
 
 
-def test_celebrity_vectors_are_the_mean_of_the_kept_photos(gallery, face_model):
+def test_celebrity_vectors_are_the_mean_of_the_kept_photos(built, face_model):
     from lookalike.engine.face_workers import faces_in_photo
     from lookalike.engine.index import CelebrityIndex
 
-    index = CelebrityIndex.load(gallery[1])
+    index = CelebrityIndex.load(built[1])
     row = index.names.index("Angela Merkel")
     faces = [faces_in_photo(face_model, lfw("Angela_Merkel", n).read_bytes()).faces[0].embedding for n in (1, 2, 3)]
-    vectors = np.load(gallery[1] / "embeddings.npy")
+    vectors = np.load(built[1] / "embeddings.npy")
     np.testing.assert_allclose(vectors[row], np.mean(faces, axis=0), atol=1e-5)
 
 
@@ -260,11 +260,11 @@ def test_celebrity_vectors_are_the_mean_of_the_kept_photos(gallery, face_model):
 
 
 def test_a_second_run_analyses_nothing_and_a_new_photo_alone(copy_of):
-    from lookalike.builder import build as gallery_build
+    from lookalike.builder import build as builder
 
     photos, out, cache = copy_of
     before = np.load(out / "embeddings.npy")
-    again = gallery_build.build(photos, out, workers=2, jitters=1, thumb_size=THUMB_SIZE, cache=cache)
+    again = builder.build(photos, out, workers=2, jitters=1, thumb_size=THUMB_SIZE, cache=cache)
     assert (again.computed, again.cached) == (0, PHOTO_COUNT)
     np.testing.assert_array_equal(np.load(out / "embeddings.npy"), before)
 
@@ -281,13 +281,13 @@ def test_a_second_run_analyses_nothing_and_a_new_photo_alone(copy_of):
 
 def test_quality_thresholds_apply_to_cached_results(copy_of):
     """The cache holds the facts (eye distance, roll), so new thresholds need no new analysis."""
-    from lookalike.builder import build as gallery_build
+    from lookalike.builder import build as builder
 
     photos, out, cache = copy_of
-    report = gallery_build.build(photos, out, workers=1, jitters=1, cache=cache, min_eye_distance=41.0)
+    report = builder.build(photos, out, workers=1, jitters=1, cache=cache, min_eye_distance=41.0)
     assert report.computed == 0
     assert report.rejected["too_small"] > 10
-    strict = gallery_build.build(photos, out, workers=1, jitters=1, cache=cache, max_roll=2.0)
+    strict = builder.build(photos, out, workers=1, jitters=1, cache=cache, max_roll=2.0)
     assert strict.computed == 0 and strict.rejected["rolled"] > 10
 
 
@@ -307,22 +307,22 @@ def test_other_jitters_are_not_served_from_the_cache():
 
 
 def test_a_build_failing_midway_leaves_the_previous_index(copy_of, monkeypatch):
-    from lookalike.builder import build as gallery_build
+    from lookalike.builder import build as builder
     from lookalike.engine.index import CelebrityIndex
 
     photos, out, cache = copy_of
     before = snapshot(out)
-    real = gallery_build.write_thumbnails
+    real = builder.write_thumbnails
 
     def fail_halfway(directory, entries, photo_cache, size):
         real(directory, entries[:5], photo_cache, size)
         assert (directory.parent / "celebrities.json").exists()  # the new index is half written
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(gallery_build, "write_thumbnails", fail_halfway)
+    monkeypatch.setattr(builder, "write_thumbnails", fail_halfway)
     (photos / "Adam_Sandler").rename(photos / "Adam_Sandler_Renamed")  # the new build would differ
     with pytest.raises(RuntimeError, match="disk on fire"):
-        gallery_build.build(photos, out, workers=1, jitters=1, cache=cache, thumb_size=THUMB_SIZE)
+        builder.build(photos, out, workers=1, jitters=1, cache=cache, thumb_size=THUMB_SIZE)
     assert snapshot(out) == before
     assert leftovers(out) == []
     assert "Adam Richard Sandler" in CelebrityIndex.load(out).names
@@ -330,19 +330,19 @@ def test_a_build_failing_midway_leaves_the_previous_index(copy_of, monkeypatch):
 
 def test_a_build_with_too_few_celebrities_fails_clearly(tmp_path):
     from lookalike.builder import BuildError
-    from lookalike.builder import build as gallery_build
+    from lookalike.builder import build as builder
 
     photos = tmp_path / "photos"
     (photos / "Adam_Sandler").mkdir(parents=True)
     (photos / "Adam_Sandler" / "a.jpg").symlink_to(lfw("Adam_Sandler", 1))
     with pytest.raises(BuildError, match="at least 2"):
-        gallery_build.build(photos, tmp_path / "assets", workers=1, jitters=1)
+        builder.build(photos, tmp_path / "assets", workers=1, jitters=1)
     assert not (tmp_path / "assets").exists() and leftovers(tmp_path / "assets") == []
 
 
 def test_too_few_usable_celebrities_fail_after_analysis(copy_of):
     from lookalike.builder import BuildError
-    from lookalike.builder import build as gallery_build
+    from lookalike.builder import build as builder
 
     photos, out, cache = copy_of
     for entry in photos.iterdir():
@@ -352,19 +352,19 @@ def test_too_few_usable_celebrities_fail_after_analysis(copy_of):
     (photos / "Dogs" / "dogs.jpg").symlink_to(SAMPLES / "dlib_faces" / "dogs.jpg")
     before = snapshot(out)
     with pytest.raises(BuildError, match="only 1 celebrities"):
-        gallery_build.build(photos, out, workers=1, jitters=1, cache=cache)
+        builder.build(photos, out, workers=1, jitters=1, cache=cache)
     assert snapshot(out) == before and leftovers(out) == []
 
 
 def test_swap_without_renameat2_falls_back_to_rename_aside(copy_of, monkeypatch):
-    from lookalike.builder import build as gallery_build
+    from lookalike.builder import build as builder
     from lookalike.builder import directory_swap
     from lookalike.engine.index import CelebrityIndex
 
     photos, out, cache = copy_of
     monkeypatch.setattr(directory_swap, "exchange_paths", lambda first, second: False)
     (photos / "Bill_Gates.jpg").unlink()
-    report = gallery_build.build(photos, out, workers=1, jitters=1, cache=cache)
+    report = builder.build(photos, out, workers=1, jitters=1, cache=cache)
     assert report.celebrities == len(FOLDER_PEOPLE) + len(SINGLE_PEOPLE) - 1
     assert "Bill Gates" not in CelebrityIndex.load(out).names
     assert leftovers(out) == []

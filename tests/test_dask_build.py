@@ -38,9 +38,9 @@ def make_photos(root: Path) -> Path:
 
 
 def build(photos: Path, out: Path, **options):
-    from lookalike.builder import build as gallery_build
+    from lookalike.builder import build as builder
 
-    return gallery_build.build(photos, out, workers=2, jitters=1, thumb_size=32, progress=False, **options)
+    return builder.build(photos, out, workers=2, jitters=1, thumb_size=32, progress=False, **options)
 
 
 def index_files(out: Path) -> dict:

@@ -1,6 +1,6 @@
-"""How fast build_embeddings.py builds a gallery, with 1 and 10 jitters, and refreshes it.
+"""How fast build_embeddings.py builds an assets directory, with 1 and 10 jitters, and refreshes it.
 
-    python bench/gallery_build.py [--photos 200] [--add 10] [--jitters 1,10] [--rounds 2] [--workers N]
+    python bench/build_speed.py [--photos 200] [--add 10] [--jitters 1,10] [--rounds 2] [--workers N]
 
 A subset of LFW is laid out as the builder expects (``<Name>/*.jpg``, symlinks in a
 temporary folder): whole people, in a seeded random order, until ``--photos`` photos.
@@ -54,7 +54,7 @@ def link(photos: list[Path], folder: Path) -> None:
 
 
 def one_run(be, base: list[Path], added: list[Path], jitters: int, workers: int | None) -> dict:
-    with tempfile.TemporaryDirectory(prefix="gallery_build_") as tmp:
+    with tempfile.TemporaryDirectory(prefix="build_speed_") as tmp:
         tmp = Path(tmp)
         photos, out, cache = tmp / "photos", tmp / "out", tmp / "cache.sqlite"
         photos.mkdir()
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     print()
     common.banner(
-        "Gallery build (lookalike.builder.build.build)",
+        "Build speed (lookalike.builder.build.build)",
         [
             f"{len(base)} LFW photos of {len({p.parent.name for p in base})} people (symlinks, <Name>/*.jpg), "
             f"+{len(added)} photos of {len({p.parent.name for p in added})} new people for the refresh; "
