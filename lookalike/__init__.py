@@ -1,15 +1,28 @@
-"""The celebrity look-alike bot's package, in four rooms the data flows through one way:
+"""The celebrity look-alike bot's package, in rooms the data flows through one way:
 
-- ``lookalike.fetcher``: Wikidata and Wikimedia Commons -> a photo folder with its catalog;
-- ``lookalike.builder``: a photo folder -> an assets directory (discovery and catalog, the
-  photo cache, filters and consensus, thumbnails, the index, the atomic swap);
-- ``lookalike.engine``: untrusted bytes -> faces -> 128-d vectors -> nearest celebrities
-  with an honest similarity (imaging, the dlib face model, framing, the index);
-- ``lookalike.bot``: Telegram updates -> answers (handlers, replies, texts, pictures, the
-  worker pool, per-user limits, index reload).
+- ``lookalike.fetcher``: Wikidata and Wikimedia Commons -> a photo folder (photos and
+  ``catalog.json``);
+- ``lookalike.builder``: a photo folder -> an assets directory (discovery, the photo cache,
+  filters and consensus, the index, thumbnails, contact sheets, the atomic swap);
+- ``lookalike.engine``: untrusted bytes -> faces -> 128-d vectors -> ranked celebrities with
+  an honest percentage (imaging, the face workers and dlib model, the ``CelebrityIndex`` and
+  its ranking, gender and calibration, ``lookup`` for model.py);
+- ``lookalike.bot``: Telegram updates -> answers; a photo is admitted (``admission``),
+  analysed in the face pool (``look_alike``, ``face_pool``, ``analysis``), ranked by the index
+  of the build answering now (``index_reload``) and answered (``replies``, ``telegram_io``);
+- ``lookalike.playground``: the bot's same steps in a browser, without Telegram.
 
-The bot and the builder use the engine; the engine uses neither; the bot never imports the
-builder or the fetcher, and the fetcher and the builder never import each other. The
-top-level scripts (bot.py, build_embeddings.py, model.py, fetch_celebrities.py) are thin
-entry points over this package.
+Beside them, ``lookalike.catalog`` (the catalog's one reader and its ``CelebrityRecord``)
+and ``lookalike.cluster`` (Dask) serve both the fetcher and the builder.
+
+Words with one meaning each: the photo folder is the builder's input; the catalog is its
+catalog.json or catalog.csv; the assets directory is what the builder writes and the bot
+(ASSETS_DIR) and model.py (--assets) load; the index is the in-memory ``CelebrityIndex``;
+the gallery is the set of celebrities an index answers from.
+
+The builder and the bot use the engine; the engine uses none of the others; the bot never
+imports the builder or the fetcher; the fetcher and the builder never import each other;
+nothing imports the playground. The top-level scripts (bot.py, build_embeddings.py,
+model.py, fetch_celebrities.py) are thin entry points over this package; README.md's "How
+it is built" names the module and function of each step.
 """
