@@ -1,0 +1,133 @@
+"""The ranking fit at scale: the exact reach against the graph reach (ranking.py), per gallery size.
+
+    python bench/fit_scaling.py [--sizes 100000] [--exact-up-to 100000] [--queries 2000]
+
+A synthetic gallery of N celebrities is made as bench/lookalike_quality.py's --scale does
+(vectors mixed from the real LFW ones by synth.py, 1-3 photos each scattered by LFW's
+within-person spread). The ranking is fitted twice on it, with the exact reach (up to
+--exact-up-to) and with the graph reach, timed (wall and this process's CPU) with the
+peak memory growth; then the two are compared: the reach's relative error, and the
+look-alike answers of --queries synthetic strangers under each rule by exact search
+(top-1 agreement, coverage of the gallery, the 1% most-answered celebrities' share).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import numpy as np
+from common import table
+from lfw_embeddings import DEFAULT_OUT
+from synth import synthesise
+
+from lookalike.engine import ranking as ranking_module
+from lookalike.engine.ranking import fit_ranking, within_spread
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000")
+    parser.add_argument("--exact-up-to", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if not DEFAULT_OUT.exists():
+        sys.exit(f"no LFW embeddings at {DEFAULT_OUT}: run python bench/lfw_embeddings.py first")
+    with np.load(DEFAULT_OUT) as cached:  # the vectors and names only (any version of the file has them)
+        real, names = cached["vectors"], cached["names"]
+    _, owners = np.unique(names, return_inverse=True)
+    spread = within_spread(real, owners)
+    rows = []
+    for size in [int(s) for s in args.sizes.split(",")]:
+        rng = np.random.default_rng(args.seed)
+        vectors, photos, photo_owners = gallery(real, size, spread, rng)
+        strangers = synthesise(real, args.queries, np.random.default_rng(args.seed + 1))
+        fits = {}
+        if size <= args.exact_up_to:
+            fits["exact"] = timed_fit(vectors, photos, photo_owners, exact_limit=10**18)
+        fits["graph"] = timed_fit(vectors, photos, photo_owners, exact_limit=0)
+        answers = {name: answer(vectors, fit[0].offsets, strangers) for name, fit in fits.items()}
+        for name, (fit, wall, cpu, grown) in fits.items():
+            agree = relative = "-"
+            if "exact" in fits and name == "graph":
+                error = np.abs(fit.reach - fits["exact"][0].reach) / fits["exact"][0].reach
+                relative = f"{np.median(error):.1e} / {np.quantile(error, 0.99):.1e} / {error.max():.1e}"
+                agree = f"{100 * np.mean(answers['graph'] == answers['exact']):.2f}"
+            counts = np.bincount(answers[name], minlength=size)
+            top = np.sort(counts)[::-1][: max(1, size // 100)].sum() / len(strangers)
+            rows.append(
+                [
+                    f"{size:,}",
+                    name,
+                    f"{wall:.1f}",
+                    f"{cpu:.1f}",
+                    f"{grown / 1e6:.0f}",
+                    relative,
+                    agree,
+                    f"{(counts > 0).mean():.4f}",
+                    f"{100 * top:.1f}",
+                ]
+            )
+    print(
+        table(
+            [
+                "celebrities",
+                "reach",
+                "fit s (wall)",
+                "fit s (CPU)",
+                "peak +MB",
+                "rel. error med / p99 / max",
+                "top-1 same %",
+                "coverage",
+                "top-1% share %",
+            ],
+            rows,
+        )
+    )
+    print(
+        f"{args.queries} synthetic strangers answered by exact search under each fitted rule; "
+        f"graph reach: M {ranking_module.REACH_GRAPH.m}, efConstruction {ranking_module.REACH_GRAPH.ef_construction}, "
+        f"efSearch {ranking_module.REACH_GRAPH.ef_search}, all cores."
+    )
+
+
+def gallery(real: np.ndarray, size: int, spread: float, rng: np.random.Generator):
+    """(vectors, photos, owners) as lookalike_quality.scaled_timing makes them."""
+    centres = synthesise(real, size, rng)
+    counts = rng.integers(1, 4, size=size)
+    owners = np.repeat(np.arange(size), counts)
+    scatter = math.sqrt(spread / centres.shape[1])
+    photos = (centres[owners] + rng.normal(scale=scatter, size=(len(owners), centres.shape[1]))).astype(np.float32)
+    sums = np.zeros_like(centres, dtype=np.float64)
+    np.add.at(sums, owners, photos)
+    return (sums / counts[:, None]).astype(np.float32), photos, owners
+
+
+def timed_fit(vectors, photos, owners, exact_limit):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    wall, cpu = time.perf_counter(), time.process_time()
+    fit = fit_ranking(vectors, photos, owners, exact_limit=exact_limit)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+    return fit, wall, cpu, grown
+
+
+def answer(vectors: np.ndarray, offsets: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Each query's best celebrity under the rule |q - m_c|^2 + b_c, by exact search."""
+    vectors64 = vectors.astype(np.float64)
+    norms = np.einsum("ij,ij->i", vectors64, vectors64) + offsets
+    best = []
+    for start in range(0, len(queries), 256):
+        block = queries[start : start + 256].astype(np.float64)
+        best.append(np.argmin(norms[None, :] - 2.0 * block @ vectors64.T, axis=1))
+    return np.concatenate(best)
+
+
+if __name__ == "__main__":
+    main()
