@@ -105,6 +105,8 @@ class Report:
     rejected: dict[str, int] = field(default_factory=dict)  # reason -> photos
     rejected_photos: dict[str, str] = field(default_factory=dict)  # path relative to PHOTOS_DIR -> reason
     celebrities_skipped: list[str] = field(default_factory=list)  # keys with no usable photo
+    second_look: int = 0  # photos whose face only the second look found (engine.second_look)
+    second_look_kept: int = 0  # of those, kept in the gallery
     cached: int = 0  # photos answered by the cache
     computed: int = 0  # photos analysed in this run
     seconds: float = 0.0
@@ -139,6 +141,7 @@ def analyse_image(face_model: model.FaceModel, data: bytes, jitters: int) -> Pho
         score=float(face.score),
         embedding=np.asarray(face.embedding, dtype=np.float32),
         gender_score=float(face.gender_score),
+        second_look=photo.second_look,
     )
 
 
@@ -468,6 +471,9 @@ def build(
         report.rejected_photos = {_relative(path, photos_dir): reason for path, reason in rejected.items()}
         report.celebrities_skipped = skipped
         report.kept = sum(len(entry.embeddings) for entry in entries)
+        recovered = [path for path, item in analysed.items() if item.result.second_look]
+        report.second_look = len(recovered)
+        report.second_look_kept = sum(path not in rejected for path in recovered)
         report.celebrities = len(entries)
         if len(entries) < 2:
             _log_report(report)
@@ -535,6 +541,12 @@ def _log_report(report: Report) -> None:
         report.cached,
         report.computed,
     )
+    if report.second_look:
+        log.info(
+            "%d photos' faces found by the second look (rolled or dark), %d of them kept",
+            report.second_look,
+            report.second_look_kept,
+        )
     for reason, count in report.rejected.items():
         log.info("rejected %d: %s", count, REASONS.get(reason, reason))
     if report.celebrities_skipped:

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from lookalike.engine import face_model as model
+from lookalike.engine import second_look
 from lookalike.engine.gender_classifier import MODEL_FILE as GENDER_MODEL_FILE
 
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 """2: the gender classifier's score of the main face is stored. Bump when build_embeddings' per-photo analysis changes (main-face rule, stored figures): it is part of the cache key."""
 COMMIT_EVERY = 50  # cache rows written per transaction while the pool works
 
@@ -36,6 +37,7 @@ class PhotoResult:
     embedding: np.ndarray | None = field(default=None, repr=False)  # (128,) float32
     detail: str = ""
     gender_score: float = 0.0  # the gender classifier's log-odds of male (engine.gender_classifier)
+    second_look: bool = False  # the face was found by the second look (engine.second_look)
 
 
 def settings_key(jitters: int) -> tuple[str, dict]:
@@ -51,6 +53,11 @@ def settings_key(jitters: int) -> tuple[str, dict]:
         "dlib": getattr(model.dlib, "__version__", "?"),
         "detect_side": model.DETECT_SIDE,
         "max_faces": model.MAX_FACES,
+        "second_look": {
+            "roll_angles": list(second_look.ROLL_ANGLES),
+            "min_score": second_look.TURNED_MIN_SCORE,
+            "time_cap": second_look.TIME_CAP,
+        },
     }
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
     return key, settings
@@ -69,7 +76,7 @@ class PhotoCache:
             CREATE TABLE IF NOT EXISTS photos (
                 sha256 TEXT NOT NULL, settings TEXT NOT NULL, status TEXT NOT NULL,
                 faces INTEGER NOT NULL, box TEXT, eye_distance REAL, roll REAL, score REAL,
-                embedding BLOB, detail TEXT, gender_score REAL,
+                embedding BLOB, detail TEXT, gender_score REAL, second_look INTEGER,
                 PRIMARY KEY (sha256, settings));
             CREATE TABLE IF NOT EXISTS thumbnails (
                 sha256 TEXT NOT NULL, settings TEXT NOT NULL, size INTEGER NOT NULL, jpeg BLOB NOT NULL,
@@ -79,17 +86,19 @@ class PhotoCache:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(photos)")}
         if "gender_score" not in columns:  # a cache written before pipeline 2: its rows stay, unused
             self._db.execute("ALTER TABLE photos ADD COLUMN gender_score REAL")
+        if "second_look" not in columns:  # likewise before pipeline 3
+            self._db.execute("ALTER TABLE photos ADD COLUMN second_look INTEGER")
         self._pending = 0
 
     def get(self, sha256: str) -> PhotoResult | None:
         row = self._db.execute(
-            "SELECT status, faces, box, eye_distance, roll, score, embedding, detail, gender_score"
+            "SELECT status, faces, box, eye_distance, roll, score, embedding, detail, gender_score, second_look"
             " FROM photos WHERE sha256 = ? AND settings = ?",
             (sha256, self.settings),
         ).fetchone()
         if row is None:
             return None
-        status, faces, box, eye_distance, roll, score, embedding, detail, gender_score = row
+        status, faces, box, eye_distance, roll, score, embedding, detail, gender_score, second_look = row
         return PhotoResult(
             status=status,
             faces=faces,
@@ -100,13 +109,14 @@ class PhotoCache:
             embedding=np.frombuffer(embedding, dtype=np.float32).copy() if embedding is not None else None,
             detail=detail or "",
             gender_score=gender_score or 0.0,
+            second_look=bool(second_look),
         )
 
     def put(self, sha256: str, result: PhotoResult) -> None:
         embedding = None if result.embedding is None else np.asarray(result.embedding, np.float32).tobytes()
         self._db.execute(
             "INSERT OR REPLACE INTO photos (sha256, settings, status, faces, box, eye_distance, roll, score,"
-            " embedding, detail, gender_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " embedding, detail, gender_score, second_look) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 sha256,
                 self.settings,
@@ -119,6 +129,7 @@ class PhotoCache:
                 embedding,
                 result.detail,
                 result.gender_score,
+                int(result.second_look),
             ),
         )
         self._pending += 1

@@ -114,8 +114,15 @@ class FaceModel:
         self.detect_side = detect_side
 
     def faces(self, image: np.ndarray, max_faces: int = MAX_FACES, num_jitters: int = 1) -> list[Face]:
-        """Faces in an RGB image, largest first, each with its embedding."""
-        detections = self.detect(image)[:max_faces]
+        """Faces in an RGB image, largest first, each with its embedding (the first look:
+        ``second_look`` looks again where this finds none)."""
+        return self.describe(image, self.detect(image)[:max_faces], num_jitters)
+
+    def describe(
+        self, image: np.ndarray, detections: list[tuple[dlib.rectangle, float]], num_jitters: int = 1
+    ) -> list[Face]:
+        """The faces in ``detections`` (rectangles in ``image`` with their scores): landmarks,
+        embedding and gender score of each."""
         if not detections:
             return []
         shapes = dlib.full_object_detections([self.predictor(image, rect) for rect, _ in detections])
@@ -145,14 +152,14 @@ class FaceModel:
         """
         height, width = image.shape[:2]
         scale = min(1.0, self.detect_side / max(height, width))
-        small = _gray(image, scale)
+        small = gray_copy(image, scale)
         found = self._run(small, upsample=0, scale=scale)
         if not found or (len(found) > 1 and min(_side(rect) for rect, _ in found) * scale < CROWD_FACE_SIDE):
             finer = self._run(small, upsample=1, scale=scale)
             if len(finer) > len(found):
                 found = finer
         if not found and scale < 0.5:
-            found = self._run(_gray(image, 1.0), upsample=0, scale=1.0)
+            found = self._run(gray_copy(image, 1.0), upsample=0, scale=1.0)
         found = [(_clip(rect, width, height), score) for rect, score in found]
         return sorted(found, key=lambda item: item[0].area(), reverse=True)
 
@@ -161,7 +168,7 @@ class FaceModel:
         return [(_scaled(rect, 1.0 / scale), float(score)) for rect, score in zip(rects, scores)]
 
 
-def _gray(image: np.ndarray, scale: float) -> np.ndarray:
+def gray_copy(image: np.ndarray, scale: float) -> np.ndarray:
     """A grayscale copy scaled by ``scale``: HOG needs no colour and runs faster on one channel."""
     gray = Image.fromarray(image).convert("L")
     if scale < 1.0:

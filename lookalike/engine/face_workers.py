@@ -24,6 +24,7 @@ import numpy as np
 
 from lookalike.engine.face_model import MAX_FACES, Face, FaceModel
 from lookalike.engine.imaging import ImageError, decode_image_scaled
+from lookalike.engine.second_look import look_again
 
 FORKSERVER_PRELOAD = ["lookalike.engine.face_workers"]
 """Imported once by the fork server (with it dlib, numpy and Pillow), so each worker starts with
@@ -82,6 +83,7 @@ class PhotoFaces:
 
     faces: list[Face] = field(default_factory=list)  # largest first; just the main one with main_face=True
     found: int = 0  # faces detected (at most max_faces), before the main face was chosen
+    second_look: bool = False  # the faces were found by the second look (the first found none)
     image: np.ndarray | None = field(default=None, repr=False)  # the decoded RGB image the faces come from
     scale: int = 1  # the photo is this many times larger than ``image`` (a huge JPEG decoded reduced)
     error: ImageError | None = None  # the bytes are not a usable image
@@ -95,6 +97,7 @@ def faces_in_photo(
     jitters: int = 1,
     main_face: bool = False,
     photo_pixels: bool = True,
+    second_look: bool = True,
 ) -> PhotoFaces:
     """Decode untrusted ``data`` and find up to ``max_faces`` faces, largest first, each embedded
     with ``jitters`` jitters; an unusable image is reported in ``error``, never raised.
@@ -102,12 +105,17 @@ def faces_in_photo(
     ``main_face``: keep only the photo's subject (``choose_main_face``); none when no face is
     clearly it. ``photo_pixels``: boxes and landmarks in the photo's own pixels even where a
     large JPEG was decoded reduced; otherwise in ``image``'s, to draw on it.
+    ``second_look``: where the first look finds no face, look again for rolled and dark ones
+    (``second_look.look_again``; at most its ``TIME_CAP`` more).
     """
     try:
         image, scale = decode_image_scaled(data)
     except ImageError as exc:
         return PhotoFaces(error=exc)
     faces = model.faces(image, max_faces=max_faces, num_jitters=jitters)
+    looked_again = second_look and not faces
+    if looked_again:
+        faces = look_again(model, image, max_faces=max_faces, num_jitters=jitters)
     found = len(faces)
     if main_face:
         height, width = image.shape[:2]
@@ -115,7 +123,7 @@ def faces_in_photo(
         faces = [] if main is None else [main]
     if photo_pixels and scale > 1:
         faces = [face.enlarged(scale) for face in faces]
-    return PhotoFaces(faces=faces, found=found, image=image, scale=scale)
+    return PhotoFaces(faces=faces, found=found, image=image, scale=scale, second_look=looked_again and bool(found))
 
 
 def choose_main_face(faces: list[Face], width: int, height: int) -> Face | None:
