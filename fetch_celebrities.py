@@ -34,12 +34,16 @@ def main(argv: Iterable[str] | None = None) -> int:
         prog="fetch_celebrities.py",
         description="Fetch famous people's photos and credits from Wikidata and Wikimedia Commons.",
     )
-    parser.add_argument("--out", type=Path, default=Path("photos"), help="photos folder (default: photos)")
-    parser.add_argument(
+    # --contact is checked by _check (one line, not argparse's usage dump), so argparse is not
+    # told it is required; the usage line and its own group say so in --help.
+    parser.usage = "%(prog)s --contact EMAIL_OR_URL [--out DIR] [--limit N] [options]"
+    parser.add_argument_group("required").add_argument(
         "--contact",
         default="",
-        help="your e-mail or a URL, sent in the User-Agent as Wikimedia's policy asks (required)",
+        metavar="EMAIL_OR_URL",
+        help="your e-mail or a URL, sent in the User-Agent as Wikimedia's policy asks",
     )
+    parser.add_argument("--out", type=Path, default=Path("photos"), help="photos folder (default: photos)")
     parser.add_argument("--limit", type=int, default=1000, help="people to list, most famous first (default 1000)")
     parser.add_argument(
         "--lang", type=_languages, default="en", help="label languages, first one is the name (default: en)"

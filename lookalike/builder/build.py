@@ -49,7 +49,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from lookalike import cluster
 from lookalike.builder import BuildError, contact_sheet
@@ -64,6 +63,7 @@ from lookalike.engine.face_workers import faces_in_photo
 from lookalike.engine.imaging import decode_image
 from lookalike.engine.index import CelebrityIndex
 from lookalike.engine.ranking import first_photos, fit_ranking, reference_photos
+from lookalike.progress import progress as progress_bar
 
 log = logging.getLogger("build_embeddings")
 
@@ -243,7 +243,7 @@ def _run_pool(
     pool = ProcessPoolExecutor(
         workers, mp_context=face_workers.forkserver_context(), initializer=face_workers.start_worker
     )
-    bar = tqdm(total=len(paths), unit="photo", desc="analysing", disable=None if progress is None else not progress)
+    bar = progress_bar(len(paths), "photo", "analysing", progress)
     queue = iter(paths)
     running: dict = {}
     try:

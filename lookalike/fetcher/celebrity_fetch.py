@@ -39,12 +39,13 @@ from pathlib import Path
 from typing import cast
 
 from PIL import Image, UnidentifiedImageError
-from tqdm import tqdm
 
 from lookalike import catalog
 from lookalike.catalog import Catalog, CatalogError, CelebrityRecord
 from lookalike.fetcher import commons, dump_listing, wikidata, wikidata_dump
 from lookalike.fetcher.polite_http import HttpError, PoliteClient, Response, Stopped
+from lookalike.progress import Progress
+from lookalike.progress import progress as progress_bar
 
 log = logging.getLogger("fetch_celebrities")
 
@@ -128,8 +129,11 @@ def fetch(options: FetchOptions, client: PoliteClient) -> Report:
     try:
         people = list_people(client, options, report)
         todo = _not_here(people, folder, options.width, report)
-        with tqdm(total=len(todo), unit="photo", desc="fetching", disable=None) as progress:
-            _fetch_photos(client, options, todo, folder, report, progress)
+        bar = progress_bar(len(todo), "photo", "fetching")
+        try:
+            _fetch_photos(client, options, todo, folder, report, bar)
+        finally:
+            bar.close()
     except (KeyboardInterrupt, Stopped):
         report.interrupted = True
         log.warning("interrupted: publishing the photos fetched so far")
@@ -233,7 +237,7 @@ def _fetch_photos(
     todo: list[wikidata.Person],
     folder: _Folder,
     report: Report,
-    progress: tqdm,
+    progress: Progress,
 ) -> None:
     running: dict[Future, wikidata.Person] = {}
     with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="fetch") as pool:
@@ -253,7 +257,7 @@ def _fetch_photos(
 
 
 def _look_up(
-    client: PoliteClient, options: FetchOptions, batch: list[wikidata.Person], report: Report, progress: tqdm
+    client: PoliteClient, options: FetchOptions, batch: list[wikidata.Person], report: Report, progress: Progress
 ) -> list[tuple[wikidata.Person, commons.FileInfo]]:
     """(person, FileInfo) for the batch's usable files; the others are skipped with a reason."""
     try:
@@ -304,7 +308,7 @@ def as_jpeg(data: bytes) -> bytes:
 
 
 def _harvest(
-    running: dict[Future, wikidata.Person], folder: _Folder, report: Report, progress: tqdm, block: bool
+    running: dict[Future, wikidata.Person], folder: _Folder, report: Report, progress: Progress, block: bool
 ) -> dict[Future, wikidata.Person]:
     done, _ = wait(running, timeout=None if block else 0, return_when=FIRST_COMPLETED)
     for future in done:

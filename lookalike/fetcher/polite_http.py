@@ -124,10 +124,10 @@ class PoliteClient:
                 raise HttpError(url, f"{reason}, {self.attempts} attempts", status)
             if wait is not None:
                 self._pause_all(wait)
-                log.warning("%s: %s, everything waits %.1f s as the server asked", _short(url), reason, wait)
+                log.warning("%s: %s, everything waits %.1f s as the server asked", _where(url), reason, wait)
             else:
                 delay = min(self.backoff_cap, self.backoff * 2 ** (attempt - 1))
-                log.warning("%s: %s, retry %d in %.1f s", _short(url), reason, attempt, delay)
+                log.warning("%s: %s, retry %d of %d in %.1f s", _where(url), reason, attempt, self.attempts - 1, delay)
                 self._sleep(delay)
         raise AssertionError("unreachable")
 
@@ -183,6 +183,13 @@ def _start(exc: urllib.error.HTTPError, size: int = 2000) -> bytes:
 def _reason(exc: Exception) -> str:
     reason = getattr(exc, "reason", None) or exc
     return f"{type(reason).__name__}: {reason}" if str(reason) else type(reason).__name__
+
+
+def _where(url: str) -> str:
+    """``query.wikidata.org/sparql``: where a request went, for a log line; its query string
+    (a SPARQL query is hundreds of URL-encoded characters) would drown the reason."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.netloc}{parts.path}"
 
 
 def _short(url: str) -> str:
