@@ -178,9 +178,10 @@ def test_model_py_prints_one_json_line_per_face_with_true_distances(built, face_
     not_a_photo.write_text("not a photo\n")
     photos = [selfie, SAMPLES / "face_recognition" / "two_people.jpg", SAMPLES / "dlib_faces" / "dogs.jpg", not_a_photo]
     command = [sys.executable, str(ROOT / "model.py"), *map(str, photos), "--assets", str(out), "--top", "2"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     lines = [json.loads(line) for line in result.stdout.splitlines()]
 
+    assert result.returncode == 1, result.stderr  # notes.jpg could not be read; the dogs have no face
     assert [line["photo"] for line in lines] == [
         str(p) for p in (photos[0], photos[1], photos[1], photos[2], photos[3])
     ]
@@ -206,6 +207,33 @@ def test_model_py_without_a_usable_index_says_so_in_one_line(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith("model.py: error: ") and "nowhere" in result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+
+
+def test_model_py_exit_status_says_whether_every_photo_was_read(built, tmp_path):
+    """0 when every photo was read, faces or not; 1 for a missing photo, with its line."""
+    out = built[1]
+    base = [sys.executable, str(ROOT / "model.py"), "--assets", str(out), "--top", "1"]
+    read = subprocess.run(
+        [*base, str(lfw("Andre_Agassi", 4)), str(SAMPLES / "dlib_faces" / "dogs.jpg")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert read.returncode == 0, read.stderr
+    missing = subprocess.run([*base, str(tmp_path / "missing.jpg")], capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1
+    [line] = [json.loads(line) for line in missing.stdout.splitlines()]
+    assert line["photo"] == str(tmp_path / "missing.jpg") and "No such file" in line["error"]
+    assert "missing.jpg" in missing.stderr
+
+
+def test_model_py_without_an_index_says_to_build_one(tmp_path):
+    selfie = lfw("Andre_Agassi", 4)
+    command = [sys.executable, str(ROOT / "model.py"), str(selfie), "--assets", str(tmp_path / "assets")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "build_embeddings.py PHOTOS_DIR --out" in result.stderr and str(tmp_path / "assets") in result.stderr
     assert len(result.stderr.splitlines()) == 1, result.stderr
 
 

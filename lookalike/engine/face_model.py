@@ -21,8 +21,16 @@ from pathlib import Path
 # Each worker process owns one core; OpenBLAS threads would only fight each other.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+import warnings
+
 import dlib
 import numpy as np
+
+# face_recognition_models imports pkg_resources, which warns on every import that it is
+# deprecated: a line on stderr from every command (model.py's one-line errors got three).
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    import face_recognition_models
 from PIL import Image
 
 from lookalike.engine.gender_classifier import GenderClassifier

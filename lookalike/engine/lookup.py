@@ -17,6 +17,10 @@ from lookalike.engine.index import CelebrityIndex, Match
 log = logging.getLogger(__name__)
 
 
+NO_FACE = "no face found"
+"""The error of a photo that was read but has no usable face: an answer, not a failure."""
+
+
 def photo_lines(path: str, model: FaceModel, index: CelebrityIndex, top: int) -> list[dict]:
     """One dict per face of the photo at ``path`` (or one with an ``error``), ready for JSON."""
     try:
@@ -28,7 +32,7 @@ def photo_lines(path: str, model: FaceModel, index: CelebrityIndex, top: int) ->
         return _error(path, photo.error)
     faces = photo.faces
     if not faces:
-        return [{"photo": path, "error": "no face found"}]
+        return [{"photo": path, "error": NO_FACE}]
     answers = index.look_alikes(np.stack([face.embedding for face in faces]), k=top)
     lines = []
     for face, answer in zip(faces, answers):
