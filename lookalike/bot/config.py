@@ -14,7 +14,8 @@ WEBHOOK_URL          set: receive updates by webhook at this URL; unset: long po
 WEBHOOK_SECRET       X-Telegram-Bot-Api-Secret-Token     (random per start)
 LISTEN, PORT         webhook server address              (0.0.0.0, 8443)
 LOG_LEVEL            (INFO)
-METRICS_PORT         set: serve Prometheus metrics at :PORT/metrics; unset: nothing listens
+METRICS_PORT         set: serve /metrics (Prometheus), /livez and /readyz on it; unset: nothing listens
+READY_TELEGRAM_SECONDS  /readyz fails when the Bot API has not answered for this long (120)
 ADMIN_IDS            Telegram user ids (comma-separated) who may send /stats
 SHUTDOWN_GRACE_SECONDS  how long a stop waits for the photos in flight (20)
 ANSWERED_FILE        long polling: updates answered but not yet confirmed, kept as the bot runs (answered-updates.json)
@@ -28,6 +29,9 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+TOKEN_SHAPE = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
+"""A bot token as @BotFather gives it: the bot's id, a colon, a secret of URL-safe characters."""
 
 
 class ConfigError(Exception):
@@ -56,12 +60,19 @@ class Config:
     shutdown_grace_seconds: float = 20.0
     answered_file: Path = Path("answered-updates.json")
     stats_file: Path = Path("stats.sqlite")
+    ready_telegram_seconds: float = 120.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] = os.environ) -> Config:
         token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
         if not token:
             raise ConfigError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and export it")
+        if not TOKEN_SHAPE.fullmatch(token):
+            # Never shown: a mistyped token is still most of a secret.
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN does not look like a bot token: @BotFather gives digits, a colon, "
+                "then letters, digits, _ and -"
+            )
         workers = _number(env, "WORKERS", os.cpu_count() or 1, int, minimum=1)
         secret = env.get("WEBHOOK_SECRET") or None
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
@@ -91,6 +102,7 @@ class Config:
             shutdown_grace_seconds=_number(env, "SHUTDOWN_GRACE_SECONDS", 20.0, float, minimum=0),
             answered_file=answered_file,
             stats_file=Path(env.get("STATS_FILE") or answered_file.with_name("stats.sqlite")),
+            ready_telegram_seconds=_number(env, "READY_TELEGRAM_SECONDS", 120.0, float, minimum=10),
         )
 
 
