@@ -9,11 +9,12 @@ import logging
 import secrets
 import signal
 import sys
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import ujson
 from telegram import Update
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -25,13 +26,14 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from lookalike.bot import handlers, metrics
+from lookalike.bot import handlers, metrics, telegram_menu
 from lookalike.bot.analytics import MatchAnalytics
 from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.config import Config
 from lookalike.bot.count_store import CountStore
 from lookalike.bot.delivery import Deliveries, Poller, TrackingUpdateProcessor, WebhookQueue
 from lookalike.bot.face_pool import FacePool
+from lookalike.bot.health import Health
 from lookalike.bot.index_reload import AssetsChanged, AssetsWatcher, LoadedAssets, load_assets_at_start
 from lookalike.bot.services import Services
 from lookalike.bot.user_limits import UserLimits
@@ -55,12 +57,20 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 class UjsonRequest(HTTPXRequest):
     """PTB's HTTPX networking with the Bot API's answers parsed by ujson (faster than json),
-    counting Telegram's 429s (AIORateLimiter retries each after the wait Telegram asks for)."""
+    counting Telegram's 429s (AIORateLimiter retries each after the wait Telegram asks for)
+    and telling ``on_answer`` when Telegram answered (readiness: ``health``)."""
+
+    def __init__(self, *args, on_answer: Callable[[], None] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.on_answer = on_answer
 
     async def do_request(self, *args, **kwargs) -> tuple[int, bytes]:
         status, payload = await super().do_request(*args, **kwargs)
         if status == 429:
             metrics.RETRY_AFTER.inc()
+        # 401/404: the token is refused, so the bot cannot work; 5xx: Telegram is down.
+        if self.on_answer is not None and status < 500 and status not in (401, 404):
+            self.on_answer()
         return status, payload
 
     @staticmethod
@@ -103,15 +113,25 @@ def setup_logging(config: Config) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
-def build_application(config: Config, services: Services, deliveries: Deliveries) -> Application:
+def build_application(
+    config: Config, services: Services, deliveries: Deliveries, on_answer: Callable[[], None] | None = None
+) -> Application:
     application = (
         Application.builder()
         .token(config.token)
         .base_url(f"{config.api_url}/bot")
         .base_file_url(f"{config.api_url}/file/bot")
         .local_mode(config.local_mode)
-        .request(UjsonRequest(connection_pool_size=256, pool_timeout=30.0, read_timeout=30.0, write_timeout=30.0))
-        .get_updates_request(UjsonRequest(connection_pool_size=1, read_timeout=10.0))
+        .request(
+            UjsonRequest(
+                connection_pool_size=256,
+                pool_timeout=30.0,
+                read_timeout=30.0,
+                write_timeout=30.0,
+                on_answer=on_answer,
+            )
+        )
+        .get_updates_request(UjsonRequest(connection_pool_size=1, read_timeout=10.0, on_answer=on_answer))
         # A reply whose quoted message was deleted meanwhile is sent without the quote, not lost.
         .defaults(Defaults(allow_sending_without_reply=True))
         .rate_limiter(
@@ -145,13 +165,20 @@ async def _post_init(application: Application) -> None:
     services: Services = application.bot_data["services"]
     await services.pool.start()
     application.bot_data["watcher_task"] = asyncio.create_task(services.assets.run(), name="index-watcher")
+    # The menu and descriptions are set beside the start, not before it: a slow Telegram
+    # delays no answer, and a refusal is only logged.
+    application.bot_data["menu_task"] = asyncio.create_task(telegram_menu.set_up(application.bot), name="menu")
+    health: Health = application.bot_data["health"]
+    health.started = True
+    application.bot_data["health_task"] = asyncio.create_task(health.beat(application.bot.get_me), name="health-beat")
     log.info("ready: %d celebrities, %d workers", len(services.assets.current), services.pool.workers)
 
 
 async def _post_shutdown(application: Application) -> None:
-    task = application.bot_data.get("watcher_task")
-    if task is not None:
-        task.cancel()
+    for name in ("watcher_task", "menu_task", "health_task"):
+        task = application.bot_data.get(name)
+        if task is not None:
+            task.cancel()
     application.bot_data["services"].pool.shutdown()
     log.info("stopped")
 
@@ -166,18 +193,20 @@ def run(config: Config, assets: LoadedAssets) -> None:
         analytics=MatchAnalytics(store=CountStore(config.stats_file)),
         admin_ids=config.admin_ids,
     )
+    health = Health(services.pool, services.assets, telegram_silence=config.ready_telegram_seconds)
     if config.metrics_port:
-        metrics.serve(config.metrics_port, services.pool, services.assets, services.analytics)
-        log.info("serving metrics on :%d/metrics", config.metrics_port)
-    asyncio.run(_serve(config, services))
+        metrics.serve(config.metrics_port, services.pool, services.assets, services.analytics, health)
+        log.info("serving /metrics, /livez and /readyz on :%d", config.metrics_port)
+    asyncio.run(_serve(config, services, health))
 
 
-async def _serve(config: Config, services: Services) -> None:
+async def _serve(config: Config, services: Services, health: Health) -> None:
     """Receive and answer updates until SIGTERM or SIGINT, then stop without losing any: stop
     receiving, give the photos in flight SHUTDOWN_GRACE_SECONDS to be answered, confirm to
     Telegram only those answered (``delivery``), then stop the workers."""
     deliveries = Deliveries()
-    application = build_application(config, services, deliveries)
+    application = build_application(config, services, deliveries, health.telegram_answered)
+    application.bot_data["health"] = health
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
@@ -211,6 +240,7 @@ async def _serve(config: Config, services: Services) -> None:
                 config.shutdown_grace_seconds,
             )
             deliveries.stopping = True
+            health.stopping = True
             if poller is not None:
                 await poller.stop()
             if not await deliveries.wait_idle(config.shutdown_grace_seconds):
@@ -240,6 +270,10 @@ def main(config: Config) -> int:
     except InvalidToken:
         print("bot.py: the Bot API rejected TELEGRAM_BOT_TOKEN", file=sys.stderr)
         return 2
+    except NetworkError as exc:
+        reason = str(exc).replace(config.token, "<TOKEN>")
+        print(f"bot.py: cannot reach the Bot API at {config.api_url} (TELEGRAM_API_URL): {reason}", file=sys.stderr)
+        return 1
     except (TelegramError, RuntimeError, OSError) as exc:
         print(f"bot.py: {str(exc).replace(config.token, '<TOKEN>')}", file=sys.stderr)
         return 1

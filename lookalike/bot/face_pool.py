@@ -98,6 +98,18 @@ class FacePool:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
 
+    def check_workers(self) -> int:
+        """Worker processes alive now (readiness asks every few seconds). A pool broken while
+        idle (a worker killed) is replaced here, not only when the next photo finds it broken:
+        a bot reported not ready may be sent no photo at all."""
+        executor = self._executor
+        if executor is None:
+            return 0
+        if getattr(executor, "_broken", False):
+            self._replace(executor)
+            return 0
+        return sum(process.is_alive() for process in list((executor._processes or {}).values()))
+
     @contextlib.contextmanager
     def reserve(self):
         """Hold a place among the ``max_pending`` photos in flight, or raise Busy."""

@@ -1,4 +1,5 @@
-"""The bot's Prometheus metrics, served at ``/metrics`` when METRICS_PORT is set.
+"""The bot's Prometheus metrics, served at ``/metrics`` when METRICS_PORT is set, beside
+the health endpoints ``/livez`` and ``/readyz`` (``health``).
 
 Counted whether or not anything serves them (prometheus_client keeps them in memory);
 ``serve`` starts the HTTP endpoint. Labels are bounded: kinds of update, outcomes and
@@ -7,9 +8,15 @@ stages, never a user or a celebrity (unbounded cardinality, and users' privacy).
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, Counter, Histogram, start_http_server
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
+
+from lookalike.bot.health import Health
 
 SECONDS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -83,7 +90,36 @@ class BotCollector(Collector):
         )
 
 
-def serve(port: int, pool, assets, analytics, registry=REGISTRY) -> None:
-    """Register the bot's live figures and serve /metrics on ``port`` (all interfaces)."""
+def serve(port: int, pool, assets, analytics, health: Health, registry=REGISTRY) -> ThreadingHTTPServer:
+    """Register the bot's live figures and serve /metrics, /livez and /readyz on ``port``
+    (all interfaces) from a thread of its own; any other path is a 404."""
     registry.register(BotCollector(pool, assets, analytics))
-    start_http_server(port, registry=registry)
+    server = ThreadingHTTPServer(("", port), _handler(health, registry))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
+    return server
+
+
+def _handler(health: Health, registry) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                self._send(200, generate_latest(registry), CONTENT_TYPE_LATEST)
+            elif path in ("/livez", "/readyz"):
+                ok, figures = health.liveness() if path == "/livez" else health.readiness()
+                self._send(200 if ok else 503, json.dumps(figures).encode() + b"\n", "application/json")
+            else:
+                self._send(404, b"not found: /metrics, /livez or /readyz\n", "text/plain; charset=utf-8")
+
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # a probe every few seconds would drown the log
+
+    return Handler
