@@ -6,6 +6,10 @@
 #
 #   bash install.sh            # PYTHON=python3.12 or VENV=/opt/bot/venv to choose others
 #
+# PROJECT=none installs everything but the project itself (the Dockerfile's build stage does,
+# so that the compiled layer does not depend on the code; it installs the project after).
+# TEST_TOOLS=no leaves out the system packages only the tests use (Chromium; the image's).
+#
 # The first run takes 7-8 minutes on 2 idle cores (about 12 CPU-minutes): dlib and nmslib are
 # compiled from source, because the prebuilt wheels are several times slower (README). Later
 # runs reuse dlib's wheel from ~/.cache/lookalike-wheels and pip's cache: about a minute.
@@ -41,7 +45,9 @@ include=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"]
 [ -n "$(find /usr/share/fonts -name DejaVuSans.ttf -print -quit 2>/dev/null)" ] || missing+=(fonts-dejavu-core)
 # Debian's Chromium, which the playground's browser tests drive through playwright (playwright's
 # own browser download is not used: it fetches a build from outside the package registries)
-command -v chromium >/dev/null || missing+=(chromium)
+if [ "${TEST_TOOLS:-yes}" != no ]; then
+  command -v chromium >/dev/null || missing+=(chromium)
+fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then
@@ -88,6 +94,8 @@ fi
 say "installing the pinned requirements (nmslib compiles from source the first time: 2-3 minutes)"
 "${pip[@]}" install -q --find-links "$wheels" -r requirements.txt
 # --- the project itself, editable: `import lookalike` works from anywhere, nothing patches sys.path
-"${pip[@]}" install -q --no-deps --no-build-isolation -e .
+if [ "${PROJECT:-editable}" != none ]; then
+  "${pip[@]}" install -q --no-deps --no-build-isolation -e .
+fi
 "$venv/bin/python" -c 'import dlib, nmslib, telegram, prometheus_client'
 say "done in $((SECONDS - started)) s; test with: $venv/bin/python -m pytest -q"
