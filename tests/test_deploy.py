@@ -1,0 +1,316 @@
+"""How the bot is configured and supervised: .env and .env.example, README's table, the
+token's shape, the systemd unit, the health figures and the progress lines of the tools."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from lookalike.bot.config import Config, ConfigError
+from lookalike.bot.env_file import read_env_file, with_env_file
+from lookalike.bot.health import Health
+from lookalike.progress import LogProgress
+from tests.support.data import ROOT
+
+TOKEN = "4242:AAE-never_LOG-this-Token-0123456789"
+
+
+class Recording(dict):
+    """An environment that remembers every name the configuration asked it for."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.asked: set[str] = set()
+
+    def get(self, key, default=None):
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+
+def configuration_variables() -> set[str]:
+    env = Recording({"TELEGRAM_BOT_TOKEN": TOKEN})
+    Config.from_env(env)
+    return env.asked
+
+
+def test_the_configuration_reads_the_variables_it_is_known_to():
+    # The recording sees the names Config.from_env asks for; a few it must never miss.
+    assert {"TELEGRAM_BOT_TOKEN", "ASSETS_DIR", "SHUTDOWN_GRACE_SECONDS", "METRICS_PORT"} <= configuration_variables()
+
+
+def test_every_configuration_variable_is_in_env_example_and_the_readme():
+    example = {
+        match.group(1)
+        for match in re.finditer(r"^#? ?([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE)
+    }
+    readme = (ROOT / "README.md").read_text()
+    table = {
+        name
+        for row in re.findall(r"^\| (.+?) \|", readme, re.MULTILINE)
+        for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row)
+    }
+    variables = configuration_variables()
+    assert variables - example == set(), "missing from .env.example"
+    assert variables - table == set(), "missing from README's table"
+
+
+def test_env_example_as_an_env_file_is_the_defaults(tmp_path):
+    """Copied to .env with only the token filled in, the example configures the default bot."""
+    text = (ROOT / ".env.example").read_text().replace("TELEGRAM_BOT_TOKEN=", f"TELEGRAM_BOT_TOKEN={TOKEN}")
+    (tmp_path / ".env").write_text(text)
+    from_file = Config.from_env(with_env_file({"ENV_FILE": str(tmp_path / ".env")}))
+    assert from_file == Config.from_env({"TELEGRAM_BOT_TOKEN": TOKEN})
+
+
+def test_env_file_lines_and_the_environment_wins(tmp_path):
+    path = tmp_path / "bot.env"
+    path.write_text(
+        "# a comment\n\n"
+        f"export TELEGRAM_BOT_TOKEN={TOKEN}\n"
+        "WORKERS = 3   # two cores and a half\n"
+        "LOG_LEVEL='debug'\n"
+        'ADMIN_IDS="1, 2 # not a comment"\n'
+        "ASSETS_DIR=/from/the/file\n"
+    )
+    assert read_env_file(path) == {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "WORKERS": "3",
+        "LOG_LEVEL": "debug",
+        "ADMIN_IDS": "1, 2 # not a comment",
+        "ASSETS_DIR": "/from/the/file",
+    }
+    merged = with_env_file({"ENV_FILE": str(path), "ASSETS_DIR": "/from/the/environment"})
+    assert merged["ASSETS_DIR"] == "/from/the/environment" and merged["WORKERS"] == "3"
+
+
+def test_dot_env_is_read_from_the_working_directory_when_present(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert with_env_file({"WORKERS": "2"}) == {"WORKERS": "2"}  # no .env: the environment alone
+    (tmp_path / ".env").write_text("WORKERS=5\nPORT=8080\n")
+    assert with_env_file({"WORKERS": "2"}) == {"WORKERS": "2", "PORT": "8080"}
+
+
+def test_a_bad_env_file_line_is_named_without_its_content(tmp_path):
+    path = tmp_path / ".env"
+    path.write_text(f"LOG_LEVEL=INFO\n{TOKEN}\n")
+    with pytest.raises(ConfigError) as caught:
+        read_env_file(path)
+    assert f"{path}:2: not a NAME=value line" in str(caught.value) and TOKEN not in str(caught.value)
+    with pytest.raises(ConfigError, match="cannot read the env file"):
+        with_env_file({"ENV_FILE": str(tmp_path / "missing.env")})
+
+
+@pytest.mark.parametrize("token", ["abc", "55555", ":AAH", "4242:", "4242:AA H", "bot4242:AAH"])
+def test_a_token_of_the_wrong_shape_is_refused_without_showing_it(token):
+    with pytest.raises(ConfigError) as caught:
+        Config.from_env({"TELEGRAM_BOT_TOKEN": token})
+    assert "does not look like a bot token" in str(caught.value) and token not in str(caught.value)
+
+
+def test_tokens_of_botfathers_shape_are_accepted():
+    for token in (TOKEN, "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "1:x"):
+        assert Config.from_env({"TELEGRAM_BOT_TOKEN": token}).token == token
+
+
+# ------------------------------------------------------------------ systemd
+
+
+def unit_settings() -> dict[str, list[str]]:
+    settings: dict[str, list[str]] = {}
+    for line in (ROOT / "deploy" / "lookalike-bot.service").read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            settings.setdefault(key, []).append(value)
+    return settings
+
+
+def test_the_systemd_unit_outwaits_the_grace_and_is_sandboxed():
+    settings = unit_settings()
+    grace = Config.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}).shutdown_grace_seconds
+    assert float(settings["TimeoutStopSec"][0]) > grace
+    assert settings["Restart"] == ["on-failure"] and settings["NoNewPrivileges"] == ["yes"]
+    assert settings["ProtectSystem"] == ["strict"] and settings["User"] == ["lookalike"]
+    # What the bot writes is within ReadWritePaths: ANSWERED_FILE, and nothing else.
+    writable = settings["ReadWritePaths"][0].split()
+    answered = next(v.split("=", 1)[1] for v in settings["Environment"] if v.startswith("ANSWERED_FILE="))
+    assert any(answered.startswith(path + "/") for path in writable)
+    assert settings["EnvironmentFile"] == ["/etc/lookalike/bot.env"]
+
+
+def test_the_systemd_unit_passes_systemd_analyze_verify(tmp_path):
+    """systemd-analyze checks every directive's name and value, and that ExecStart is an
+    executable: the unit's /opt/lookalike is pointed at this checkout's .venv for that."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        reason = "systemd-analyze is not installed (Debian: apt-get install systemd; .ci/image installs it)"
+        if os.environ.get("CI", "").strip().lower() in ("true", "1"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    python = ROOT / ".venv" / "bin" / "python"
+    assert python.exists(), "install.sh makes .venv"
+    unit = tmp_path / "lookalike-bot.service"
+    unit.write_text((ROOT / "deploy" / "lookalike-bot.service").read_text().replace("/opt/lookalike", str(ROOT)))
+    result = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    complaints = [line for line in (result.stdout + result.stderr).splitlines() if unit.name in line]
+    assert complaints == []
+
+
+# ------------------------------------------------------------------ health
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Pool:
+    workers = 2
+
+    def __init__(self):
+        self.alive = 2
+
+    def check_workers(self) -> int:
+        return self.alive
+
+
+class Gallery:
+    def __init__(self, count: int):
+        self.current = type("Index", (), {"version": "v1", "__len__": lambda self: count})()
+
+
+def test_ready_only_when_started_with_an_index_workers_and_telegram_answering():
+    clock, pool = Clock(), Pool()
+    health = Health(pool, Gallery(24), telegram_silence=120, clock=clock)
+    assert not health.readiness()[0]  # not started
+    health.started = True
+    health.workers_alive = pool.check_workers()
+    assert not health.readiness()[0]  # Telegram never answered
+    health.telegram_answered()
+    ready, figures = health.readiness()
+    assert ready and figures["index_version"] == "v1" and figures["workers_alive"] == 2
+    clock.now += 121
+    assert not health.readiness()[0]  # Telegram silent too long
+    health.telegram_answered()
+    health.workers_alive = 1
+    assert not health.readiness()[0]  # a worker gone
+    health.workers_alive = 2
+    assert health.readiness()[0]
+    health.stopping = True
+    assert not health.readiness()[0]
+    assert not Health(
+        pool, Gallery(0), clock=clock, started=True, workers_alive=2, telegram_answered_at=clock.now
+    ).readiness()[0]
+
+
+def test_alive_until_the_event_loop_stalls():
+    clock = Clock()
+    health = Health(Pool(), Gallery(1), clock=clock)
+    assert health.liveness()[0]
+    health.loop_tick_at = clock.now
+    clock.now += 29
+    assert health.liveness()[0]
+    clock.now += 2
+    assert not health.liveness()[0]
+
+
+# ------------------------------------------------------------------ progress lines
+
+
+def test_progress_without_a_terminal_is_a_log_line_every_5_percent_or_30_seconds(caplog):
+    clock = Clock()
+    caplog.set_level(logging.INFO, logger="progress")
+    progress = LogProgress(1000, "photo", "analysing", clock=clock)
+    for _ in range(49):
+        clock.now += 0.1
+        progress.update()
+    assert caplog.messages == []  # 4.9%, 4.9 s
+    clock.now += 0.1
+    progress.update()
+    assert caplog.messages == ["analysing: 50/1000 photos (5%), 10.0 photos/s, 2 min left"]
+    clock.now += 31  # slower now: a line after 30 s though only 0.1% more
+    progress.update()
+    assert caplog.messages[-1] == "analysing: 51/1000 photos (5%), 1.4 photos/s, 11 min left"
+    progress.update(949)
+    progress.close()
+    assert caplog.messages[-1] == "analysing: 1000/1000 photos in 36 s (27.8 photos/s)"
+    assert len(caplog.messages) == 3
+
+
+def test_build_embeddings_logs_progress_when_stderr_is_not_a_terminal(tmp_path):
+    from tests.support.data import LFW, require
+
+    require(LFW)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for person in sorted(p.name for p in LFW.iterdir() if p.is_dir())[:12]:
+        first = sorted((LFW / person).glob("*.jpg"))[0]
+        (photos / f"{person}.jpg").symlink_to(first)
+    command = [str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "build_embeddings.py"), str(photos)]
+    result = subprocess.run(
+        [*command, "--out", str(tmp_path / "assets"), "--jitters", "1", "--workers", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "analysing: " in line]
+    assert len(lines) >= 10, result.stderr  # 12 photos: each is more than 5%
+    assert re.search(r"analysing: \d+/12 photos \(\d+%\), [\d.]+ photos/s, \d+ (s|min) left", lines[0]), lines[0]
+    assert re.search(r"analysing: 12/12 photos in \d+ s", lines[-1]), lines[-1]
+    assert "\r" not in result.stderr  # no bar drawn into a log
+
+
+# ------------------------------------------------------------------ the tools' rough edges
+
+
+def test_fetch_retries_are_logged_without_the_query(caplog):
+    """Each retry's warning names where the request went and why, not the 120-character
+    URL-encoded SPARQL query it carried."""
+    import socket
+
+    from lookalike.fetcher.polite_http import HttpError, PoliteClient
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: connections are refused
+    client = PoliteClient("LookalikeTest/1.0 (test@example.org)", attempts=3, backoff=0.01)
+    query = "SELECT ?person ?sitelinks WHERE { ?person wdt:P31 wd:Q5; wdt:P18 ?image; wikibase:sitelinks ?sitelinks }"
+    caplog.set_level(logging.WARNING)
+    with pytest.raises(HttpError):
+        client.get(f"http://127.0.0.1:{port}/sparql", params={"query": query, "format": "json"})
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 2, warnings
+    assert warnings[0].startswith(f"127.0.0.1:{port}/sparql: ") and "retry 1 of 2 in" in warnings[0]
+    assert all("SELECT" not in w and "query=" not in w and len(w) < 160 for w in warnings), warnings
+
+
+def test_fetch_help_shows_contact_as_required():
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "fetch_celebrities.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0
+    usage = result.stdout.split("\n\n")[0]
+    assert "--contact EMAIL_OR_URL" in usage and "[--contact" not in usage, usage
+    assert "required:" in result.stdout
+
+
+def test_photos_readme_runs_the_tools_from_the_venv():
+    text = (ROOT / "photos" / "README.md").read_text()
+    commands = re.findall(r"^\s+(\S*python\S*) (build_embeddings|fetch_celebrities)\.py", text, re.MULTILINE)
+    assert commands and all(python == ".venv/bin/python" for python, _ in commands), commands

@@ -1,0 +1,202 @@
+"""The bot as a supervisor sees it: /livez and /readyz beside /metrics (ready only when
+ready), the command menu and descriptions set at start, .env read, and one clear line
+when the token is malformed or the Bot API unreachable."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.support.bot_api_server import FakeBotApi
+from tests.support.bot_harness import TOKEN, new_user, only_reply, run_bot, sample, selfie
+from tests.support.data import ROOT
+
+pytestmark = pytest.mark.e2e  # starts bot.py
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def get(port: int, path: str) -> httpx.Response:
+    return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5)
+
+
+def wait_ready(port: int, timeout: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    answer = None
+    while time.monotonic() < deadline:
+        answer = get(port, "/readyz")
+        if answer.status_code == 200:
+            return answer.json()
+        time.sleep(0.2)
+    raise AssertionError(f"not ready within {timeout} s: {answer and answer.text}")
+
+
+def test_health_endpoints_beside_metrics_and_not_ready_while_stopping(people, assets, tmp_path):
+    port = free_port()
+    with FakeBotApi(token=TOKEN) as api:
+        bot = run_bot(api, assets, tmp_path / "bot.log", METRICS_PORT=str(port), SHUTDOWN_GRACE_SECONDS="30")
+        try:
+            ready = wait_ready(port)
+            # The version the bot gives the index it loaded (/metrics says the same).
+            assert re.fullmatch(r"[0-9a-f]{8}", ready["index_version"]), ready
+            assert f'lookalike_index_info{{version="{ready["index_version"]}"}} 1.0' in get(port, "/metrics").text
+            assert ready["index_celebrities"] == len(people)
+            assert ready["workers_alive"] == ready["workers"] == 2
+            assert 0 <= ready["telegram_seconds_since_answer"] < 30
+            assert get(port, "/livez").status_code == 200
+            assert get(port, "/metrics").status_code == 200 and "lookalike_workers 2.0" in get(port, "/metrics").text
+            assert get(port, "/healthz").status_code == 404  # was 200 with the metrics, whatever the path
+            assert get(port, "/").status_code == 404
+
+            # A photo held in its download keeps the bot in its grace period after SIGTERM:
+            # alive, answering its probes, but not ready (a load balancer sends nothing new).
+            user = new_user()
+            api.hold_downloads("held.jpg")
+            api.send_document_update(user, selfie(people[0]), "image/jpeg", "held.jpg")
+            api.wait_for(lambda c: c.method == "getFile" and c.ok, timeout=30)
+            bot.process.send_signal(signal.SIGTERM)
+            bot.wait_for_log("stopping: 1 updates in flight")
+            stopping = get(port, "/readyz")
+            assert stopping.status_code == 503 and stopping.json()["stopping"] is True
+            assert get(port, "/livez").status_code == 200
+            api.release_downloads()
+            only_reply(api, user)
+            assert bot.process.wait(30) == 0
+        finally:
+            bot.stop()
+
+
+def test_not_ready_while_the_bot_api_fails(assets, tmp_path):
+    port = free_port()
+    with FakeBotApi(token=TOKEN) as api:
+        bot = run_bot(api, assets, tmp_path / "bot.log", METRICS_PORT=str(port), READY_TELEGRAM_SECONDS="10")
+        try:
+            wait_ready(port)
+            api.stop()  # Telegram gone: getUpdates and the health check's getMe fail
+            deadline = time.monotonic() + 30
+            while get(port, "/readyz").status_code == 200:
+                assert time.monotonic() < deadline, "still ready 30 s after the Bot API went away"
+                time.sleep(0.5)
+            figures = get(port, "/readyz").json()
+            assert figures["telegram_seconds_since_answer"] > 10 and figures["workers_alive"] == 2
+            assert get(port, "/livez").status_code == 200  # alive: a restart would not help
+        finally:
+            bot.stop()
+
+
+def test_command_menu_and_descriptions_in_english_and_russian(assets, tmp_path):
+    with FakeBotApi(token=TOKEN) as api:
+        bot = run_bot(api, assets, tmp_path / "bot.log")
+        try:
+            api.wait_for(lambda c: c.method == "setMyShortDescription", count=2, timeout=30)
+            menus = {
+                (
+                    json.loads(c.params["scope"])["type"]
+                    if isinstance(c.params["scope"], str)
+                    else c.params["scope"]["type"],
+                    c.params.get("language_code"),
+                ): c.params["commands"]
+                for c in api.calls("setMyCommands")
+            }
+            assert set(menus) == {
+                ("all_private_chats", None),
+                ("all_group_chats", None),
+                ("all_private_chats", "ru"),
+                ("all_group_chats", "ru"),
+            }
+            commands = {key: [c["command"] for c in _json(value)] for key, value in menus.items()}
+            assert commands[("all_private_chats", None)] == ["start", "help"]
+            assert commands[("all_group_chats", "ru")] == ["help"]
+            assert "Что умеет" in _json(menus[("all_private_chats", "ru")])[0]["description"]
+            descriptions = {
+                c.params.get("language_code"): c.params["description"] for c in api.calls("setMyDescription")
+            }
+            assert set(descriptions) == {None, "ru"} and "selfie" in descriptions[None]
+            assert "селфи" in descriptions["ru"]
+            shorts = {
+                c.params.get("language_code"): c.params["short_description"] for c in api.calls("setMyShortDescription")
+            }
+            assert all(len(text) <= 120 for text in shorts.values()) and set(shorts) == {None, "ru"}
+            assert all(len(text) <= 512 for text in descriptions.values())
+            # And the bot answers as before.
+            user = new_user()
+            api.send_photo_update(user, sizes=sample("face_recognition/obama.jpg"))
+            assert only_reply(api, user).method == "sendPhoto"
+        finally:
+            bot.stop()
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _run(env: dict[str, str], cwd=ROOT) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bot.py")], cwd=cwd, env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_a_malformed_token_is_one_line_that_does_not_show_it(assets):
+    result = _run({"TELEGRAM_BOT_TOKEN": "abc-not-a-token", "ASSETS_DIR": str(assets)})
+    assert result.returncode == 2
+    assert result.stderr.startswith("bot.py: TELEGRAM_BOT_TOKEN does not look like a bot token")
+    assert len(result.stderr.splitlines()) == 1 and "abc-not-a-token" not in result.stderr
+
+
+def test_an_unreachable_bot_api_is_one_line_naming_telegram_api_url(assets):
+    port = free_port()  # nothing listens there
+    result = _run(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "ASSETS_DIR": str(assets),
+            "TELEGRAM_API_URL": f"http://127.0.0.1:{port}",
+            "WORKERS": "1",
+        }
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"bot.py: cannot reach the Bot API at http://127.0.0.1:{port} (TELEGRAM_API_URL): "), (
+        result.stderr
+    )
+    assert TOKEN not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_bot_reads_dot_env_and_the_environment_wins(assets, tmp_path):
+    with FakeBotApi(token=TOKEN) as api:
+        (tmp_path / ".env").write_text(
+            f"TELEGRAM_BOT_TOKEN={TOKEN}\nTELEGRAM_API_URL={api.url}\nASSETS_DIR=/nowhere\nWORKERS=1\n"
+        )
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
+        environment["ASSETS_DIR"] = str(assets)  # wins over the file's /nowhere
+        with open(tmp_path / "bot.log", "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, str(ROOT / "bot.py")],
+                cwd=tmp_path,
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            api.wait_for(lambda c: c.method == "getUpdates", timeout=60)
+            user = new_user()
+            api.send_photo_update(user, sizes=sample("face_recognition/obama.jpg"))
+            assert only_reply(api, user).method == "sendPhoto"
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(30) == 0
+        assert "1 face workers ready" in (tmp_path / "bot.log").read_text()  # WORKERS=1 from the file
