@@ -143,7 +143,8 @@ def _json(value):
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _run(env: dict[str, str], cwd=ROOT) -> subprocess.CompletedProcess:
+def _run(env: dict[str, str], cwd) -> subprocess.CompletedProcess:
+    """bot.py run to its exit, in ``cwd`` (not the checkout: it may write its state files there)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
     environment.update(env)
     return subprocess.run(
@@ -151,14 +152,14 @@ def _run(env: dict[str, str], cwd=ROOT) -> subprocess.CompletedProcess:
     )
 
 
-def test_a_malformed_token_is_one_line_that_does_not_show_it(assets):
-    result = _run({"TELEGRAM_BOT_TOKEN": "abc-not-a-token", "ASSETS_DIR": str(assets)})
+def test_a_malformed_token_is_one_line_that_does_not_show_it(assets, tmp_path):
+    result = _run({"TELEGRAM_BOT_TOKEN": "abc-not-a-token", "ASSETS_DIR": str(assets)}, tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("bot.py: TELEGRAM_BOT_TOKEN does not look like a bot token")
     assert len(result.stderr.splitlines()) == 1 and "abc-not-a-token" not in result.stderr
 
 
-def test_an_unreachable_bot_api_is_one_line_naming_telegram_api_url(assets):
+def test_an_unreachable_bot_api_is_one_line_naming_telegram_api_url(assets, tmp_path):
     port = free_port()  # nothing listens there
     result = _run(
         {
@@ -166,7 +167,8 @@ def test_an_unreachable_bot_api_is_one_line_naming_telegram_api_url(assets):
             "ASSETS_DIR": str(assets),
             "TELEGRAM_API_URL": f"http://127.0.0.1:{port}",
             "WORKERS": "1",
-        }
+        },
+        tmp_path,
     )
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
