@@ -186,14 +186,14 @@ class Pool:
         return self.alive
 
 
-class Gallery:
+class Assets:
     def __init__(self, count: int):
         self.current = type("Index", (), {"version": "v1", "__len__": lambda self: count})()
 
 
 def test_ready_only_when_started_with_an_index_workers_and_telegram_answering():
     clock, pool = Clock(), Pool()
-    health = Health(pool, Gallery(24), telegram_silence=120, clock=clock)
+    health = Health(pool, Assets(24), telegram_silence=120, clock=clock)
     assert not health.readiness()[0]  # not started
     health.started = True
     health.workers_alive = pool.check_workers()
@@ -211,13 +211,13 @@ def test_ready_only_when_started_with_an_index_workers_and_telegram_answering():
     health.stopping = True
     assert not health.readiness()[0]
     assert not Health(
-        pool, Gallery(0), clock=clock, started=True, workers_alive=2, telegram_answered_at=clock.now
+        pool, Assets(0), clock=clock, started=True, workers_alive=2, telegram_answered_at=clock.now
     ).readiness()[0]
 
 
 def test_alive_until_the_event_loop_stalls():
     clock = Clock()
-    health = Health(Pool(), Gallery(1), clock=clock)
+    health = Health(Pool(), Assets(1), clock=clock)
     assert health.liveness()[0]
     health.loop_tick_at = clock.now
     clock.now += 29
