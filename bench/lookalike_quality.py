@@ -34,12 +34,14 @@ ranking is fitted on them as a build would, and the strangers' real faces are th
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import itertools
 import math
 import random
 import sys
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import common
@@ -70,7 +72,11 @@ def split(people: list[str], share: float, seed: int) -> tuple[list[str], list[s
 
 
 def gallery_entries(
-    by_person: dict[str, list[Path]], vectors: dict[Path, np.ndarray], people: list[str], held_out: dict[str, Path]
+    by_person: dict[str, list[Path]],
+    vectors: dict[Path, np.ndarray],
+    scores: dict[Path, float],
+    people: list[str],
+    held_out: dict[str, Path],
 ) -> list[be.Entry]:
     """What build_embeddings keeps of ``people``'s photos (less the held-out ones), catalog fields included."""
     catalog = read_catalog(LFW)
@@ -83,7 +89,14 @@ def gallery_entries(
         for path in photos:
             vector = vectors.get(path)
             result = (
-                PhotoResult(status="ok", faces=1, box=(0, 0, 1, 1), eye_distance=100.0, embedding=vector)
+                PhotoResult(
+                    status="ok",
+                    faces=1,
+                    box=(0, 0, 1, 1),
+                    eye_distance=100.0,
+                    embedding=vector,
+                    gender_score=scores[path],
+                )
                 if vector is not None
                 else PhotoResult(status="no_face")
             )
@@ -98,8 +111,10 @@ def plain_index(entries: list[be.Entry]) -> CelebrityIndex:
     return CelebrityIndex.build(vectors, records, calibrate(vectors, samples, owners))
 
 
-def stranger_figures(index: CelebrityIndex, queries: np.ndarray, query_genders: np.ndarray) -> dict[str, float]:
-    answers = index.look_alikes(queries, k=3)
+def stranger_figures(
+    index: CelebrityIndex, queries: np.ndarray, query_genders: np.ndarray, scores: np.ndarray | None = None
+) -> dict[str, float]:
+    answers = index.look_alikes(queries, k=3, gender_scores=scores)
     tops = np.array([answer.matches[0].id for answer in answers])
     counts = np.array(sorted(Counter(tops.tolist()).values(), reverse=True))
     n, q = len(index), len(queries)
@@ -133,46 +148,138 @@ def ks_uniform(values: np.ndarray) -> float:
     return float(max(above.max(), below.max()))
 
 
-def probe_trade_off(probe: gender.GenderProbe, queries: np.ndarray, query_genders: np.ndarray) -> str:
-    """What any threshold of the gender probe could give on these strangers: men's mismatch
-    where women's is held at 1, 2 and 3%, and the equal-error point."""
-    scores = probe.score(queries)
-    women, men = np.sort(scores[query_genders == 0]), np.sort(scores[query_genders == 1])
-    held = []
-    for women_wrong in (0.01, 0.02, 0.03):
-        threshold = women[math.ceil((1 - women_wrong) * len(women)) - 1]  # at most that share of women above
-        held.append(f"women {100 * women_wrong:.0f}% -> men {100 * (men <= threshold).mean():.2f}%")
-    cuts = np.concatenate([women, men])
-    wrong = np.maximum(
-        1 - np.searchsorted(women, cuts, "right") / len(women), np.searchsorted(men, cuts, "right") / len(men)
-    )
-    return (
-        f"gender probe's trade-off on these strangers (every photo; any threshold): {'; '.join(held)}; "
-        f"equal errors at {100 * wrong.min():.2f}%; the index's threshold: women "
-        f"{100 * (women > 0).mean():.2f}%, men {100 * (men <= 0).mean():.2f}%"
-    )
-
-
-def identification(index: CelebrityIndex, queries: np.ndarray, truth: list[str]) -> float:
-    keys = [index.celebrity(m[0].id)["key"] for m in index.query(queries, k=1)]
+def identification(
+    index: CelebrityIndex, queries: np.ndarray, truth: list[str], scores: np.ndarray | None = None
+) -> float:
+    keys = [index.celebrity(a.matches[0].id)["key"] for a in index.look_alikes(queries, k=1, gender_scores=scores)]
     return float(np.mean([found == person for found, person in zip(keys, truth)]))
 
 
-def query_time(index: CelebrityIndex, queries: np.ndarray) -> float:
+def query_time(index: CelebrityIndex, queries: np.ndarray, scores: np.ndarray | None = None) -> float:
     """Median seconds of one face's look-up, k=3, after a warm-up pass."""
-    for query in queries[:50]:
-        index.look_alikes(query, k=3)
+    given = scores is not None
+    scores = np.zeros(len(queries)) if scores is None else scores
+    for query, score in zip(queries[:50], scores):
+        index.look_alikes(query, k=3, gender_scores=[score] if given else None)
     times = []
-    for query in queries:
+    for query, score in zip(queries, scores):
         started = common.now()
-        index.look_alikes(query, k=3)
+        index.look_alikes(query, k=3, gender_scores=[score] if given else None)
         times.append(common.now() - started)
     return common.median(times)
+
+
+ALIASES = [
+    frozenset(("Noer_Muis", "Noer_Moeis")),
+    frozenset(("Wang_Yingfan", "Yingfan_Wang")),
+    frozenset(("Sepp_Blatter", "Joseph_Blatter")),
+    frozenset(("Mireya_Moscoso", "Mireya_Elisa_Moscoso_Rodriguez")),
+]
+"""LFW files these people under two names: a "stranger" told "this is" the other name is right."""
+
+
+@dataclass
+class Split:
+    """One random split of the LFW people: the gallery's entries and the query photos."""
+
+    seed: int
+    gallery_people: list[str]
+    strangers: list[str]
+    entries: list[be.Entry]
+    queries: dict[
+        str, tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]
+    ]  # label -> vectors, scores, genders, people
+    held: list[str]  # gallery people with a held-out photo
+    held_vectors: np.ndarray
+    held_scores: np.ndarray
+
+
+def prepare(seed: int, args, vectors: dict[Path, np.ndarray], scores: dict[Path, float], by_person) -> Split:
+    gallery_people, strangers = split(list(by_person), args.gallery_share, seed)
+    rng = random.Random(seed)
+    held_out = {}
+    for person in gallery_people:
+        with_face = [p for p in by_person[person] if p in vectors]
+        if len(with_face) >= 2:
+            held_out[person] = rng.choice(with_face)
+    entries = gallery_entries(by_person, vectors, scores, gallery_people, held_out)
+    every_photo = [p for person in strangers for p in by_person[person] if p in vectors]
+    few_photos = []
+    for person in strangers:
+        with_face = [p for p in by_person[person] if p in vectors]
+        few_photos += sorted(rng.sample(with_face, min(args.per_stranger, len(with_face))))
+    catalog = read_catalog(LFW)
+    queries = {
+        label: (
+            np.stack([vectors[p] for p in photos]),
+            np.array([scores[p] for p in photos]),
+            gender.codes([catalog.get(p.parent.name, {}) for p in photos]),
+            [p.parent.name for p in photos],
+        )
+        for label, photos in (("every photo", every_photo), (f"<= {args.per_stranger} per stranger", few_photos))
+    }
+    held = sorted(held_out)
+    return Split(
+        seed,
+        gallery_people,
+        strangers,
+        entries,
+        queries,
+        held,
+        np.stack([vectors[held_out[person]] for person in held]),
+        np.array([scores[held_out[person]] for person in held]),
+    )
+
+
+def this_is_rates(index: CelebrityIndex, s: Split) -> dict[str, object]:
+    """Held-out photos of gallery people told "this is X" (and X right), strangers told it
+    falsely (an alias of their own name is not false), and who those strangers were."""
+    held = index.look_alikes(s.held_vectors, k=3, gender_scores=s.held_scores)
+    keys = [None if a.this_is is None else index.celebrity(a.this_is.id)["key"] for a in held]
+    figures: dict[str, object] = {
+        "told": np.mean([key is not None for key in keys]),
+        "right": np.mean([key == person for key, person in zip(keys, s.held)]),
+    }
+    for label, (vectors, scores, _, people) in s.queries.items():
+        answers = index.look_alikes(vectors, k=3, gender_scores=scores)
+        told = [
+            (person, index.celebrity(a.this_is.id)["key"])
+            for a, person in zip(answers, people)
+            if a.this_is is not None
+        ]
+        false = [pair for pair in told if frozenset(pair) not in ALIASES]
+        figures[label] = len(false) / len(answers)
+        figures[f"{label} claims"] = sorted(set(false))
+        figures[f"{label} aliases"] = len(told) - len(false)
+    return figures
+
+
+def split_row(s: Split, args) -> list[str]:
+    """The compact figures of one split: gender mismatch probe-only and fused, identification, "this is X"."""
+    ranked = be.make_index(s.entries)
+    vectors, scores, genders, _ = s.queries["every photo"]
+    probe = stranger_figures(ranked, vectors, genders)
+    fused = stranger_figures(ranked, vectors, genders, scores)
+    rates = this_is_rates(ranked, s)
+    few = f"<= {args.per_stranger} per stranger"
+    return [
+        str(s.seed),
+        f"{100 * probe['women']:.2f} / {100 * probe['men']:.2f}",
+        f"{100 * fused['women']:.2f} / {100 * fused['men']:.2f}",
+        f"{100 * identification(ranked, s.held_vectors, s.held):.2f}",
+        f"{100 * identification(ranked, s.held_vectors, s.held, s.held_scores):.2f}",
+        f"{100 * rates['told']:.1f} ({100 * rates['right']:.1f})",
+        f"{100 * rates['every photo']:.2f} / {100 * rates[few]:.2f}",
+        str(ranked.identity),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0, help="the split and the held-out photos")
+    parser.add_argument(
+        "--splits", type=int, default=1, help="also the compact figures of this many splits from --seed"
+    )
     parser.add_argument("--gallery-share", type=float, default=0.5, help="share of the people in the gallery")
     parser.add_argument("--timed", type=int, default=500, help="stranger photos timed one by one")
     parser.add_argument("--per-stranger", type=int, default=3, help="photos per stranger in the second query set")
@@ -187,34 +294,13 @@ def main(argv: list[str] | None = None) -> int:
     pinned = common.pin()
     cached = load()
     vectors = {Path(p): v for p, v in zip(cached["paths"], cached["vectors"])}
+    classifier = {Path(p): float(v) for p, v in zip(cached["paths"], cached["gender_scores"])}
     by_person: dict[str, list[Path]] = defaultdict(list)
     for path in sorted(LFW.glob("*/*.jpg")):
         by_person[path.parent.name].append(path)
-    gallery_people, strangers = split(list(by_person), args.gallery_share, args.seed)
-    rng = random.Random(args.seed)
-    held_out = {}
-    for person in gallery_people:
-        with_face = [p for p in by_person[person] if p in vectors]
-        if len(with_face) >= 2:
-            held_out[person] = rng.choice(with_face)
-    entries = gallery_entries(by_person, vectors, gallery_people, held_out)
-    every_photo = [p for person in strangers for p in by_person[person] if p in vectors]
-    few_photos = []
-    for person in strangers:
-        with_face = [p for p in by_person[person] if p in vectors]
-        few_photos += sorted(rng.sample(with_face, min(args.per_stranger, len(with_face))))
-    catalog = read_catalog(LFW)
-    query_sets = {
-        "every photo": np.stack([vectors[p] for p in every_photo]),
-        f"<= {args.per_stranger} per stranger": np.stack([vectors[p] for p in few_photos]),
-    }
-    query_genders = {
-        label: gender.codes([catalog.get(p.parent.name, {}) for p in photos])
-        for label, photos in zip(query_sets, (every_photo, few_photos))
-    }
-    queries = query_sets["every photo"]
-    held = sorted(held_out)
-    held_queries = np.stack([vectors[held_out[person]] for person in held])
+    s = prepare(args.seed, args, vectors, classifier, by_person)
+    entries = s.entries
+    every = s.queries["every photo"]
 
     started = common.now()
     ranked = be.make_index(
@@ -229,21 +315,35 @@ def main(argv: list[str] | None = None) -> int:
         "Look-alike answers for strangers (LFW split)",
         [
             f"{pinned}; gallery {len(entries)} celebrities ({sum(len(e.embeddings) for e in entries)} kept photos) "
-            f"of {len(gallery_people)} people; strangers: {len(strangers)} people, {len(every_photo)} photos "
-            f"({len(few_photos)} with at most {args.per_stranger} each); "
-            f"{len(held)} held-out photos of gallery people; seed {args.seed}",
+            f"of {len(s.gallery_people)} people; strangers: {len(s.strangers)} people, {len(every[0])} photos "
+            f"({len(s.queries[f'<= {args.per_stranger} per stranger'][0])} with at most {args.per_stranger} each); "
+            f"{len(s.held)} held-out photos of gallery people; seed {args.seed}",
             f"ranking: a {args.spread_weight}, K {args.reach_neighbours}, w {args.reach_weight}; measured spread "
-            f"s2 {ranked.ranking.spread:.4f}; gender probe {'fitted' if ranked.probe else 'none'}; "
-            f"ranking + probe + calibration fitted in {fit_seconds:.2f} s",
+            f"s2 {ranked.ranking.spread:.4f}; gender probe {'fitted' if ranked.probe else 'none'}, fused with the "
+            f"classifier: {ranked.probe.fusion if ranked.probe else None}; 'this is X' rule {ranked.identity}; "
+            f"ranking + probe + calibration + rule fitted in {fit_seconds:.2f} s",
         ],
     )
     rows = []
-    timed = queries[np.random.default_rng(args.seed).permutation(len(queries))[: args.timed]]
-    indexes = {"plain nearest mean (baseline)": baseline, "hub-aware + gender (ranked)": ranked}
-    identified = {label: identification(index, held_queries, held) for label, index in indexes.items()}
-    timings = {label: query_time(index, timed) for label, index in indexes.items()}
-    for (label, index), (queries_label, queries) in itertools.product(indexes.items(), query_sets.items()):
-        f = stranger_figures(index, queries, query_genders[queries_label])
+    timed_rows = np.random.default_rng(args.seed).permutation(len(every[0]))[: args.timed]
+    timed, timed_scores = every[0][timed_rows], every[1][timed_rows]
+    # the ranked index asked without the classifier's scores answers by the probe alone, as before
+    indexes = {
+        "plain nearest mean (baseline)": (baseline, False),
+        "hub-aware + probe's gender": (ranked, False),
+        "hub-aware + fused gender (new)": (ranked, True),
+    }
+    identified = {
+        label: identification(index, s.held_vectors, s.held, s.held_scores if fused else None)
+        for label, (index, fused) in indexes.items()
+    }
+    timings = {
+        label: query_time(index, timed, timed_scores if fused else None) for label, (index, fused) in indexes.items()
+    }
+    for (label, (index, fused)), (queries_label, (queries, scores, genders, _)) in itertools.product(
+        indexes.items(), s.queries.items()
+    ):
+        f = stranger_figures(index, queries, genders, scores if fused else None)
         rows.append(
             [
                 label,
@@ -251,8 +351,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{f['coverage']:.3f} (ideal {f['ideal']:.3f})",
                 f"{100 * f['top1pct']:.1f}",
                 f"{100 * f['largest']:.2f}",
-                f"{100 * f['women']:.1f}",
-                f"{100 * f['men']:.1f}",
+                f"{100 * f['women']:.2f}",
+                f"{100 * f['men']:.2f}",
                 f"{100 * f['shown90']:.1f}",
                 f"{f['ks']:.3f}",
                 f"{f['distance']:.3f}",
@@ -284,16 +384,87 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"\ncoverage: share of the gallery that is some stranger's top answer; mismatch over "
-        f"{(query_genders['every photo'] == 0).sum()} women's and {(query_genders['every photo'] == 1).sum()} men's "
+        f"{(every[2] == 0).sum()} women's and {(every[2] == 1).sum()} men's "
         "photos (every photo); "
         f"'order = %': within every answer the percentages never rise down the list; query ms: median of "
         f"{len(timed)} single-face look-ups (k=3) on one core."
     )
-    print(probe_trade_off(ranked.probe, query_sets["every photo"], query_genders["every photo"]))
+    probe_only = dataclasses.replace(ranked.probe, fusion=None)
+    print(trade_off("gender probe alone", probe_only.score(every[0]), every[2]))
+    print(trade_off("gender classifier alone", every[1], every[2]))
+    print(trade_off("fused gender", ranked.probe.score(every[0], every[1]), every[2]))
+    print(disagreements(probe_only.score(every[0]), every[1], ranked.probe.score(every[0], every[1]), every[2]))
+    rates = this_is_rates(ranked, s)
+    print(
+        f"'this is X': held-out photos of gallery people told it {100 * rates['told']:.1f}% "
+        f"(the right name {100 * rates['right']:.1f}%); strangers told it falsely: "
+        + "; ".join(
+            f"{label} {100 * rates[label]:.2f}% {rates[label + ' claims']} (+{rates[label + ' aliases']} told an alias)"
+            for label in s.queries
+        )
+    )
+    if args.splits > 1:
+        print()
+        print(
+            table(
+                [
+                    "seed",
+                    "probe: women / men wrong %",
+                    "fused: women / men wrong %",
+                    "ident. probe %",
+                    "ident. fused %",
+                    "told 'this is' (right) %",
+                    "strangers told: every / few %",
+                    "rule",
+                ],
+                [
+                    split_row(prepare(seed, args, vectors, classifier, by_person), args)
+                    for seed in range(args.seed, args.seed + args.splits)
+                ],
+                "lrrrrrrl",
+            )
+        )
+        print("gender mismatch of the strangers' answers (every photo); 'this is X' as above, for each split.")
     if args.scale:
         print()
         print(scaled_timing(args.scale, np.stack([e.vector for e in entries]), ranked, timed, args))
     return 0
+
+
+def trade_off(label: str, scores: np.ndarray, genders: np.ndarray) -> str:
+    """What any threshold of a gender score could give on these strangers: men's mismatch
+    where women's is held at 0.5, 1 and 2%, the equal-error point, and the index's threshold (0)."""
+    women, men = np.sort(scores[genders == 0]), np.sort(scores[genders == 1])
+    held = []
+    for women_wrong in (0.005, 0.01, 0.02):
+        threshold = women[math.ceil((1 - women_wrong) * len(women)) - 1]  # at most that share of women above
+        held.append(f"women {100 * women_wrong:.1f}% -> men {100 * (men <= threshold).mean():.2f}%")
+    cuts = np.concatenate([women, men])
+    wrong = np.maximum(
+        1 - np.searchsorted(women, cuts, "right") / len(women), np.searchsorted(men, cuts, "right") / len(men)
+    )
+    return (
+        f"{label}'s trade-off on these strangers (every photo; any threshold): {'; '.join(held)}; "
+        f"equal errors at {100 * wrong.min():.2f}%; at 0: women "
+        f"{100 * (women > 0).mean():.2f}%, men {100 * (men <= 0).mean():.2f}%"
+    )
+
+
+def disagreements(probe: np.ndarray, classifier: np.ndarray, fused: np.ndarray, genders: np.ndarray) -> str:
+    """Where the probe and the classifier disagree strongly (each beyond its median certainty
+    on the other side): how often each, and the fusion, is right there."""
+    labelled = genders >= 0
+    probe, classifier, fused, truth = probe[labelled], classifier[labelled], fused[labelled], genders[labelled] == 1
+    strong = ((probe > 0) != (classifier > 0)) & (np.abs(probe) > np.median(np.abs(probe)))
+    strong &= np.abs(classifier) > np.median(np.abs(classifier))
+    if not strong.any():
+        return "strong disagreements between the probe and the classifier: none"
+    return (
+        f"strong disagreements (both beyond their median certainty): {strong.sum()} of {len(truth)} photos; "
+        f"right there: probe {100 * ((probe[strong] > 0) == truth[strong]).mean():.0f}%, classifier "
+        f"{100 * ((classifier[strong] > 0) == truth[strong]).mean():.0f}%, fused "
+        f"{100 * ((fused[strong] > 0) == truth[strong]).mean():.0f}%"
+    )
 
 
 def scaled_timing(size: int, real: np.ndarray, lfw_index: CelebrityIndex, queries: np.ndarray, args) -> str:

@@ -127,3 +127,11 @@ def test_model_py_prints_what_the_bot_answered(api, bot, assets, women):
     assert [as_shown(m) for m in line["matches"]] == listed
     assert line["gender"] == "female"
     assert "As a man: {} · {}%".format(*as_shown(line["other"])) == other["text"]
+
+
+def test_the_gallery_fuses_the_classifier_with_the_probe(assets):
+    """Labelled photos with the classifier's scores (the builder's photo cache keeps them)
+    give the index a fusion, saved with the probe."""
+    probe = json.loads((assets / "index.json").read_text())["gender_probe"]
+    assert probe is not None and probe["fusion"] is not None
+    assert probe["fusion"]["classifier_weight"] > 0 and probe["fusion"]["probe_weight"] > 0

@@ -26,6 +26,7 @@ class FoundFace:
     eye_distance: float  # pixels: a small face gets a tip about a closer selfie
     embedding: np.ndarray = field(repr=False)  # (128,) float32
     crop: bytes = field(repr=False)  # JPEG, framing.CROP_SIDE px high
+    gender_score: float = 0.0  # the gender classifier's log-odds of male (engine.gender_classifier)
 
 
 @dataclass
@@ -37,6 +38,10 @@ class Analysis:
     @property
     def embeddings(self) -> np.ndarray:
         return np.stack([face.embedding for face in self.faces])
+
+    @property
+    def gender_scores(self) -> np.ndarray:
+        return np.array([face.gender_score for face in self.faces])
 
 
 def analyse(model: FaceModel, data: bytes, max_faces: int = MAX_FACES) -> Analysis:
@@ -51,6 +56,7 @@ def analyse(model: FaceModel, data: bytes, max_faces: int = MAX_FACES) -> Analys
             box=tuple(int(v) for v in face.box),
             eye_distance=face.eye_distance,
             embedding=face.embedding,
+            gender_score=face.gender_score,
             crop=framing.face_crop(image, face.box),
         )
         for face in photo.faces

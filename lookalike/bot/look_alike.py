@@ -86,9 +86,13 @@ async def _look_alike(
     if not analysis.faces:
         raise Declined("no_face", "no_face")
     assets = services.assets.current  # one build for the whole answer, even across a reload
-    answers = assets.index.look_alikes(analysis.embeddings, k=3)  # what model.py prints, too
+    # what model.py prints, too
+    answers = assets.index.look_alikes(analysis.embeddings, k=3, gender_scores=analysis.gender_scores)
     outcome.best_matches = [answer.matches[0].name for answer in answers if answer.matches]
     if len(analysis.faces) == 1:
         answer = answers[0]
-        return await asyncio.to_thread(replies.one_face, lang, analysis, answer.matches, assets, answer.other)
-    return replies.several_faces(lang, analysis, [answer.matches for answer in answers], assets)
+        return await asyncio.to_thread(
+            replies.one_face, lang, analysis, answer.matches, assets, answer.other, answer.this_is is not None
+        )
+    identified = [answer.this_is is not None for answer in answers]
+    return replies.several_faces(lang, analysis, [answer.matches for answer in answers], assets, identified)

@@ -86,10 +86,16 @@ def runner_up(assets: LoadedAssets, data: str, lang: str) -> RunnerUp | None:
 
 
 def one_face(
-    lang: str, analysis: Analysis, matches: list[Match], assets: LoadedAssets, other: Match | None = None
+    lang: str,
+    analysis: Analysis,
+    matches: list[Match],
+    assets: LoadedAssets,
+    other: Match | None = None,
+    this_is: bool = False,
 ) -> Reply:
     """Side-by-side picture and caption for a photo with one face, and a button for ``other``
-    (the other gender's best look-alike) if given. Blocking: run in a thread."""
+    (the other gender's best look-alike) if given; ``this_is``: the face almost surely is the
+    best match (engine.identity), and the caption says so. Blocking: run in a thread."""
     matches = in_language(matches, assets, lang)
     other = in_language([other], assets, lang)[0] if other is not None else None
     best, others = matches[0], matches[1:3]
@@ -97,7 +103,7 @@ def one_face(
     picture = pictures.side_by_side(
         analysis.faces[0].crop, assets.thumbnail(best.id), f"{percent(best)}%", name=best.name, credit=credit
     )
-    lines = [say(lang, "match", name=_name(assets, best), percent=percent(best))]
+    lines = [say(lang, "this_is" if this_is else "match", name=_name(assets, best), percent=percent(best))]
     if others:
         listed = ", ".join(f"{html.escape(m.name)} ({percent(m)}%)" for m in others)
         lines.append(say(lang, "also", others=listed))
@@ -118,14 +124,19 @@ def other_gender_button(lang: str, other: Match, assets: LoadedAssets) -> Button
     return Button(text[:60], button_data(assets, other))
 
 
-def several_faces(lang: str, analysis: Analysis, matches: list[list[Match]], assets: LoadedAssets) -> Reply:
-    """The numbered group picture and one caption line and button per face."""
+def several_faces(
+    lang: str, analysis: Analysis, matches: list[list[Match]], assets: LoadedAssets, this_is: list[bool] | None = None
+) -> Reply:
+    """The numbered group picture and one caption line and button per face; ``this_is``
+    per face: it almost surely is its best match, and its line says so."""
     matches = [in_language(face_matches, assets, lang) for face_matches in matches]
+    identified = this_is or [False] * len(matches)
     lines = [say(lang, "group", count=len(analysis.faces))]
     buttons = []
-    for number, face_matches in enumerate(matches, start=1):
+    for number, (face_matches, known) in enumerate(zip(matches, identified), start=1):
         best = face_matches[0]
-        lines.append(say(lang, "group_line", number=number, name=_name(assets, best), percent=percent(best)))
+        key = "group_this_is" if known else "group_line"
+        lines.append(say(lang, key, number=number, name=_name(assets, best), percent=percent(best)))
         buttons.append([Button(f"{number}. {_label(best)}", button_data(assets, best))])
     return Reply(analysis.group_picture, _fit(lines), buttons, matches[0][0])
 

@@ -80,6 +80,11 @@ SAME_PERSON_DISTANCE = 0.6
 """dlib's rule: two embeddings of the same person are usually less than 0.6 apart.
 On LFW, 1.4% of same-person pairs are farther and 1% of different-person pairs nearer."""
 DEFAULT_THUMB_SIZE = 256
+IDENTITY_PHOTOS_PER_CELEBRITY = 5
+"""A celebrity with hundreds of photos (LFW's George W. Bush has 530) would otherwise be
+most of the stand-in strangers the "this is X" rule is fitted on, all alike."""
+IDENTITY_PHOTOS = 30_000
+"""Enough stand-ins for a false rate of 0.1% to rest on 30 photos; each costs a look-up."""
 THUMB_QUALITY = 90
 
 REASONS = {
@@ -502,7 +507,8 @@ def index_inputs(entries: list[Entry]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def make_index(entries: list[Entry], **ranking_parameters: float) -> CelebrityIndex:
-    """The index of ``entries`` with its ranking, gender probe and calibration fitted on their kept photos."""
+    """The index of ``entries`` with its ranking, gender probe, calibration and "this is X"
+    rule fitted on their kept photos."""
     vectors, samples, owners, records = index_inputs(entries)
     ranking = fit_ranking(vectors, samples, owners, **ranking_parameters)
     counted = first_photos(owners)  # people count, not photos
@@ -514,7 +520,14 @@ def make_index(entries: list[Entry], **ranking_parameters: float) -> CelebrityIn
     if calibrating.sum() < 2:
         calibrating = counted
     photos = CalibrationPhotos(samples[calibrating], owners[calibrating])
-    return CelebrityIndex.build(vectors, records, photos, ranking=ranking, probe=probe)
+    index = CelebrityIndex.build(vectors, records, photos, ranking=ranking, probe=probe)
+    identifying = np.flatnonzero(first_photos(owners, IDENTITY_PHOTOS_PER_CELEBRITY))
+    spread = np.linspace(0, len(identifying) - 1, min(len(identifying), IDENTITY_PHOTOS))  # evenly, at most that many
+    identifying = identifying[spread.astype(np.int64)]
+    index.identity = index.fit_identity(
+        CalibrationPhotos(samples[identifying], owners[identifying]), scores[identifying]
+    )
+    return index
 
 
 def _write_contact_sheets(staging: Path, entries: list[Entry], rejected: dict[Path, str], photos_dir: Path) -> None:

@@ -144,7 +144,7 @@ def fit_fusion(
     probe_scores = np.full(len(samples), np.nan)
     for fold in (0, 1):
         train, test = folds != fold, folds == fold
-        probe = fit_probe(samples[train], sample_codes[train])
+        probe = fit_probe(samples[train], sample_codes[train], min_photos=MIN_PHOTOS_PER_GENDER // 2)
         if probe is None:
             log.info("no gender fusion: too few labelled photos in one half")
             return None
@@ -160,7 +160,12 @@ def fit_fusion(
     return fusion
 
 
-def fit_probe(samples: np.ndarray, sample_codes: np.ndarray, folds: np.ndarray | None = None) -> GenderProbe | None:
+def fit_probe(
+    samples: np.ndarray,
+    sample_codes: np.ndarray,
+    folds: np.ndarray | None = None,
+    min_photos: int = MIN_PHOTOS_PER_GENDER,
+) -> GenderProbe | None:
     """Fisher's discriminant between the labelled photos; None without
     ``MIN_PHOTOS_PER_GENDER`` photos of each.
 
@@ -176,7 +181,7 @@ def fit_probe(samples: np.ndarray, sample_codes: np.ndarray, folds: np.ndarray |
     samples = np.asarray(samples, np.float64)
     sample_codes = np.asarray(sample_codes)
     women, men = samples[sample_codes == 0], samples[sample_codes == 1]
-    if min(len(women), len(men)) < MIN_PHOTOS_PER_GENDER:
+    if min(len(women), len(men)) < min_photos:
         log.info("no gender probe: %d labelled photos of women, %d of men", len(women), len(men))
         return None
     axis = _discriminant(women, men)

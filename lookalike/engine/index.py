@@ -10,7 +10,9 @@ the style of nmslib's and faiss's Python APIs::
     index.save(directory)                                            # index_files.py
     ...
     index = CelebrityIndex.load(directory)
-    [answer] = index.look_alikes(embedding, k=3)   # answer.matches, answer.other
+    index.identity = index.fit_identity(photos, photo_gender_scores)   # identity.py
+    ...
+    [answer] = index.look_alikes(embedding, k=3, gender_scores=[score])   # answer.matches, .other, .this_is
 
 An index is complete when it is made: ``build`` fits its calibration (or takes a fitted
 one) and ``load`` reads every part back. The search under the ranking rule, one graph
@@ -33,6 +35,7 @@ from lookalike.engine.calibration import Calibration, CalibrationPhotos, fit_cal
 from lookalike.engine.exact import celebrity_array, query_array
 from lookalike.engine.gender import GenderProbe
 from lookalike.engine.hnsw import HnswParameters
+from lookalike.engine.identity import IdentityRule, fit_identity_rule
 from lookalike.engine.index_files import check_celebrities, read_index, write_index
 from lookalike.engine.ranking import Ranking
 from lookalike.engine.search import GraphParts, Rows
@@ -58,6 +61,11 @@ class LookAlike:
     matches: list[Match]
     gender: str | None = None  # "female", "male", or None without a probe
     other: Match | None = None
+    this_is: Match | None = None  # the best match when the face almost surely IS that celebrity (identity.py)
+
+
+IDENTITY_CANDIDATES = 3
+"""Matches asked for each photo when the "this is X" rule is fitted: its owner, and two others."""
 
 
 class CelebrityIndex:
@@ -72,11 +80,14 @@ class CelebrityIndex:
         graph_parts: GraphParts,
         celebrities: list[dict],
         calibration: Calibration,
+        identity: IdentityRule | None = None,
         directory: Path | None = None,
     ):
         self._graph_parts = graph_parts
         self._celebrities = celebrities
         self._calibration = calibration
+        self.identity = identity
+        """The "this is X" rule; None (never said) until ``fit_identity``'s is set."""
         self.directory = directory
 
     @classmethod
@@ -128,13 +139,14 @@ class CelebrityIndex:
             graph_parts=stored.graph_parts,
             celebrities=stored.celebrities,
             calibration=stored.meta.calibration,
+            identity=stored.meta.identity,
             directory=directory,
         )
 
     def save(self, directory: Path | str) -> None:
         """Write the index into the existing ``directory`` (index_files.py)."""
         directory = Path(directory)
-        write_index(directory, self._graph_parts, self._celebrities, self.calibration)
+        write_index(directory, self._graph_parts, self._celebrities, self.calibration, self.identity)
         self.directory = directory
         log.info("saved %d celebrities to %s", len(self), directory)
 
@@ -142,20 +154,54 @@ class CelebrityIndex:
         """The ``k`` best celebrities of each face (m, 128) or (128,), best first: ``look_alikes``' matches."""
         return [answer.matches for answer in self.look_alikes(vectors, k, exact=exact)]
 
-    def look_alikes(self, vectors: np.ndarray, k: int = 3, *, exact: bool = False) -> list[LookAlike]:
+    def look_alikes(
+        self, vectors: np.ndarray, k: int = 3, *, exact: bool = False, gender_scores: np.ndarray | None = None
+    ) -> list[LookAlike]:
         """Each face's answer under the ranking rule; ``k`` is clipped to the celebrities allowed.
 
         ``exact`` scores every celebrity with numpy instead of asking the graph (for
-        tests; the graph gives the same answers, much faster).
+        tests; the graph gives the same answers, much faster). ``gender_scores``, the
+        gender classifier's scores of the faces (``Face.gender_score``), join the probe's
+        in choosing each face's gender where the index has a fusion (gender.py). The
+        search asks for two matches at least, as the "this is X" rule needs the second.
         """
-        return [
-            LookAlike(
-                matches=self._matches(found.best),
-                gender=found.gender,
-                other=next(iter(self._matches(found.other)), None),
+        scores = None if gender_scores is None else np.asarray(gender_scores, np.float64).reshape(-1)
+        answers = []
+        for found in self._graph_parts.search(query_array(vectors), max(k, 2), exact, scores):
+            matches = self._matches(found.best)
+            answers.append(
+                LookAlike(
+                    matches=matches[:k],
+                    gender=found.gender,
+                    other=next(iter(self._matches(found.other)), None),
+                    this_is=self._this_is(matches),
+                )
             )
-            for found in self._graph_parts.search(query_array(vectors), k, exact)
-        ]
+        return answers
+
+    def fit_identity(self, photos: CalibrationPhotos, gender_scores: np.ndarray | None = None) -> IdentityRule | None:
+        """The "this is X" rule (identity.py) fitted on the gallery's own photos: ``photos``
+        (their embeddings and owners' rows) and, if known, their gender classifier scores.
+
+        Each photo stands in for a stranger once its owner is taken out of its answer:
+        (d1, d2) are its two best other matches' distances. When its owner has other
+        photos it also stands in for a new photo of the celebrity: d1 is its distance to
+        the mean of those others (the owner's vector without it, ``(n m - x) / (n - 1)``),
+        d2 its best other match's.
+        """
+        answers = self.look_alikes(photos.samples, IDENTITY_CANDIDATES, gender_scores=gender_scores)
+        counts = self.ranking.photos[photos.owners].astype(np.float64)
+        strangers, celebrities = [], []
+        for sample, owner, count, answer in zip(photos.samples, photos.owners.tolist(), counts, answers):
+            others = [match.distance for match in answer.matches if match.id != owner]
+            if len(others) < 2:
+                continue
+            strangers.append((others[0], others[1]))
+            if count > 1:
+                vector = self._graph_parts.vectors[owner].astype(np.float64)
+                held_out = (count * vector - sample) / (count - 1)
+                celebrities.append((float(np.linalg.norm(sample - held_out)), others[0]))
+        return fit_identity_rule(np.reshape(strangers, (-1, 2)), np.reshape(celebrities, (-1, 2)))
 
     @property
     def calibration(self) -> Calibration:
@@ -205,6 +251,12 @@ class CelebrityIndex:
 
     def __len__(self) -> int:
         return len(self._graph_parts)
+
+    def _this_is(self, matches: list[Match]) -> Match | None:
+        """The best match when the rule says the face is that celebrity."""
+        if self.identity is None or len(matches) < 2:
+            return None
+        return matches[0] if self.identity.holds(matches[0].distance, matches[1].distance) else None
 
     def _matches(self, rows: Rows) -> list[Match]:
         """Matches with true distances and the similarity of the ranked distance."""

@@ -1,7 +1,8 @@
 """The index's files in an assets directory: writing them, reading them back, and checking
 that they belong together (``IndexFormatError`` when anything is missing, corrupt or disagrees).
 
-    index.json        IndexMeta: format, HNSW parameters, calibration, ranking's scalars, gender probe
+    index.json        IndexMeta: format, HNSW parameters, calibration, ranking's scalars, gender probe,
+                      the "this is X" rule (absent in indexes written before it: no rule)
     embeddings.npy    the celebrities' vectors (n, 128) float32
     celebrities.json  each celebrity's record as the builder gave it
     ranking.npz       the ranking's per-celebrity statistics
@@ -23,6 +24,7 @@ from lookalike.engine.calibration import Calibration
 from lookalike.engine.exact import DIMENSION
 from lookalike.engine.gender import GenderProbe
 from lookalike.engine.hnsw import Graph, HnswParameters
+from lookalike.engine.identity import IdentityRule
 from lookalike.engine.ranking import Ranking
 from lookalike.engine.search import GraphParts, lift, partitions
 
@@ -60,6 +62,7 @@ class IndexMeta:
     ranking: dict[str, Any]  # Ranking's scalars (``Ranking.parameters``)
     probe: GenderProbe | None
     graph_bytes: dict[str, int]  # each graph file's size
+    identity: IdentityRule | None = None
 
     def to_json(self) -> dict:
         return {
@@ -72,6 +75,7 @@ class IndexMeta:
             "parameters": self.parameters.to_json(),
             "calibration": asdict(self.calibration),
             "ranking": self.ranking,
+            "identity_rule": None if self.identity is None else self.identity.to_json(),
             "gender_probe": None if self.probe is None else self.probe.to_json(),
         }
 
@@ -93,6 +97,7 @@ class IndexMeta:
                 ranking={key: meta["ranking"][key] for key in _RANKING_SCALARS},
                 probe=None if meta["gender_probe"] is None else GenderProbe.from_json(meta["gender_probe"]),
                 graph_bytes={str(name): int(size) for name, size in meta["graph_bytes"].items()},
+                identity=None if meta.get("identity_rule") is None else IdentityRule.from_json(meta["identity_rule"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise IndexFormatError(f"{path}: malformed index metadata ({exc!r})") from exc
@@ -113,7 +118,13 @@ def graph_file(part: str | None, gendered: bool) -> str:
     return f"hnsw.{part or UNKNOWN_GRAPH_NAME}.nmslib" if gendered else GRAPH_FILE
 
 
-def write_index(directory: Path, graph_parts: GraphParts, celebrities: list[dict], calibration: Calibration) -> None:
+def write_index(
+    directory: Path,
+    graph_parts: GraphParts,
+    celebrities: list[dict],
+    calibration: Calibration,
+    identity: IdentityRule | None = None,
+) -> None:
     """Write the index into the existing ``directory``; index.json goes last.
 
     The graph files hold nmslib's search copy of the vectors (reading needs nothing else
@@ -137,6 +148,7 @@ def write_index(directory: Path, graph_parts: GraphParts, celebrities: list[dict
         ranking=graph_parts.ranking.parameters(),
         probe=graph_parts.probe,
         graph_bytes=graph_bytes,
+        identity=identity,
     )
     _write_json(directory / META_FILE, meta.to_json())
 

@@ -1,7 +1,8 @@
 """Photos on disk -> one result per face with its look-alikes: what ``model.py`` prints,
 with the same names, distances and similarities, in the same order, as the bot (both
 ask ``CelebrityIndex.look_alikes``): the matches, the face's predicted gender and the
-other gender's best look-alike (the bot's extra button) when the catalog labels genders."""
+other gender's best look-alike (the bot's extra button) when the catalog labels genders,
+and ``this_is`` naming the celebrity when the face almost surely is that celebrity."""
 
 from __future__ import annotations
 
@@ -33,10 +34,14 @@ def photo_lines(path: str, model: FaceModel, index: CelebrityIndex, top: int) ->
     faces = photo.faces
     if not faces:
         return [{"photo": path, "error": NO_FACE}]
-    answers = index.look_alikes(np.stack([face.embedding for face in faces]), k=top)
+    answers = index.look_alikes(
+        np.stack([face.embedding for face in faces]), k=top, gender_scores=np.array([f.gender_score for f in faces])
+    )
     lines = []
     for face, answer in zip(faces, answers):
         line = {"photo": path, "box": list(face.box), "matches": [_match(m) for m in answer.matches]}
+        if answer.this_is is not None:
+            line["this_is"] = answer.this_is.name
         if answer.gender is not None:
             line["gender"] = answer.gender
             line["other"] = None if answer.other is None else _match(answer.other)

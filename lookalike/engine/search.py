@@ -88,16 +88,17 @@ class GraphParts:
         """
         return max(1, self.parameters.ef_search // 2)
 
-    def search(self, queries: np.ndarray, k: int, exact: bool) -> list[Found]:
+    def search(self, queries: np.ndarray, k: int, exact: bool, gender_scores: np.ndarray | None = None) -> list[Found]:
         """Each face's k best (within its gender's and the unknown graphs) and the other gender's best.
 
-        ``exact`` ranks every row of the parts instead of asking the graphs.
+        ``exact`` ranks every row of the parts instead of asking the graphs; ``gender_scores``,
+        the gender classifier's of the faces, are fused with the probe's where it has a fusion.
         """
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         if len(queries) == 0:
             return []
-        genders = _predicted(self.probe, queries)
+        genders = _predicted(self.probe, queries, gender_scores)
         lifted = np.hstack([queries, np.zeros((len(queries), 1), np.float32)])
         answers: list[list[np.ndarray]] = [[] for _ in queries]
         others: list[list[np.ndarray]] = [[] for _ in queries]
@@ -153,10 +154,10 @@ def partitions(celebrities: list[dict], probe: GenderProbe | None) -> dict[str |
     return {part: rows for part, rows in parts.items() if len(rows)}
 
 
-def _predicted(probe: GenderProbe | None, queries: np.ndarray) -> list[str | None]:
+def _predicted(probe: GenderProbe | None, queries: np.ndarray, gender_scores: np.ndarray | None) -> list[str | None]:
     if probe is None:
         return [gender.UNKNOWN] * len(queries)
-    return [gender.of_code(code) for code in probe.predict(queries).tolist()]
+    return [gender.of_code(code) for code in probe.predict(queries, gender_scores).tolist()]
 
 
 def _answer_parts(face: str | None) -> tuple[str | None, ...]:
