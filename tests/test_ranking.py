@@ -136,6 +136,7 @@ def test_the_files_keep_the_names_and_fields_of_format_3(gallery, ranked, tmp_pa
         "calibration",
         "ranking",
         "gender_probe",
+        "identity_rule",  # added within format 3: an index without it loads with no rule
     ]
     assert meta["format_version"] == 3 and list(meta["parameters"]) == ["M", "efConstruction", "efSearch"]
     assert list(meta["calibration"]) == ["mean", "std", "min_similarity", "quantiles"]

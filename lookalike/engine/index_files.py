@@ -75,8 +75,8 @@ class IndexMeta:
             "parameters": self.parameters.to_json(),
             "calibration": asdict(self.calibration),
             "ranking": self.ranking,
-            "identity_rule": None if self.identity is None else self.identity.to_json(),
             "gender_probe": None if self.probe is None else self.probe.to_json(),
+            "identity_rule": None if self.identity is None else self.identity.to_json(),
         }
 
     @classmethod
