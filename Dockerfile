@@ -20,32 +20,47 @@ ARG EXTRA_CA_CERT
 # pip trusts the system's store (with EXTRA_CA_CERT), not only its own bundled one.
 ENV DEBIAN_FRONTEND=noninteractive VENV=/opt/venv PIP_CERT=/etc/ssl/certs/ca-certificates.crt
 # install.sh installs the compiler, CMake, OpenBLAS and Python's headers itself; it needs Python.
+# dlib links X11, libpng and libjpeg when it finds them (a host's wheel from a desktop-ish
+# machine does): installed here, every build of dlib links the same ones, wherever compiled.
 RUN apt-get update -qq \
- && apt-get install -y -qq --no-install-recommends python3 ca-certificates >/dev/null \
+ && apt-get install -y -qq --no-install-recommends python3 ca-certificates libx11-dev libpng-dev libjpeg-dev >/dev/null \
  && if [ -n "$EXTRA_CA_CERT" ]; then \
       printf '%s\n' "$EXTRA_CA_CERT" > /usr/local/share/ca-certificates/extra.crt && update-ca-certificates >/dev/null; \
     fi
 WORKDIR /src
 # Only what the compilation depends on, so that a code change reuses this layer (7-8 minutes).
 # The cache mount keeps install.sh's dlib wheel and pip's nmslib wheel across layer rebuilds.
+# CACHE names another cache directory instead: CI mounts the host's ~/.cache there (podman
+# build --volume), so the image reuses the wheels the host's install.sh compiled on the same
+# Debian release and CPU rather than compiling them a second time.
+ARG CACHE=/root/.cache
 COPY install.sh requirements.txt ./
 # The tests' tools (pytest, ruff, mypy, playwright and its Chromium) stay out of the image.
-RUN --mount=type=cache,target=/root/.cache,sharing=locked PROJECT=none TEST_TOOLS=no bash install.sh \
+RUN --mount=type=cache,target=/root/.cache,sharing=locked \
+    XDG_CACHE_HOME=$CACHE PROJECT=none TEST_TOOLS=no bash install.sh \
  && /opt/venv/bin/python -m pip uninstall -q -y mypy ruff pytest pytest-asyncio playwright
 COPY pyproject.toml README.md ./
 COPY lookalike lookalike
 RUN /opt/venv/bin/python -m pip install -q --no-deps --no-build-isolation --no-compile . \
  && /opt/venv/bin/python -m compileall -q /opt/venv/lib
+# The system packages the compiled modules link (OpenBLAS, X11, libpng...), by the names this
+# base gives them: what the runtime stage installs (and checks by importing the modules).
+RUN find /opt/venv -name '*.so*' -type f -print0 | xargs -0 ldd 2>/dev/null > /tmp/ldd.txt || true; \
+    awk '$2 == "=>" && $3 ~ /^\// {print $3}' /tmp/ldd.txt | sort -u | while read -r lib; do \
+      dpkg -S "$lib" 2>/dev/null || dpkg -S "$(realpath "$lib")" 2>/dev/null || dpkg -S "/usr$lib" 2>/dev/null || true; \
+    done | cut -d: -f1 | sort -u > /opt/venv/runtime-packages \
+ && cat /opt/venv/runtime-packages
 
 
 FROM ${BASE} AS runtime
 ARG EXTRA_CA_CERT
 ENV DEBIAN_FRONTEND=noninteractive
-# Python, OpenBLAS (dlib is linked against it), OpenMP (nmslib), the font with Cyrillic for
-# the pictures' names, CA certificates for api.telegram.org and Wikimedia.
+# Python, the libraries the compiled modules link (the build stage's list: OpenBLAS for dlib...),
+# the font with Cyrillic for the pictures' names, CA certificates for api.telegram.org.
+COPY --from=build /opt/venv/runtime-packages /tmp/runtime-packages
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
-      python3 libopenblas0 libgomp1 fonts-dejavu-core ca-certificates >/dev/null \
+      python3 fonts-dejavu-core ca-certificates $(cat /tmp/runtime-packages) >/dev/null \
  && rm -rf /var/lib/apt/lists/* \
  && if [ -n "$EXTRA_CA_CERT" ]; then \
       printf '%s\n' "$EXTRA_CA_CERT" > /usr/local/share/ca-certificates/extra.crt && update-ca-certificates >/dev/null; \
@@ -54,6 +69,8 @@ RUN apt-get update -qq \
  && mkdir -p /data/index /data/photos /data/state \
  && chown -R lookalike:lookalike /data
 COPY --from=build /opt/venv /opt/venv
+# Fails the build, not the bot's start, if a compiled module cannot load here.
+RUN /opt/venv/bin/python -c "import dlib, nmslib, onnxruntime, numpy, PIL, telegram"
 WORKDIR /app
 COPY bot.py model.py build_embeddings.py fetch_celebrities.py ./
 # The volumes: /data/index holds the assets directory (and the build's cache beside it, so the
