@@ -49,7 +49,7 @@ _GRAPH_PROBES = 8
 
 
 class IndexFormatError(Exception):
-    """An index directory is missing files, or they are corrupt or disagree."""
+    """An assets directory is missing the index's files, or they are corrupt or disagree."""
 
 
 @dataclass(frozen=True)

@@ -203,7 +203,7 @@ def graph_reach(vectors: np.ndarray, samples: np.ndarray, owners: np.ndarray, k:
     people are among the ``k + PHOTOS_PER_PERSON`` nearest (a celebrity has at most that many
     reference photos); their squared distances are measured again exactly. Rows the graph
     answers short (a tiny reference set) are measured exactly."""
-    threads = os.cpu_count() or 1  # an offline step of the gallery builder
+    threads = os.cpu_count() or 1  # an offline step of the builder
     samples32 = np.ascontiguousarray(samples, dtype=np.float32)
     graph = hnsw.build_graph(samples32, REACH_GRAPH, threads)
     wanted = min(k + PHOTOS_PER_PERSON, len(samples))
