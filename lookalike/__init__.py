@@ -12,8 +12,9 @@
   of the build answering now (``index_reload``) and answered (``replies``, ``telegram_io``);
 - ``lookalike.playground``: the bot's same steps in a browser, without Telegram.
 
-Beside them, ``lookalike.catalog`` (the catalog's one reader and its ``CelebrityRecord``)
-and ``lookalike.cluster`` (Dask) serve both the fetcher and the builder.
+Beside them, ``lookalike.catalog`` (the catalog's one reader and its ``CelebrityRecord``),
+``lookalike.cluster`` (Dask) and ``lookalike.progress`` (a bar or log lines) serve both the
+fetcher and the builder.
 
 Words with one meaning each: the photo folder is the builder's input; the catalog is its
 catalog.json or catalog.csv; the assets directory is what the builder writes and the bot

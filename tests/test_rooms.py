@@ -13,8 +13,9 @@ MAY_IMPORT = {
     "engine": {"engine"},
     "catalog": set(),
     "cluster": set(),
-    "fetcher": {"fetcher", "catalog", "cluster"},
-    "builder": {"builder", "catalog", "cluster", "engine"},
+    "progress": set(),
+    "fetcher": {"fetcher", "catalog", "cluster", "progress"},
+    "builder": {"builder", "catalog", "cluster", "progress", "engine"},
     "bot": {"bot", "engine"},
     "playground": {"playground", "bot", "engine"},
 }
