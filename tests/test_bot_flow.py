@@ -1,14 +1,22 @@
-"""A photo's way through the bot as values, without Telegram: the one admission step and
-the outcome a photo leaves."""
+"""A photo's way through the bot as values, without Telegram: the one admission step, the
+outcome a photo leaves, retries through Telegram's failures, and the pool's queue."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 
+import httpx
+import pytest
+from telegram.error import BadRequest, NetworkError, TimedOut
+
+from lookalike.bot import metrics
 from lookalike.bot.admission import Admission, Pass, Refusal
 from lookalike.bot.chat_limits import ChatLimits
-from lookalike.bot.face_pool import FacePool
+from lookalike.bot.face_pool import Busy, FacePool
 from lookalike.bot.outcome import Outcome
+from lookalike.bot.telegram_retry import may_have_arrived, patiently
 from lookalike.bot.user_limits import UserLimits
 
 
@@ -71,3 +79,84 @@ def test_the_metric_label_and_the_log_are_read_from_the_outcome():
     outcome = Outcome("photo", "chat_busy")
     outcome.not_sent("NetworkError: Bad Gateway")
     assert (outcome.label, outcome.logged) == ("chat_busy_unsent", "chat_busy-unsent(NetworkError: Bad Gateway)")
+
+
+def test_the_pool_queues_photos_until_their_wait_would_pass_max_wait():
+    pool = FacePool(workers=2, max_pending=100, max_wait=10.0)
+    pool.seconds_per_photo = 0.25  # 8 photos a second: the 80th waits 10 s
+    with contextlib.ExitStack() as held:
+        for _ in range(80):
+            held.enter_context(pool.reserve())
+        with pytest.raises(Busy):
+            held.enter_context(pool.reserve())
+        pool.seconds_per_photo = 0.1  # faster workers: room again
+        held.enter_context(pool.reserve())
+        pool.max_pending = 81  # the ceiling on the memory they hold
+        with pytest.raises(Busy):
+            held.enter_context(pool.reserve())
+    assert pool.pending == 0
+
+
+def _failing(times: int, error: Exception):
+    calls = []
+
+    async def call():
+        calls.append(1)
+        if len(calls) <= times:
+            raise error
+        return "sent"
+
+    return call, calls
+
+
+def test_a_call_failing_with_5xx_is_tried_again_with_back_off_until_it_goes_through(monkeypatch):
+    waits = []
+
+    async def sleep(seconds):
+        waits.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    call, calls = _failing(6, NetworkError("Internal Server Error"))
+    assert asyncio.run(patiently(call, "sendPhoto", 300, repeatable=False)) == "sent"
+    assert len(calls) == 7
+    assert waits == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
+
+
+def test_a_call_failing_for_longer_than_its_budget_is_given_up_logged_and_counted(monkeypatch, caplog):
+    async def sleep(seconds):
+        pass
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    before = metrics.TELEGRAM_GIVEN_UP.labels("download")._value.get()
+    call, calls = _failing(10**6, NetworkError("Bad Gateway"))
+    with caplog.at_level(logging.WARNING), pytest.raises(NetworkError):
+        asyncio.run(patiently(call, "download", 0.0))
+    assert len(calls) == 1
+    assert "download given up" in caplog.text
+    assert metrics.TELEGRAM_GIVEN_UP.labels("download")._value.get() == before + 1
+
+
+def test_a_bad_request_and_a_send_that_may_have_arrived_are_not_tried_again():
+    call, calls = _failing(1, BadRequest("message is too long"))
+    with pytest.raises(BadRequest):
+        asyncio.run(patiently(call, "sendMessage", 300))
+    assert len(calls) == 1
+    timed_out = TimedOut()
+    timed_out.__cause__ = httpx.ReadTimeout("read")
+    call, calls = _failing(1, timed_out)
+    with pytest.raises(TimedOut):
+        asyncio.run(patiently(call, "sendPhoto", 300, repeatable=False))
+    assert len(calls) == 1
+
+
+def test_what_may_have_reached_telegram():
+    never = NetworkError("httpx.ConnectError: refused")
+    never.__cause__ = httpx.ConnectError("refused")
+    dropped = NetworkError("httpx.RemoteProtocolError: closed")
+    dropped.__cause__ = httpx.RemoteProtocolError("closed")
+    read = TimedOut()
+    read.__cause__ = httpx.ReadTimeout("read")
+    pool = TimedOut()
+    pool.__cause__ = httpx.PoolTimeout("pool")
+    answered = NetworkError("Internal Server Error")
+    assert [may_have_arrived(e) for e in (never, dropped, read, pool, answered)] == [False, True, True, False, False]

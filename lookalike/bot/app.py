@@ -16,7 +16,6 @@ import ujson
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -31,12 +30,14 @@ from lookalike.bot.analytics import MatchAnalytics
 from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.config import Config
 from lookalike.bot.count_store import CountStore
-from lookalike.bot.delivery import Deliveries, Poller, TrackingUpdateProcessor, WebhookQueue
+from lookalike.bot.delivery import Deliveries, Poller, TrackingUpdateProcessor
 from lookalike.bot.face_pool import FacePool
 from lookalike.bot.health import Health
 from lookalike.bot.index_reload import AssetsChanged, AssetsWatcher, LoadedAssets, load_assets_at_start
 from lookalike.bot.services import Services
+from lookalike.bot.telegram_retry import BotRateLimiter
 from lookalike.bot.user_limits import UserLimits
+from lookalike.bot.webhook import WebhookQueue, answer_malformed_json_400
 from lookalike.engine.index_files import IndexFormatError
 
 log = logging.getLogger("bot")
@@ -53,6 +54,24 @@ MAX_RETRIES = 5
 """Retries of a request Telegram answered with 429 RetryAfter, so no answer is dropped."""
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+
+IMAGE_EXTENSIONS = ("jpg", "jpeg", "jpe", "png", "webp", "heic", "heif", "avif", "gif", "bmp", "tif", "tiff")
+
+
+class _MimelessImage(filters.MessageFilter):
+    """A file sent without a MIME type (the field is optional) or as application/octet-stream,
+    named like an image or not named at all: the pipeline reads its content and says truly
+    if it is no image. A named file of another kind (notes.txt) gets the hint."""
+
+    def filter(self, message) -> bool:
+        document = message.document
+        if document is None or document.mime_type not in (None, "", "application/octet-stream"):
+            return False
+        name = (document.file_name or "").lower()
+        return "." not in name or name.rsplit(".", 1)[1] in IMAGE_EXTENSIONS
+
+
+IMAGE_FILES = filters.Document.IMAGE | _MimelessImage()
 
 
 class UjsonRequest(HTTPXRequest):
@@ -114,7 +133,11 @@ def setup_logging(config: Config) -> None:
 
 
 def build_application(
-    config: Config, services: Services, deliveries: Deliveries, on_answer: Callable[[], None] | None = None
+    config: Config,
+    services: Services,
+    deliveries: Deliveries,
+    on_answer: Callable[[], None] | None = None,
+    webhook_queue: WebhookQueue | None = None,
 ) -> Application:
     application = (
         Application.builder()
@@ -135,7 +158,8 @@ def build_application(
         # A reply whose quoted message was deleted meanwhile is sent without the quote, not lost.
         .defaults(Defaults(allow_sending_without_reply=True))
         .rate_limiter(
-            AIORateLimiter(
+            BotRateLimiter(
+                config.telegram_retry_seconds,
                 overall_max_rate=1,
                 overall_time_period=1 / MESSAGES_PER_SECOND,
                 group_max_rate=1,
@@ -145,18 +169,17 @@ def build_application(
         )
         # Enough concurrent handlers that the pool's MAX_PENDING, not PTB's queue, decides who waits.
         .concurrent_updates(TrackingUpdateProcessor(max(256, 4 * config.max_pending), deliveries))
-        .update_queue(WebhookQueue(deliveries) if config.webhook_url else asyncio.Queue())
+        .update_queue(webhook_queue if webhook_queue is not None else asyncio.Queue())
         .build()
     )
     application.bot_data["services"] = services
     application.add_handler(CommandHandler(["start", "help"], handlers.start))
     application.add_handler(CommandHandler("stats", handlers.stats))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.PHOTO, handlers.photo))
-    application.add_handler(
-        MessageHandler(filters.UpdateType.MESSAGE & filters.Document.IMAGE, handlers.image_document)
-    )
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & IMAGE_FILES, handlers.image_document))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, handlers.other))
     application.add_handler(CallbackQueryHandler(handlers.runner_up, pattern=r"^t:"))
+    application.add_handler(CallbackQueryHandler(handlers.unknown_button))
     application.add_error_handler(handlers.error)
     return application
 
@@ -186,7 +209,7 @@ async def _post_shutdown(application: Application) -> None:
 def run(config: Config, assets: LoadedAssets) -> None:
     log.info("index: %d celebrities from %s (version %s)", len(assets), config.assets_dir, assets.version)
     services = Services(
-        pool=FacePool(config.workers, config.max_pending),
+        pool=FacePool(config.workers, config.max_pending, max_wait=config.max_wait_seconds),
         assets=AssetsWatcher(assets, config.index_poll_seconds),
         limits=UserLimits(config.user_in_flight, config.user_per_minute),
         chats=ChatLimits(config.chat_pending),
@@ -205,7 +228,8 @@ async def _serve(config: Config, services: Services, health: Health) -> None:
     receiving, give the photos in flight SHUTDOWN_GRACE_SECONDS to be answered, confirm to
     Telegram only those answered (``delivery``), then stop the workers."""
     deliveries = Deliveries()
-    application = build_application(config, services, deliveries, health.telegram_answered)
+    webhook_queue = WebhookQueue(deliveries, config.answered_file) if config.webhook_url else None
+    application = build_application(config, services, deliveries, health.telegram_answered, webhook_queue)
     application.bot_data["health"] = health
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -216,8 +240,10 @@ async def _serve(config: Config, services: Services, health: Health) -> None:
         try:
             await _post_init(application)
             await application.start()
-            if config.webhook_url:
+            if webhook_queue is not None and config.webhook_url:
                 log.info("receiving updates by webhook on %s:%d", config.listen, config.port)
+                webhook_queue.start()
+                answer_malformed_json_400()
                 await application.updater.start_webhook(
                     listen=config.listen,
                     port=config.port,
@@ -248,6 +274,8 @@ async def _serve(config: Config, services: Services, health: Health) -> None:
                 deliveries.abandon()
             if poller is not None:
                 await poller.confirm()
+            if webhook_queue is not None:
+                await webhook_queue.close()
             if application.updater.running:
                 await application.updater.stop()
             await application.stop()

@@ -5,7 +5,8 @@ TELEGRAM_API_URL     Bot API server root            (https://api.telegram.org)
 TELEGRAM_LOCAL_MODE  1: the server is a self-hosted Bot API server in --local mode (0)
 ASSETS_DIR           the assets directory build_embeddings.py wrote (assets)
 WORKERS              face-pipeline processes         (number of cores)
-MAX_PENDING          photos accepted, not yet analysed, before "busy" (16 per worker)
+MAX_PENDING          photos accepted, not yet analysed: a ceiling on the memory they hold (64 per worker)
+MAX_WAIT_SECONDS     "busy" once a new photo would wait longer than this for its analysis (30)
 USER_IN_FLIGHT       photos one user may have in progress (3)
 USER_PER_MINUTE      photos one user may send a minute    (12)
 CHAT_PENDING         photos one chat may have waiting for their answers before "busy" (10)
@@ -18,7 +19,10 @@ METRICS_PORT         set: serve /metrics (Prometheus), /livez and /readyz on it;
 READY_TELEGRAM_SECONDS  /readyz fails when the Bot API has not answered for this long (120)
 ADMIN_IDS            Telegram user ids (comma-separated) who may send /stats
 SHUTDOWN_GRACE_SECONDS  how long a stop waits for the photos in flight (20)
-ANSWERED_FILE        long polling: updates answered but not yet confirmed, kept as the bot runs (answered-updates.json)
+ANSWERED_FILE        updates answered but not yet confirmed (long polling) or answered lately (webhook),
+                     kept as the bot runs (answered-updates.json)
+TELEGRAM_RETRY_SECONDS  how long a Bot API call or download is tried again through Telegram's 5xx and
+                     network failures before it is given up (300)
 STATS_FILE           the operator's counts (/stats), kept across restarts (stats.sqlite beside ANSWERED_FILE)
 """
 
@@ -61,6 +65,8 @@ class Config:
     answered_file: Path = Path("answered-updates.json")
     stats_file: Path = Path("stats.sqlite")
     ready_telegram_seconds: float = 120.0
+    max_wait_seconds: float = 30.0
+    telegram_retry_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] = os.environ) -> Config:
@@ -87,7 +93,7 @@ class Config:
             local_mode=_switch(env, "TELEGRAM_LOCAL_MODE"),
             assets_dir=Path(env.get("ASSETS_DIR", "assets")),
             workers=workers,
-            max_pending=_number(env, "MAX_PENDING", 16 * workers, int, minimum=1),
+            max_pending=_number(env, "MAX_PENDING", 64 * workers, int, minimum=1),
             user_in_flight=_number(env, "USER_IN_FLIGHT", 3, int, minimum=1),
             user_per_minute=_number(env, "USER_PER_MINUTE", 12, int, minimum=1),
             chat_pending=_number(env, "CHAT_PENDING", 10, int, minimum=1),
@@ -103,6 +109,8 @@ class Config:
             answered_file=answered_file,
             stats_file=Path(env.get("STATS_FILE") or answered_file.with_name("stats.sqlite")),
             ready_telegram_seconds=_number(env, "READY_TELEGRAM_SECONDS", 120.0, float, minimum=10),
+            max_wait_seconds=_number(env, "MAX_WAIT_SECONDS", 30.0, float, minimum=0.1),
+            telegram_retry_seconds=_number(env, "TELEGRAM_RETRY_SECONDS", 300.0, float, minimum=0),
         )
 
 

@@ -15,10 +15,7 @@ queueing), so a stop or a crash mid-answer would lose the photos in flight. Here
   which receives it again, skips it: after a stop that left some unanswered, and after a
   ``kill -9`` too. The last one in flight is not written: the poller confirms it with its
   next getUpdates, one round trip later;
-- ``WebhookQueue`` is PTB's update queue whose ``put`` (awaited by PTB's webhook handler
-  before it answers 200) returns only once the update is answered. On a stop, new POSTs
-  and the ones not answered within the grace period fail with 503, and Telegram sends
-  them again later.
+- by webhook, ``webhook.WebhookQueue`` holds each POST's 200 until its update is answered.
 """
 
 from __future__ import annotations
@@ -128,36 +125,6 @@ class TrackingUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         pass
-
-
-class WebhookQueue(asyncio.Queue):
-    """The update queue in webhook mode: PTB's webhook handler awaits ``put`` before it answers
-    Telegram 200, and ``put`` returns only once the update is answered."""
-
-    def __init__(self, deliveries: Deliveries):
-        super().__init__()
-        self.deliveries = deliveries
-
-    async def put(self, item) -> None:
-        if not isinstance(item, Update):  # PTB's own stop marker
-            await super().put(item)
-            return
-        if self.deliveries.stopping:
-            raise _unavailable()
-        again = self.deliveries.is_pending(item.update_id)  # Telegram resent it, tired of waiting
-        answered = self.deliveries.received(item.update_id)
-        if not again:
-            self.put_nowait(item)
-        try:
-            await answered
-        except NotAnswered:
-            raise _unavailable() from None
-
-
-def _unavailable() -> Exception:
-    import tornado.web  # PTB's webhook server; installed with python-telegram-bot[webhooks]
-
-    return tornado.web.HTTPError(503, reason="stopping; send this update again later")
 
 
 class Poller:

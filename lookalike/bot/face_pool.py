@@ -7,6 +7,12 @@ ProcessPoolExecutor fails every job it holds with BrokenProcessPool, only the jo
 were actually running are affected. The pool is then replaced and each of those jobs
 is retried once, one retry at a time, so that a photo that kills workers takes down no
 one else's retry; a photo that breaks the pool twice raises PhotoFailed.
+
+The photos in progress are a queue, not a reason to refuse: ``reserve`` says Busy only when
+a photo accepted now would wait longer than ``max_wait`` seconds for its analysis, reckoned
+from the photos ahead of it and the recent time a worker took per photo (so a burst after an
+outage, which the workers clear in seconds, is answered in order), or when ``max_pending``
+photos, a ceiling on the memory they hold, are in progress already.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import logging
 import multiprocessing.forkserver
 import signal
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
@@ -29,8 +36,15 @@ from lookalike.engine import face_workers
 log = logging.getLogger(__name__)
 
 
+FIRST_SECONDS_PER_PHOTO = 0.5
+"""A worker's time per photo assumed until one is measured (a selfie takes ~0.1-0.3 s)."""
+
+SMOOTHING = 0.2
+"""Weight of the latest photo in the running mean of a worker's time per photo."""
+
+
 class Busy(Exception):
-    """``max_pending`` photos are already in progress: accepted and not yet analysed."""
+    """A photo accepted now would wait too long, or ``max_pending`` photos are in progress."""
 
 
 class PhotoFailed(Exception):
@@ -70,10 +84,12 @@ def _run_job(data: bytes) -> Analysis:
 
 
 class FacePool:
-    def __init__(self, workers: int, max_pending: int, job_timeout: float = 60.0):
+    def __init__(self, workers: int, max_pending: int, job_timeout: float = 60.0, max_wait: float = float("inf")):
         self.workers = workers
         self.max_pending = max_pending
+        self.max_wait = max_wait
         self.job_timeout = job_timeout
+        self.seconds_per_photo = FIRST_SECONDS_PER_PHOTO  # a running mean of the workers' recent photos
         self.pending = 0  # photos reserved: downloading, waiting for a worker or being processed
         self.restarts = 0
         self._context = face_workers.forkserver_context()
@@ -110,10 +126,15 @@ class FacePool:
             return 0
         return sum(process.is_alive() for process in list((executor._processes or {}).values()))
 
+    def expected_wait(self) -> float:
+        """Seconds until a photo accepted now would be analysed: those ahead of it and itself,
+        shared among the workers, at the recent time per photo."""
+        return (self.pending + 1) * self.seconds_per_photo / self.workers
+
     @contextlib.contextmanager
     def reserve(self):
-        """Hold a place among the ``max_pending`` photos in flight, or raise Busy."""
-        if self.pending >= self.max_pending:
+        """Hold a place among the photos in progress, or raise Busy (see the module's docstring)."""
+        if self.pending >= self.max_pending or self.expected_wait() > self.max_wait:
             raise Busy()
         self.pending += 1
         try:
@@ -141,8 +162,9 @@ class FacePool:
             except BrokenProcessPool:
                 executor = self._replace(executor)
                 future = executor.submit(_run_job, data)
+            started = time.monotonic()
             try:
-                return await asyncio.wait_for(asyncio.wrap_future(future), self.job_timeout)
+                analysis = await asyncio.wait_for(asyncio.wrap_future(future), self.job_timeout)
             except BrokenProcessPool:
                 self._replace(executor)
                 raise
@@ -151,6 +173,8 @@ class FacePool:
                 self._kill(executor)
                 self._replace(executor)
                 raise PhotoFailed("the photo took too long") from exc
+            self.seconds_per_photo += SMOOTHING * (time.monotonic() - started - self.seconds_per_photo)
+            return analysis
 
     def _new_executor(self) -> ProcessPoolExecutor:
         _start_forkserver()

@@ -156,8 +156,11 @@ async def show_runner_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     query = _query(update)
     lang = _lang(update)
     assets = _services(context).assets.current
+    if query.message is None:  # a button of an inline message: there is no chat to send to
+        await query.answer(say(lang, "inline_button"), show_alert=True)
+        return Outcome("button", "inline")
     shown = replies.runner_up(assets, query.data or "", lang)
-    if shown is None or query.message is None:  # an old build's button, or a message Telegram no longer has
+    if shown is None:  # an old build's button
         await query.answer(say(lang, "stale_button"), show_alert=True)
         return Outcome("button", "stale")
     await query.answer()
@@ -174,6 +177,15 @@ async def show_runner_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     sent = await context.bot.send_photo(chat_id, thumbnail, caption=shown.credited, filename=f"{shown.id}.jpg")
     assets.file_ids[shown.id] = max(sent.photo, key=lambda size: size.width * size.height).file_id
     return Outcome("button", "thumbnail", fields={"source": "upload", **fields})
+
+
+async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A press of a button the bot never made (other data, a game's button): a short, true
+    alert, so the user's button stops spinning."""
+    started = time.perf_counter()
+    await _query(update).answer(say(_lang(update), "unknown_button"), show_alert=True)
+    data = _query(update).data
+    _log(update, Outcome("button", "unknown", fields={"data": repr(data[:64]) if data else None}), started)
 
 
 async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

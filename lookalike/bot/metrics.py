@@ -37,6 +37,12 @@ STAGE_SECONDS = Histogram(
 FACES = Histogram(
     "lookalike_faces_per_photo", "Faces found in each analysed photo", buckets=(0, 1, 2, 3, 5, 10, 20, 50)
 )
+TELEGRAM_GIVEN_UP = Counter(
+    "lookalike_telegram_given_up",
+    "Bot API calls given up after Telegram's 5xx or network failures outlasted TELEGRAM_RETRY_SECONDS"
+    " (or a send that may have been delivered), by method (download: a file's bytes)",
+    ["method"],
+)
 RETRY_AFTER = Counter(
     "lookalike_telegram_retry_after", "Bot API requests answered 429 Too Many Requests (retried after the wait)"
 )
@@ -62,6 +68,11 @@ class BotCollector(Collector):
             value=self.pool.pending,
         )
         yield GaugeMetricFamily("lookalike_photos_max_pending", "MAX_PENDING", value=self.pool.max_pending)
+        yield GaugeMetricFamily(
+            "lookalike_photos_expected_wait_seconds",
+            "How long a photo accepted now would wait for its analysis ('busy' over MAX_WAIT_SECONDS)",
+            value=self.pool.expected_wait(),
+        )
         yield GaugeMetricFamily("lookalike_workers", "Face-pipeline worker processes", value=self.pool.workers)
         yield CounterMetricFamily(
             "lookalike_worker_restarts", "Times the worker pool broke and was replaced", value=self.pool.restarts

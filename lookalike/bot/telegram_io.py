@@ -15,6 +15,7 @@ from telegram.error import BadRequest, TelegramError
 from lookalike.bot import captions, replies
 from lookalike.bot.look_alike import Declined
 from lookalike.bot.outcome import Outcome
+from lookalike.bot.telegram_retry import patiently
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,8 @@ def pick_photo_size(sizes: tuple[PhotoSize, ...], side: int = PIPELINE_SIDE) -> 
 
 
 async def download(source: PhotoSize | Document) -> bytes:
-    """The file's bytes, in memory only; a failure is ``Declined`` with its true reason."""
+    """The file's bytes, in memory only, tried again through Telegram's failures (getFile by
+    the bot's rate limiter, the download here); a failure is ``Declined`` with its true reason."""
     try:
         file = await source.get_file()
         bot = file.get_bot()
@@ -50,7 +52,12 @@ async def download(source: PhotoSize | Document) -> bytes:
         if bot.local_mode and Path(file.file_path).is_absolute():
             return await _read_local(file.file_path)
         file = _remote(file, file.file_path)
-        return bytes(await file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT))
+        seconds = getattr(getattr(bot, "rate_limiter", None), "retry_seconds", 0.0)
+
+        async def fetch() -> bytearray:
+            return await file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT)
+
+        return bytes(await patiently(fetch, "download", seconds))
     except BadRequest as exc:
         if "too big" in str(exc).lower():
             raise Declined("too_large", "too_large") from exc

@@ -438,6 +438,7 @@ class FakeBotApi:
         self._calls_changed = threading.Condition(self._lock)
         self._calls: list[RecordedCall] = []
         self._faults: dict[str, deque[_Fault]] = {}
+        self._outages: list[tuple[float, frozenset[str] | None, int]] = []  # (until, methods or all, status)
         self._pending_updates: list[dict[str, Any]] = []
         self._allowed_updates: list[str] = []
         self._update_ids = itertools.count(100_000_001)
@@ -593,6 +594,9 @@ class FakeBotApi:
         if request.match_info["token"] != self.token:
             error = _ApiError(HTTPStatus.UNAUTHORIZED, "Unauthorized")
             return self._answer_error(DOWNLOAD_METHOD, decoded, arrived, error)
+        fault = self._take_fault(DOWNLOAD_METHOD)
+        if fault is not None:
+            return self._answer_error(DOWNLOAD_METHOD, decoded, arrived, fault.error(), injected=True)
         with self._lock:
             stored = self._files_by_path.get(file_path)
         if stored is None:
@@ -940,6 +944,10 @@ class FakeBotApi:
 
     def _take_fault(self, method: str) -> _Fault | None:
         with self._lock:
+            now = time.monotonic()
+            for until, methods, status in self._outages:
+                if now < until and (methods is None or method.lower() in methods):
+                    return _Fault(status, 0, None)
             queue = self._faults.get(method.lower())
             return queue.popleft() if queue else None
 
@@ -1143,6 +1151,14 @@ class FakeBotApi:
         fault = _Fault(int(status), retry_after, description)
         with self._lock:
             self._faults.setdefault(method.lower(), deque()).extend([fault] * count)
+
+    def fail_for(self, seconds: float, methods: Iterable[str] | None = None, status: int = 500) -> None:
+        """An outage: for the next ``seconds``, every call of ``methods`` (None: every method
+        and every file download, ``DOWNLOAD_METHOD``) fails with ``status``, as Telegram's
+        API does during its incidents."""
+        chosen = None if methods is None else frozenset(m.lower() for m in methods)
+        with self._lock:
+            self._outages.append((time.monotonic() + seconds, chosen, int(status)))
 
     def hold_downloads(self, file_name: str) -> None:
         """Make downloads of documents named ``file_name``, sent before or after, wait (and the
