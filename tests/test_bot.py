@@ -68,6 +68,7 @@ def bot(api, assets, tmp_path_factory):
         assets,
         workdir / "bot.log",
         MAX_PENDING=str(MAX_PENDING),
+        MAX_WAIT_SECONDS="1000000",  # no wait limit: the burst tests MAX_PENDING's ceiling on any machine
         INDEX_POLL_SECONDS="0.5",
     )
     yield process

@@ -83,13 +83,13 @@ def test_the_metric_label_and_the_log_are_read_from_the_outcome():
 
 def test_the_pool_queues_photos_until_their_wait_would_pass_max_wait():
     pool = FacePool(workers=2, max_pending=100, max_wait=10.0)
-    pool.seconds_per_photo = 0.25  # 8 photos a second: the 80th waits 10 s
+    pool._recent_seconds.extend([0.25] * 20 + [30.0] * 4)  # 8 photos a second, a few huge ones aside
     with contextlib.ExitStack() as held:
         for _ in range(80):
             held.enter_context(pool.reserve())
         with pytest.raises(Busy):
             held.enter_context(pool.reserve())
-        pool.seconds_per_photo = 0.1  # faster workers: room again
+        pool._recent_seconds.extend([0.1] * 25)  # faster workers: room again
         held.enter_context(pool.reserve())
         pool.max_pending = 81  # the ceiling on the memory they hold
         with pytest.raises(Busy):

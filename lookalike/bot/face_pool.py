@@ -18,10 +18,12 @@ photos, a ceiling on the memory they hold, are in progress already.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import multiprocessing.forkserver
 import signal
+import statistics
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -39,8 +41,9 @@ log = logging.getLogger(__name__)
 FIRST_SECONDS_PER_PHOTO = 0.5
 """A worker's time per photo assumed until one is measured (a selfie takes ~0.1-0.3 s)."""
 
-SMOOTHING = 0.2
-"""Weight of the latest photo in the running mean of a worker's time per photo."""
+RECENT_PHOTOS = 25
+"""How many of the latest photos' worker times the median is taken over: a median, so that a
+few huge files (a 27-MP scan takes seconds) do not make the bot turn selfies away."""
 
 
 class Busy(Exception):
@@ -89,7 +92,7 @@ class FacePool:
         self.max_pending = max_pending
         self.max_wait = max_wait
         self.job_timeout = job_timeout
-        self.seconds_per_photo = FIRST_SECONDS_PER_PHOTO  # a running mean of the workers' recent photos
+        self._recent_seconds: collections.deque[float] = collections.deque(maxlen=RECENT_PHOTOS)
         self.pending = 0  # photos reserved: downloading, waiting for a worker or being processed
         self.restarts = 0
         self._context = face_workers.forkserver_context()
@@ -125,6 +128,11 @@ class FacePool:
             self._replace(executor)
             return 0
         return sum(process.is_alive() for process in list((executor._processes or {}).values()))
+
+    @property
+    def seconds_per_photo(self) -> float:
+        """A worker's time per photo lately: the median of the latest photos' times."""
+        return statistics.median(self._recent_seconds) if self._recent_seconds else FIRST_SECONDS_PER_PHOTO
 
     def expected_wait(self) -> float:
         """Seconds until a photo accepted now would be analysed: those ahead of it and itself,
@@ -173,7 +181,7 @@ class FacePool:
                 self._kill(executor)
                 self._replace(executor)
                 raise PhotoFailed("the photo took too long") from exc
-            self.seconds_per_photo += SMOOTHING * (time.monotonic() - started - self.seconds_per_photo)
+            self._recent_seconds.append(time.monotonic() - started)
             return analysis
 
     def _new_executor(self) -> ProcessPoolExecutor:
