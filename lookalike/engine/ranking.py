@@ -232,4 +232,5 @@ def graph_reach(vectors: np.ndarray, samples: np.ndarray, owners: np.ndarray, k:
     return reach
 
 
-_GRAPH_BLOCK = 20_000
+_GRAPH_BLOCK = 2_000
+"""Celebrities per graph query batch: their k re-measured neighbours take ~100 MB of float64 at k=50."""
