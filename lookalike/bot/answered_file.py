@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import Set
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,7 +27,7 @@ class AnsweredFile:
     def __init__(self, path: Path):
         self.path = path
         self.ids: set[int] = set()
-        self._on_disk: frozenset[int] | None = frozenset()  # None: a file that could not be read
+        self._on_disk: Set[int] | None = frozenset()  # None: a file that could not be read
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answered-file")
         self._writing: asyncio.Task | None = None
         self._failing = False  # touched by the writer thread only

@@ -231,6 +231,8 @@ async def _serve(config: Config, services: Services, health: Health) -> None:
     webhook_queue = WebhookQueue(deliveries, config.answered_file) if config.webhook_url else None
     application = build_application(config, services, deliveries, health.telegram_answered, webhook_queue)
     application.bot_data["health"] = health
+    updater = application.updater
+    assert updater is not None  # build_application makes the Application with its Updater
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
@@ -244,7 +246,7 @@ async def _serve(config: Config, services: Services, health: Health) -> None:
                 log.info("receiving updates by webhook on %s:%d", config.listen, config.port)
                 webhook_queue.start()
                 answer_malformed_json_400()
-                await application.updater.start_webhook(
+                await updater.start_webhook(
                     listen=config.listen,
                     port=config.port,
                     url_path=urlsplit(config.webhook_url).path.lstrip("/"),
@@ -276,8 +278,8 @@ async def _serve(config: Config, services: Services, health: Health) -> None:
                 await poller.confirm()
             if webhook_queue is not None:
                 await webhook_queue.close()
-            if application.updater.running:
-                await application.updater.stop()
+            if updater.running:
+                await updater.stop()
             await application.stop()
         finally:
             if application.running:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +70,7 @@ class Config:
     telegram_retry_seconds: float = 300.0
 
     @classmethod
-    def from_env(cls, env: dict[str, str] = os.environ) -> Config:
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Config:
         token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
         if not token:
             raise ConfigError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and export it")
@@ -114,7 +115,7 @@ class Config:
         )
 
 
-def _number(env: dict[str, str], name: str, default, kind, minimum, maximum=None):
+def _number(env: Mapping[str, str], name: str, default, kind, minimum, maximum=None):
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -129,7 +130,7 @@ def _number(env: dict[str, str], name: str, default, kind, minimum, maximum=None
     return value
 
 
-def _switch(env: dict[str, str], name: str) -> bool:
+def _switch(env: Mapping[str, str], name: str) -> bool:
     raw = env.get(name, "").strip().lower()
     if raw in ("", "0", "false", "no", "off"):
         return False
@@ -138,7 +139,7 @@ def _switch(env: dict[str, str], name: str) -> bool:
     raise ConfigError(f"{name} must be 1 or 0, not {env[name]!r}")
 
 
-def _ids(env: dict[str, str], name: str) -> frozenset[int]:
+def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
     raw = env.get(name, "")
     try:
         return frozenset(int(part) for part in re.split(r"[,\s]+", raw.strip()) if part)

@@ -114,7 +114,9 @@ class TrackingUpdateProcessor(BaseUpdateProcessor):
         if not isinstance(update, Update):
             await coroutine
             return
-        self.deliveries.running(update.update_id, asyncio.current_task())
+        task = asyncio.current_task()
+        assert task is not None  # PTB runs each update in a task of its own
+        self.deliveries.running(update.update_id, task)
         try:
             await coroutine
         finally:

@@ -53,7 +53,7 @@ class LoadedAssets:
     def thumbnail(self, i: int) -> bytes | None:
         """Celebrity ``i``'s thumbnail JPEG from this build, or None if it is gone or missing."""
         path = self.index.thumbnail_path(i)
-        if path is None:
+        if path is None or self.index.directory is None:
             return None
         relative = path.relative_to(self.index.directory)
         try:

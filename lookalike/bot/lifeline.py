@@ -16,6 +16,7 @@ once that photo is done.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from multiprocessing.connection import Connection
@@ -34,8 +35,6 @@ def exit_with_the_bot(end: Connection) -> None:
 
 
 def _wait_and_exit(end: Connection) -> None:
-    try:
+    with contextlib.suppress(EOFError, OSError):  # closed or broken: the bot is gone either way
         end.recv_bytes()
-    except (EOFError, OSError):
-        pass
     os._exit(1)  # no clean-up: nobody is left to answer, and the pool's queues may never drain

@@ -75,8 +75,8 @@ def _caption(draw: ImageDraw.ImageDraw, left: int, top: int, width: int, name: s
         if text
     ]
     for (text, size, smallest, colour), middle in zip(lines, (top + 20, top + 47)):
-        text, font = _fitted(draw, text, width, size, smallest)
-        draw.text((centre, middle), text, fill=colour, font=font, anchor="mm")
+        shown, font = _fitted(draw, text, width, size, smallest)
+        draw.text((centre, middle), shown, fill=colour, font=font, anchor="mm")
 
 
 def _fitted(draw: ImageDraw.ImageDraw, text: str, width: int, size: int, smallest: int):
@@ -96,7 +96,9 @@ def group_picture(image: np.ndarray, boxes: list[tuple[int, int, int, int]], sid
     picture = Image.fromarray(image)
     scale = min(1.0, side / max(picture.size))
     if scale < 1.0:
-        picture = picture.resize((round(picture.width * scale), round(picture.height * scale)), Image.LANCZOS)
+        picture = picture.resize(
+            (round(picture.width * scale), round(picture.height * scale)), Image.Resampling.LANCZOS
+        )
     draw = ImageDraw.Draw(picture)
     line = max(2, round(max(picture.size) / 300))
     font = ImageFont.load_default(size=max(14, round(max(picture.size) / 28)))
@@ -115,7 +117,7 @@ def group_picture(image: np.ndarray, boxes: list[tuple[int, int, int, int]], sid
 
 
 @functools.lru_cache(maxsize=32)
-def _caption_font(size: int) -> ImageFont.FreeTypeFont:
+def _caption_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     try:
         return ImageFont.truetype(CAPTION_FONT, size)  # Pillow looks in the system's font folders
     except OSError:
@@ -131,4 +133,4 @@ def _to_height(image: Image.Image, height: int) -> Image.Image:
     if image.height == height:
         return image
     width = max(1, round(image.width * height / image.height))
-    return image.resize((width, height), Image.LANCZOS)
+    return image.resize((width, height), Image.Resampling.LANCZOS)

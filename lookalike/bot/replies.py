@@ -138,6 +138,7 @@ def several_faces(
         key = "group_this_is" if known else "group_line"
         lines.append(say(lang, key, number=number, name=_name(assets, best), percent=percent(best)))
         buttons.append([Button(f"{number}. {_label(best)}", button_data(assets, best))])
+    assert analysis.group_picture is not None  # drawn for every photo of two faces or more
     return Reply(analysis.group_picture, _fit(lines), buttons, matches[0][0])
 
 

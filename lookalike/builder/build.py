@@ -390,7 +390,7 @@ def celebrity_record(entry: Entry) -> CelebrityRecord:
 
 def thumbnail_jpeg(data: bytes, box: tuple[int, int, int, int], size: int) -> bytes:
     """A ``size`` x ``size`` JPEG of the face in ``box``, framed as the bot frames the user's face."""
-    crop = framing.face_square(decode_image(data), box).resize((size, size), Image.LANCZOS)
+    crop = framing.face_square(decode_image(data), box).resize((size, size), Image.Resampling.LANCZOS)
     return framing.jpeg(crop, quality=THUMB_QUALITY)
 
 

@@ -21,16 +21,8 @@ from pathlib import Path
 # Each worker process owns one core; OpenBLAS threads would only fight each other.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import warnings
-
 import dlib
 import numpy as np
-
-# face_recognition_models imports pkg_resources, which warns on every import that it is
-# deprecated: a line on stderr from every command (model.py's one-line errors got three).
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-    import face_recognition_models
 from PIL import Image
 
 from lookalike.engine.gender_classifier import GenderClassifier
@@ -181,7 +173,7 @@ def gray_copy(image: np.ndarray, scale: float) -> np.ndarray:
     gray = Image.fromarray(image).convert("L")
     if scale < 1.0:
         size = (max(1, round(gray.width * scale)), max(1, round(gray.height * scale)))
-        gray = gray.resize(size, Image.BILINEAR, reducing_gap=2.0)
+        gray = gray.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
     return np.asarray(gray)
 
 

@@ -28,7 +28,7 @@ def jpeg(image: Image.Image, quality: int = 88) -> bytes:
 
 def face_crop(image: np.ndarray, box: tuple[int, int, int, int], side: int = CROP_SIDE) -> bytes:
     """The user's face framed as the celebrity thumbnails are, ``side`` px square."""
-    return jpeg(face_square(image, box).resize((side, side), Image.LANCZOS))
+    return jpeg(face_square(image, box).resize((side, side), Image.Resampling.LANCZOS))
 
 
 def face_square(image: np.ndarray, box: tuple[int, int, int, int]) -> Image.Image:

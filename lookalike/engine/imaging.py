@@ -134,7 +134,7 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
         top = values.max() or 1.0
         gray = np.clip(values * (255.0 / top), 0, 255).astype(np.uint8)
         return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
-    if image.mode == "P" or image.mode == "PA":
+    if image.mode in {"P", "PA"}:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "La", "RGBa"):
         rgba = image.convert("RGBA")

@@ -39,7 +39,7 @@ def photo_lines(path: str, model: FaceModel, index: CelebrityIndex, top: int) ->
     )
     lines = []
     for face, answer in zip(faces, answers):
-        line = {"photo": path, "box": list(face.box), "matches": [_match(m) for m in answer.matches]}
+        line: dict[str, object] = {"photo": path, "box": list(face.box), "matches": [_match(m) for m in answer.matches]}
         if answer.this_is is not None:
             line["this_is"] = answer.this_is.name
         if answer.gender is not None:

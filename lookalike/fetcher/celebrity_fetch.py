@@ -295,13 +295,13 @@ def as_jpeg(data: bytes) -> bytes:
             image.load()
             if image.format == "JPEG":
                 return data
+            flat: Image.Image = image
             if image.mode in ("RGBA", "LA", "P"):
                 rgba = image.convert("RGBA")
-                background = Image.new("RGB", rgba.size, (255, 255, 255))
-                background.paste(rgba, mask=rgba.getchannel("A"))
-                image = background
+                flat = Image.new("RGB", rgba.size, (255, 255, 255))
+                flat.paste(rgba, mask=rgba.getchannel("A"))
             buffer = io.BytesIO()
-            image.convert("RGB").save(buffer, "JPEG", quality=JPEG_QUALITY)
+            flat.convert("RGB").save(buffer, "JPEG", quality=JPEG_QUALITY)
             return buffer.getvalue()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ValueError(f"{type(exc).__name__}: {exc}") from exc

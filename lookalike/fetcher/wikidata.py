@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from lookalike.catalog import CelebrityRecord
@@ -96,8 +97,8 @@ def build_query(
     *,
     limit: int,
     offset: int = 0,
-    occupations: list[str] = (),
-    countries: list[str] = (),
+    occupations: Sequence[str] = (),
+    countries: Sequence[str] = (),
     min_sitelinks: int = 0,
 ) -> str:
     """One page of the list, ``limit`` people from ``offset``, most sitelinks first."""

@@ -45,7 +45,7 @@ class PlaygroundProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        self._log_file = open(log_path, "wb")  # noqa: SIM115 (closed by stop)
+        self._log_file = open(log_path, "wb")
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PLAYGROUND_"))}
         environment.update(env)
         self.process = subprocess.Popen(
