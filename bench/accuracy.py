@@ -238,6 +238,7 @@ def identification(project: dict, seed: int, distractors: bool) -> list[str]:
     from plain_calibration import calibrate
 
     from lookalike.builder import build as be
+    from lookalike.builder import photo_analysis
     from lookalike.builder.celebrity_photos import Celebrity
     from lookalike.builder.photo_cache import PhotoResult
     from lookalike.engine.index import CelebrityIndex
@@ -274,7 +275,7 @@ def identification(project: dict, seed: int, distractors: bool) -> list[str]:
                 if v is not None
                 else PhotoResult(status="no_face")
             )
-            analysed[p] = be.Analysed(hashlib.sha256(p.read_bytes()).hexdigest(), result, cached=True)
+            analysed[p] = photo_analysis.Analysed(hashlib.sha256(p.read_bytes()).hexdigest(), result, cached=True)
     entries, rejected, skipped = be.select(celebrities, analysed, be.DEFAULT_MIN_EYE_DISTANCE, be.DEFAULT_MAX_ROLL)
     build_names = [e.celebrity.key for e in entries]
     build_vectors = [e.vector for e in entries]

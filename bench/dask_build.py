@@ -3,7 +3,7 @@ the same size (the overhead), and a LocalCluster of 1 against 2 workers (the sca
 
     python bench/dask_build.py [--photos 60] [--jitters 1] [--rounds 2]
 
-``lookalike.builder.build.analyse_photos`` on the first --photos LFW photos, each run with a
+``lookalike.builder.photo_analysis.analyse_photos`` on the first --photos LFW photos, each run with a
 fresh photo cache (so every photo is analysed), the runs interleaved round by round because
 the machine is shared. A LocalCluster's time includes starting it (its workers load dlib
 and the face models), as a build's does; the pool's includes starting its processes.
@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import LFW, load_average, require, table
 
-from lookalike.builder import build as be
+from lookalike.builder import photo_analysis
 from lookalike.builder.photo_cache import PhotoCache, settings_key
 
 SETUPS = {
@@ -49,7 +49,7 @@ def main() -> None:
                 PhotoCache(Path(folder) / "cache.sqlite", settings_key(args.jitters)[0]) as cache,
             ):
                 started = time.perf_counter()
-                analysed = be.analyse_photos(paths, cache, workers, args.jitters, False, scheduler)
+                analysed = photo_analysis.analyse_photos(paths, cache, workers, args.jitters, False, scheduler)
                 seconds[name].append(time.perf_counter() - started)
                 assert sum(not a.cached for a in analysed.values()) == len(paths)
     best = {name: min(times) for name, times in seconds.items()}

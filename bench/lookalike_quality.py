@@ -51,6 +51,7 @@ from plain_calibration import calibrate
 
 from lookalike.bot.replies import percent
 from lookalike.builder import build as be
+from lookalike.builder import photo_analysis
 from lookalike.builder.photo_cache import PhotoResult
 from lookalike.catalog import read_catalog
 from lookalike.engine import gender
@@ -100,7 +101,7 @@ def gallery_entries(
                 if vector is not None
                 else PhotoResult(status="no_face")
             )
-            analysed[path] = be.Analysed(hashlib.sha256(path.read_bytes()).hexdigest(), result, cached=True)
+            analysed[path] = photo_analysis.Analysed(hashlib.sha256(path.read_bytes()).hexdigest(), result, cached=True)
     entries, _, _ = be.select(celebrities, analysed, be.DEFAULT_MIN_EYE_DISTANCE, be.DEFAULT_MAX_ROLL)
     return entries
 

@@ -53,7 +53,7 @@ def analyse(model: FaceModel, data: bytes, max_faces: int = MAX_FACES) -> Analys
     assert image is not None  # decoded whenever there is no error
     found = [
         FoundFace(
-            box=tuple(int(v) for v in face.box),
+            box=(int(face.box[0]), int(face.box[1]), int(face.box[2]), int(face.box[3])),
             eye_distance=face.eye_distance,
             embedding=face.embedding,
             gender_score=face.gender_score,

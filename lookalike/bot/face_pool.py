@@ -98,13 +98,13 @@ class FacePool:
         self._context = face_workers.forkserver_context()
         self._lifeline = Lifeline(self._context)
         self._executor: ProcessPoolExecutor | None = None
-        self._slots: asyncio.Semaphore | None = None
-        self._retry_lock: asyncio.Lock | None = None
+        self._slots = asyncio.Semaphore(self.workers)  # asyncio's primitives bind to a loop on first use
+        self._retry_lock = asyncio.Lock()
         self._warming: asyncio.Task | None = None  # held so the task is not garbage-collected
 
     async def start(self) -> None:
         """Start every worker and wait until each has loaded its model."""
-        self._slots = asyncio.Semaphore(self.workers)
+        self._slots = asyncio.Semaphore(self.workers)  # fresh for this start's event loop
         self._retry_lock = asyncio.Lock()
         self._executor = self._new_executor()
         failure = await self._warm_up(self._executor)
@@ -164,7 +164,7 @@ class FacePool:
 
     async def _attempt(self, data: bytes) -> Analysis:
         async with self._slots:
-            executor = self._executor
+            executor = self._started()
             try:
                 future = executor.submit(_run_job, data)
             except BrokenProcessPool:
@@ -201,6 +201,11 @@ class FacePool:
             broken.shutdown(wait=False, cancel_futures=True)
             self._executor = self._new_executor()
             self._warming = asyncio.get_running_loop().create_task(self._warm_up(self._executor))
+        return self._started()
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            raise RuntimeError("the face pool is not started (or was shut down)")
         return self._executor
 
     async def _warm_up(self, executor: ProcessPoolExecutor) -> BaseException | None:

@@ -34,36 +34,28 @@ The steps:
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Generator, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from lookalike import cluster
-from lookalike.builder import BuildError, contact_sheet
+from lookalike.builder import BuildError, contact_sheet, photo_analysis
 from lookalike.builder.celebrity_photos import Celebrity, discover
 from lookalike.builder.directory_swap import staged_directory
 from lookalike.builder.photo_cache import PhotoCache, PhotoResult, settings_key
 from lookalike.catalog import CelebrityRecord
-from lookalike.engine import face_model as model
-from lookalike.engine import face_workers, framing, gender
+from lookalike.engine import framing, gender
 from lookalike.engine.calibration import CalibrationPhotos
-from lookalike.engine.face_workers import faces_in_photo
 from lookalike.engine.imaging import decode_image
 from lookalike.engine.index import CelebrityIndex
 from lookalike.engine.ranking import first_photos, fit_ranking, reference_photos
-from lookalike.progress import progress as progress_bar
 
 log = logging.getLogger("build_embeddings")
 
@@ -123,161 +115,6 @@ class Report:
         return asdict(self)
 
 
-# ---------------------------------------------------------------- one photo
-
-
-def analyse_image(face_model: model.FaceModel, data: bytes, jitters: int) -> PhotoResult:
-    """Decode ``data`` and describe its main face; a rejection (never an exception) for bad bytes.
-    The box is in the decoded image's pixels, where ``thumbnail_jpeg`` frames it."""
-    photo = faces_in_photo(face_model, data, jitters=jitters, main_face=True, photo_pixels=False)
-    if photo.error is not None:
-        return PhotoResult(status="unreadable", detail=f"{photo.error.reason}: {photo.error}")
-    if not photo.found:
-        return PhotoResult(status="no_face")
-    if not photo.faces:
-        return PhotoResult(status="ambiguous", faces=photo.found)
-    [face] = photo.faces
-    return PhotoResult(
-        status="ok",
-        faces=photo.found,
-        box=tuple(int(v) for v in face.box),
-        eye_distance=float(face.eye_distance),
-        roll=float(face.roll),
-        score=float(face.score),
-        embedding=np.asarray(face.embedding, dtype=np.float32),
-        gender_score=float(face.gender_score),
-        second_look=photo.second_look,
-    )
-
-
-def _analyse_file(path: str, jitters: int) -> tuple[str | None, PhotoResult]:
-    """In a worker: the photo's SHA-256 (None if it cannot be read) and its analysis."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        return None, PhotoResult(status="unreadable", detail=str(exc))
-    digest = hashlib.sha256(data).hexdigest()
-    try:
-        return digest, analyse_image(face_workers.worker_model(), data, jitters)
-    except Exception as exc:  # dlib's RuntimeError and the like: reject the photo, not the build
-        return None, PhotoResult(status="failed", detail=f"{type(exc).__name__}: {exc}")
-
-
-# ---------------------------------------------------------------- many photos
-
-
-@dataclass
-class Analysed:
-    """One photo file's analysis and where it came from."""
-
-    sha256: str | None
-    result: PhotoResult
-    cached: bool
-
-
-def analyse_photos(
-    paths: list[Path],
-    cache: PhotoCache,
-    workers: int,
-    jitters: int,
-    progress: bool | None = None,
-    scheduler: str | None = None,
-    send_photos: bool = False,
-) -> dict[Path, Analysed]:
-    """Each photo's analysis: from the cache when its hash is there, else from the pool (or
-    the Dask cluster at ``scheduler``), written into the cache as each one comes back.
-
-    Files with the same content are analysed once. The pool is only started for new photos.
-    """
-    analysed: dict[Path, Analysed] = {}
-    todo: dict[str, list[Path]] = {}  # sha256 -> files with that content
-    for path in paths:
-        try:
-            digest = _file_sha256(path)
-        except OSError as exc:
-            analysed[path] = Analysed(None, PhotoResult(status="unreadable", detail=str(exc)), cached=False)
-            continue
-        if digest in todo:
-            todo[digest].append(path)
-            continue
-        result = cache.get(digest)
-        if result is None:
-            todo[digest] = [path]
-        else:
-            analysed[path] = Analysed(digest, result, cached=True)
-    log.info("%d photos: %d in the cache, %d to analyse", len(paths), len(analysed), sum(map(len, todo.values())))
-    if todo:
-        firsts = {files[0]: digest for digest, files in todo.items()}
-        run = _run_analysis(list(firsts), workers, jitters, progress, scheduler, send_photos)
-        with contextlib.closing(run) as results:
-            for path, digest, result in results:
-                if digest is not None and digest != firsts[path]:
-                    log.warning("%s changed while the build read it; using the newer content", path)
-                if digest is not None and result.status != "failed":
-                    cache.put(digest, result)
-                for same in todo[firsts[path]]:
-                    analysed[same] = Analysed(digest, result, cached=False)
-        cache.commit()
-    return analysed
-
-
-def _file_sha256(path: Path) -> str:
-    with open(path, "rb") as file:
-        return hashlib.file_digest(file, "sha256").hexdigest()
-
-
-def _run_analysis(
-    paths: list[Path], workers: int, jitters: int, progress: bool | None, scheduler: str | None, send_photos: bool
-) -> Generator[tuple[Path, str | None, PhotoResult]]:
-    """The local process pool, or the Dask cluster at ``scheduler`` ("local": a LocalCluster
-    of ``workers`` processes): the same stream of results either way."""
-    if scheduler is None:
-        yield from _run_pool(paths, workers, jitters, progress)
-        return
-    from lookalike.builder import dask_analysis
-
-    with cluster.connect(scheduler, workers) as client:
-        yield from dask_analysis.run_on_dask(paths, client, jitters, progress, send_photos)
-
-
-def _run_pool(
-    paths: list[Path], workers: int, jitters: int, progress: bool | None
-) -> Iterator[tuple[Path, str | None, PhotoResult]]:
-    """Analyse ``paths`` in ``workers`` processes, yielding results as they finish."""
-    workers = max(1, min(workers, len(paths)))
-    pool = ProcessPoolExecutor(
-        workers, mp_context=face_workers.forkserver_context(), initializer=face_workers.start_worker
-    )
-    bar = progress_bar(len(paths), "photo", "analysing", progress)
-    queue = iter(paths)
-    running: dict = {}
-    try:
-        _fill(pool, queue, running, 2 * workers, jitters)
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                path = running.pop(future)
-                try:
-                    digest, result = future.result()
-                except BrokenProcessPool as exc:
-                    suspects = sorted(str(p) for p in [path, *running.values()])
-                    raise BuildError(f"a worker process died analysing one of: {', '.join(suspects)}") from exc
-                bar.update()
-                yield path, digest, result
-            _fill(pool, queue, running, 2 * workers, jitters)
-    finally:
-        bar.close()
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _fill(pool: ProcessPoolExecutor, queue: Iterator[Path], running: dict, limit: int, jitters: int) -> None:
-    while len(running) < limit:
-        path = next(queue, None)
-        if path is None:
-            return
-        running[pool.submit(_analyse_file, str(path), jitters)] = path
-
-
 # ---------------------------------------------------------------- selection
 
 
@@ -328,7 +165,7 @@ class Entry:
 
 def select(
     celebrities: list[Celebrity],
-    analysed: dict[Path, Analysed],
+    analysed: dict[Path, photo_analysis.Analysed],
     min_eye_distance: float,
     max_roll: float,
     cut: float = SAME_PERSON_DISTANCE,
@@ -338,7 +175,7 @@ def select(
     rejected: dict[Path, str] = {}
     skipped: list[str] = []
     for celebrity in celebrities:
-        usable: list[tuple[Path, Analysed]] = []
+        usable: list[tuple[Path, photo_analysis.Analysed]] = []
         seen: set[str] = set()
         for path in celebrity.photos:
             item = analysed[path]
@@ -348,10 +185,10 @@ def select(
             if reason is not None:
                 rejected[path] = reason
                 continue
-            seen.add(item.sha256)
+            seen.add(_usable(item)[0])
             usable.append((path, item))
         if usable:
-            keep = consensus(np.stack([item.result.embedding for _, item in usable]), cut)
+            keep = consensus(np.stack([_usable(item)[1] for _, item in usable]), cut)
             for (path, _), kept in zip(usable, keep):
                 if not kept:
                     rejected[path] = "disagrees"
@@ -359,7 +196,7 @@ def select(
         if not usable:
             skipped.append(celebrity.key)
             continue
-        embeddings = np.stack([item.result.embedding for _, item in usable]).astype(np.float32)
+        embeddings = np.stack([_usable(item)[1] for _, item in usable]).astype(np.float32)
         best_path, best = max(usable, key=lambda pair: pair[1].result.eye_distance)
         entries.append(
             Entry(
@@ -368,11 +205,18 @@ def select(
                 embeddings=embeddings,
                 gender_scores=np.array([item.result.gender_score for _, item in usable], dtype=np.float32),
                 best=best_path,
-                best_sha256=best.sha256,
-                best_box=best.result.box,
+                best_sha256=_usable(best)[0],
+                best_box=_usable(best)[2],
             )
         )
     return entries, rejected, skipped
+
+
+def _usable(item: photo_analysis.Analysed) -> tuple[str, np.ndarray, tuple[int, int, int, int]]:
+    """A photo that ``quality_reason`` let through: its hash, embedding and face box, all set."""
+    result = item.result
+    assert item.sha256 is not None and result.embedding is not None and result.box is not None
+    return item.sha256, result.embedding, result.box
 
 
 def celebrity_record(entry: Entry) -> CelebrityRecord:
@@ -468,7 +312,7 @@ def build(
     )
     with PhotoCache(cache_path, settings_digest) as photo_cache:
         paths = [path for celebrity in celebrities for path in celebrity.photos]
-        analysed = analyse_photos(paths, photo_cache, workers, jitters, progress, scheduler, send_photos)
+        analysed = photo_analysis.analyse_photos(paths, photo_cache, workers, jitters, progress, scheduler, send_photos)
         report.cached = sum(item.cached for item in analysed.values())
         report.computed = len(analysed) - report.cached
         entries, rejected, skipped = select(celebrities, analysed, min_eye_distance, max_roll)
@@ -506,7 +350,7 @@ def index_inputs(entries: list[Entry]) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return vectors, samples, owners, [dict(celebrity_record(entry)) for entry in entries]
 
 
-def make_index(entries: list[Entry], **ranking_parameters: float) -> CelebrityIndex:
+def make_index(entries: list[Entry], **ranking_parameters: Any) -> CelebrityIndex:
     """The index of ``entries`` with its ranking, gender probe, calibration and "this is X"
     rule fitted on their kept photos."""
     vectors, samples, owners, records = index_inputs(entries)

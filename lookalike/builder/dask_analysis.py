@@ -1,5 +1,5 @@
 """The build's photo analysis on a Dask cluster: the same (path, sha256, result) stream as
-the local process pool (``build._run_pool``), so the builder treats both alike.
+the local process pool (``photo_analysis._run_pool``), so the builder treats both alike.
 
 - Each worker loads the face models once (``FaceModels``, a worker plugin) and keeps them
   for every photo it is given. The workers need the project installed (install.sh), as
@@ -56,7 +56,7 @@ class FaceModels(WorkerPlugin):
 
 def analyse_on_worker(photo: str | bytes) -> tuple[str | None, PhotoResult]:
     """On a worker: the photo's SHA-256 (None if it cannot be read) and its analysis."""
-    from lookalike.builder.build import analyse_image
+    from lookalike.builder.photo_analysis import analyse_image
 
     plugin = get_worker().plugins[PLUGIN_NAME]
     assert isinstance(plugin, FaceModels)

@@ -63,7 +63,7 @@ class Face:
     def enlarged(self, factor: int) -> Face:
         """The same face in an image ``factor`` times larger."""
         return Face(
-            box=tuple(value * factor for value in self.box),
+            box=(self.box[0] * factor, self.box[1] * factor, self.box[2] * factor, self.box[3] * factor),
             score=self.score,
             landmarks=self.landmarks * factor,
             embedding=self.embedding,
