@@ -7,7 +7,16 @@ from pathlib import Path
 import pytest
 
 from tests.support.bot_api_server import FakeBotApi
-from tests.support.bot_harness import GALLERY_SIZE, NEW_PEOPLE, TOKEN, build_index, lfw_people, photo_folder
+from tests.support.bot_harness import (
+    GALLERY_SIZE,
+    NEW_PEOPLE,
+    TOKEN,
+    build_index,
+    gendered_photo_folder,
+    lfw_people,
+    people_of,
+    photo_folder,
+)
 from tests.support.data import LFW, SAMPLES, require
 
 
@@ -54,3 +63,22 @@ def assets(tmp_path_factory, people) -> Path:
 def api():
     with FakeBotApi(token=TOKEN) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def women() -> list[str]:
+    return people_of("female")
+
+
+@pytest.fixture(scope="session")
+def men() -> list[str]:
+    return people_of("male")
+
+
+@pytest.fixture(scope="session")
+def gendered_assets(tmp_path_factory, women, men) -> Path:
+    """A gallery of LFW women and men (their first photos held out) with the catalog's genders,
+    built once for the gender and playground tests."""
+    root = tmp_path_factory.mktemp("gendered")
+    build_index(gendered_photo_folder(root / "photos", women, men), root / "assets", root / "cache.sqlite")
+    return root / "assets"

@@ -7,62 +7,30 @@ the helpers are test_bot's.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.support.bot_harness import (
-    build_index,
     name,
     new_user,
     only_reply,
-    photo_folder,
     press,
     replies_to,
     run_bot,
 )
-from tests.support.data import LFW, ROOT, missing_data, require
+from tests.support.data import LFW, ROOT
 
 pytestmark = pytest.mark.e2e  # starts bot.py
 
-PER_GENDER = 9  # people of 4-8 photos each, one held out: well over the probe's 20 photos a gender
-
-
-def people_of(gender: str) -> list[str]:
-    require(LFW / "catalog.csv")
-    with open(LFW / "catalog.csv", newline="") as file:
-        labelled = [row["key"] for row in csv.DictReader(file) if row["gender"] == gender]
-    fitting = [key for key in labelled if 4 <= len(list((LFW / key).glob("*.jpg"))) <= 8]
-    if len(fitting) < PER_GENDER:
-        missing_data(f"needs {PER_GENDER} {gender} LFW people with 4-8 photos")
-    return fitting[:PER_GENDER]
-
 
 @pytest.fixture(scope="module")
-def women() -> list[str]:
-    return people_of("female")
-
-
-@pytest.fixture(scope="module")
-def men() -> list[str]:
-    return people_of("male")
-
-
-@pytest.fixture(scope="module")
-def assets(tmp_path_factory, women, men):
-    """A gallery of the women and men but their first photos, with the catalog's genders."""
-    root = tmp_path_factory.mktemp("gender")
-    photos = photo_folder(root / "photos", women + men)
-    with open(photos / "catalog.csv", "w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["key", "gender"])
-        writer.writerows([[person, "female"] for person in women] + [[person, "male"] for person in men])
-    build_index(photos, root / "assets", root / "cache.sqlite")
-    return root / "assets"
+def assets(gendered_assets: Path) -> Path:
+    return gendered_assets
 
 
 @pytest.fixture(scope="module")

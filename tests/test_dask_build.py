@@ -128,4 +128,3 @@ def test_a_worker_killed_mid_build_costs_only_a_retry(pool_build, tmp_path):
         report = outcome["report"]
     assert (report.computed, report.cached) == (PHOTOS, 0)  # every photo once, none lost
     same_index(tmp_path / "assets", pool_out)
-

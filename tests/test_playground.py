@@ -6,7 +6,6 @@ $PLAYGROUND_SCREENSHOTS when set, which is how docs/ got its pictures)."""
 from __future__ import annotations
 
 import base64
-import csv
 import json
 import os
 import shutil
@@ -16,47 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.bot_harness import build_index, name, photo_folder, say
-from tests.support.data import LFW, ROOT, SAMPLES, missing_data, require
+from tests.support.bot_harness import name, say
+from tests.support.data import LFW, ROOT, SAMPLES, require
 from tests.support.playground import PlaygroundProcess, chromium
 
 pytestmark = pytest.mark.e2e  # starts bot.py --playground
 
-PER_GENDER = 9
 ANSWER_TIMEOUT = 60_000  # ms: the first photo waits for the worker to load dlib
 
 
-def people_of(gender: str) -> list[str]:
-    require(LFW / "catalog.csv")
-    with open(LFW / "catalog.csv", newline="") as file:
-        labelled = [row["key"] for row in csv.DictReader(file) if row["gender"] == gender]
-    fitting = [key for key in labelled if 4 <= len(list((LFW / key).glob("*.jpg"))) <= 8]
-    if len(fitting) < PER_GENDER:
-        missing_data(f"needs {PER_GENDER} {gender} LFW people with 4-8 photos")
-    return fitting[:PER_GENDER]
-
-
 @pytest.fixture(scope="module")
-def women() -> list[str]:
-    return people_of("female")
-
-
-@pytest.fixture(scope="module")
-def men() -> list[str]:
-    return people_of("male")
-
-
-@pytest.fixture(scope="module")
-def assets(tmp_path_factory, women, men) -> Path:
-    """The women and men but their first photos, with the catalog's genders."""
-    root = tmp_path_factory.mktemp("playground-gallery")
-    photos = photo_folder(root / "photos", women + men)
-    with open(photos / "catalog.csv", "w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["key", "gender"])
-        writer.writerows([[person, "female"] for person in women] + [[person, "male"] for person in men])
-    build_index(photos, root / "assets", root / "cache.sqlite")
-    return root / "assets"
+def assets(gendered_assets: Path) -> Path:
+    return gendered_assets
 
 
 @pytest.fixture(scope="module")

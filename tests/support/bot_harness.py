@@ -4,6 +4,7 @@ wait for and read replies."""
 
 from __future__ import annotations
 
+import csv
 import functools
 import io
 import itertools
@@ -224,3 +225,27 @@ def send_slow_photo(api: FakeBotApi, user: int) -> None:
     action only to a user whose answer is still not ready after half a second."""
     api.send_document_update(user, slow_photo(), "image/webp", "bald_guys_large.webp")
     api.wait_for(lambda c: c.method == "sendChatAction" and c.chat_id == user, timeout=30)
+
+
+PER_GENDER = 9  # people of 4-8 photos each, one held out: well over the probe's 20 photos a gender
+
+
+def people_of(gender: str) -> list[str]:
+    """PER_GENDER LFW people the catalog labels ``gender``, with 4 to 8 photos each."""
+    require(LFW / "catalog.csv")
+    with open(LFW / "catalog.csv", newline="") as file:
+        labelled = [row["key"] for row in csv.DictReader(file) if row["gender"] == gender]
+    fitting = [key for key in labelled if 4 <= len(list((LFW / key).glob("*.jpg"))) <= 8]
+    if len(fitting) < PER_GENDER:
+        missing_data(f"needs {PER_GENDER} {gender} LFW people with 4-8 photos")
+    return fitting[:PER_GENDER]
+
+
+def gendered_photo_folder(root: Path, women: list[str], men: list[str]) -> Path:
+    """The women's and men's photos but their first, with a catalog.csv of their genders."""
+    photos = photo_folder(root, women + men)
+    with open(photos / "catalog.csv", "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["key", "gender"])
+        writer.writerows([[person, "female"] for person in women] + [[person, "male"] for person in men])
+    return photos
