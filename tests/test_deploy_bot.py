@@ -167,6 +167,7 @@ def test_an_unreachable_bot_api_is_one_line_naming_telegram_api_url(assets, tmp_
             "ASSETS_DIR": str(assets),
             "TELEGRAM_API_URL": f"http://127.0.0.1:{port}",
             "WORKERS": "1",
+            "TELEGRAM_RETRY_SECONDS": "2",  # getMe is tried again as long as any call (5 min by default)
         },
         tmp_path,
     )
