@@ -82,7 +82,7 @@ def _caption(draw: ImageDraw.ImageDraw, left: int, top: int, width: int, name: s
 def _fitted(draw: ImageDraw.ImageDraw, text: str, width: int, size: int, smallest: int):
     """``text`` and a font no larger than ``size`` that fits ``width``: smaller type, then an ellipsis."""
     while True:
-        font = _caption_font(size)
+        font = text_font(size)
         if draw.textlength(text, font=font) <= width or size <= smallest:
             break
         size -= 1
@@ -117,7 +117,8 @@ def group_picture(image: np.ndarray, boxes: list[tuple[int, int, int, int]], sid
 
 
 @functools.lru_cache(maxsize=32)
-def _caption_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def text_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """DejaVu Sans at ``size`` (Cyrillic too), else Pillow's own font: for every picture the bot draws."""
     try:
         return ImageFont.truetype(CAPTION_FONT, size)  # Pillow looks in the system's font folders
     except OSError:

@@ -9,13 +9,13 @@ PNG bytes out, run in a thread.
 
 from __future__ import annotations
 
-import functools
 import io
 from collections import Counter
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from lookalike.bot.analytics import MatchAnalytics
+from lookalike.bot.pictures import text_font
 from lookalike.bot.texts import say
 
 WIDTH = 1000
@@ -24,7 +24,6 @@ NAME_COLUMN = 280
 ROW = 26
 TOP_CELEBRITIES = 15
 HOURS_HEIGHT = 220
-FONT = "DejaVuSans.ttf"  # Cyrillic too (fonts-dejavu-core); Pillow's own font is the fallback
 
 BACKGROUND, INK, FAINT, BAR = (255, 255, 255), (33, 37, 41), (134, 142, 150), (51, 102, 204)
 OUTCOME_COLOURS = {
@@ -61,10 +60,12 @@ def _celebrities_height(most: list[tuple[str, int]]) -> int:
 
 
 def _celebrities(canvas: ImageDraw.ImageDraw, y: int, most: list[tuple[str, int]], answered: int, lang: str) -> int:
-    canvas.text((PAD, y), say(lang, "chart_celebrities", shown=len(most), answered=answered), fill=INK, font=_font(18))
+    canvas.text(
+        (PAD, y), say(lang, "chart_celebrities", shown=len(most), answered=answered), fill=INK, font=text_font(18)
+    )
     y += 34
     if not most:
-        canvas.text((PAD, y), say(lang, "chart_empty"), fill=FAINT, font=_font(15))
+        canvas.text((PAD, y), say(lang, "chart_empty"), fill=FAINT, font=text_font(15))
         return y + ROW
     longest = most[0][1]
     span = WIDTH - 2 * PAD - NAME_COLUMN - 60
@@ -73,12 +74,12 @@ def _celebrities(canvas: ImageDraw.ImageDraw, y: int, most: list[tuple[str, int]
             (PAD + NAME_COLUMN - 10, y + ROW / 2),
             _clip(canvas, name, NAME_COLUMN - 20),
             fill=INK,
-            font=_font(14),
+            font=text_font(14),
             anchor="rm",
         )
         right = PAD + NAME_COLUMN + max(2, round(span * count / longest))
         canvas.rectangle([PAD + NAME_COLUMN, y + 4, right, y + ROW - 4], fill=BAR)
-        canvas.text((right + 6, y + ROW / 2), str(count), fill=INK, font=_font(14), anchor="lm")
+        canvas.text((right + 6, y + ROW / 2), str(count), fill=INK, font=text_font(14), anchor="lm")
         y += ROW
     return y
 
@@ -86,7 +87,7 @@ def _celebrities(canvas: ImageDraw.ImageDraw, y: int, most: list[tuple[str, int]
 def _coverage(canvas: ImageDraw.ImageDraw, y: int, coverage, lang: str) -> int:
     share = f"{coverage.share:.1%}"
     text = say(lang, "chart_coverage", answered=coverage.answered, size=coverage.size, share=share)
-    canvas.text((PAD, y), text, fill=INK, font=_font(18))
+    canvas.text((PAD, y), text, fill=INK, font=text_font(18))
     top, left, right = y + 34, PAD, WIDTH - PAD
     canvas.rectangle([left, top, right, top + 26], fill=(233, 236, 239))
     canvas.rectangle(
@@ -97,15 +98,15 @@ def _coverage(canvas: ImageDraw.ImageDraw, y: int, coverage, lang: str) -> int:
 
 def _hours(canvas: ImageDraw.ImageDraw, y: int, hours: list[Counter[str]], lang: str) -> None:
     day = sum(counts.total() for counts in hours)
-    canvas.text((PAD, y), say(lang, "chart_hours", day=day), fill=INK, font=_font(18))
+    canvas.text((PAD, y), say(lang, "chart_hours", day=day), fill=INK, font=text_font(18))
     outcomes = [name for name, _ in sum(hours, Counter()).most_common()]
     colours = _colours(outcomes)
     top, bottom = y + 34, y + 34 + HOURS_HEIGHT - 50
     left, right = PAD + 40, WIDTH - PAD
     tallest = max((counts.total() for counts in hours), default=0) or 1
     canvas.line([left, bottom, right, bottom], fill=FAINT)
-    canvas.text((left - 6, top), str(tallest), fill=FAINT, font=_font(12), anchor="ra")
-    canvas.text((left - 6, bottom), "0", fill=FAINT, font=_font(12), anchor="rs")
+    canvas.text((left - 6, top), str(tallest), fill=FAINT, font=text_font(12), anchor="ra")
+    canvas.text((left - 6, bottom), "0", fill=FAINT, font=text_font(12), anchor="rs")
     slot = (right - left) / len(hours)
     for i, counts in enumerate(hours):
         x0, x1 = left + i * slot + 3, left + (i + 1) * slot - 3
@@ -117,14 +118,14 @@ def _hours(canvas: ImageDraw.ImageDraw, y: int, hours: list[Counter[str]], lang:
                 base -= tall
         ago = len(hours) - 1 - i
         if ago % 3 == 0:
-            canvas.text(((x0 + x1) / 2, bottom + 4), str(ago), fill=FAINT, font=_font(12), anchor="ma")
-    canvas.text((right, bottom + 20), say(lang, "chart_hours_axis"), fill=FAINT, font=_font(12), anchor="ra")
+            canvas.text(((x0 + x1) / 2, bottom + 4), str(ago), fill=FAINT, font=text_font(12), anchor="ma")
+    canvas.text((right, bottom + 20), say(lang, "chart_hours_axis"), fill=FAINT, font=text_font(12), anchor="ra")
     x = left
     for outcome in outcomes:
         canvas.rectangle([x, bottom + 42, x + 14, bottom + 56], fill=colours[outcome])
         label = f"{outcome} {sum(counts[outcome] for counts in hours)}"
-        canvas.text((x + 20, bottom + 49), label, fill=INK, font=_font(13), anchor="lm")
-        x += 40 + round(canvas.textlength(label, font=_font(13)))
+        canvas.text((x + 20, bottom + 49), label, fill=INK, font=text_font(13), anchor="lm")
+        x += 40 + round(canvas.textlength(label, font=text_font(13)))
 
 
 def _colours(outcomes: list[str]) -> dict[str, tuple[int, int, int]]:
@@ -133,16 +134,8 @@ def _colours(outcomes: list[str]) -> dict[str, tuple[int, int, int]]:
 
 
 def _clip(canvas: ImageDraw.ImageDraw, text: str, width: int) -> str:
-    if canvas.textlength(text, font=_font(14)) <= width:
+    if canvas.textlength(text, font=text_font(14)) <= width:
         return text
-    while text and canvas.textlength(text + "…", font=_font(14)) > width:
+    while text and canvas.textlength(text + "…", font=text_font(14)) > width:
         text = text[:-1]
     return text + "…"
-
-
-@functools.lru_cache(maxsize=16)
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    try:
-        return ImageFont.truetype(FONT, size)  # Pillow looks in the system's font folders
-    except OSError:
-        return ImageFont.load_default(size=size)
