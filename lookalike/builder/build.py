@@ -365,13 +365,19 @@ def make_index(entries: list[Entry], **ranking_parameters: Any) -> CelebrityInde
         calibrating = counted
     photos = CalibrationPhotos(samples[calibrating], owners[calibrating])
     index = CelebrityIndex.build(vectors, records, photos, ranking=ranking, probe=probe)
-    identifying = np.flatnonzero(first_photos(owners, IDENTITY_PHOTOS_PER_CELEBRITY))
-    spread = np.linspace(0, len(identifying) - 1, min(len(identifying), IDENTITY_PHOTOS))  # evenly, at most that many
-    identifying = identifying[spread.astype(np.int64)]
+    identifying = identity_photos(owners)
     index.identity = index.fit_identity(
         CalibrationPhotos(samples[identifying], owners[identifying]), scores[identifying]
     )
     return index
+
+
+def identity_photos(owners: np.ndarray) -> np.ndarray:
+    """The kept photos (their rows) the "this is X" rule is fitted on: at most
+    ``IDENTITY_PHOTOS_PER_CELEBRITY`` of each, at most ``IDENTITY_PHOTOS`` spread evenly."""
+    identifying = np.flatnonzero(first_photos(owners, IDENTITY_PHOTOS_PER_CELEBRITY))
+    spread = np.linspace(0, len(identifying) - 1, min(len(identifying), IDENTITY_PHOTOS))
+    return identifying[spread.astype(np.int64)]
 
 
 def _write_contact_sheets(staging: Path, entries: list[Entry], rejected: dict[Path, str], photos_dir: Path) -> None:

@@ -1,26 +1,40 @@
 """When a face almost surely IS the celebrity it matches best: "This is X".
 
 People try a look-alike bot on photos of celebrities; "you look 98% like X" is then the
-wrong answer. A distance threshold alone is weak in a large gallery (some stranger comes
-close to some celebrity), but a face of the celebrity is also far more distinct: much
-nearer its own celebrity than the next one. So the rule is on both, the true distance
-``d1`` to the best match and its ratio to the next match's, ``d1 / d2``: "this is X"
-when ``d1 <= max_distance`` and ``d1 / d2 <= max_ratio``.
+wrong answer. A distance limit alone is weak: how near a stranger may come to a
+celebrity depends on the stranger (some faces are near many) and on the celebrity (some
+sit among many faces), as in speaker and face verification, where scores are normalised
+on both sides. So the best match's true distance ``d1`` is measured against two
+yardsticks, the geometric mean of
 
-Both limits are fitted at build time on the gallery's own photos (``fit_identity_rule``):
-each photo, its own celebrity left out, stands for a stranger, and the limits let at most
-``FALSE_RATE`` of them through; each photo of a celebrity with other photos, against the
-mean of those others, stands for a photo of the celebrity, and among the limits within
-that false rate the pair that tells the most of them wins.
+- ``d3``, the face's third match: how near the face comes to celebrities it is not (the
+  third, not the second, as a celebrity may have a twin or a double in the gallery);
+- ``tail``, the celebrity's ``TAIL_PHOTO``-th nearest photo of another person among the
+  gallery's stand-in photos: how near strangers come to this celebrity (its own tail,
+  fitted at build and kept per celebrity, identity.npy beside index.json);
+
+and "this is X" when ``d1 <= limit * sqrt(d3 * tail)``.
+
+The ``limit`` is fitted at build time on the gallery's own photos (``fit_identity_rule``):
+each, its own celebrity left out, stands for a stranger (and is left out of the tail of
+the celebrity it meets). Counting the ``FALSE_RATE`` share of them would rest the limit
+on a handful of photos (an LFW half-gallery has ~2,000: two), so a line is fitted to the
+log of the stand-ins' share under each score in the tail ``TAIL_FIT`` (a share of
+strangers within a radius grows as a power of it, a line in logs) and read at
+``FALSE_RATE``.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass
+import os
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from lookalike.engine import hnsw
+from lookalike.engine.hnsw import HnswParameters
 
 log = logging.getLogger(__name__)
 
@@ -28,75 +42,148 @@ FALSE_RATE = 0.001
 """Strangers told "this is X" on the gallery's own photos: half the issue's 0.2% target,
 as the rule meets new strangers, not the photos it was fitted on."""
 MIN_STRANGERS = 1000
-"""Fewer stand-in strangers than this and no rule: 0.1% of them would be less than one photo."""
-DISTANCE_STEPS = np.round(np.arange(0.30, 0.601, 0.02), 2)
-"""The distance limits tried; 0.6 is dlib's same-person distance."""
+"""Fewer stand-in strangers than this and no rule: too few in the tail to fit."""
+QUERY_MATCH = 3
+"""The face's match whose distance is its own yardstick (1 = the best)."""
+TAIL_PHOTO = 2
+"""The celebrity's nearest photo of another person that is its yardstick (1 = the nearest):
+the second, so that one photo of a double does not decide."""
+TAIL_FIT = (0.005, 0.1)
+"""The stand-in strangers' lowest shares the tail line is fitted on."""
+SCORE = "d1 / sqrt(d3 * tail)"
+"""The rule's score as index.json names it: a rule of another form is not this one."""
+EXACT_TAIL_LIMIT = 200_000_000
+"""Above this many celebrity x stand-in pairs the tails come from an HNSW graph over the stand-ins."""
+TAIL_GRAPH = HnswParameters(m=16, ef_construction=100, ef_search=96)
+_CHUNK_FLOATS = 16_000_000
 
 
 @dataclass(frozen=True)
 class IdentityRule:
-    """``holds(d1, d2)``: the face at true distance ``d1`` from its best match and ``d2``
-    from the next one is that celebrity."""
+    """``holds(c, d1, d3)``: the face at true distance ``d1`` from its best match,
+    celebrity row ``c``, and ``d3`` from its third match is that celebrity."""
 
-    max_distance: float
-    max_ratio: float
+    limit: float
+    tails: np.ndarray = field(repr=False)  # (n,) each celebrity's tail distance
 
-    def holds(self, nearest: float, second: float) -> bool:
-        return nearest <= self.max_distance and nearest <= self.max_ratio * second
+    def holds(self, celebrity: int, nearest: float, third: float) -> bool:
+        return nearest <= self.limit * math.sqrt(third * float(self.tails[celebrity]))
 
     def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, value: dict) -> IdentityRule:
-        rule = cls(float(value["max_distance"]), float(value["max_ratio"]))
-        if not (math.isfinite(rule.max_distance) and 0 < rule.max_ratio <= 1):
-            raise ValueError(f"a malformed identity rule: {value}")
-        return rule
+        """index.json's part; the tails go into their own file."""
+        return rule_json(self.limit)
 
 
-def fit_identity_rule(
-    strangers: np.ndarray, celebrities: np.ndarray | None = None, false_rate: float = FALSE_RATE
-) -> IdentityRule | None:
-    """The rule from stand-in strangers' (d1, d2) pairs (s, 2) and, if any, stand-in
-    celebrity photos' pairs (c, 2); None with fewer than ``MIN_STRANGERS`` strangers.
+def rule_json(limit: float) -> dict:
+    """The rule as index.json keeps it: its form, and the limit."""
+    return {"score": SCORE, "limit": limit, "query_match": QUERY_MATCH, "tail_photo": TAIL_PHOTO}
 
-    For each distance limit of ``DISTANCE_STEPS`` the ratio limit is the largest that lets
-    at most ``false_rate`` of the strangers through; the pair that tells the most
-    celebrity photos wins (without any, the 0.6 limit, the loosest).
-    """
-    strangers = np.asarray(strangers, np.float64)
-    if len(strangers) < MIN_STRANGERS:
-        log.info("no 'this is X' rule: %d stand-in strangers, %d needed", len(strangers), MIN_STRANGERS)
+
+def rule_limit(value: dict | None) -> float | None:
+    """The limit of index.json's rule; None without one, or for a rule of another form (an
+    index built before this one answers without "this is X" until it is rebuilt)."""
+    if value is None:
         return None
-    allowed = math.floor(false_rate * len(strangers))
-    best: tuple[float, IdentityRule] | None = None
-    for limit in DISTANCE_STEPS.tolist():
-        rule = IdentityRule(limit, _ratio_limit(strangers, limit, allowed))
-        told = _told(rule, celebrities) if celebrities is not None and len(celebrities) else limit
-        if best is None or told > best[0]:
-            best = (told, rule)
-    assert best is not None
-    told, rule = best
+    if {key: value.get(key) for key in ("score", "query_match", "tail_photo")} != {
+        "score": SCORE,
+        "query_match": QUERY_MATCH,
+        "tail_photo": TAIL_PHOTO,
+    }:
+        log.warning("the index's 'this is X' rule %s is of another form: none until it is rebuilt", value)
+        return None
+    limit = float(value["limit"])
+    if not (math.isfinite(limit) and limit > 0):
+        raise ValueError(f"a malformed identity rule: {value}")
+    return limit
+
+
+@dataclass(frozen=True)
+class Tails:
+    """Each celebrity's nearest stand-in photos of other people: ``rows`` (n, TAIL_PHOTO + 1)
+    into the stand-ins and their true ``distances``, nearest first."""
+
+    rows: np.ndarray
+    distances: np.ndarray
+
+    @property
+    def tails(self) -> np.ndarray:
+        return self.distances[:, TAIL_PHOTO - 1].astype(np.float32)
+
+    def without(self, celebrity: int, photo: int) -> float:
+        """Celebrity's tail distance with stand-in ``photo`` left out (when it is the stranger)."""
+        if photo in self.rows[celebrity, :TAIL_PHOTO]:
+            return float(self.distances[celebrity, TAIL_PHOTO])
+        return float(self.distances[celebrity, TAIL_PHOTO - 1])
+
+
+def nearest_other_photos(vectors: np.ndarray, photos: np.ndarray, owners: np.ndarray) -> Tails:
+    """Each celebrity's ``TAIL_PHOTO + 1`` nearest ``photos`` owned by other celebrities:
+    exact up to ``EXACT_TAIL_LIMIT`` pairs, through a graph over the photos beyond."""
+    vectors = np.ascontiguousarray(vectors, np.float32)
+    photos = np.ascontiguousarray(photos, np.float32)
+    owners = np.asarray(owners, np.int64)
+    wanted = TAIL_PHOTO + 1
+    if len(vectors) * len(photos) <= EXACT_TAIL_LIMIT:
+        candidates = _all_candidates(vectors, photos, owners, wanted)
+    else:
+        candidates = _graph_candidates(vectors, photos, owners, wanted)
+    differences = photos[candidates].astype(np.float64) - vectors[:, None, :].astype(np.float64)
+    distances = np.sqrt(np.einsum("ijk,ijk->ij", differences, differences))
+    order = np.argsort(distances, axis=1, kind="stable")
+    return Tails(np.take_along_axis(candidates, order, 1), np.take_along_axis(distances, order, 1))
+
+
+def _all_candidates(vectors: np.ndarray, photos: np.ndarray, owners: np.ndarray, wanted: int) -> np.ndarray:
+    """The ``wanted`` nearest other people's photos of each celebrity, by numpy in blocks."""
+    norms = np.einsum("ij,ij->i", photos, photos, dtype=np.float64)
+    rows = max(1, _CHUNK_FLOATS // len(photos))
+    found = np.empty((len(vectors), wanted), np.int64)
+    for start in range(0, len(vectors), rows):
+        block = vectors[start : start + rows].astype(np.float64)
+        squared = norms[None, :] - 2.0 * block @ photos.T.astype(np.float64)
+        own = np.flatnonzero((owners >= start) & (owners < start + len(block)))
+        squared[owners[own] - start, own] = np.inf
+        found[start : start + len(block)] = np.argpartition(squared, wanted - 1, axis=1)[:, :wanted]
+    return found
+
+
+def _graph_candidates(vectors: np.ndarray, photos: np.ndarray, owners: np.ndarray, wanted: int) -> np.ndarray:
+    """As ``_all_candidates``, from an HNSW graph over the photos; a celebrity has at most
+    ``per_owner`` of its own among them, so ``wanted + per_owner`` neighbours hold enough others."""
+    threads = os.cpu_count() or 1  # an offline step of the builder
+    per_owner = int(np.bincount(owners).max())
+    graph = hnsw.build_graph(photos, TAIL_GRAPH, threads)
+    asked = min(len(photos), wanted + per_owner)
+    found = np.empty((len(vectors), wanted), np.int64)
+    for row, ids in enumerate(hnsw.nearest(graph, vectors, asked, max(TAIL_GRAPH.ef_search, asked), threads)):
+        others = ids[owners[ids] != row]
+        if len(others) < wanted:  # the graph answered short: measure this one exactly
+            others = _all_candidates(vectors[row : row + 1], photos, owners - row, wanted)[0]
+        found[row] = others[:wanted]
+    return found
+
+
+def fit_identity_rule(scores: np.ndarray, tails: np.ndarray, false_rate: float = FALSE_RATE) -> IdentityRule | None:
+    """The rule from stand-in strangers' scores (``d1 / sqrt(d3 * tail)``, their own
+    celebrity left out) and the celebrities' ``tails``; None with fewer than
+    ``MIN_STRANGERS`` or a tail that does not fall (see the module's docstring)."""
+    scores = np.sort(np.asarray(scores, np.float64))
+    if len(scores) < MIN_STRANGERS:
+        log.info("no 'this is X' rule: %d stand-in strangers, %d needed", len(scores), MIN_STRANGERS)
+        return None
+    share = (np.arange(1, len(scores) + 1) - 0.5) / len(scores)
+    tail = (share >= TAIL_FIT[0]) & (share <= TAIL_FIT[1]) & (scores > 0) & np.isfinite(scores)
+    slope, intercept = np.polyfit(np.log(scores[tail]), np.log(share[tail]), 1)
+    if not slope > 0:
+        log.warning("no 'this is X' rule: the stand-in strangers' tail does not fall (slope %.3g)", slope)
+        return None
+    rule = IdentityRule(float(np.exp((math.log(false_rate) - intercept) / slope)), np.asarray(tails, np.float32))
     log.info(
-        "'this is X' rule %s: %.2f%% of %d stand-in strangers and %s of %d celebrity photos told it",
-        rule,
-        100 * _told(rule, strangers),
-        len(strangers),
-        "-" if celebrities is None or not len(celebrities) else f"{100 * told:.1f}%",
-        0 if celebrities is None else len(celebrities),
+        "'this is X' rule: %s <= %.4f (tail exponent %.1f), %.2f%% of %d stand-in strangers under it",
+        SCORE,
+        rule.limit,
+        slope,
+        100 * np.mean(scores <= rule.limit),
+        len(scores),
     )
     return rule
-
-
-def _ratio_limit(pairs: np.ndarray, limit: float, allowed: int) -> float:
-    """The largest ratio limit under which at most ``allowed`` of ``pairs`` within ``limit`` pass."""
-    within = pairs[pairs[:, 0] <= limit]
-    ratios = np.sort(within[:, 0] / within[:, 1])
-    if len(ratios) <= allowed:
-        return 1.0
-    return min(1.0, float(np.nextafter(ratios[allowed], 0.0)))  # just below the first one too many
-
-
-def _told(rule: IdentityRule, pairs: np.ndarray) -> float:
-    return float(np.mean([rule.holds(d1, d2) for d1, d2 in pairs.tolist()]))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,13 @@ from lookalike.engine.calibration import Calibration, CalibrationPhotos, fit_cal
 from lookalike.engine.exact import celebrity_array, query_array
 from lookalike.engine.gender import GenderProbe
 from lookalike.engine.hnsw import HnswParameters
-from lookalike.engine.identity import IdentityRule, fit_identity_rule
+from lookalike.engine.identity import (
+    MIN_STRANGERS,
+    QUERY_MATCH,
+    IdentityRule,
+    fit_identity_rule,
+    nearest_other_photos,
+)
 from lookalike.engine.index_files import check_celebrities, read_index, write_index
 from lookalike.engine.ranking import Ranking
 from lookalike.engine.search import GraphParts, Rows
@@ -64,8 +71,8 @@ class LookAlike:
     this_is: Match | None = None  # the best match when the face almost surely IS that celebrity (identity.py)
 
 
-IDENTITY_CANDIDATES = 3
-"""Matches asked for each photo when the "this is X" rule is fitted: its owner, and two others."""
+IDENTITY_CANDIDATES = QUERY_MATCH + 1
+"""Matches asked for each photo when the "this is X" rule is fitted: its owner, and the others it needs."""
 
 
 class CelebrityIndex:
@@ -139,7 +146,7 @@ class CelebrityIndex:
             graph_parts=stored.graph_parts,
             celebrities=stored.celebrities,
             calibration=stored.meta.calibration,
-            identity=stored.meta.identity,
+            identity=stored.identity,
             directory=directory,
         )
 
@@ -163,11 +170,11 @@ class CelebrityIndex:
         tests; the graph gives the same answers, much faster). ``gender_scores``, the
         gender classifier's scores of the faces (``Face.gender_score``), join the probe's
         in choosing each face's gender where the index has a fusion (gender.py). The
-        search asks for two matches at least, as the "this is X" rule needs the second.
+        search asks for ``QUERY_MATCH`` matches at least, as the "this is X" rule needs them.
         """
         scores = None if gender_scores is None else np.asarray(gender_scores, np.float64).reshape(-1)
         answers = []
-        for found in self._graph_parts.search(query_array(vectors), max(k, 2), exact, scores):
+        for found in self._graph_parts.search(query_array(vectors), max(k, QUERY_MATCH), exact, scores):
             matches = self._matches(found.best)
             answers.append(
                 LookAlike(
@@ -183,25 +190,24 @@ class CelebrityIndex:
         """The "this is X" rule (identity.py) fitted on the gallery's own photos: ``photos``
         (their embeddings and owners' rows) and, if known, their gender classifier scores.
 
-        Each photo stands in for a stranger once its owner is taken out of its answer:
-        (d1, d2) are its two best other matches' distances. When its owner has other
-        photos it also stands in for a new photo of the celebrity: d1 is its distance to
-        the mean of those others (the owner's vector without it, ``(n m - x) / (n - 1)``),
-        d2 its best other match's.
+        The photos are the stand-ins: each celebrity's tail is its nearest photos of other
+        people among them, and each stands in for a stranger once its owner is taken out of
+        its answer, scored against the celebrity it then meets best, whose tail it leaves.
         """
+        if len(photos.samples) < MIN_STRANGERS:
+            log.info("no 'this is X' rule: %d stand-in photos, %d needed", len(photos.samples), MIN_STRANGERS)
+            return None
+        tails = nearest_other_photos(self._graph_parts.vectors, photos.samples, photos.owners)
         answers = self.look_alikes(photos.samples, IDENTITY_CANDIDATES, gender_scores=gender_scores)
-        counts = self.ranking.photos[photos.owners].astype(np.float64)
-        strangers, celebrities = [], []
-        for sample, owner, count, answer in zip(photos.samples, photos.owners.tolist(), counts, answers):
-            others = [match.distance for match in answer.matches if match.id != owner]
-            if len(others) < 2:
+        scores = []
+        for photo, (owner, answer) in enumerate(zip(photos.owners.tolist(), answers)):
+            others = [match for match in answer.matches if match.id != owner]
+            if len(others) < QUERY_MATCH:
                 continue
-            strangers.append((others[0], others[1]))
-            if count > 1:
-                vector = self._graph_parts.vectors[owner].astype(np.float64)
-                held_out = (count * vector - sample) / (count - 1)
-                celebrities.append((float(np.linalg.norm(sample - held_out)), others[0]))
-        return fit_identity_rule(np.reshape(strangers, (-1, 2)), np.reshape(celebrities, (-1, 2)))
+            best, third = others[0], others[QUERY_MATCH - 1].distance
+            yardstick = math.sqrt(third * tails.without(best.id, photo))
+            scores.append(best.distance / yardstick if yardstick > 0 else math.inf)
+        return fit_identity_rule(np.array(scores), tails.tails)
 
     @property
     def calibration(self) -> Calibration:
@@ -254,9 +260,10 @@ class CelebrityIndex:
 
     def _this_is(self, matches: list[Match]) -> Match | None:
         """The best match when the rule says the face is that celebrity."""
-        if self.identity is None or len(matches) < 2:
+        if self.identity is None or len(matches) < QUERY_MATCH:
             return None
-        return matches[0] if self.identity.holds(matches[0].distance, matches[1].distance) else None
+        best, third = matches[0], matches[QUERY_MATCH - 1].distance
+        return best if self.identity.holds(best.id, best.distance, third) else None
 
     def _matches(self, rows: Rows) -> list[Match]:
         """Matches with true distances and the similarity of the ranked distance."""

@@ -2,10 +2,11 @@
 that they belong together (``IndexFormatError`` when anything is missing, corrupt or disagrees).
 
     index.json        IndexMeta: format, HNSW parameters, calibration, ranking's scalars, gender probe,
-                      the "this is X" rule (absent in indexes written before it: no rule)
+                      the "this is X" rule's form and limit (absent, or of an older form: no rule)
     embeddings.npy    the celebrities' vectors (n, 128) float32
     celebrities.json  each celebrity's record as the builder gave it
     ranking.npz       the ranking's per-celebrity statistics
+    identity.npy      the "this is X" rule's per-celebrity tail distances (n,) float32, with a rule
     hnsw*.nmslib      the graphs: hnsw.nmslib over everyone, or hnsw.<gender>.nmslib per gender label
 """
 
@@ -24,7 +25,7 @@ from lookalike.engine.calibration import Calibration
 from lookalike.engine.exact import DIMENSION
 from lookalike.engine.gender import GenderProbe
 from lookalike.engine.hnsw import Graph, HnswParameters
-from lookalike.engine.identity import IdentityRule
+from lookalike.engine.identity import IdentityRule, rule_json, rule_limit
 from lookalike.engine.ranking import Ranking
 from lookalike.engine.search import GraphParts, lift, partitions
 
@@ -41,6 +42,7 @@ EMBEDDINGS_FILE = "embeddings.npy"
 CELEBRITIES_FILE = "celebrities.json"
 META_FILE = "index.json"
 RANKING_FILE = "ranking.npz"
+IDENTITY_FILE = "identity.npy"
 UNKNOWN_GRAPH_NAME = "unknown"
 """The unknown gender label's part in its graph's file name: hnsw.unknown.nmslib."""
 
@@ -62,7 +64,7 @@ class IndexMeta:
     ranking: dict[str, Any]  # Ranking's scalars (``Ranking.parameters``)
     probe: GenderProbe | None
     graph_bytes: dict[str, int]  # each graph file's size
-    identity: IdentityRule | None = None
+    identity_limit: float | None = None  # the "this is X" rule's (its tails are in IDENTITY_FILE)
 
     def to_json(self) -> dict:
         return {
@@ -76,7 +78,7 @@ class IndexMeta:
             "calibration": asdict(self.calibration),
             "ranking": self.ranking,
             "gender_probe": None if self.probe is None else self.probe.to_json(),
-            "identity_rule": None if self.identity is None else self.identity.to_json(),
+            "identity_rule": None if self.identity_limit is None else rule_json(self.identity_limit),
         }
 
     @classmethod
@@ -97,7 +99,7 @@ class IndexMeta:
                 ranking={key: meta["ranking"][key] for key in _RANKING_SCALARS},
                 probe=None if meta["gender_probe"] is None else GenderProbe.from_json(meta["gender_probe"]),
                 graph_bytes={str(name): int(size) for name, size in meta["graph_bytes"].items()},
-                identity=None if meta.get("identity_rule") is None else IdentityRule.from_json(meta["identity_rule"]),
+                identity_limit=rule_limit(meta.get("identity_rule")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise IndexFormatError(f"{path}: malformed index metadata ({exc!r})") from exc
@@ -110,6 +112,7 @@ class StoredIndex:
     meta: IndexMeta
     celebrities: list[dict]
     graph_parts: GraphParts
+    identity: IdentityRule | None
 
 
 def graph_file(part: str | None, gendered: bool) -> str:
@@ -140,6 +143,8 @@ def write_index(
         graph_bytes[name] = hnsw.save_graph(graph, directory / name)
     np.save(directory / EMBEDDINGS_FILE, graph_parts.vectors, allow_pickle=False)
     np.savez(directory / RANKING_FILE, photos=graph_parts.ranking.photos, reach=graph_parts.ranking.reach)
+    if identity is not None:
+        np.save(directory / IDENTITY_FILE, identity.tails, allow_pickle=False)
     _write_json(directory / CELEBRITIES_FILE, celebrities)
     meta = IndexMeta(
         count=len(graph_parts),
@@ -148,7 +153,7 @@ def write_index(
         ranking=graph_parts.ranking.parameters(),
         probe=graph_parts.probe,
         graph_bytes=graph_bytes,
-        identity=identity,
+        identity_limit=None if identity is None else identity.limit,
     )
     _write_json(directory / META_FILE, meta.to_json())
 
@@ -171,7 +176,10 @@ def read_index(directory: Path, num_threads: int) -> StoredIndex:
         name = graph_file(part, gendered)
         graphs[part] = _read_graph(directory / name, meta.graph_bytes[name], lifted[rows])
     graph_parts = GraphParts(vectors, ranking, meta.probe, lifted, parts, graphs, meta.parameters, num_threads)
-    return StoredIndex(meta, celebrities, graph_parts)
+    identity = None
+    if meta.identity_limit is not None:
+        identity = IdentityRule(meta.identity_limit, _read_tails(directory / IDENTITY_FILE, meta.count))
+    return StoredIndex(meta, celebrities, graph_parts, identity)
 
 
 def check_celebrities(celebrities: list[dict], count: int) -> None:
@@ -205,6 +213,16 @@ def _read_ranking(path: Path, scalars: dict[str, Any], count: int) -> Ranking:
             f"{path}: ranking statistics of shapes {photos.shape}, {reach.shape}, expected ({count},)"
         )
     return Ranking(photos, reach, **scalars)
+
+
+def _read_tails(path: Path, count: int) -> np.ndarray:
+    try:
+        tails = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise IndexFormatError(f"{path}: cannot read the 'this is X' rule's tails ({exc})") from exc
+    if tails.shape != (count,) or not (np.isfinite(tails) & (tails >= 0)).all():
+        raise IndexFormatError(f"{path}: tails of shape {tails.shape}, expected ({count},) finite distances")
+    return tails
 
 
 def _read_embeddings(path: Path, count: int) -> np.ndarray:
