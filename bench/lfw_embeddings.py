@@ -4,7 +4,8 @@
 
 The cache holds, per photo that has a face: the vector of the face nearest the
 centre (LFW centres its subject), that face's gender classifier score
-(lookalike.engine.gender_classifier: log-odds of male), the person's name and the photo's path.
+(lookalike.engine.gender_classifier: log-odds of male), the person's name and the photo's path,
+and the photo cache's PIPELINE_VERSION: a cache made by another pipeline is refused.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import common
 import numpy as np
 from tqdm import tqdm
 
+from lookalike.builder.photo_cache import PIPELINE_VERSION
 from lookalike.engine import face_workers
 
 DEFAULT_LFW = common.LFW
@@ -39,9 +41,13 @@ def load(path: Path = DEFAULT_OUT) -> dict[str, np.ndarray]:
     if not path.exists():
         sys.exit(f"no LFW embeddings at {path}: run python bench/lfw_embeddings.py first")
     with np.load(path) as cached:
-        if "gender_scores" not in cached.files:
-            sys.exit(f"{path} predates the gender classifier's scores: run python bench/lfw_embeddings.py again")
-        return {key: cached[key] for key in cached.files}
+        made_by = int(cached["pipeline"]) if "pipeline" in cached.files else None
+        if made_by != PIPELINE_VERSION:
+            sys.exit(
+                f"{path} was made by pipeline {made_by}, not {PIPELINE_VERSION} "
+                "(lookalike/builder/photo_cache.py): run python bench/lfw_embeddings.py again"
+            )
+        return {key: cached[key] for key in cached.files if key != "pipeline"}
 
 
 def main() -> None:
@@ -64,6 +70,7 @@ def main() -> None:
         gender_scores=np.array([vectors[i][1] for i in kept], dtype=np.float32),
         names=np.array([Path(paths[i]).parent.name for i in kept]),
         paths=np.array([paths[i] for i in kept]),
+        pipeline=PIPELINE_VERSION,
     )
     print(f"{len(kept)} of {len(paths)} photos have a face; {time.perf_counter() - started:.0f} s; saved to {args.out}")
 

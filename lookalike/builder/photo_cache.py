@@ -19,8 +19,9 @@ from lookalike.engine import face_model as model
 from lookalike.engine import second_look
 from lookalike.engine.gender_classifier import MODEL_FILE as GENDER_MODEL_FILE
 
-PIPELINE_VERSION = 3
-"""2: the gender classifier's score of the main face is stored. Bump when build_embeddings' per-photo analysis changes (main-face rule, stored figures): it is part of the cache key."""
+PIPELINE_VERSION = 4
+"""2: the gender classifier's score of the main face is stored; 4: that score averages the
+face's chip and its mirror image. Bump when build_embeddings' per-photo analysis changes (main-face rule, stored figures): it is part of the cache key."""
 COMMIT_EVERY = 50  # cache rows written per transaction while the pool works
 
 
