@@ -68,7 +68,7 @@ def test_fused_gender_is_fitted_with_labels_and_scores(photos):
     fitted = gender.fit_gender(
         photos["embeddings"][first],
         photos["codes"][first],
-        folds=photos["owners"][first] % 2,
+        owners=photos["owners"][first],
         classifier_scores=photos["scores"][first],
     )
     assert fitted is not None and fitted.fusion is not None
@@ -82,7 +82,7 @@ def test_fused_gender_is_fitted_with_labels_and_scores(photos):
 
 def test_without_classifier_scores_the_probe_is_as_before(photos):
     """An index fitted without scores (or asked without them) answers by the probe alone."""
-    fitted = gender.fit_gender(photos["embeddings"], photos["codes"], folds=photos["owners"] % 2)
+    fitted = gender.fit_gender(photos["embeddings"], photos["codes"], owners=photos["owners"])
     assert fitted is not None and fitted.fusion is None
     assert fitted == gender.fit_probe(photos["embeddings"], photos["codes"], folds=photos["owners"] % 2)
     assert np.array_equal(fitted.score(photos["embeddings"], photos["scores"]), fitted.score(photos["embeddings"]))
@@ -90,4 +90,4 @@ def test_without_classifier_scores_the_probe_is_as_before(photos):
 
 def test_without_labels_there_is_no_gender(photos):
     unknown = np.full(len(photos["codes"]), -1)
-    assert gender.fit_gender(photos["embeddings"], unknown, photos["owners"] % 2, photos["scores"]) is None
+    assert gender.fit_gender(photos["embeddings"], unknown, photos["owners"], photos["scores"]) is None

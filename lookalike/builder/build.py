@@ -358,7 +358,7 @@ def make_index(entries: list[Entry], **ranking_parameters: Any) -> CelebrityInde
     counted = first_photos(owners)  # people count, not photos
     scores = np.concatenate([entry.gender_scores for entry in entries])
     probe = gender.fit_gender(
-        samples[counted], gender.codes(records)[owners[counted]], owners[counted] % 2, scores[counted]
+        samples[counted], gender.codes(records)[owners[counted]], owners[counted], scores[counted]
     )
     calibrating = counted & ~reference_photos(owners)  # photos that did not shape the reach
     if calibrating.sum() < 2:

@@ -6,8 +6,8 @@ or none, is unknown: such celebrities are never filtered out, and without enough
 labelled photos of both genders there is no probe and answers ignore gender.
 
 When the photos also carry the dedicated classifier's scores (gender_classifier.py), the
-probe's score and the classifier's are fused (``Fusion``): a second linear discriminant
-over the two scores, fitted on the same labelled photos with the probe's scores held out.
+probe's score and the classifier's are fused (``Fusion``): a logistic regression over the
+two scores, fitted on the same labelled photos with the probe's scores held out.
 The two err on different faces, so together they are wrong less often than either.
 """
 
@@ -34,6 +34,10 @@ MIN_PHOTOS_PER_GENDER = 20
 SHRINKAGE = 0.1
 """Share of the within-class scatter's mean eigenvalue added to its diagonal: keeps the
 discriminant stable when a small gallery has fewer photos than the 128 dimensions."""
+RIDGE = 1.0
+"""The fusion's logistic regression's L2 penalty, against a total weight of one per photo:
+nothing beside a real gallery's hundreds of photos, enough to keep the weights finite where
+a small gallery's two genders separate perfectly."""
 
 
 def label(value: object) -> str | None:
@@ -116,48 +120,86 @@ class GenderProbe:
 def fit_gender(
     samples: np.ndarray,
     sample_codes: np.ndarray,
-    folds: np.ndarray | None = None,
+    owners: np.ndarray | None = None,
     classifier_scores: np.ndarray | None = None,
 ) -> GenderProbe | None:
-    """``fit_probe``, fused with the classifier's scores of the same photos when they are
-    given (``fit_fusion``); None without enough labelled photos."""
+    """``fit_probe`` (its two folds: even and odd ``owners``, the celebrity of each photo),
+    fused with the classifier's scores of the same photos when they are given
+    (``fit_fusion``); None without enough labelled photos."""
+    folds = None if owners is None else np.asarray(owners) % 2
     probe = fit_probe(samples, sample_codes, folds)
-    if probe is None or folds is None or classifier_scores is None:
+    if probe is None or owners is None or classifier_scores is None:
         return probe
-    fusion = fit_fusion(samples, sample_codes, folds, classifier_scores)
+    fusion = fit_fusion(samples, sample_codes, np.asarray(owners), classifier_scores)
     return probe if fusion is None else GenderProbe(probe.weights, probe.bias, fusion)
 
 
 def fit_fusion(
-    samples: np.ndarray, sample_codes: np.ndarray, folds: np.ndarray, classifier_scores: np.ndarray
+    samples: np.ndarray, sample_codes: np.ndarray, owners: np.ndarray, classifier_scores: np.ndarray
 ) -> Fusion | None:
-    """Fisher's discriminant over (probe score, classifier score) of the labelled photos,
-    its threshold at equal errors (``_equal_error_place``); None when a fold holds too few.
+    """Logistic regression of the gender on (probe score, classifier score) over the labelled
+    photos, its threshold at equal errors (``_equal_error_place``); None when a fold holds
+    too few, or when the classifier's scores tell nothing.
 
-    The probe's scores are held out: each fold's photos are scored by a probe fitted on
-    the other fold, as new faces will be; on its own photos the probe would look surer
-    than it is and the fusion would lean on it too much. The classifier never saw the
-    gallery, so its scores are out of sample already.
+    Logistic rather than Fisher's discriminant: the classifier's log-odds are far from
+    normal (a heap at the +-12 bound, long tails), and a discriminant fitted to their
+    spread leaned on the classifier too little. Each celebrity weighs the same however many
+    photos it has, and the two genders weigh half each, as at the threshold. A score whose
+    weight comes out negative tells nothing there and is left out: in a small gallery the
+    held-out probe can be noise, and the classifier then decides alone.
+
+    The probe's scores are held out: each fold's photos (even and odd ``owners``) are scored
+    by a probe fitted on the other fold, as new faces will be; on its own photos the probe
+    would look surer than it is and the fusion would lean on it too much. The classifier
+    never saw the gallery, so its scores are out of sample already.
     """
     samples = np.asarray(samples, np.float64)
-    sample_codes, folds = np.asarray(sample_codes), np.asarray(folds)
+    sample_codes, owners = np.asarray(sample_codes), np.asarray(owners)
     probe_scores = np.full(len(samples), np.nan)
     for fold in (0, 1):
-        train, test = folds != fold, folds == fold
+        train, test = owners % 2 != fold, owners % 2 == fold
         probe = fit_probe(samples[train], sample_codes[train], min_photos=MIN_PHOTOS_PER_GENDER // 2)
         if probe is None:
             log.info("no gender fusion: too few labelled photos in one half")
             return None
         probe_scores[test] = probe.score(samples[test])
-    scores = np.column_stack([probe_scores, np.asarray(classifier_scores, np.float64)])
-    women, men = scores[sample_codes == 0], scores[sample_codes == 1]
-    axis = _discriminant(women, men)
-    place = _equal_error_place(axis.places(women), axis.places(men))
-    scale = axis.high - axis.low  # fused scores in units of the two means' distance
-    fusion = Fusion(float(axis.weights[0] / scale), float(axis.weights[1] / scale), -(axis.low / scale + place))
-    right = np.concatenate([fusion.score(*women.T) <= 0, fusion.score(*men.T) > 0]).mean()
+    labelled = sample_codes >= 0
+    scores = np.column_stack([probe_scores, np.asarray(classifier_scores, np.float64)])[labelled]
+    male, owners = (sample_codes[labelled] == 1).astype(np.float64), owners[labelled]
+    _, celebrity, photos = np.unique(owners, return_inverse=True, return_counts=True)
+    weights = 1.0 / photos[celebrity]
+    for gender_photos in (male == 0, male == 1):
+        weights[gender_photos] *= len(male) / 2 / weights[gender_photos].sum()
+    coefficients = _logistic(scores, male, weights)
+    if coefficients[0] <= 0:  # a small gallery's held-out probe can be noise: the classifier alone
+        classifier_only = _logistic(scores[:, 1:], male, weights)
+        coefficients = np.array([0.0, *classifier_only])
+    if coefficients[1] <= 0:
+        log.info("no gender fusion: the classifier's scores do not tell the labelled photos apart")
+        return None
+    fused = scores @ coefficients[:2] + coefficients[2]
+    place = _equal_error_place(fused[male == 0], fused[male == 1])
+    fusion = Fusion(float(coefficients[0]), float(coefficients[1]), float(coefficients[2] - place))
+    right = ((fusion.score(*scores.T) > 0) == (male == 1)).mean()
     log.info("gender fusion fitted: %s, %.1f%% of the labelled photos right (probe held out)", fusion, 100 * right)
     return fusion
+
+
+def _logistic(features: np.ndarray, target: np.ndarray, weights: np.ndarray, iterations: int = 100) -> np.ndarray:
+    """Weighted logistic regression by Newton's method: coefficients of ``features`` (n, k),
+    then the intercept. A slight ridge (``RIDGE``) keeps them finite where the classes separate."""
+    design = np.column_stack([features, np.ones(len(features))])
+    ridge = RIDGE * np.diag([1.0] * features.shape[1] + [0.0])
+    coefficients = np.zeros(design.shape[1])
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(design @ coefficients, -30, 30)))
+        gradient = design.T @ (weights * (p - target)) + ridge @ coefficients
+        hessian = (design * (weights * p * (1 - p))[:, None]).T @ design + ridge
+        step = np.linalg.solve(hessian, gradient)
+        coefficients -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    return coefficients
 
 
 def fit_probe(
