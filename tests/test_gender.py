@@ -80,6 +80,27 @@ def test_fused_gender_is_fitted_with_labels_and_scores(photos):
     assert gender.GenderProbe.from_json(fitted.to_json()) == fitted
 
 
+def test_the_fused_gender_listens_to_the_classifier(photos):
+    """The classifier's score moves the fused one: a face the classifier finds more male is
+    more male fused, and the faces' own scores beat the same scores turned around (a
+    fusion that kept the classifier's weight but dropped its score would tie)."""
+    first = np.zeros(len(photos["owners"]), bool)
+    first[np.unique(photos["owners"], return_index=True)[1]] = True
+    second = ~first
+    fitted = gender.fit_gender(
+        photos["embeddings"][first],
+        photos["codes"][first],
+        owners=photos["owners"][first],
+        classifier_scores=photos["scores"][first],
+    )
+    assert fitted is not None and fitted.fusion is not None
+    embeddings, scores, truth = photos["embeddings"][second], photos["scores"][second], photos["codes"][second]
+    assert (fitted.score(embeddings, scores + 1.0) > fitted.score(embeddings, scores)).all()
+    right = (fitted.predict(embeddings, scores) == truth).mean()
+    turned_around = (fitted.predict(embeddings, -scores) == truth).mean()
+    assert right - turned_around >= 0.05, (right, turned_around)
+
+
 def test_without_classifier_scores_the_probe_is_as_before(photos):
     """An index fitted without scores (or asked without them) answers by the probe alone."""
     fitted = gender.fit_gender(photos["embeddings"], photos["codes"], owners=photos["owners"])
