@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 
 import numpy as np
@@ -122,6 +123,28 @@ def test_a_new_index_is_swapped_in_a_broken_one_is_not_and_old_thumbnails_never_
     new = watcher.current
     assert new.version != old.version and new.index.celebrity(1)["name"] == "Eve" and len(new) == 2
     assert new.file_ids == {} and new.thumbnail(1) == new_thumb
+
+
+def test_a_replaced_index_is_released_once_its_last_request_is_done(tmp_path, monkeypatch):
+    from lookalike.bot import index_reload
+    from lookalike.builder.directory_swap import replace_directory
+
+    released = []
+    monkeypatch.setattr(index_reload, "release_free_memory", lambda: released.append(True))
+    assets = tmp_path / "assets"
+    _save_index(assets, ["Ann", "Bob", "Cid"], "Adam_Sandler")
+    watcher = index_reload.AssetsWatcher(index_reload.load_assets(assets), poll_seconds=0.1)
+    assert watcher.release_replaced() is False  # nothing replaced yet
+    in_flight = watcher.current  # a request still answering from the old build
+    new = tmp_path / "new"
+    _save_index(new, ["Dan", "Eve"], "Angela_Merkel")
+    replace_directory(new, assets)
+    assert asyncio.run(watcher.check()) is True
+    assert watcher.release_replaced() is False and released == []
+    del in_flight
+    gc.collect()
+    assert watcher.release_replaced() is True and released == [True]
+    assert watcher.release_replaced() is False and released == [True]  # once per reload
 
 
 def test_a_missing_index_is_a_clear_error(tmp_path):

@@ -9,11 +9,19 @@ finishes with the build it started with; a failed load logs and keeps the old on
 
 Thumbnails are read through a descriptor of the directory the index was loaded from,
 so an old build never shows a thumbnail from the new one that replaced its path.
+
+Once the last request on a replaced build has finished, the poll hands the memory it
+freed back to the system (``release_free_memory``): glibc keeps freed heap for reuse, and
+a million-celebrity index's graphs and records are many small allocations, so without
+it the bot would hold two indexes' worth of memory from its first reload on
+(bench/million_bot.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import hashlib
 import logging
 import os
@@ -119,12 +127,23 @@ class AssetsWatcher:
         self.poll_seconds = poll_seconds
         self.reloads = 0
         self._failed_stamp: tuple | None = None
+        self._replaced: weakref.ref[LoadedAssets] | None = None  # the build the last reload replaced
 
     async def run(self) -> None:
         """Poll forever (until cancelled)."""
         while True:
             await asyncio.sleep(self.poll_seconds)
+            self.release_replaced()
             await self.check()
+
+    def release_replaced(self) -> bool:
+        """Once no request holds the build the last reload replaced, return the memory it
+        freed to the system; True when that happened now."""
+        if self._replaced is None or self._replaced() is not None:
+            return False
+        self._replaced = None
+        release_free_memory()
+        return True
 
     async def check(self) -> bool:
         """Load the index if it changed since the current one; True when it was swapped in."""
@@ -143,6 +162,7 @@ class AssetsWatcher:
             log.error("new index in %s not loaded, still answering from the old one: %s", self.directory, exc)
             return False
         old, self.current = self.current, assets
+        self._replaced = weakref.ref(old)
         self.reloads += 1
         log.info(
             "index reloaded from %s: %d celebrities (version %s, was %d, version %s)",
@@ -153,3 +173,12 @@ class AssetsWatcher:
             old.version,
         )
         return True
+
+
+def release_free_memory() -> None:
+    """Give the heap's free pages back to the system (glibc's ``malloc_trim``; nothing elsewhere)."""
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    trim = getattr(libc, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
