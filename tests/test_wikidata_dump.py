@@ -57,7 +57,7 @@ def people() -> list[FakePerson]:
             "1966-09-09T00:00:00Z",
         ),
         FakePerson("Q1002", ["File:Alex Sink.jpg"], 80, {"mul": "Alex Sink"}, {"ru": "Синк, Алекс"}, "female"),
-        FakePerson("Q1003", ["File:Adrien Brody.jpg"], 70, {"en": "Adrien Brody"}, {}, "Q48270"),
+        FakePerson("Q1003", ["File:Adrien Brody.jpg"], 70, {"en": "Adrien Brody"}, {}, "Q48270", "non-binary"),
         FakePerson(
             "Q1008", ["File:Abdoulaye Wade 1.jpg", "File:Abdoulaye Wade 2.jpg"], 20, {"en": "Abdoulaye Wade"}, {}
         ),
@@ -167,7 +167,7 @@ def test_the_dump_gives_the_catalog_and_photos_the_query_service_gives(fake, tmp
     adams = entries["Q42"]
     assert adams["names"] == {"en": "Douglas Adams"} and adams["born"] == 1952
     assert adams["link"] == "https://en.wikipedia.org/wiki/Douglas_Adams" and adams["sitelinks"] == 101
-    assert entries["Q1003"]["gender"] == "Q48270" and entries["Q1008"]["file"] == "File:Abdoulaye Wade 1.jpg"
+    assert entries["Q1003"]["gender"] == "non-binary" and entries["Q1008"]["file"] == "File:Abdoulaye Wade 1.jpg"
     assert not any(qid.startswith("Q200") for qid in entries)
 
 

@@ -11,8 +11,9 @@ options, with the same fields, in the same order (most sitelinks first, then the
 What the query's ``wdt:`` ("truthy") values are, read from the statements: the preferred
 statements of a property if it has any, else its normal ones; deprecated ones never; only
 statements with a value (not "unknown value" or "no value"). A gender other than female or
-male is given as its QID (the query path gives the gender item's English label, which is in
-another line of the dump).
+male is given as the query path gives it, the gender item's English label, for the ones
+people commonly have (``OTHER_GENDERS``; the labels are in other lines of the dump); a rarer
+one as its QID. Either reads as "unknown" to the builder.
 
 Sources: Wikibase's "JSON format" documentation (``labels``, ``claims`` -> statements with
 ``rank`` and ``mainsnak`` -> ``snaktype``, ``datavalue`` {``value``, ``type``}; item values
@@ -36,6 +37,17 @@ import ujson
 
 from lookalike.fetcher import wikidata
 from lookalike.fetcher.wikidata import GENDERS, MUL, Person
+
+OTHER_GENDERS = {
+    "Q48270": "non-binary",
+    "Q1097630": "intersex",
+    "Q2449503": "trans man",
+    "Q1052281": "trans woman",
+    "Q505371": "agender",
+    "Q12964198": "genderqueer",
+    "Q18116794": "genderfluid",
+}
+"""Wikidata's English labels of the other sex-or-gender (P21) values people commonly have."""
 
 HUMAN = "Q5"
 _CANDIDATE = (b'"P18"', b'"Q5"')
@@ -203,7 +215,7 @@ def _fill(person: Person, entity: dict, claims: dict, languages: tuple[str, ...]
             break
     genders = _items(claims, "P21")
     if genders:
-        person.gender = GENDERS.get(genders[0], genders[0])
+        person.gender = GENDERS.get(genders[0]) or OTHER_GENDERS.get(genders[0], genders[0])
     for born in _values(claims, "P569"):
         if isinstance(born, dict):
             person.born = wikidata.year_of(born.get("time"))
