@@ -2,20 +2,27 @@
 the local process pool (``photo_analysis._run_pool``), so the builder treats both alike.
 
 - Each worker loads the face models once (``FaceModels``, a worker plugin) and keeps them
-  for every photo it is given. The workers need the project installed (install.sh), as
+  for every photo it is given, and undoes a memory setting of Dask's that slows dlib
+  (``restore_malloc_thresholds``). The workers need the project installed (install.sh), as
   the machine that runs build_embeddings.py does.
 - A photo goes to the workers as its path when they share the photos folder at the same
   path (a LocalCluster, NFS...), else as its bytes (``send_photos``), read here.
 - Results come back as they finish, so the builder writes each one into its photo cache at
   once: a build interrupted midway resumes from what it had analysed.
-- At most a few photos per worker thread are in flight: the rest wait here, not in the
-  scheduler's memory. A worker that dies mid-photo loses only its in-flight tasks, which
+- Photos go in tasks of ``PHOTOS_PER_TASK``: a task costs the scheduler and this process
+  a few milliseconds whatever it holds, as much as a tenth of a photo's analysis, and on a
+  machine that also runs the workers that time is taken from them.
+- At most a few tasks per worker thread are in flight: the rest wait here, not in the
+  scheduler's memory. A worker that dies mid-task loses only its in-flight tasks, which
   the scheduler runs again on another worker; each photo's result is yielded once.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
+import itertools
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +38,8 @@ from lookalike.builder.photo_cache import PhotoResult
 log = logging.getLogger("build_embeddings")
 
 IN_FLIGHT_PER_THREAD = 2
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+PHOTOS_PER_TASK = 8
 PLUGIN_NAME = "lookalike-face-models"
 
 
@@ -47,6 +56,7 @@ class FaceModels(WorkerPlugin):
     def setup(self, worker: Any) -> None:
         from lookalike.engine.face_model import FaceModel
 
+        restore_malloc_thresholds()
         self.model = FaceModel()
         log.info("worker %s: face models loaded", worker.address)
 
@@ -54,12 +64,30 @@ class FaceModels(WorkerPlugin):
         self.model = None
 
 
-def analyse_on_worker(photo: str | bytes) -> tuple[str | None, PhotoResult]:
-    """On a worker: the photo's SHA-256 (None if it cannot be read) and its analysis."""
-    from lookalike.builder.photo_analysis import analyse_image
+def restore_malloc_thresholds() -> None:
+    """Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (against
+    fragmentation in dataframe work), which also stops glibc from raising its mmap
+    threshold as large blocks are freed: every image buffer of every photo is then mapped
+    and unmapped anew, and a photo's analysis costs ~25% more CPU (bench/README.md, "Build
+    on Dask"). This sets the limits glibc's own growth ends at (32 MB mmap, twice that
+    trim). Nothing without glibc."""
+    name = ctypes.util.find_library("c")
+    mallopt = getattr(ctypes.CDLL(name) if name else None, "mallopt", None)
+    if mallopt is not None:
+        mallopt(M_MMAP_THRESHOLD, 32 << 20)
+        mallopt(M_TRIM_THRESHOLD, 64 << 20)
 
+
+def analyse_on_worker(photos: list[str | bytes]) -> list[tuple[str | None, PhotoResult]]:
+    """On a worker: each photo's SHA-256 (None if it cannot be read) and its analysis."""
     plugin = get_worker().plugins[PLUGIN_NAME]
     assert isinstance(plugin, FaceModels)
+    return [_analyse(plugin, photo) for photo in photos]
+
+
+def _analyse(plugin: FaceModels, photo: str | bytes) -> tuple[str | None, PhotoResult]:
+    from lookalike.builder.photo_analysis import analyse_image
+
     if isinstance(photo, bytes):
         data = photo
     else:
@@ -86,18 +114,19 @@ def run_on_dask(
     threads = max(1, sum(client.nthreads().values()))
     bar = tqdm(total=len(paths), unit="photo", desc="analysing", disable=None if progress is None else not progress)
     queue = iter(paths)
-    running: dict[Any, Path] = {}
+    running: dict[Any, list[Path]] = {}
     done = as_completed()
     try:
         _fill(client, queue, running, done, IN_FLIGHT_PER_THREAD * threads, send_photos)
         for future in done:
-            path = running.pop(future)
+            batch = running.pop(future)
             try:
-                digest, result = future.result()
+                results = future.result()
             except KilledWorker as exc:
-                raise BuildError(f"{path}: the workers analysing it died again and again ({exc})") from exc
-            bar.update()
-            yield path, digest, result
+                raise BuildError(f"{batch[0]}...: the workers analysing it died again and again ({exc})") from exc
+            for path, (digest, result) in zip(batch, results):
+                bar.update()
+                yield path, digest, result
             _fill(client, queue, running, done, IN_FLIGHT_PER_THREAD * threads, send_photos)
     finally:
         bar.close()
@@ -106,18 +135,20 @@ def run_on_dask(
 
 def _fill(client: Client, queue: Iterator[Path], running: dict, done: Any, limit: int, send_photos: bool) -> None:
     while len(running) < limit:
-        path = next(queue, None)
-        if path is None:
+        batch = list(itertools.islice(queue, PHOTOS_PER_TASK))
+        if not batch:
             return
-        photo: str | bytes
-        if send_photos:
-            try:
-                photo = path.read_bytes()
-            except OSError as exc:
-                log.warning("%s: cannot read it to send: %s", path, exc)
-                photo = str(path)  # the worker reports it unreadable in the same words
-        else:
-            photo = str(path)
-        future = client.submit(analyse_on_worker, photo, pure=False)
-        running[future] = path
+        photos = [_photo(path, send_photos) for path in batch]
+        future = client.submit(analyse_on_worker, photos, pure=False)
+        running[future] = batch
         done.add(future)
+
+
+def _photo(path: Path, send_photos: bool) -> str | bytes:
+    """What a worker is given: the photo's bytes (``send_photos``) or its path."""
+    if send_photos:
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            log.warning("%s: cannot read it to send: %s", path, exc)
+    return str(path)  # unreadable here: the worker reports it unreadable in the same words
