@@ -7,8 +7,12 @@ A synthetic gallery of N celebrities is made as bench/lookalike_quality.py's --s
 within-person spread). The ranking is fitted twice on it, with the exact reach (up to
 --exact-up-to) and with the graph reach, timed (wall and this process's CPU) with the
 peak memory growth; then the two are compared: the reach's relative error, and the
-look-alike answers of --queries synthetic strangers under each rule by exact search
-(top-1 agreement, coverage of the gallery, the 1% most-answered celebrities' share).
+look-alike answers of --queries synthetic strangers (a photo each of new synthetic people) under each rule by exact search
+(top-1 agreement, coverage of the gallery, the 1% most-answered celebrities' share, the
+KS distance of their percentiles to uniform under a calibration fitted as the index fits
+it: each of --queries gallery photos' best other celebrity under the rule), and
+identification: the top-1 of --queries new photos of gallery celebrities (scattered by
+the same spread) under each rule.
 """
 
 from __future__ import annotations
@@ -47,12 +51,21 @@ def main() -> None:
     for size in [int(s) for s in args.sizes.split(",")]:
         rng = np.random.default_rng(args.seed)
         vectors, photos, photo_owners = gallery(real, size, spread, rng)
-        strangers = synthesise(real, args.queries, np.random.default_rng(args.seed + 1))
+        strangers = stranger_photos(real, spread, args.queries, np.random.default_rng(args.seed + 1))
+        known, new_photos = held_out(vectors, spread, args.queries, np.random.default_rng(args.seed + 2))
+        calibrating = np.random.default_rng(args.seed + 3).choice(len(photos), args.queries, replace=False)
         fits = {}
         if size <= args.exact_up_to:
             fits["exact"] = timed_fit(vectors, photos, photo_owners, exact_limit=10**18)
         fits["graph"] = timed_fit(vectors, photos, photo_owners, exact_limit=0)
         answers = {name: answer(vectors, fit[0].offsets, strangers) for name, fit in fits.items()}
+        honesty = {
+            name: ks_uniform(
+                percentiles(vectors, fit[0].offsets, strangers, photos[calibrating], photo_owners[calibrating])
+            )
+            for name, fit in fits.items()
+        }
+        identified = {name: np.mean(answer(vectors, fit[0].offsets, new_photos) == known) for name, fit in fits.items()}
         for name, (fit, wall, cpu, grown) in fits.items():
             agree = relative = "-"
             if "exact" in fits and name == "graph":
@@ -72,6 +85,8 @@ def main() -> None:
                     agree,
                     f"{(counts > 0).mean():.4f}",
                     f"{100 * top:.1f}",
+                    f"{honesty[name]:.3f}",
+                    f"{100 * identified[name]:.2f}",
                 ]
             )
     print(
@@ -86,6 +101,8 @@ def main() -> None:
                 "top-1 same %",
                 "coverage",
                 "top-1% share %",
+                "KS to uniform",
+                "identification top-1 %",
             ],
             rows,
         )
@@ -120,13 +137,56 @@ def timed_fit(vectors, photos, owners, exact_limit):
 
 def answer(vectors: np.ndarray, offsets: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """Each query's best celebrity under the rule |q - m_c|^2 + b_c, by exact search."""
+    return ranked_best(vectors, offsets, queries)[0]
+
+
+def ranked_best(
+    vectors: np.ndarray, offsets: np.ndarray, queries: np.ndarray, excluded: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's best celebrity under the rule (other than its ``excluded`` one) and its ranked squared distance."""
     vectors64 = vectors.astype(np.float64)
     norms = np.einsum("ij,ij->i", vectors64, vectors64) + offsets
-    best = []
+    best, ranked = [], []
     for start in range(0, len(queries), 256):
         block = queries[start : start + 256].astype(np.float64)
-        best.append(np.argmin(norms[None, :] - 2.0 * block @ vectors64.T, axis=1))
-    return np.concatenate(best)
+        scores = norms[None, :] - 2.0 * block @ vectors64.T
+        if excluded is not None:
+            scores[np.arange(len(block)), excluded[start : start + 256]] = np.inf
+        rows = np.argmin(scores, axis=1)
+        best.append(rows)
+        ranked.append(scores[np.arange(len(block)), rows] + np.einsum("ij,ij->i", block, block))
+    return np.concatenate(best), np.concatenate(ranked)
+
+
+def percentiles(
+    vectors: np.ndarray, offsets: np.ndarray, strangers: np.ndarray, photos: np.ndarray, owners: np.ndarray
+) -> np.ndarray:
+    """The strangers' shown percentiles under the rule: the share of gallery photos whose best
+    other celebrity is ranked farther than the stranger's best (calibration.py's empirical fit)."""
+    reference = np.sort(ranked_best(vectors, offsets, photos, owners)[1])
+    ranked = ranked_best(vectors, offsets, strangers)[1]
+    return 1.0 - np.searchsorted(reference, ranked, side="right") / len(reference)
+
+
+def stranger_photos(real: np.ndarray, spread: float, count: int, rng: np.random.Generator) -> np.ndarray:
+    """A photo each of ``count`` new synthetic people: made as the gallery's are, so that the
+    percentile calibrated on gallery photos should read uniform on them."""
+    centres = synthesise(real, count, rng)
+    return (centres + rng.normal(scale=math.sqrt(spread / centres.shape[1]), size=centres.shape)).astype(np.float32)
+
+
+def held_out(vectors: np.ndarray, spread: float, count: int, rng: np.random.Generator):
+    """``count`` gallery celebrities and a new photo of each, scattered around their mean by the within-person spread."""
+    known = rng.choice(len(vectors), size=min(count, len(vectors)), replace=False)
+    scatter = math.sqrt(spread / vectors.shape[1])
+    return known, (vectors[known] + rng.normal(scale=scatter, size=(len(known), vectors.shape[1]))).astype(np.float32)
+
+
+def ks_uniform(values: np.ndarray) -> float:
+    """Kolmogorov-Smirnov distance between the values' distribution and uniform on [0, 1]."""
+    values = np.sort(values)
+    n = len(values)
+    return float(max((np.arange(1, n + 1) / n - values).max(), (values - np.arange(n) / n).max()))
 
 
 if __name__ == "__main__":
