@@ -19,9 +19,10 @@ from lookalike.engine import face_model as model
 from lookalike.engine import second_look
 from lookalike.engine.gender_classifier import MODEL_FILE as GENDER_MODEL_FILE
 
-PIPELINE_VERSION = 4
+PIPELINE_VERSION = 5
 """2: the gender classifier's score of the main face is stored; 4: that score averages the
-face's chip and its mirror image. Bump when build_embeddings' per-photo analysis changes (main-face rule, stored figures): it is part of the cache key."""
+face's chip and its mirror image; 5: a very dark photo is analysed in a cleaned copy
+(engine/low_light.py). Bump when build_embeddings' per-photo analysis changes (main-face rule, stored figures): it is part of the cache key."""
 COMMIT_EVERY = 50  # cache rows written per transaction while the pool works
 
 

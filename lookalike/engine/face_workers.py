@@ -22,6 +22,7 @@ from multiprocessing.context import ForkServerContext
 
 import numpy as np
 
+from lookalike.engine import low_light
 from lookalike.engine.face_model import MAX_FACES, Face, FaceModel
 from lookalike.engine.imaging import ImageError, decode_image_scaled
 from lookalike.engine.second_look import look_again
@@ -106,16 +107,18 @@ def faces_in_photo(
     clearly it. ``photo_pixels``: boxes and landmarks in the photo's own pixels even where a
     large JPEG was decoded reduced; otherwise in ``image``'s, to draw on it.
     ``second_look``: where the first look finds no face, look again for rolled and dark ones
-    (``second_look.look_again``; at most its ``TIME_CAP`` more).
+    (``second_look.look_again``; at most its ``TIME_CAP`` more). A dark, noisy photo is looked
+    at, both times, in a cleaned copy (``low_light``); ``image`` stays the photo as sent.
     """
     try:
         image, scale = decode_image_scaled(data)
     except ImageError as exc:
         return PhotoFaces(error=exc)
-    faces = model.faces(image, max_faces=max_faces, num_jitters=jitters)
+    seen = low_light.cleaned(image) if low_light.needs_cleaning(image) else image  # same geometry
+    faces = model.faces(seen, max_faces=max_faces, num_jitters=jitters)
     looked_again = second_look and not faces
     if looked_again:
-        faces = look_again(model, image, max_faces=max_faces, num_jitters=jitters)
+        faces = look_again(model, seen, max_faces=max_faces, num_jitters=jitters)
     found = len(faces)
     if main_face:
         height, width = image.shape[:2]
