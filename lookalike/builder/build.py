@@ -352,7 +352,8 @@ def index_inputs(entries: list[Entry]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 def make_index(entries: list[Entry], **ranking_parameters: Any) -> CelebrityIndex:
     """The index of ``entries`` with its ranking, gender probe, calibration and "this is X"
-    rule fitted on their kept photos."""
+    rule fitted on their kept photos. Its graphs are built, and the fits search them, on
+    every core this process may use (the bot loads the saved index with its own threads)."""
     vectors, samples, owners, records = index_inputs(entries)
     ranking = fit_ranking(vectors, samples, owners, **ranking_parameters)
     counted = first_photos(owners)  # people count, not photos
@@ -364,7 +365,7 @@ def make_index(entries: list[Entry], **ranking_parameters: Any) -> CelebrityInde
     if calibrating.sum() < 2:
         calibrating = counted
     photos = CalibrationPhotos(samples[calibrating], owners[calibrating])
-    index = CelebrityIndex.build(vectors, records, photos, ranking=ranking, probe=probe)
+    index = CelebrityIndex.build(vectors, records, photos, ranking=ranking, probe=probe, num_threads=default_workers())
     identifying = identity_photos(owners)
     index.identity = index.fit_identity(
         CalibrationPhotos(samples[identifying], owners[identifying]), scores[identifying]
