@@ -515,6 +515,8 @@ def _answers_across_a_rebuild(api, bot, assets, people, new_people, tmp_path):
     bot.wait_for_log(r"index reloaded .*: 6 celebrities", after=mark)
     for chat in during:
         assert only_reply(api, chat).method == "sendPhoto"
+    # the start-up index, answered from by none of them any more, is let go (its memory with it)
+    bot.wait_for_log(r"the replaced index is released", after=mark)
 
     newcomer = new_people[2]
     later = new_user()

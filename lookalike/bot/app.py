@@ -33,7 +33,7 @@ from lookalike.bot.count_store import CountStore
 from lookalike.bot.delivery import Deliveries, Poller, TrackingUpdateProcessor
 from lookalike.bot.face_pool import FacePool
 from lookalike.bot.health import Health
-from lookalike.bot.index_reload import AssetsChanged, AssetsWatcher, LoadedAssets, load_assets_at_start
+from lookalike.bot.index_reload import AssetsChanged, AssetsWatcher, load_assets_at_start
 from lookalike.bot.services import Services
 from lookalike.bot.telegram_retry import BotRateLimiter
 from lookalike.bot.user_limits import UserLimits
@@ -206,11 +206,15 @@ async def _post_shutdown(application: Application) -> None:
     log.info("stopped")
 
 
-def run(config: Config, assets: LoadedAssets) -> None:
-    log.info("index: %d celebrities from %s (version %s)", len(assets), config.assets_dir, assets.version)
+def run(config: Config, watcher: AssetsWatcher) -> None:
+    """Serve until stopped. The start-up index is held by ``watcher`` alone, so that the first
+    reload can let it go (a reference here would keep it, and its memory, for good)."""
+    log.info(
+        "index: %d celebrities from %s (version %s)", len(watcher.current), config.assets_dir, watcher.current.version
+    )
     services = Services(
         pool=FacePool(config.workers, config.max_pending, max_wait=config.max_wait_seconds),
-        assets=AssetsWatcher(assets, config.index_poll_seconds),
+        assets=watcher,
         limits=UserLimits(config.user_in_flight, config.user_per_minute),
         chats=ChatLimits(config.chat_pending),
         analytics=MatchAnalytics(store=CountStore(config.stats_file)),
@@ -291,12 +295,12 @@ def main(config: Config) -> int:
     """Run the bot until it is stopped; the exit status, with one line on stderr for a failure."""
     setup_logging(config)
     try:
-        assets = load_assets_at_start(config.assets_dir)
+        watcher = AssetsWatcher(load_assets_at_start(config.assets_dir), config.index_poll_seconds)
     except (IndexFormatError, AssetsChanged, OSError) as exc:
         print(f"bot.py: cannot load the index from the assets directory (ASSETS_DIR): {exc}", file=sys.stderr)
         return 2
     try:
-        run(config, assets)
+        run(config, watcher)
     except InvalidToken:
         print("bot.py: the Bot API rejected TELEGRAM_BOT_TOKEN", file=sys.stderr)
         return 2

@@ -143,6 +143,7 @@ class AssetsWatcher:
             return False
         self._replaced = None
         release_free_memory()
+        log.info("the replaced index is released: no request answers from it any more")
         return True
 
     async def check(self) -> bool:
