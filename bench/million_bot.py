@@ -35,9 +35,9 @@ import logging
 import math
 import os
 import resource
+import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -95,6 +95,7 @@ def make_gallery(size: int, seed: int, out: Path) -> dict:
         "make_index_s": wall,
         "make_index_cpu_s": cpu,
         "parts_s": parts,
+        "parts_peak_mb": parts_peaks[0],
         "save_s": time.perf_counter() - saved,
         "peak_rss_before_mb": rss_before / MB,
         "peak_rss_mb": rss_after / MB,
@@ -132,13 +133,19 @@ def synthetic_entries(label: str, count: int, real, real_scores, spread: float, 
     return entries
 
 
+parts_peaks: list[dict[str, float]] = [{}]
+
+
 def timed_parts() -> dict[str, float]:
-    """Time make_index's parts by wrapping the functions it calls; the dict fills as they run."""
+    """Time make_index's parts by wrapping the functions it calls; the dict fills as they run
+    (and ``parts_peaks[0]`` with the peak RSS once each is done)."""
     from lookalike.builder import build
     from lookalike.engine import index as index_module
     from lookalike.engine.index import CelebrityIndex
 
     parts: dict[str, float] = {}
+    peaks: dict[str, float] = {}  # the process's peak RSS (MB) once each part is done
+    parts_peaks[0] = peaks
 
     def timed(name, function):
         def wrapper(*args, **kwargs):
@@ -147,6 +154,7 @@ def timed_parts() -> dict[str, float]:
                 return function(*args, **kwargs)
             finally:
                 parts[name] = parts.get(name, 0.0) + time.perf_counter() - started
+                peaks[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
         return wrapper
 
@@ -397,10 +405,12 @@ def main() -> None:
 
     admin = 42
     runs = {}
-    with FakeBotApi() as api, tempfile.TemporaryDirectory() as folder:
+    folder = args.work / "runs"  # the bots' logs, kept for a look after the run
+    shutil.rmtree(folder, ignore_errors=True)
+    with FakeBotApi() as api:
         for name, gallery_dir in (("small", made_dirs["small"]), ("A", made_dirs["A"])):
-            run_folder = Path(folder) / name
-            run_folder.mkdir()
+            run_folder = folder / name
+            run_folder.mkdir(parents=True)
             assets = run_folder / "assets"  # a symlink to the gallery, as ASSETS_DIR
             point(assets, gallery_dir)
             bot = Bot(api, assets, run_folder, admin)
@@ -419,7 +429,11 @@ def main() -> None:
 def print_galleries(made: dict) -> None:
     rows = []
     for name, m in made.items():
-        parts = ", ".join(f"{part} {seconds:.0f}" for part, seconds in m["parts_s"].items())
+        peaks = m.get("parts_peak_mb", {})
+        parts = ", ".join(
+            f"{part} {seconds:.0f}" + (f" (peak {peaks[part] / 1024:.1f} GB)" if part in peaks else "")
+            for part, seconds in m["parts_s"].items()
+        )
         rows.append(
             [
                 name,
@@ -441,7 +455,7 @@ def print_galleries(made: dict) -> None:
                 "photos",
                 "make_index s",
                 "CPU s",
-                "parts s",
+                "parts s (the process's peak RSS once each is done)",
                 "peak RSS MB (entries -> after)",
                 "save s",
                 "files MB",
