@@ -299,11 +299,11 @@ def _swap_during_the_first_load(monkeypatch, assets, newer):
     real_load = index_reload.CelebrityIndex.load
     loads = []
 
-    def load(directory):
+    def load(directory, **options):
         loads.append(directory)
         if len(loads) == 1:
             replace_directory(newer, assets)  # lands between the stamp and the check
-        return real_load(directory)
+        return real_load(directory, **options)
 
     monkeypatch.setattr(index_reload.CelebrityIndex, "load", staticmethod(load))
     return loads

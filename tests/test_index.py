@@ -84,11 +84,31 @@ def test_save_and_load_give_identical_results(index, queries, tmp_path):
     assert loaded.names == index.names and len(loaded) == len(index)
 
 
-def test_metadata_survives_as_given(tmp_path):
+@pytest.mark.parametrize("beside_a_loop", [False, True])
+def test_metadata_survives_as_given(tmp_path, beside_a_loop):
     celebrities = [{"name": "Zoë Saldaña", "wiki": "Q1", "tags": ["actor"]}, {"name": "李连杰", "wiki": None}]
     CelebrityIndex.build(faces(2, seed=6), celebrities, CALIBRATION).save(tmp_path)
-    loaded = CelebrityIndex.load(tmp_path)
+    loaded = CelebrityIndex.load(tmp_path, beside_a_loop=beside_a_loop)
     assert [loaded.celebrity(0), loaded.celebrity(1)] == celebrities
+
+
+@pytest.mark.parametrize(
+    "text", ["[]", " [ ]\n", "[1]", '[{"a": [1, {"b": "]"}]}, "x,y" , null]', '[\n {\n  "name": "Ä"\n },\n {}\n]']
+)
+def test_records_parsed_item_by_item_are_what_json_parses(text):
+    from lookalike.engine.index_files import json_array_items
+
+    assert json_array_items(text) == json.loads(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "{}", "[1,]", "[1 2]", "[1 x2]", "[1;2]", "[1] x", "[", "[1,", "[,1]", '["a" "b"]']
+)
+def test_records_that_are_not_one_json_array_are_refused(text):
+    from lookalike.engine.index_files import json_array_items
+
+    with pytest.raises(ValueError):
+        json_array_items(text)
 
 
 def test_thumbnails_live_beside_a_saved_index(index, tmp_path):

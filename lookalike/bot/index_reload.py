@@ -72,15 +72,16 @@ class LoadedAssets:
             return file.read()
 
 
-def load_assets(directory: Path) -> LoadedAssets:
-    """Load the assets directory; raises IndexFormatError (or OSError) when it is missing or corrupt."""
+def load_assets(directory: Path, beside_a_loop: bool = False) -> LoadedAssets:
+    """Load the assets directory; raises IndexFormatError (or OSError) when it is missing or corrupt.
+    ``beside_a_loop``: in a thread while the bot answers (``CelebrityIndex.load``)."""
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
         raise IndexFormatError(f"{directory}: no assets directory ({exc.strerror})") from exc
     try:
         stamp = _stamp(os.stat(META_FILE, dir_fd=fd))
-        index = CelebrityIndex.load(directory)
+        index = CelebrityIndex.load(directory, beside_a_loop=beside_a_loop)
         if stamp_of(directory) != stamp:
             raise AssetsChanged(f"{directory} changed while it was being loaded")
         return LoadedAssets(index, directory, fd, stamp)
@@ -155,7 +156,7 @@ class AssetsWatcher:
         if stamp in (self.current.stamp, self._failed_stamp):
             return False
         try:
-            assets = await asyncio.to_thread(load_assets, self.directory)
+            assets = await asyncio.to_thread(load_assets, self.directory, True)
         except AssetsChanged:
             return False  # the next poll loads the finished one
         except Exception as exc:

@@ -137,10 +137,11 @@ class CelebrityIndex:
         return cls(graph_parts=graph_parts, celebrities=list(celebrities), calibration=calibration)
 
     @classmethod
-    def load(cls, directory: Path | str, *, num_threads: int = 1) -> CelebrityIndex:
-        """Load what ``save`` wrote, raising ``IndexFormatError`` if anything is missing or disagrees."""
+    def load(cls, directory: Path | str, *, num_threads: int = 1, beside_a_loop: bool = False) -> CelebrityIndex:
+        """Load what ``save`` wrote, raising ``IndexFormatError`` if anything is missing or disagrees.
+        ``beside_a_loop``: loaded in a thread while an event loop answers (index_files.read_index)."""
         directory = Path(directory)
-        stored = read_index(directory, num_threads)
+        stored = read_index(directory, num_threads, beside_a_loop)
         log.info("loaded %d celebrities from %s", stored.meta.count, directory)
         return cls(
             graph_parts=stored.graph_parts,
