@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import hashlib
 import itertools
 import logging
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from distributed.scheduler import KilledWorker
 from tqdm import tqdm
 
 from lookalike.builder import BuildError
+from lookalike.builder.photo_analysis import analyse_photo
 from lookalike.builder.photo_cache import PhotoResult
 
 log = logging.getLogger("build_embeddings")
@@ -82,24 +82,7 @@ def analyse_on_worker(photos: list[str | bytes]) -> list[tuple[str | None, Photo
     """On a worker: each photo's SHA-256 (None if it cannot be read) and its analysis."""
     plugin = get_worker().plugins[PLUGIN_NAME]
     assert isinstance(plugin, FaceModels)
-    return [_analyse(plugin, photo) for photo in photos]
-
-
-def _analyse(plugin: FaceModels, photo: str | bytes) -> tuple[str | None, PhotoResult]:
-    from lookalike.builder.photo_analysis import analyse_image
-
-    if isinstance(photo, bytes):
-        data = photo
-    else:
-        try:
-            data = Path(photo).read_bytes()
-        except OSError as exc:
-            return None, PhotoResult(status="unreadable", detail=str(exc))
-    digest = hashlib.sha256(data).hexdigest()
-    try:
-        return digest, analyse_image(plugin.model, data, plugin.jitters)
-    except Exception as exc:  # dlib's RuntimeError and the like: reject the photo, not the build
-        return None, PhotoResult(status="failed", detail=f"{type(exc).__name__}: {exc}")
+    return [analyse_photo(plugin.model, photo, plugin.jitters) for photo in photos]
 
 
 def run_on_dask(

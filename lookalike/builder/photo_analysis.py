@@ -54,17 +54,26 @@ def analyse_image(face_model: model.FaceModel, data: bytes, jitters: int) -> Pho
     )
 
 
-def _analyse_file(path: str, jitters: int) -> tuple[str | None, PhotoResult]:
-    """In a worker: the photo's SHA-256 (None if it cannot be read) and its analysis."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        return None, PhotoResult(status="unreadable", detail=str(exc))
+def analyse_photo(face_model: model.FaceModel, photo: str | bytes, jitters: int) -> tuple[str | None, PhotoResult]:
+    """A photo, as its bytes or a path to read them from: its SHA-256 (None if it cannot be
+    read) and its analysis. Never raises: what a pool process or a Dask worker does per photo."""
+    if isinstance(photo, bytes):
+        data = photo
+    else:
+        try:
+            data = Path(photo).read_bytes()
+        except OSError as exc:
+            return None, PhotoResult(status="unreadable", detail=str(exc))
     digest = hashlib.sha256(data).hexdigest()
     try:
-        return digest, analyse_image(face_workers.worker_model(), data, jitters)
+        return digest, analyse_image(face_model, data, jitters)
     except Exception as exc:  # dlib's RuntimeError and the like: reject the photo, not the build
         return None, PhotoResult(status="failed", detail=f"{type(exc).__name__}: {exc}")
+
+
+def _analyse_file(path: str, jitters: int) -> tuple[str | None, PhotoResult]:
+    """In a pool process: ``analyse_photo`` with its FaceModel."""
+    return analyse_photo(face_workers.worker_model(), path, jitters)
 
 
 # ---------------------------------------------------------------- many photos
