@@ -59,12 +59,11 @@ def test_the_classifier_tells_women_from_men(photos):
     assert np.abs(scores).max() <= 12.0  # clipped log-odds, never infinite
 
 
-def test_fused_gender_is_fitted_with_labels_and_scores(photos):
-    """Fitted on the first photo of each person, asked about the second: the fusion is at
-    least as right as the probe alone, and it survives the index's JSON."""
+@pytest.fixture(scope="module")
+def fused(photos) -> tuple[gender.GenderProbe, np.ndarray]:
+    """The fused gender fitted on the first photo of each person, and a mask of the other photos."""
     first = np.zeros(len(photos["owners"]), bool)
     first[np.unique(photos["owners"], return_index=True)[1]] = True
-    second = ~first
     fitted = gender.fit_gender(
         photos["embeddings"][first],
         photos["codes"][first],
@@ -72,6 +71,13 @@ def test_fused_gender_is_fitted_with_labels_and_scores(photos):
         classifier_scores=photos["scores"][first],
     )
     assert fitted is not None and fitted.fusion is not None
+    return fitted, ~first
+
+
+def test_fused_gender_is_fitted_with_labels_and_scores(photos, fused):
+    """Fitted on the first photo of each person, asked about the second: the fusion is at
+    least as right as the probe alone, and it survives the index's JSON."""
+    fitted, second = fused
     assert fitted.fusion.probe_weight > 0 and fitted.fusion.classifier_weight > 0
     truth = photos["codes"][second]
     probe_only = fitted.predict(photos["embeddings"][second])
@@ -80,20 +86,11 @@ def test_fused_gender_is_fitted_with_labels_and_scores(photos):
     assert gender.GenderProbe.from_json(fitted.to_json()) == fitted
 
 
-def test_the_fused_gender_listens_to_the_classifier(photos):
+def test_the_fused_gender_listens_to_the_classifier(photos, fused):
     """The classifier's score moves the fused one: a face the classifier finds more male is
     more male fused, and the faces' own scores beat the same scores turned around (a
     fusion that kept the classifier's weight but dropped its score would tie)."""
-    first = np.zeros(len(photos["owners"]), bool)
-    first[np.unique(photos["owners"], return_index=True)[1]] = True
-    second = ~first
-    fitted = gender.fit_gender(
-        photos["embeddings"][first],
-        photos["codes"][first],
-        owners=photos["owners"][first],
-        classifier_scores=photos["scores"][first],
-    )
-    assert fitted is not None and fitted.fusion is not None
+    fitted, second = fused
     embeddings, scores, truth = photos["embeddings"][second], photos["scores"][second], photos["codes"][second]
     assert (fitted.score(embeddings, scores + 1.0) > fitted.score(embeddings, scores)).all()
     right = (fitted.predict(embeddings, scores) == truth).mean()
