@@ -22,6 +22,7 @@ from tests.support.bot_harness import (
     press,
     replies_to,
     run_bot,
+    running_bot,
     say,
     selfie,
 )
@@ -33,10 +34,8 @@ OUTAGE = 10.0
 
 @pytest.fixture(scope="module")
 def bot(api, assets, tmp_path_factory):
-    process = run_bot(api, assets, tmp_path_factory.mktemp("failures") / "bot.log")
-    yield process
-    code = process.stop()
-    assert code == 0, process.log()[-3000:]
+    with running_bot(api, assets, tmp_path_factory.mktemp("failures") / "bot.log") as process:
+        yield process
 
 
 def _answered_once_after(api: FakeBotApi, bot, users: list[int], update_ids: list[int], ended: float) -> None:

@@ -21,7 +21,7 @@ from tests.support.bot_harness import (
     only_reply,
     press,
     replies_to,
-    run_bot,
+    running_bot,
 )
 from tests.support.data import LFW, ROOT
 
@@ -35,9 +35,8 @@ def assets(gendered_assets: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def bot(api, assets, tmp_path_factory):
-    process = run_bot(api, assets, tmp_path_factory.mktemp("bot") / "bot.log")
-    yield process
-    assert process.stop() == 0, process.log()[-3000:]
+    with running_bot(api, assets, tmp_path_factory.mktemp("bot") / "bot.log") as process:
+        yield process
 
 
 def selfie(person: str):

@@ -23,7 +23,7 @@ from lookalike.engine.identity import IdentityRule, fit_identity_rule, rule_json
 from lookalike.engine.index import CelebrityIndex
 from lookalike.engine.index_files import EMBEDDINGS_FILE, IDENTITY_FILE, META_FILE
 from lookalike.engine.ranking import fit_ranking
-from tests.support.bot_harness import name, new_user, only_reply, run_bot, say, selfie
+from tests.support.bot_harness import name, new_user, only_reply, running_bot, say, selfie
 from tests.support.data import LFW, ROOT
 from tests.support.vectors import faces
 
@@ -175,9 +175,8 @@ def ruled_assets(assets, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bot(api, ruled_assets, tmp_path_factory):
-    process = run_bot(api, ruled_assets, tmp_path_factory.mktemp("bot") / "bot.log")
-    yield process
-    assert process.stop() == 0, process.log()[-3000:]
+    with running_bot(api, ruled_assets, tmp_path_factory.mktemp("bot") / "bot.log") as process:
+        yield process
 
 
 def model_py(photo, assets) -> dict:

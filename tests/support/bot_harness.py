@@ -4,6 +4,7 @@ wait for and read replies."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image
@@ -138,6 +140,16 @@ def run_bot(api: FakeBotApi, assets: Path, log_path: Path, new_session: bool = F
         bot.stop()
         raise AssertionError(f"the bot did not start:\n{bot.log()[-4000:]}") from None
     return bot
+
+
+@contextlib.contextmanager
+def running_bot(api: FakeBotApi, assets: Path, log_path: Path, **env: str) -> Iterator[BotProcess]:
+    """``run_bot`` for a module's fixture: the bot while the tests use it, then stopped,
+    which must end with exit status 0."""
+    bot = run_bot(api, assets, log_path, **env)
+    yield bot
+    code = bot.stop()
+    assert code == 0, f"bot.py exited with {code}:\n{bot.log()[-3000:]}"
 
 
 def plant_decoys(directory: Path, count: int = 3000) -> None:
