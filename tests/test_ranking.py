@@ -153,16 +153,16 @@ def test_the_graph_reach_is_the_exact_one_within_a_few_missed_neighbours(gallery
     exact = fit_ranking(vectors, photos, owners, reach_neighbours=20)
     graph = fit_ranking(vectors, photos, owners, reach_neighbours=20, exact_limit=0)
     relative = np.abs(graph.reach - exact.reach) / exact.reach
-    assert np.mean(relative < 1e-9) >= 0.95  # most rows found their true k nearest
+    assert np.mean(relative < 1e-5) >= 0.95  # most rows found their true k nearest (float32 distances)
     assert relative.max() < 0.05  # a miss only swaps in a photo a little farther
-    assert (graph.reach >= exact.reach - 1e-9).all()  # never nearer than the true k nearest
+    assert (graph.reach >= exact.reach * (1 - 1e-5)).all()  # never nearer than the true k nearest
     assert graph.spread == exact.spread and np.array_equal(graph.photos, exact.photos)
     one_each = fit_ranking(vectors, vectors, np.arange(len(vectors)), reach_neighbours=20, exact_limit=0)
     one_each_exact = fit_ranking(vectors, vectors, np.arange(len(vectors)), reach_neighbours=20)
     relative = np.abs(one_each.reach - one_each_exact.reach) / one_each_exact.reach
     # HNSW is approximate (and its build not deterministic): held to the same bounds as above
-    assert np.mean(relative < 1e-9) >= 0.95 and relative.max() < 0.05
-    assert (one_each.reach >= one_each_exact.reach - 1e-9).all()
+    assert np.mean(relative < 1e-5) >= 0.95 and relative.max() < 0.05
+    assert (one_each.reach >= one_each_exact.reach * (1 - 1e-5)).all()
     names = [{"name": str(i)} for i in range(len(vectors))]
     exact_index = CelebrityIndex.build(vectors, names, CalibrationPhotos(photos, owners), ranking=exact)
     graph_index = CelebrityIndex.build(vectors, names, CalibrationPhotos(photos, owners), ranking=graph)

@@ -83,5 +83,19 @@ def nearest(graph: Graph, queries: np.ndarray, k: int, ef_search: int, num_threa
     return [np.asarray(ids, np.int64) for ids, _ in graph.knnQueryBatch(queries, k=k, num_threads=num_threads)]
 
 
+def neighbours(
+    graph: Graph, queries: np.ndarray, k: int, ef_search: int, num_threads: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``nearest`` as two (m, k) arrays: the point ids (-1 where the graph found fewer than
+    ``k``) and their squared distances (float32, inf there), for batches of many queries."""
+    graph.setQueryTimeParams({"efSearch": ef_search})
+    ids = np.full((len(queries), k), -1, np.int64)
+    squared = np.full((len(queries), k), np.inf, np.float32)
+    for row, (found, distances) in enumerate(graph.knnQueryBatch(queries, k=k, num_threads=num_threads)):
+        ids[row, : len(found)] = found
+        squared[row, : len(found)] = distances
+    return ids, squared
+
+
 def _empty() -> Graph:
     return nmslib.init(method="hnsw", space="l2", data_type=nmslib.DataType.DENSE_VECTOR)

@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from lookalike.engine import hnsw
 from lookalike.engine.hnsw import HnswParameters
+from lookalike.engine.other_photos import nearest_other_photos
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +54,6 @@ SCORE = "d1 / sqrt(d3 * tail)"
 EXACT_TAIL_LIMIT = 200_000_000
 """Above this many celebrity x stand-in pairs the tails come from an HNSW graph over the stand-ins."""
 TAIL_GRAPH = HnswParameters(m=16, ef_construction=100, ef_search=96)
-_CHUNK_FLOATS = 16_000_000
 
 
 @dataclass(frozen=True)
@@ -116,51 +114,17 @@ class Tails:
         return float(self.distances[celebrity, TAIL_PHOTO - 1])
 
 
-def nearest_other_photos(vectors: np.ndarray, photos: np.ndarray, owners: np.ndarray) -> Tails:
+def celebrity_tails(vectors: np.ndarray, photos: np.ndarray, owners: np.ndarray) -> Tails:
     """Each celebrity's ``TAIL_PHOTO + 1`` nearest ``photos`` owned by other celebrities:
-    exact up to ``EXACT_TAIL_LIMIT`` pairs, through a graph over the photos beyond."""
-    vectors = np.ascontiguousarray(vectors, np.float32)
-    photos = np.ascontiguousarray(photos, np.float32)
-    owners = np.asarray(owners, np.int64)
+    exact up to ``EXACT_TAIL_LIMIT`` pairs, through a ``TAIL_GRAPH`` over the photos beyond."""
     wanted = TAIL_PHOTO + 1
-    if len(vectors) * len(photos) <= EXACT_TAIL_LIMIT:
-        candidates = _all_candidates(vectors, photos, owners, wanted)
-    else:
-        candidates = _graph_candidates(vectors, photos, owners, wanted)
-    differences = photos[candidates].astype(np.float64) - vectors[:, None, :].astype(np.float64)
-    distances = np.sqrt(np.einsum("ijk,ijk->ij", differences, differences))
-    order = np.argsort(distances, axis=1, kind="stable")
-    return Tails(np.take_along_axis(candidates, order, 1), np.take_along_axis(distances, order, 1))
-
-
-def _all_candidates(vectors: np.ndarray, photos: np.ndarray, owners: np.ndarray, wanted: int) -> np.ndarray:
-    """The ``wanted`` nearest other people's photos of each celebrity, by numpy in blocks."""
-    norms = np.einsum("ij,ij->i", photos, photos, dtype=np.float64)
-    rows = max(1, _CHUNK_FLOATS // len(photos))
-    found = np.empty((len(vectors), wanted), np.int64)
-    for start in range(0, len(vectors), rows):
-        block = vectors[start : start + rows].astype(np.float64)
-        squared = norms[None, :] - 2.0 * block @ photos.T.astype(np.float64)
-        own = np.flatnonzero((owners >= start) & (owners < start + len(block)))
-        squared[owners[own] - start, own] = np.inf
-        found[start : start + len(block)] = np.argpartition(squared, wanted - 1, axis=1)[:, :wanted]
-    return found
-
-
-def _graph_candidates(vectors: np.ndarray, photos: np.ndarray, owners: np.ndarray, wanted: int) -> np.ndarray:
-    """As ``_all_candidates``, from an HNSW graph over the photos; a celebrity has at most
-    ``per_owner`` of its own among them, so ``wanted + per_owner`` neighbours hold enough others."""
-    threads = os.cpu_count() or 1  # an offline step of the builder
-    per_owner = int(np.bincount(owners).max())
-    graph = hnsw.build_graph(photos, TAIL_GRAPH, threads)
-    asked = min(len(photos), wanted + per_owner)
-    found = np.empty((len(vectors), wanted), np.int64)
-    for row, ids in enumerate(hnsw.nearest(graph, vectors, asked, max(TAIL_GRAPH.ef_search, asked), threads)):
-        others = ids[owners[ids] != row]
-        if len(others) < wanted:  # the graph answered short: measure this one exactly
-            others = _all_candidates(vectors[row : row + 1], photos, owners - row, wanted)[0]
-        found[row] = others[:wanted]
-    return found
+    rows = np.empty((len(vectors), wanted), np.int64)
+    distances = np.empty((len(vectors), wanted))
+    for block, found, squared in nearest_other_photos(
+        vectors, photos, owners, wanted, graph=TAIL_GRAPH, exact_limit=EXACT_TAIL_LIMIT
+    ):
+        rows[block], distances[block] = found, np.sqrt(squared)
+    return Tails(rows, distances)
 
 
 def fit_identity_rule(scores: np.ndarray, tails: np.ndarray, false_rate: float = FALSE_RATE) -> IdentityRule | None:

@@ -40,8 +40,8 @@ from lookalike.engine.identity import (
     MIN_STRANGERS,
     QUERY_MATCH,
     IdentityRule,
+    celebrity_tails,
     fit_identity_rule,
-    nearest_other_photos,
 )
 from lookalike.engine.index_files import check_celebrities, read_index, write_index
 from lookalike.engine.ranking import Ranking
@@ -198,7 +198,7 @@ class CelebrityIndex:
         if len(photos.samples) < MIN_STRANGERS:
             log.info("no 'this is X' rule: %d stand-in photos, %d needed", len(photos.samples), MIN_STRANGERS)
             return None
-        tails = nearest_other_photos(self._graph_parts.vectors, photos.samples, photos.owners)
+        tails = celebrity_tails(self._graph_parts.vectors, photos.samples, photos.owners)
         answers = self.look_alikes(photos.samples, IDENTITY_CANDIDATES, gender_scores=gender_scores)
         scores = []
         for photo, (owner, answer) in enumerate(zip(photos.owners.tolist(), answers)):

@@ -29,21 +29,18 @@ lifted vectors, so its candidates come in the rule's own order (see search.py).
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from lookalike.engine import hnsw
 from lookalike.engine.hnsw import HnswParameters
+from lookalike.engine.other_photos import nearest_other_photos
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SPREAD_WEIGHT = 0.5
 DEFAULT_REACH_NEIGHBOURS = 50
 DEFAULT_REACH_WEIGHT = 0.5
-
-_CHUNK_FLOATS = 16_000_000  # ~128 MB of float64 distances per block of the exact reach
 
 EXACT_REACH_LIMIT = 1_000_000_000
 """Above this many celebrity x reference-photo pairs the reach is measured through an HNSW
@@ -125,19 +122,29 @@ def within_spread(samples: np.ndarray, owners: np.ndarray) -> float:
     """s2: mean squared distance of a photo to its person's true mean, from people with 2+ photos.
 
     Each person's sum of squares about their sample mean has n - 1 degrees of freedom.
-    0.0 when nobody has two photos (then no celebrity's vector is a mean either).
+    0.0 when nobody has two photos (then no celebrity's vector is a mean either). Measured
+    ``_SPREAD_BLOCK`` people at a time: float64 copies of a million celebrities' photos
+    would take gigabytes.
     """
-    samples = np.asarray(samples, np.float64)
-    owners = np.asarray(owners)
-    counts = np.bincount(owners)
-    sums = np.zeros((len(counts), samples.shape[1]))
-    np.add.at(sums, owners, samples)
-    means = sums / np.maximum(counts, 1)[:, None]
-    squares = np.square(samples - means[owners]).sum(axis=1)
-    freedom = (counts[counts >= 2] - 1).sum()
-    if freedom == 0:
-        return 0.0
-    return float(squares[counts[owners] >= 2].sum() / freedom)
+    samples = np.asarray(samples)
+    order = np.argsort(np.asarray(owners), kind="stable")
+    counts = np.bincount(np.asarray(owners))
+    counts = counts[counts > 0]  # the people, in the order of ``order``
+    ends = np.cumsum(counts)
+    squares = 0.0
+    for first in range(0, len(counts), _SPREAD_BLOCK):
+        people = counts[first : first + _SPREAD_BLOCK]
+        start = int(ends[first] - counts[first])
+        photos = samples[order[start : ends[first + len(people) - 1]]].astype(np.float64)
+        means = np.add.reduceat(photos, ends[first : first + len(people)] - people - start) / people[:, None]
+        deviations = photos - np.repeat(means, people, axis=0)
+        squares += float(np.einsum("ij,ij->i", deviations, deviations)[np.repeat(people >= 2, people)].sum())
+    freedom = int((counts[counts >= 2] - 1).sum())
+    return squares / freedom if freedom else 0.0
+
+
+_SPREAD_BLOCK = 100_000
+"""People per block of ``within_spread``: ~200 MB of float64 photos."""
 
 
 def fit_ranking(
@@ -163,8 +170,7 @@ def fit_ranking(
     reference = reference_photos(owners)
     neighbours = min(reach_neighbours, max(0, int(reference.sum()) - PHOTOS_PER_PERSON))
     if neighbours:
-        found = exact_reach if len(vectors) * int(reference.sum()) <= exact_limit else graph_reach
-        reach = found(vectors, samples[reference], owners[reference], neighbours) + penalty
+        reach = reach_of(vectors, samples[reference], owners[reference], neighbours, exact_limit) + penalty
     else:
         reach = np.zeros(len(vectors))
     ranking = Ranking(photos, reach, spread, spread_weight, neighbours, reach_weight)
@@ -180,57 +186,12 @@ def fit_ranking(
     return ranking
 
 
-def exact_reach(vectors: np.ndarray, samples: np.ndarray, owners: np.ndarray, k: int) -> np.ndarray:
-    """Mean squared distance from each celebrity to its ``k`` nearest photos of other people (exact)."""
-    vectors = np.asarray(vectors, np.float64)
-    samples = np.asarray(samples, np.float64)
-    sample_norms = np.einsum("ij,ij->i", samples, samples)
-    rows = max(1, _CHUNK_FLOATS // len(samples))
+def reach_of(vectors: np.ndarray, samples: np.ndarray, owners: np.ndarray, k: int, exact_limit: int) -> np.ndarray:
+    """Mean squared distance from each celebrity to its ``k`` nearest photos of other people
+    among ``samples``: exact up to ``exact_limit`` pairs, through the ``REACH_GRAPH`` beyond."""
     reach = np.empty(len(vectors))
-    for start in range(0, len(vectors), rows):
-        block = vectors[start : start + rows]
-        squared = np.einsum("ij,ij->i", block, block)[:, None] + sample_norms[None, :] - 2.0 * block @ samples.T
-        own = np.flatnonzero((owners >= start) & (owners < start + len(block)))
-        squared[owners[own] - start, own] = np.inf
-        nearest = np.partition(squared, k - 1, axis=1)[:, :k]
-        reach[start : start + len(block)] = np.maximum(nearest, 0.0).mean(axis=1)
+    for rows, _, squared in nearest_other_photos(
+        vectors, samples, owners, k, graph=REACH_GRAPH, exact_limit=exact_limit
+    ):
+        reach[rows] = squared.mean(axis=1)
     return reach
-
-
-def graph_reach(vectors: np.ndarray, samples: np.ndarray, owners: np.ndarray, k: int) -> np.ndarray:
-    """``exact_reach`` with each celebrity's neighbours found by an HNSW graph over the
-    reference photos: near-linear in the gallery's size. The ``k`` nearest photos of other
-    people are among the ``k + PHOTOS_PER_PERSON`` nearest (a celebrity has at most that many
-    reference photos); their squared distances are measured again exactly. Rows the graph
-    answers short (a tiny reference set) are measured exactly."""
-    threads = os.cpu_count() or 1  # an offline step of the builder
-    samples32 = np.ascontiguousarray(samples, dtype=np.float32)
-    graph = hnsw.build_graph(samples32, REACH_GRAPH, threads)
-    wanted = min(k + PHOTOS_PER_PERSON, len(samples))
-    vectors32 = np.ascontiguousarray(vectors, dtype=np.float32)
-    reach = np.empty(len(vectors))
-    short: list[int] = []
-    for start in range(0, len(vectors), _GRAPH_BLOCK):
-        block = vectors32[start : start + _GRAPH_BLOCK]
-        found = hnsw.nearest(graph, block, wanted, max(REACH_GRAPH.ef_search, wanted), threads)
-        ids = np.full((len(block), wanted), -1, np.int64)
-        for row, row_ids in enumerate(found):
-            ids[row, : len(row_ids)] = row_ids
-        rows = np.arange(start, start + len(block))
-        others = (ids >= 0) & (owners[ids] != rows[:, None])
-        enough = others.sum(axis=1) >= k
-        short += rows[~enough].tolist()
-        # the first k others of each row: stable order of "not other" puts them first
-        keep = np.argsort(~others, axis=1, kind="stable")[:, :k]
-        chosen = np.take_along_axis(ids, keep, axis=1)
-        differences = samples32[chosen].astype(np.float64) - block[:, None, :].astype(np.float64)
-        reach[rows] = np.einsum("ijk,ijk->ij", differences, differences).mean(axis=1)
-    for row in short:
-        squared = np.square(samples32 - vectors32[row]).sum(axis=1, dtype=np.float64)
-        squared[owners == row] = np.inf
-        reach[row] = np.partition(squared, k - 1)[:k].mean()
-    return reach
-
-
-_GRAPH_BLOCK = 2_000
-"""Celebrities per graph query batch: their k re-measured neighbours take ~100 MB of float64 at k=50."""
