@@ -109,3 +109,43 @@ def test_without_classifier_scores_the_probe_is_as_before(photos):
 def test_without_labels_there_is_no_gender(photos):
     unknown = np.full(len(photos["codes"]), -1)
     assert gender.fit_gender(photos["embeddings"], unknown, photos["owners"], photos["scores"]) is None
+
+
+def test_the_build_fits_the_probe_on_at_most_gender_photos_spread_over_the_gallery(monkeypatch):
+    """A million celebrities' two million photos would cost gigabytes of float64 copies in
+    the probe's fit: make_index gives it ``GENDER_PHOTOS`` of them, from the whole gallery."""
+    from pathlib import Path
+
+    from lookalike.builder import build
+    from lookalike.builder.celebrity_photos import Celebrity
+    from tests.support.vectors import faces
+
+    centres = faces(600, seed=9)
+    rng = np.random.default_rng(9)
+    entries = []
+    for i, centre in enumerate(centres):
+        embeddings = (centre + rng.normal(scale=0.03, size=(2, 128))).astype(np.float32)
+        record = {"name": f"c{i}", "gender": ("female", "male")[i % 2]}
+        entries.append(
+            build.Entry(
+                Celebrity(f"c{i}", f"c{i}", [], record),  # type: ignore[arg-type]
+                embeddings.mean(axis=0),
+                embeddings,
+                rng.normal(size=2).astype(np.float32),
+                Path(f"c{i}.jpg"),
+                "",
+                (0, 0, 1, 1),
+            )
+        )
+    fitted = []
+    fit_gender = gender.fit_gender
+    monkeypatch.setattr(build, "GENDER_PHOTOS", 300)
+    monkeypatch.setattr(
+        gender,
+        "fit_gender",
+        lambda samples, codes, owners, scores: fitted.append(owners) or fit_gender(samples, codes, owners, scores),
+    )
+    index = build.make_index(entries)
+    [owners] = fitted
+    assert len(owners) == 300 and owners.min() == 0 and owners.max() == 599
+    assert index.probe is not None

@@ -52,7 +52,7 @@ from lookalike.builder.directory_swap import staged_directory
 from lookalike.builder.photo_cache import PhotoCache, PhotoResult, settings_key
 from lookalike.catalog import CelebrityRecord
 from lookalike.engine import framing, gender
-from lookalike.engine.calibration import CalibrationPhotos
+from lookalike.engine.calibration import MAX_CALIBRATION_SAMPLES, CalibrationPhotos
 from lookalike.engine.imaging import decode_image
 from lookalike.engine.index import CelebrityIndex
 from lookalike.engine.ranking import first_photos, fit_ranking, reference_photos
@@ -77,6 +77,10 @@ IDENTITY_PHOTOS_PER_CELEBRITY = 5
 most of the stand-in strangers the "this is X" rule is fitted on, all alike."""
 IDENTITY_PHOTOS = 30_000
 """Enough stand-ins for a false rate of 0.1% to rest on 30 photos; each costs a look-up."""
+GENDER_PHOTOS = 200_000
+"""At most this many photos fit the gender probe and its fusion: a 128-d discriminant has
+~8,000 parameters, and a million celebrities' two million photos would cost ~10 GB of
+float64 copies for nothing."""
 THUMB_QUALITY = 90
 
 REASONS = {
@@ -358,12 +362,14 @@ def make_index(entries: list[Entry], **ranking_parameters: Any) -> CelebrityInde
     ranking = fit_ranking(vectors, samples, owners, **ranking_parameters)
     counted = first_photos(owners)  # people count, not photos
     scores = np.concatenate([entry.gender_scores for entry in entries])
+    gendering = evenly(counted, GENDER_PHOTOS)
     probe = gender.fit_gender(
-        samples[counted], gender.codes(records)[owners[counted]], owners[counted], scores[counted]
+        samples[gendering], gender.codes(records)[owners[gendering]], owners[gendering], scores[gendering]
     )
     calibrating = counted & ~reference_photos(owners)  # photos that did not shape the reach
     if calibrating.sum() < 2:
         calibrating = counted
+    calibrating = evenly(calibrating, MAX_CALIBRATION_SAMPLES)  # as many as the fit takes
     photos = CalibrationPhotos(samples[calibrating], owners[calibrating])
     index = CelebrityIndex.build(vectors, records, photos, ranking=ranking, probe=probe, num_threads=default_workers())
     identifying = identity_photos(owners)
@@ -376,9 +382,13 @@ def make_index(entries: list[Entry], **ranking_parameters: Any) -> CelebrityInde
 def identity_photos(owners: np.ndarray) -> np.ndarray:
     """The kept photos (their rows) the "this is X" rule is fitted on: at most
     ``IDENTITY_PHOTOS_PER_CELEBRITY`` of each, at most ``IDENTITY_PHOTOS`` spread evenly."""
-    identifying = np.flatnonzero(first_photos(owners, IDENTITY_PHOTOS_PER_CELEBRITY))
-    spread = np.linspace(0, len(identifying) - 1, min(len(identifying), IDENTITY_PHOTOS))
-    return identifying[spread.astype(np.int64)]
+    return evenly(first_photos(owners, IDENTITY_PHOTOS_PER_CELEBRITY), IDENTITY_PHOTOS)
+
+
+def evenly(chosen: np.ndarray, at_most: int) -> np.ndarray:
+    """The rows of the mask ``chosen``, or ``at_most`` of them spread evenly over it."""
+    rows = np.flatnonzero(chosen)
+    return rows[np.linspace(0, len(rows) - 1, min(len(rows), at_most)).astype(np.int64)]
 
 
 def _write_contact_sheets(staging: Path, entries: list[Entry], rejected: dict[Path, str], photos_dir: Path) -> None:
