@@ -191,6 +191,10 @@ def _fewer_vectors(path):
     np.save(path, np.load(path)[:-1])
 
 
+def _cut_in_the_last_vector(path):
+    path.write_bytes(path.read_bytes()[:-10])
+
+
 @pytest.mark.parametrize(
     "name, damage",
     [
@@ -205,6 +209,7 @@ def _fewer_vectors(path):
         (CELEBRITIES_FILE, _drop_a_celebrity),
         (META_FILE, _future_version),
         (EMBEDDINGS_FILE, _fewer_vectors),
+        (EMBEDDINGS_FILE, _cut_in_the_last_vector),
     ],
 )
 def test_damaged_directory_raises_a_format_error(tmp_path, name, damage):

@@ -28,7 +28,7 @@ from lookalike.engine.gender import GenderProbe
 from lookalike.engine.hnsw import Graph, HnswParameters
 from lookalike.engine.identity import IdentityRule, rule_json, rule_limit
 from lookalike.engine.ranking import Ranking
-from lookalike.engine.search import GraphParts, lift, partitions
+from lookalike.engine.search import GraphParts, partitions
 
 log = logging.getLogger(__name__)
 
@@ -166,10 +166,9 @@ def read_index(directory: Path, num_threads: int, beside_a_loop: bool = False) -
     celebrities' records are parsed item by item (``json_array_items``: ~2.5x the time of
     one ``json.loads``, without holding the GIL for seconds at a million)."""
     meta = IndexMeta.from_json(_read_json(directory / META_FILE), directory / META_FILE)
-    vectors = _read_embeddings(directory / EMBEDDINGS_FILE, meta.count)
     celebrities = _read_celebrities(directory / CELEBRITIES_FILE, meta.count, beside_a_loop)
     ranking = _read_ranking(directory / RANKING_FILE, meta.ranking, meta.count)
-    lifted = lift(vectors, ranking)
+    lifted = _read_lifted(directory / EMBEDDINGS_FILE, meta.count, ranking)
     parts = partitions(celebrities, meta.probe)
     gendered = meta.probe is not None
     if set(meta.graph_bytes) != {graph_file(part, gendered) for part in parts}:
@@ -179,8 +178,8 @@ def read_index(directory: Path, num_threads: int, beside_a_loop: bool = False) -
     graphs = {}
     for part, rows in parts.items():
         name = graph_file(part, gendered)
-        graphs[part] = _read_graph(directory / name, meta.graph_bytes[name], lifted[rows])
-    graph_parts = GraphParts(vectors, ranking, meta.probe, lifted, parts, graphs, meta.parameters, num_threads)
+        graphs[part] = _read_graph(directory / name, meta.graph_bytes[name], lifted, rows)
+    graph_parts = GraphParts(ranking, meta.probe, lifted, parts, graphs, meta.parameters, num_threads)
     identity = None
     if meta.identity_limit is not None:
         identity = IdentityRule(meta.identity_limit, _read_tails(directory / IDENTITY_FILE, meta.count))
@@ -269,16 +268,36 @@ def _read_tails(path: Path, count: int) -> np.ndarray:
     return tails
 
 
-def _read_embeddings(path: Path, count: int) -> np.ndarray:
-    """The embeddings, read into memory rather than mapped: a file replaced in place
+def _read_lifted(path: Path, count: int, ranking: Ranking) -> np.ndarray:
+    """The lifted vectors (``search.lift``), embeddings.npy read straight into their first
+    128 columns a block of rows at a time: no second copy of a million celebrities' vectors
+    (512 MB) beside them while the bot reloads. Read, not mapped: a file replaced in place
     under a mapping (``cp`` over it) would kill the bot with SIGBUS."""
+    lifted = np.empty((count, DIMENSION + 1), np.float32)
     try:
-        vectors = np.load(path, allow_pickle=False)
+        with path.open("rb") as file:
+            version = np.lib.format.read_magic(file)
+            header = _NPY_HEADERS.get(version)
+            if header is None:
+                raise ValueError(f"an .npy file of version {version}")
+            shape, fortran_order, dtype = header(file)
+            if dtype != np.float32 or shape != (count, DIMENSION) or fortran_order:
+                raise IndexFormatError(f"{path}: {dtype} {shape}, expected float32 ({count}, {DIMENSION})")
+            block = np.empty((min(count, _READ_ROWS), DIMENSION), np.float32)
+            for start in range(0, count, _READ_ROWS):
+                rows = block[: min(_READ_ROWS, count - start)]
+                if file.readinto(rows.data.cast("B")) != rows.nbytes:
+                    raise EOFError("the file ends before its last vector")
+                lifted[start : start + len(rows), :DIMENSION] = rows
     except (OSError, ValueError, EOFError) as exc:
         raise IndexFormatError(f"{path}: cannot read the embeddings ({exc})") from exc
-    if vectors.dtype != np.float32 or vectors.shape != (count, DIMENSION):
-        raise IndexFormatError(f"{path}: {vectors.dtype} {vectors.shape}, expected float32 ({count}, {DIMENSION})")
-    return np.ascontiguousarray(vectors)
+    lifted[:, DIMENSION] = ranking.lifts
+    return lifted
+
+
+_NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+_READ_ROWS = 65_536
+"""Embeddings per read: 32 MB."""
 
 
 def _read_celebrities(path: Path, count: int, item_by_item: bool) -> list[dict]:
@@ -296,8 +315,8 @@ def _read_celebrities(path: Path, count: int, item_by_item: bool) -> list[dict]:
     return celebrities
 
 
-def _read_graph(path: Path, expected_bytes: int, vectors: np.ndarray) -> Graph:
-    """Load the graph and check that it belongs with ``vectors``.
+def _read_graph(path: Path, expected_bytes: int, lifted: np.ndarray, rows: np.ndarray) -> Graph:
+    """Load the graph over ``lifted[rows]`` and check that it belongs with them.
 
     The optimised graph loads without the vectors, so nmslib cannot compare
     counts: the size recorded in index.json catches a graph from another build,
@@ -314,22 +333,22 @@ def _read_graph(path: Path, expected_bytes: int, vectors: np.ndarray) -> Graph:
         graph = hnsw.load_graph(path)
     except RuntimeError as exc:  # nmslib's own checks of the file
         raise IndexFormatError(f"{path}: {exc}") from exc
-    _check_graph(graph, vectors, path)
+    _check_graph(graph, lifted, rows, path)
     return graph
 
 
-def _check_graph(graph: Graph, vectors: np.ndarray, path: Path) -> None:
-    """Search for ``_GRAPH_PROBES`` stored vectors; most must come back at distance 0.
+def _check_graph(graph: Graph, lifted: np.ndarray, rows: np.ndarray, path: Path) -> None:
+    """Search for ``_GRAPH_PROBES`` of the graph's vectors (``lifted[rows]``); most must come back at distance 0.
 
     "Most", not all: HNSW is approximate, and a false alarm would stop the bot
     from loading a sound index. A graph over other vectors finds none.
     """
-    rows = np.unique(np.linspace(0, len(vectors) - 1, _GRAPH_PROBES).astype(np.int64))
-    probes = np.ascontiguousarray(vectors[rows])
+    points = np.unique(np.linspace(0, len(rows) - 1, _GRAPH_PROBES).astype(np.int64))
+    probes = np.ascontiguousarray(lifted[rows[points]])
     found = 0
     for probe, (ids, _) in zip(probes, graph.knnQueryBatch(probes, k=1, num_threads=1)):
-        if len(ids) and not 0 <= ids[0] < len(vectors):
-            raise IndexFormatError(f"{path}: the graph has point {ids[0]}, the embeddings only {len(vectors)}")
-        found += bool(len(ids)) and np.array_equal(vectors[ids[0]], probe)
-    if found * 2 <= len(rows):
-        raise IndexFormatError(f"{path}: the graph doesn't match the embeddings ({found} of {len(rows)} found)")
+        if len(ids) and not 0 <= ids[0] < len(rows):
+            raise IndexFormatError(f"{path}: the graph has point {ids[0]}, the embeddings only {len(rows)}")
+        found += bool(len(ids)) and np.array_equal(lifted[rows[ids[0]]], probe)
+    if found * 2 <= len(points):
+        raise IndexFormatError(f"{path}: the graph doesn't match the embeddings ({found} of {len(points)} found)")

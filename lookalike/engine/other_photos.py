@@ -39,7 +39,6 @@ def nearest_other_photos(
     """``vectors`` (n, 128) the celebrities, ``photos`` (p, 128) and ``owners`` (p,) each
     photo's celebrity row: each celebrity's ``k`` nearest photos owned by another one, exact
     up to ``exact_limit`` celebrity x photo pairs, through a graph with ``graph``'s parameters beyond."""
-    vectors = np.ascontiguousarray(vectors, np.float32)
     photos = np.ascontiguousarray(photos, np.float32)
     owners = np.asarray(owners, np.int64)
     if k < 1 or k > len(photos) - int(np.bincount(owners).max(initial=0)):
@@ -56,7 +55,7 @@ def _exact(vectors: np.ndarray, rows: np.ndarray, photos: np.ndarray, owners: np
     norms = np.einsum("ij,ij->i", photos64, photos64)
     size = max(1, _CHUNK_FLOATS // len(photos))
     for start in range(0, len(vectors), size):
-        block = vectors[start : start + size].astype(np.float64)
+        block = np.asarray(vectors[start : start + size], np.float32).astype(np.float64)
         squared = np.einsum("ij,ij->i", block, block)[:, None] + norms[None, :] - 2.0 * block @ photos64.T
         squared[owners[None, :] == rows[start : start + size, None]] = np.inf
         nearest = np.argpartition(squared, k - 1, axis=1)[:, :k]
@@ -72,7 +71,7 @@ def _through_graph(
     asked = min(len(photos), k + int(np.bincount(owners).max()))
     graph = hnsw.build_graph(photos, parameters, threads)
     for start in range(0, len(vectors), GRAPH_BLOCK):
-        block = vectors[start : start + GRAPH_BLOCK]
+        block = np.ascontiguousarray(vectors[start : start + GRAPH_BLOCK], np.float32)
         rows = np.arange(start, start + len(block))
         ids, squared = hnsw.neighbours(graph, block, asked, max(parameters.ef_search, asked), threads)
         others = (ids >= 0) & (owners[ids] != rows[:, None])

@@ -44,10 +44,10 @@ class GraphParts:
     """The graph parts of an index and what searching them needs.
 
     ``rows`` maps each gender label (None: unknown) to the gallery rows of its graph in
-    ``graphs``; ``lifted`` are the gallery's vectors with the ranking's 129th coordinate.
+    ``graphs``; ``lifted`` are the gallery's vectors with the ranking's 129th coordinate
+    (the vectors themselves are its first 128 columns: a million celebrities' are 512 MB).
     """
 
-    vectors: np.ndarray
     ranking: Ranking
     probe: GenderProbe | None
     lifted: np.ndarray
@@ -73,10 +73,15 @@ class GraphParts:
         lifted = lift(vectors, ranking)
         parts = partitions(celebrities, probe)
         graphs = {part: hnsw.build_graph(lifted[rows], parameters, num_threads) for part, rows in parts.items()}
-        return cls(vectors, ranking, probe, lifted, parts, graphs, parameters, num_threads)
+        return cls(ranking, probe, lifted, parts, graphs, parameters, num_threads)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """The gallery's (n, 128) vectors: a view into ``lifted``."""
+        return self.lifted[:, :DIMENSION]
 
     def __len__(self) -> int:
-        return len(self.vectors)
+        return len(self.lifted)
 
     @property
     def other_ef_search(self) -> int:
