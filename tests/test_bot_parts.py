@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import io
+import threading
+import weakref
 
 import numpy as np
 import pytest
@@ -128,23 +130,32 @@ def test_a_new_index_is_swapped_in_a_broken_one_is_not_and_old_thumbnails_never_
 def test_a_replaced_index_is_released_once_its_last_request_is_done(tmp_path, monkeypatch):
     from lookalike.bot import index_reload
     from lookalike.builder.directory_swap import replace_directory
+    from lookalike.engine.index import CelebrityIndex
 
     released = []
     monkeypatch.setattr(index_reload, "release_free_memory", lambda: released.append(True))
+    freed = []  # the threads the replaced index's records were freed in
+    release = CelebrityIndex.release
+    monkeypatch.setattr(
+        CelebrityIndex, "release", lambda index: freed.append(threading.current_thread()) or release(index)
+    )
     assets = tmp_path / "assets"
     _save_index(assets, ["Ann", "Bob", "Cid"], "Adam_Sandler")
     watcher = index_reload.AssetsWatcher(index_reload.load_assets(assets), poll_seconds=0.1)
-    assert watcher.release_replaced() is False  # nothing replaced yet
+    old_index = weakref.ref(watcher.current.index)
+    assert asyncio.run(watcher.release_replaced()) is False  # nothing replaced yet
     in_flight = watcher.current  # a request still answering from the old build
     new = tmp_path / "new"
     _save_index(new, ["Dan", "Eve"], "Angela_Merkel")
     replace_directory(new, assets)
     assert asyncio.run(watcher.check()) is True
-    assert watcher.release_replaced() is False and released == []
+    assert asyncio.run(watcher.release_replaced()) is False and released == [] and old_index() is not None
     del in_flight
     gc.collect()
-    assert watcher.release_replaced() is True and released == [True]
-    assert watcher.release_replaced() is False and released == [True]  # once per reload
+    assert asyncio.run(watcher.release_replaced()) is True and released == [True]
+    assert old_index() is None  # freed, and not in the event loop's thread (it would stop answering)
+    assert len(freed) == 1 and freed[0] is not threading.main_thread()
+    assert asyncio.run(watcher.release_replaced()) is False and released == [True]  # once per reload
 
 
 def test_a_missing_index_is_a_clear_error(tmp_path):

@@ -10,11 +10,12 @@ finishes with the build it started with; a failed load logs and keeps the old on
 Thumbnails are read through a descriptor of the directory the index was loaded from,
 so an old build never shows a thumbnail from the new one that replaced its path.
 
-Once the last request on a replaced build has finished, the poll hands the memory it
-freed back to the system (``release_free_memory``): glibc keeps freed heap for reuse, and
-a million-celebrity index's graphs and records are many small allocations, so without
-it the bot would hold two indexes' worth of memory from its first reload on
-(bench/million_bot.py).
+Once the last request on a replaced build has finished, the poll frees its index in a
+worker thread (``CelebrityIndex.release``: a million records freed at once would stop the
+event loop for ~0.5 s) and hands the memory back to the system (``release_free_memory``):
+glibc keeps freed heap for reuse, and a million-celebrity index's graphs and records are
+many small allocations, so without it the bot would hold two indexes' worth of memory
+from its first reload on (bench/million_bot.py).
 """
 
 from __future__ import annotations
@@ -128,22 +129,25 @@ class AssetsWatcher:
         self.poll_seconds = poll_seconds
         self.reloads = 0
         self._failed_stamp: tuple | None = None
-        self._replaced: weakref.ref[LoadedAssets] | None = None  # the build the last reload replaced
+        # the build the last reload replaced, while requests may hold it, and its index, held
+        # here so that it is freed in a worker thread, not wherever its last request ends
+        self._replaced: tuple[weakref.ref[LoadedAssets], CelebrityIndex] | None = None
 
     async def run(self) -> None:
         """Poll forever (until cancelled)."""
         while True:
             await asyncio.sleep(self.poll_seconds)
-            self.release_replaced()
+            await self.release_replaced()
             await self.check()
 
-    def release_replaced(self) -> bool:
-        """Once no request holds the build the last reload replaced, return the memory it
-        freed to the system; True when that happened now."""
-        if self._replaced is None or self._replaced() is not None:
+    async def release_replaced(self) -> bool:
+        """Once no request holds the build the last reload replaced, free its index in a
+        worker thread and return the memory to the system; True when that happened now."""
+        if self._replaced is None or self._replaced[0]() is not None:
             return False
+        index = self._replaced[1]
         self._replaced = None
-        release_free_memory()
+        await asyncio.to_thread(_release, index)
         log.info("the replaced index is released: no request answers from it any more")
         return True
 
@@ -164,7 +168,7 @@ class AssetsWatcher:
             log.error("new index in %s not loaded, still answering from the old one: %s", self.directory, exc)
             return False
         old, self.current = self.current, assets
-        self._replaced = weakref.ref(old)
+        self._replaced = (weakref.ref(old), old.index)
         self.reloads += 1
         log.info(
             "index reloaded from %s: %d celebrities (version %s, was %d, version %s)",
@@ -175,6 +179,12 @@ class AssetsWatcher:
             old.version,
         )
         return True
+
+
+def _release(index: CelebrityIndex) -> None:
+    index.release()
+    del index  # the last reference: its graphs and arrays are freed here, in this thread
+    release_free_memory()
 
 
 def release_free_memory() -> None:

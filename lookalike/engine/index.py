@@ -71,6 +71,8 @@ class LookAlike:
     this_is: Match | None = None  # the best match when the face almost surely IS that celebrity (identity.py)
 
 
+RELEASE_SLICE = 20_000
+"""Records freed at a time by ``release``: a few milliseconds each."""
 IDENTITY_CANDIDATES = QUERY_MATCH + 1
 """Matches asked for each photo when the "this is X" rule is fitted: its owner, and the others it needs."""
 
@@ -209,6 +211,17 @@ class CelebrityIndex:
             yardstick = math.sqrt(third * tails.without(best.id, photo))
             scores.append(best.distance / yardstick if yardstick > 0 else math.inf)
         return fit_identity_rule(np.array(scores), tails.tails)
+
+    def release(self) -> None:
+        """Free the celebrities' records a slice at a time, for an index nothing answers from any more.
+
+        A million records are millions of Python objects: dropped at once, their freeing holds
+        the GIL for ~0.5 s, and an event loop in another thread stops for that long
+        (bench/million_bot.py); between slices other threads run. The index answers nothing after it.
+        """
+        records = self._celebrities
+        while records:
+            del records[-RELEASE_SLICE:]
 
     @property
     def calibration(self) -> Calibration:
