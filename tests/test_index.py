@@ -101,6 +101,14 @@ def test_records_parsed_item_by_item_are_what_json_parses(text):
     assert json_array_items(text) == json.loads(text)
 
 
+def test_records_parsed_item_by_item_share_their_keys_as_json_loads_does():
+    """A million records' own copies of "name", "link", "gender"... took 300 MB more."""
+    from lookalike.engine.index_files import json_array_items
+
+    first, second = json_array_items('[{"name": "A", "link": "x"}, {"link": "y", "name": "B"}]')
+    assert [id(key) for key in first] == [id(key) for key in sorted(second, key=list(first).index)]
+
+
 @pytest.mark.parametrize(
     "text", ["", "{}", "[1,]", "[1 2]", "[1 x2]", "[1;2]", "[1] x", "[", "[1,", "[,1]", '["a" "b"]']
 )
