@@ -1,12 +1,15 @@
 """The ranking fit at scale: the exact reach against the graph reach (ranking.py), per gallery size.
 
-    python bench/fit_scaling.py [--sizes 100000] [--exact-up-to 100000] [--queries 2000]
+    python bench/fit_scaling.py [--sizes 100000] [--exact-up-to 100000] [--queries 2000] [--graphs 16/50/64,...]
 
 A synthetic gallery of N celebrities is made as bench/lookalike_quality.py's --scale does
 (vectors mixed from the real LFW ones by synth.py, 1-3 photos each scattered by LFW's
-within-person spread). The ranking is fitted twice on it, with the exact reach (up to
---exact-up-to) and with the graph reach, timed (wall and this process's CPU) with the
-peak memory growth; then the two are compared: the reach's relative error, and the
+within-person spread). The ranking is fitted on it with the exact reach (up to
+--exact-up-to), with the exact reach measured on the other half of the gallery's photos
+(odd celebrities' instead of even ones': an equally valid fit, whose distance from the
+first is the fit's own noise) and with the graph reach of each --graphs parameters
+(M/efConstruction/efSearch; default ranking.REACH_GRAPH), timed (wall and this process's
+CPU) with the peak memory growth; then each is compared with the exact one: the reach's relative error, and the
 look-alike answers of --queries synthetic strangers (a photo each of new synthetic people) under each rule by exact search
 (top-1 agreement, coverage of the gallery, the 1% most-answered celebrities' share, the
 KS distance of their percentiles to uniform under a calibration fitted as the index fits
