@@ -10,7 +10,8 @@ asked for ``k + most`` and its own are dropped; a row the graph answers short is
 exactly.
 
 The results come in blocks of celebrities, so that a million of them never hold more
-than a block's neighbours at once (the reach keeps only their mean).
+than a block's neighbours at once (the reach keeps only their mean); the rows the graph
+answered short come last, in one exact search (one float64 copy of the photos).
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ import numpy as np
 from lookalike.engine import hnsw
 from lookalike.engine.hnsw import HnswParameters
 
-Block = tuple[slice, np.ndarray, np.ndarray]
-"""Rows ``start:stop`` of the celebrities, each one's ``k`` nearest photos of other people
-(rows into the photos, (b, k)) and their squared Euclidean distances (float64), nearest first."""
+Block = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""Rows of the celebrities (b,), each one's ``k`` nearest photos of other people (rows into
+the photos, (b, k)) and their squared Euclidean distances (float64), nearest first."""
 
 _CHUNK_FLOATS = 16_000_000
 """~128 MB of float64 distances per block of an exact search."""
@@ -50,16 +51,16 @@ def nearest_other_photos(
 
 
 def _exact(vectors: np.ndarray, rows: np.ndarray, photos: np.ndarray, owners: np.ndarray, k: int) -> Iterator[Block]:
-    """Every celebrity (``vectors``, their rows ``rows``) against every photo, by numpy in blocks."""
+    """The celebrities of ``rows`` (their ``vectors``) against every photo, by numpy in blocks."""
     photos64 = photos.astype(np.float64)
     norms = np.einsum("ij,ij->i", photos64, photos64)
     size = max(1, _CHUNK_FLOATS // len(photos))
-    for start in range(0, len(vectors), size):
+    for start in range(0, len(rows), size):
         block = np.asarray(vectors[start : start + size], np.float32).astype(np.float64)
         squared = np.einsum("ij,ij->i", block, block)[:, None] + norms[None, :] - 2.0 * block @ photos64.T
         squared[owners[None, :] == rows[start : start + size, None]] = np.inf
         nearest = np.argpartition(squared, k - 1, axis=1)[:, :k]
-        yield _sorted(slice(start, start + len(block)), nearest, np.maximum(np.take_along_axis(squared, nearest, 1), 0))
+        yield _sorted(rows[start : start + size], nearest, np.maximum(np.take_along_axis(squared, nearest, 1), 0))
 
 
 def _through_graph(
@@ -70,19 +71,21 @@ def _through_graph(
     threads = os.cpu_count() or 1  # an offline step of the builder
     asked = min(len(photos), k + int(np.bincount(owners).max()))
     graph = hnsw.build_graph(photos, parameters, threads)
+    short: list[np.ndarray] = []  # rows the graph answered short: measured exactly at the end
     for start in range(0, len(vectors), GRAPH_BLOCK):
         block = np.ascontiguousarray(vectors[start : start + GRAPH_BLOCK], np.float32)
         rows = np.arange(start, start + len(block))
         ids, squared = hnsw.neighbours(graph, block, asked, max(parameters.ef_search, asked), threads)
         others = (ids >= 0) & (owners[ids] != rows[:, None])
-        _, found, squared = _sorted(slice(0), ids, np.where(others, squared.astype(np.float64), np.inf))
-        found, squared = found[:, :k], squared[:, :k]
-        short = np.flatnonzero(others.sum(axis=1) < k)  # the graph answered short: measure these exactly
-        for part, ids_exact, squared_exact in _exact(block[short], rows[short], photos, owners, k):
-            found[short[part]], squared[short[part]] = ids_exact, squared_exact
-        yield slice(start, start + len(block)), found, squared
+        _, found, squared = _sorted(rows, ids, np.where(others, squared.astype(np.float64), np.inf))
+        enough = others.sum(axis=1) >= k
+        short.append(rows[~enough])
+        yield rows[enough], found[enough, :k], squared[enough, :k]
+    missed = np.concatenate(short)
+    if len(missed):
+        yield from _exact(vectors[missed], missed, photos, owners, k)
 
 
-def _sorted(rows: slice, ids: np.ndarray, squared: np.ndarray) -> Block:
+def _sorted(rows: np.ndarray, ids: np.ndarray, squared: np.ndarray) -> Block:
     order = np.argsort(squared, axis=1, kind="stable")
     return rows, np.take_along_axis(ids, order, 1), np.take_along_axis(squared, order, 1)
