@@ -48,13 +48,14 @@ graph over the reference photos instead of against every one: the exact reach gr
 n^2 (82 s at 100k celebrities, 5e9 pairs, on one core; ~2-3 h at 1M). LFW's ~2,900
 celebrities x ~2,000 reference photos (6e6 pairs) stay exact."""
 
-REACH_GRAPH = HnswParameters(m=16, ef_construction=50, ef_search=64)
+REACH_GRAPH = HnswParameters(m=16, ef_construction=30, ef_search=64)
 """The reach graph is searched for K + PHOTOS_PER_PERSON neighbours and averages K of them,
 so a missed true neighbour moves r_c by a fraction of one neighbour's share: a graph far
-smaller than the index's does. At 100k (bench/fit_scaling.py) the reach is off the exact one
-by 0.4% at the median, 3.6% at the 99th percentile, 10x less than the exact reach measured
-on the other half of the gallery's photos (an equally valid fit), with the same coverage,
-hubs' share, KS and identification, at 0.53x the CPU of efConstruction 100, efSearch 96."""
+smaller than the index's does. At 100k (bench/fit_scaling.py) this one's reach is off the
+exact one by 0.7% at the median and 6.6% at the 99th percentile, against 3.2% and 19% for
+the exact reach measured on the other half of the gallery's photos (an equally valid fit:
+the fit's own noise), with the same coverage, hubs' share, KS and identification, at 0.43x
+the CPU of efConstruction 100, efSearch 96 (0.09% / 1.5%)."""
 
 
 @dataclass(frozen=True)
