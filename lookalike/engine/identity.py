@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -128,6 +130,22 @@ def celebrity_tails(vectors: np.ndarray, photos: np.ndarray, owners: np.ndarray)
     ):
         rows[block], distances[block] = found, np.sqrt(squared)
     return Tails(rows, distances)
+
+
+def stand_in_scores(matches: Sequence[Sequence[Any]], owners: np.ndarray, tails: Tails) -> np.ndarray:
+    """Each stand-in photo's score ``d1 / sqrt(d3 * tail)`` as a stranger: its own celebrity
+    (``owners``) left out of its best ``matches`` (each with an ``id`` and a true ``distance``)
+    and out of the tail of the celebrity it then meets best; a photo with fewer than
+    ``QUERY_MATCH`` others is left out."""
+    scores = []
+    for photo, (owner, found) in enumerate(zip(np.asarray(owners).tolist(), matches)):
+        others = [match for match in found if match.id != owner]
+        if len(others) < QUERY_MATCH:
+            continue
+        best, third = others[0], others[QUERY_MATCH - 1].distance
+        yardstick = math.sqrt(third * tails.without(best.id, photo))
+        scores.append(best.distance / yardstick if yardstick > 0 else math.inf)
+    return np.array(scores)
 
 
 def fit_identity_rule(scores: np.ndarray, tails: np.ndarray, false_rate: float = FALSE_RATE) -> IdentityRule | None:

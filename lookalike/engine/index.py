@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +41,7 @@ from lookalike.engine.identity import (
     IdentityRule,
     celebrity_tails,
     fit_identity_rule,
+    stand_in_scores,
 )
 from lookalike.engine.index_files import check_celebrities, read_index, write_index
 from lookalike.engine.ranking import Ranking
@@ -202,15 +202,8 @@ class CelebrityIndex:
             return None
         tails = celebrity_tails(self._graph_parts.vectors, photos.samples, photos.owners)
         answers = self.look_alikes(photos.samples, IDENTITY_CANDIDATES, gender_scores=gender_scores)
-        scores = []
-        for photo, (owner, answer) in enumerate(zip(photos.owners.tolist(), answers)):
-            others = [match for match in answer.matches if match.id != owner]
-            if len(others) < QUERY_MATCH:
-                continue
-            best, third = others[0], others[QUERY_MATCH - 1].distance
-            yardstick = math.sqrt(third * tails.without(best.id, photo))
-            scores.append(best.distance / yardstick if yardstick > 0 else math.inf)
-        return fit_identity_rule(np.array(scores), tails.tails)
+        scores = stand_in_scores([answer.matches for answer in answers], photos.owners, tails)
+        return fit_identity_rule(scores, tails.tails)
 
     def release(self) -> None:
         """Free the celebrities' records a slice at a time, for an index nothing answers from any more.
