@@ -58,7 +58,7 @@ EXACT_TAIL_LIMIT = 200_000_000
 TAIL_GRAPH = HnswParameters(m=16, ef_construction=100, ef_search=48)
 """A million celebrities' queries are most of the rule's fit: at 1M (30,000 stand-ins) efSearch
 48 gives 98% of the tails of efSearch 96 and the same "this is X" decisions on 99.97% of
-held-out photos and strangers, in 55 s instead of 98 (bench/README.md, "A million celebrities")."""
+held-out photos and strangers, in 55 s instead of 98 (bench/README.md, the tails at 1M)."""
 
 
 @dataclass(frozen=True)
