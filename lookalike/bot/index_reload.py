@@ -4,7 +4,10 @@
 a version string (for buttons that refer to it) and the Telegram file_ids of the
 thumbnails already sent from it. ``AssetsWatcher`` polls ASSETS_DIR/index.json and, when
 the builder has swapped in a new directory, loads it in a thread and replaces ``current``
-in one assignment. Handlers read ``current`` once per request, so a request in flight
+in one assignment. While it loads, the GIL changes hands every ``LOADING_SWITCH_INTERVAL``
+instead of Python's 5 ms: each time the event loop gives the GIL up for I/O it waits that
+long for the loading thread to give it back, dozens of times an answer, and a million
+records' parse otherwise made answers ~1 s slow for as long as it ran (bench/million_bot.py). Handlers read ``current`` once per request, so a request in flight
 finishes with the build it started with; a failed load logs and keeps the old one.
 
 Thumbnails are read through a descriptor of the directory the index was loaded from,
@@ -21,13 +24,16 @@ from its first reload on (bench/million_bot.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import hashlib
 import logging
 import os
+import sys
 import time
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 from lookalike.engine.index import CelebrityIndex
@@ -160,7 +166,8 @@ class AssetsWatcher:
         if stamp in (self.current.stamp, self._failed_stamp):
             return False
         try:
-            assets = await asyncio.to_thread(load_assets, self.directory, True)
+            with _gil_handed_over_often():
+                assets = await asyncio.to_thread(load_assets, self.directory, True)
         except AssetsChanged:
             return False  # the next poll loads the finished one
         except Exception as exc:
@@ -179,6 +186,20 @@ class AssetsWatcher:
             old.version,
         )
         return True
+
+
+LOADING_SWITCH_INTERVAL = 0.0005
+"""Seconds a thread may hold the GIL while another waits for it, during a reload (``sys.setswitchinterval``)."""
+
+
+@contextlib.contextmanager
+def _gil_handed_over_often() -> Iterator[None]:
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(LOADING_SWITCH_INTERVAL)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 def _release(index: CelebrityIndex) -> None:
