@@ -371,11 +371,11 @@ def make_index(entries: list[Entry], **ranking_parameters: Any) -> CelebrityInde
         calibrating = counted
     calibrating = evenly(calibrating, MAX_CALIBRATION_SAMPLES)  # as many as the fit takes
     photos = CalibrationPhotos(samples[calibrating], owners[calibrating])
-    index = CelebrityIndex.build(vectors, records, photos, ranking=ranking, probe=probe, num_threads=default_workers())
     identifying = identity_photos(owners)
-    index.identity = index.fit_identity(
-        CalibrationPhotos(samples[identifying], owners[identifying]), scores[identifying]
-    )
+    stand_ins = CalibrationPhotos(samples[identifying], owners[identifying])
+    del samples  # the graphs need none of them: a million celebrities' photos are 1 GB beside the graphs
+    index = CelebrityIndex.build(vectors, records, photos, ranking=ranking, probe=probe, num_threads=default_workers())
+    index.identity = index.fit_identity(stand_ins, scores[identifying])
     return index
 
 
