@@ -72,12 +72,12 @@ def _graph_neighbours(
     """
     if len(queries) == 0:
         return []
-    found = hnsw.nearest(graph, queries, k, ef_search, num_threads)
+    found, _ = hnsw.nearest(graph, queries, k, ef_search, num_threads)
     return [_sorted_row(vectors, query, ids, k) for query, ids in zip(queries, found)]
 
 
 def _sorted_row(vectors: np.ndarray, query: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    if len(ids) < k:
+    if ids[-1] < 0:  # the graph found fewer than k
         exact_ids, exact_distances = exact_neighbours(vectors, query[None, :], k)
         return exact_ids[0], exact_distances[0]
     measured = distances(vectors, query, ids)

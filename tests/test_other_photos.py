@@ -49,14 +49,14 @@ def test_the_graph_finds_the_exact_neighbours_and_measures_its_short_rows_exactl
     found, squared = collected(nearest_other_photos(vectors, photos, owners, 5, graph=GRAPH, exact_limit=0))
     assert np.mean((found == exact).all(axis=1)) >= 0.95
     assert (squared >= exact_squared * (1 - 1e-5)).all()  # a miss is a farther photo, never a nearer one
-    answered = hnsw.neighbours
+    answered = hnsw.nearest
 
     def short_of_every_third(graph, queries, k, ef_search, num_threads):
         ids, distances = answered(graph, queries, k, ef_search, num_threads)
         ids[::3, 2:], distances[::3, 2:] = -1, np.inf
         return ids, distances
 
-    monkeypatch.setattr(hnsw, "neighbours", short_of_every_third)
+    monkeypatch.setattr(hnsw, "nearest", short_of_every_third)
     found, squared = collected(nearest_other_photos(vectors, photos, owners, 5, graph=GRAPH, exact_limit=0))
     assert (found[::3] == exact[::3]).all()
     assert squared[::3] == pytest.approx(exact_squared[::3], rel=1e-9)

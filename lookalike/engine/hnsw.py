@@ -77,18 +77,13 @@ def load_graph(path: Path) -> Graph:
     return graph
 
 
-def nearest(graph: Graph, queries: np.ndarray, k: int, ef_search: int, num_threads: int) -> list[np.ndarray]:
-    """The graph's (up to) ``k`` candidates of each query, as point ids, searched with ``ef_search``."""
-    graph.setQueryTimeParams({"efSearch": ef_search})  # ~3 us; one graph serves searches of both widths
-    return [np.asarray(ids, np.int64) for ids, _ in graph.knnQueryBatch(queries, k=k, num_threads=num_threads)]
-
-
-def neighbours(
+def nearest(
     graph: Graph, queries: np.ndarray, k: int, ef_search: int, num_threads: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``nearest`` as two (m, k) arrays: the point ids (-1 where the graph found fewer than
-    ``k``) and their squared distances (float32, inf there), for batches of many queries."""
-    graph.setQueryTimeParams({"efSearch": ef_search})
+    """The graph's (up to) ``k`` candidates of each query, searched with ``ef_search``, as two
+    (m, k) arrays: their point ids (-1 past what the graph found) and squared distances
+    (float32, inf there), nearest first."""
+    graph.setQueryTimeParams({"efSearch": ef_search})  # ~3 us; one graph serves searches of both widths
     ids = np.full((len(queries), k), -1, np.int64)
     squared = np.full((len(queries), k), np.inf, np.float32)
     for row, (found, distances) in enumerate(graph.knnQueryBatch(queries, k=k, num_threads=num_threads)):

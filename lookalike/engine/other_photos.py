@@ -75,7 +75,7 @@ def _through_graph(
     for start in range(0, len(vectors), GRAPH_BLOCK):
         block = np.ascontiguousarray(vectors[start : start + GRAPH_BLOCK], np.float32)
         rows = np.arange(start, start + len(block))
-        ids, squared = hnsw.neighbours(graph, block, asked, max(parameters.ef_search, asked), threads)
+        ids, squared = hnsw.nearest(graph, block, asked, max(parameters.ef_search, asked), threads)
         others = (ids >= 0) & (owners[ids] != rows[:, None])
         _, found, squared = _sorted(rows, ids, np.where(others, squared.astype(np.float64), np.inf))
         enough = others.sum(axis=1) >= k

@@ -131,8 +131,8 @@ class GraphParts:
         if exact:
             return [rows] * len(lifted)
         wanted = min(k, len(rows))
-        found = hnsw.nearest(self.graphs[part], lifted, wanted, ef_search, self.num_threads)
-        return [rows[ids] if len(ids) >= wanted else rows for ids in found]
+        found, _ = hnsw.nearest(self.graphs[part], lifted, wanted, ef_search, self.num_threads)
+        return [rows[ids] if ids[-1] >= 0 else rows for ids in found]
 
     def _best(self, lifted: np.ndarray, candidates: list[np.ndarray], k: int) -> Rows:
         """The k best of the candidates by the rule: rows, ranked distances and true distances."""
