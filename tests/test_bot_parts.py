@@ -167,6 +167,8 @@ def test_a_replaced_index_is_released_once_its_last_request_is_done(tmp_path, mo
     _save_index(assets, ["Ann", "Bob", "Cid"], "Adam_Sandler")
     watcher = index_reload.AssetsWatcher(index_reload.load_assets(assets), poll_seconds=0.1)
     old_index = weakref.ref(watcher.current.index)
+    finalized = []  # the thread the replaced index itself was freed in
+    weakref.finalize(watcher.current.index, lambda: finalized.append(threading.current_thread()))
     assert asyncio.run(watcher.release_replaced()) is False  # nothing replaced yet
     in_flight = watcher.current  # a request still answering from the old build
     new = tmp_path / "new"
@@ -179,6 +181,7 @@ def test_a_replaced_index_is_released_once_its_last_request_is_done(tmp_path, mo
     assert asyncio.run(watcher.release_replaced()) is True and released == [True]
     assert old_index() is None  # freed, and not in the event loop's thread (it would stop answering)
     assert len(freed) == 1 and freed[0] is not threading.main_thread()
+    assert finalized == freed  # its graphs and arrays too: the worker held the last reference
     assert asyncio.run(watcher.release_replaced()) is False and released == [True]  # once per reload
 
 

@@ -7,8 +7,9 @@ the builder has swapped in a new directory, loads it in a thread and replaces ``
 in one assignment. While it loads, the GIL changes hands every ``LOADING_SWITCH_INTERVAL``
 instead of Python's 5 ms: each time the event loop gives the GIL up for I/O it waits that
 long for the loading thread to give it back, dozens of times an answer, and a million
-records' parse otherwise made answers ~1 s slow for as long as it ran (bench/million_bot.py). Handlers read ``current`` once per request, so a request in flight
-finishes with the build it started with; a failed load logs and keeps the old one.
+records' parse otherwise made answers ~1 s slow for as long as it ran (bench/million_bot.py).
+Handlers read ``current`` once per request, so a request in flight finishes with the build
+it started with; a failed load logs and keeps the old one.
 
 Thumbnails are read through a descriptor of the directory the index was loaded from,
 so an old build never shows a thumbnail from the new one that replaced its path.
@@ -151,9 +152,9 @@ class AssetsWatcher:
         worker thread and return the memory to the system; True when that happened now."""
         if self._replaced is None or self._replaced[0]() is not None:
             return False
-        index = self._replaced[1]
+        held = [self._replaced[1]]  # the worker takes it out, so the last reference ends there
         self._replaced = None
-        await asyncio.to_thread(_release, index)
+        await asyncio.to_thread(_release, held)
         log.info("the replaced index is released: no request answers from it any more")
         return True
 
@@ -202,7 +203,9 @@ def _gil_handed_over_often() -> Iterator[None]:
         sys.setswitchinterval(before)
 
 
-def _release(index: CelebrityIndex) -> None:
+def _release(held: list[CelebrityIndex]) -> None:
+    """Free the index in ``held`` (its only holder) in this thread, then trim the heap."""
+    index = held.pop()
     index.release()
     del index  # the last reference: its graphs and arrays are freed here, in this thread
     release_free_memory()
