@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from lookalike.engine.exact import DIMENSION
 from lookalike.engine.gender import GenderProbe
 from lookalike.engine.hnsw import Graph, HnswParameters
 from lookalike.engine.identity import IdentityRule, rule_json, rule_limit
+from lookalike.engine.json_array import json_file_items
 from lookalike.engine.ranking import Ranking
 from lookalike.engine.search import GraphParts, partitions
 
@@ -163,8 +163,8 @@ def read_index(directory: Path, num_threads: int, beside_a_loop: bool = False) -
     """Read what ``write_index`` wrote, raising ``IndexFormatError`` if anything is missing or disagrees.
 
     ``beside_a_loop``: read in a thread while an event loop answers in another, so the
-    celebrities' records are parsed item by item (``json_array_items``: ~2.5x the time of
-    one ``json.loads``, without holding the GIL for seconds at a million)."""
+    celebrities' records are decoded and parsed a chunk and an item at a time (json_array.py:
+    ~2.5x the time of one ``json.loads``, without holding the GIL for seconds at a million)."""
     meta = IndexMeta.from_json(_read_json(directory / META_FILE), directory / META_FILE)
     celebrities = _read_celebrities(directory / CELEBRITIES_FILE, meta.count, beside_a_loop)
     ranking = _read_ranking(directory / RANKING_FILE, meta.ranking, meta.count)
@@ -204,50 +204,6 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndexFormatError(f"{path}: cannot read ({exc})") from exc
-
-
-_WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's
-
-
-def json_array_items(text: str) -> list[Any]:
-    """The items of the JSON array ``text``, parsed one by one.
-
-    ``json.loads`` of a million celebrities' records is one C call that holds the GIL for
-    ~1.5 s; the bot loads a new index in a thread beside the event loop, which would stop
-    answering for that long (bench/million_bot.py). Item by item, the loop gets the GIL
-    back between them. The objects' keys are shared between items, as ``json.loads`` shares
-    them (parsed apart, a million records' keys took 300 MB more). Raises ValueError
-    (JSONDecodeError) where the text is not an array.
-    """
-    decoder = json.JSONDecoder()
-    keys: dict[str, str] = {}
-    end = _skip_whitespace(text, 0)
-    if text[end : end + 1] != "[":
-        raise json.JSONDecodeError("expected a JSON array", text, end)
-    items: list[Any] = []
-    end = _skip_whitespace(text, end + 1)
-    closed = text[end : end + 1] == "]"
-    while not closed:
-        item, end = decoder.raw_decode(text, end)
-        if isinstance(item, dict):
-            item = {keys.setdefault(key, key): value for key, value in item.items()}
-        items.append(item)
-        end = _skip_whitespace(text, end)
-        separator = text[end : end + 1]
-        if separator not in (",", "]"):
-            raise json.JSONDecodeError("expected ',' or ']' after an item of the array", text, end)
-        closed = separator == "]"
-        if not closed:
-            end = _skip_whitespace(text, end + 1)
-    end = _skip_whitespace(text, end + 1)
-    if end != len(text):
-        raise json.JSONDecodeError("extra data after the array", text, end)
-    return items
-
-
-def _skip_whitespace(text: str, at: int) -> int:
-    found = _WHITESPACE.match(text, at)
-    return found.end() if found else at
 
 
 def _read_ranking(path: Path, scalars: dict[str, Any], count: int) -> Ranking:
@@ -307,8 +263,11 @@ _READ_ROWS = 65_536
 
 def _read_celebrities(path: Path, count: int, item_by_item: bool) -> list[dict]:
     try:
-        text = path.read_text(encoding="utf-8")
-        celebrities = json_array_items(text) if item_by_item else json.loads(text)
+        if item_by_item:
+            with path.open("rb") as file:
+                celebrities = json_file_items(file)
+        else:
+            celebrities = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise IndexFormatError(f"{path}: cannot read ({exc})") from exc
     if not isinstance(celebrities, list) or len(celebrities) != count:
