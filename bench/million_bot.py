@@ -22,8 +22,9 @@
 3. Hot reload. On A, photos keep coming (one every --interval seconds from new users)
    while ASSETS_DIR, a symlink, is turned to B (as deployments swap releases); the bot's peak RSS since just before the swap
    (VmHWM reset through /proc/PID/clear_refs), the time to "index reloaded", every photo
-   answered exactly once, and the longest gap between answers during the reload against
-   the longest before it.
+   answered exactly once, the longest gap between answers during the reload against the
+   longest before it, and the slowest answer to a photo sent during the reload against the
+   slowest sent before it.
 4. /stats of an admin on A after all that: the chart's answer time.
 """
 
@@ -340,6 +341,14 @@ def hot_reload(api, bot: Bot, photos: list[bytes], assets: Path, second: Path, i
     during = arrivals[(arrivals >= swapped - interval) & (arrivals <= reloaded + interval)]
     gaps_during = np.diff(during) if len(during) > 1 else np.array([reloaded - swapped])
     latencies = sender.latencies()
+    sent_at = {user: sender.sent[user] for user, times in answers.items() if times}
+    slowest = {
+        part: max((answers[user][0] - sent for user, sent in sent_at.items() if chosen(sent)), default=float("nan"))
+        for part, chosen in (
+            ("before", lambda sent: sent < swapped),
+            ("during", lambda sent: swapped <= sent <= reloaded),
+        )
+    }
     return {
         "photos": len(sender.sent),
         "answered once": sum(len(times) == 1 for times in answers.values()),
@@ -350,6 +359,8 @@ def hot_reload(api, bot: Bot, photos: list[bytes], assets: Path, second: Path, i
         "gap_before_s": float(gaps_before.max()) if len(gaps_before) else float("nan"),
         "gap_during_s": float(gaps_during.max()),
         "answers during": len(during),
+        "slowest_before_s": slowest["before"],
+        "slowest_during_s": slowest["during"],
         "latency_p50_s": float(np.median(latencies)),
         "latency_p99_s": float(np.quantile(latencies, 0.99)),
     }
@@ -492,7 +503,8 @@ def print_bot(runs: dict, args: argparse.Namespace) -> None:
         f"(the index ~{index_mb:.0f} MB: peak over the small gallery's bot "
         f"{(reload['peak_mb'] - small['rss_mb']) / index_mb:.2f}x the index); longest gap between answers "
         f"{reload['gap_during_s']:.2f} s during the reload ({reload['answers during']} answers) against "
-        f"{reload['gap_before_s']:.2f} s before; answer p50/p99 over the whole run "
+        f"{reload['gap_before_s']:.2f} s before; the slowest answer to a photo sent during the reload "
+        f"{reload['slowest_during_s']:.2f} s against {reload['slowest_before_s']:.2f} s before; answer p50/p99 over the whole run "
         f"{1000 * reload['latency_p50_s']:.0f}/{1000 * reload['latency_p99_s']:.0f} ms"
     )
     print(f"/stats on A: answered in {big['stats_s']:.2f} s")
