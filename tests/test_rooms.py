@@ -14,9 +14,10 @@ MAY_IMPORT = {
     "catalog": set(),
     "cluster": set(),
     "progress": set(),
+    "libc": set(),
     "fetcher": {"fetcher", "catalog", "cluster", "progress"},
-    "builder": {"builder", "catalog", "cluster", "progress", "engine"},
-    "bot": {"bot", "engine"},
+    "builder": {"builder", "catalog", "cluster", "progress", "engine", "libc"},
+    "bot": {"bot", "engine", "libc"},
     "playground": {"playground", "bot", "engine"},
 }
 """For each room (a sub-package, or a module beside them), the rooms its code may import."""

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import hashlib
 import logging
 import os
@@ -37,6 +35,7 @@ import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
+from lookalike import libc
 from lookalike.engine.index import CelebrityIndex
 from lookalike.engine.index_files import META_FILE, IndexFormatError
 
@@ -213,8 +212,6 @@ def _release(held: list[CelebrityIndex]) -> None:
 
 def release_free_memory() -> None:
     """Give the heap's free pages back to the system (glibc's ``malloc_trim``; nothing elsewhere)."""
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name) if name else None
-    trim = getattr(libc, "malloc_trim", None)
+    trim = libc.function("malloc_trim")
     if trim is not None:
         trim(0)

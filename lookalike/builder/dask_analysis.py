@@ -19,8 +19,6 @@ the local process pool (``photo_analysis._run_pool``), so the builder treats bot
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import itertools
 import logging
 from collections.abc import Iterator
@@ -31,6 +29,7 @@ from distributed import Client, WorkerPlugin, as_completed, get_worker
 from distributed.scheduler import KilledWorker
 from tqdm import tqdm
 
+from lookalike import libc
 from lookalike.builder import BuildError
 from lookalike.builder.photo_analysis import analyse_photo
 from lookalike.builder.photo_cache import PhotoResult
@@ -71,8 +70,7 @@ def restore_malloc_thresholds() -> None:
     and unmapped anew, and a photo's analysis costs ~25% more CPU (bench/README.md, "Build
     on Dask"). This sets the limits glibc's own growth ends at (32 MB mmap, twice that
     trim). Nothing without glibc."""
-    name = ctypes.util.find_library("c")
-    mallopt = getattr(ctypes.CDLL(name) if name else None, "mallopt", None)
+    mallopt = libc.function("mallopt")
     if mallopt is not None:
         mallopt(M_MMAP_THRESHOLD, 32 << 20)
         mallopt(M_TRIM_THRESHOLD, 64 << 20)

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from lookalike import libc
 from lookalike.builder import BuildError
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,8 @@ def exchange_paths(first: Path, second: Path) -> bool:
     """
     if not sys.platform.startswith("linux"):
         return False
-    try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
+    renameat2 = libc.function("renameat2")
+    if renameat2 is None:
         return False
     renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
     renameat2.restype = ctypes.c_int
