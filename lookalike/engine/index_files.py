@@ -178,7 +178,7 @@ def read_index(directory: Path, num_threads: int, beside_a_loop: bool = False) -
     graphs = {}
     for part, rows in parts.items():
         name = graph_file(part, gendered)
-        graphs[part] = _read_graph(directory / name, meta.graph_bytes[name], lifted, rows)
+        graphs[part] = _read_graph(directory / name, meta.graph_bytes[name], lifted, rows, meta.parameters.ef_search)
     graph_parts = GraphParts(ranking, meta.probe, lifted, parts, graphs, meta.parameters, num_threads)
     identity = None
     if meta.identity_limit is not None:
@@ -279,7 +279,7 @@ def _read_celebrities(path: Path, count: int, item_by_item: bool) -> list[dict]:
     return celebrities
 
 
-def _read_graph(path: Path, expected_bytes: int, lifted: np.ndarray, rows: np.ndarray) -> Graph:
+def _read_graph(path: Path, expected_bytes: int, lifted: np.ndarray, rows: np.ndarray, ef_search: int) -> Graph:
     """Load the graph over ``lifted[rows]`` and check that it belongs with them.
 
     The optimised graph loads without the vectors, so nmslib cannot compare
@@ -297,11 +297,11 @@ def _read_graph(path: Path, expected_bytes: int, lifted: np.ndarray, rows: np.nd
         graph = hnsw.load_graph(path)
     except RuntimeError as exc:  # nmslib's own checks of the file
         raise IndexFormatError(f"{path}: {exc}") from exc
-    _check_graph(graph, lifted, rows, path)
+    _check_graph(graph, lifted, rows, ef_search, path)
     return graph
 
 
-def _check_graph(graph: Graph, lifted: np.ndarray, rows: np.ndarray, path: Path) -> None:
+def _check_graph(graph: Graph, lifted: np.ndarray, rows: np.ndarray, ef_search: int, path: Path) -> None:
     """Search for ``_GRAPH_PROBES`` of the graph's vectors (``lifted[rows]``); most must come back at distance 0.
 
     "Most", not all: HNSW is approximate, and a false alarm would stop the bot
@@ -309,10 +309,10 @@ def _check_graph(graph: Graph, lifted: np.ndarray, rows: np.ndarray, path: Path)
     """
     points = np.unique(np.linspace(0, len(rows) - 1, _GRAPH_PROBES).astype(np.int64))
     probes = np.ascontiguousarray(lifted[rows[points]])
-    found = 0
-    for probe, (ids, _) in zip(probes, graph.knnQueryBatch(probes, k=1, num_threads=1)):
-        if len(ids) and not 0 <= ids[0] < len(rows):
-            raise IndexFormatError(f"{path}: the graph has point {ids[0]}, the embeddings only {len(rows)}")
-        found += bool(len(ids)) and np.array_equal(lifted[rows[ids[0]]], probe)
+    nearest = hnsw.nearest(graph, probes, 1, ef_search, num_threads=1)[0][:, 0]
+    if nearest.max() >= len(rows):
+        raise IndexFormatError(f"{path}: the graph has point {nearest.max()}, the embeddings only {len(rows)}")
+    hit = nearest >= 0
+    found = int(np.all(lifted[rows[nearest[hit]]] == probes[hit], axis=1).sum())
     if found * 2 <= len(points):
         raise IndexFormatError(f"{path}: the graph doesn't match the embeddings ({found} of {len(points)} found)")
