@@ -116,3 +116,44 @@ def test_the_chart_draws_the_counts(tmp_path):
     orange_rows = (pixels == stats_chart.OUTCOME_COLOURS["no_face"]).all(axis=2).any(axis=1).sum()
     match_columns = green[:, : stats_chart.WIDTH].any(axis=0)
     assert orange_rows > 0 and match_columns.sum() > coverage_width  # the hours' bars too
+
+
+def test_counts_read_in_other_threads_while_the_loop_counts():
+    """The /stats chart is drawn in a worker thread and the metrics scraped in their server's
+    while photos are counted (new names among them): reading must never meet a count
+    half-changed. The GIL changes hands every 10 us here, so that a read unguarded meets one."""
+    import sys
+    import threading
+
+    from lookalike.bot import stats_chart
+
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    analytics = MatchAnalytics(Clock())
+    gallery = assets("v1", [f"Celebrity {i}" for i in range(100_000)])
+    counted_many = threading.Event()
+    stop = threading.Event()
+
+    def count() -> None:
+        for i in range(10**9):
+            analytics.photo_answered("match", [f"Celebrity {i}"])
+            analytics.photo_answered(f"outcome {i % 50}")
+            if i == 20_000:
+                counted_many.set()
+            if stop.is_set():
+                return
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    try:
+        counted_many.wait(30)
+        for _ in range(20):
+            analytics.coverage(gallery)
+            analytics.summary(gallery)
+            analytics.last_day()
+        assert stats_chart.draw(analytics, gallery, "en")[:4] == b"\x89PNG"
+    finally:
+        stop.set()
+        counter.join()
+        sys.setswitchinterval(switch_interval)
+    assert analytics.coverage(gallery).answered == min(len(analytics.celebrities), 100_000)

@@ -6,11 +6,17 @@ match, by name (ids change when the index is rebuilt). From these: how many dist
 celebrities users have been shown, what share of the gallery that is (a gallery where a few
 "hub" faces answer everyone covers little of itself), and the most-answered ones. With a
 ``CountStore`` the counts survive restarts.
+
+The event loop counts while other threads read: the /stats chart is drawn in a worker
+thread and the metrics are scraped in the metrics server's, so the counts change under a
+lock and are read under it (iterated while another thread added a name, a Counter raises
+"dictionary changed size during iteration").
 """
 
 from __future__ import annotations
 
 import collections
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +38,7 @@ class MatchAnalytics:
     def __init__(self, clock=time.time, store: CountStore | None = None):
         self._clock = clock
         self._store = store
+        self._lock = threading.Lock()
         now = clock()
         self.outcomes: collections.Counter[str] = collections.Counter()
         self.celebrities: collections.Counter[str] = collections.Counter()
@@ -48,19 +55,26 @@ class MatchAnalytics:
 
     def photo_answered(self, outcome: str, best_matches: Sequence[str] = ()) -> None:
         """One photo answered with ``outcome``; ``best_matches``: each face's best match's name."""
-        self.outcomes[outcome] += 1
-        self.celebrities.update(best_matches)
         minute = self._minute()
-        self._count_minute(minute, outcome, 1)
-        while self._minutes[0][0] <= minute - DAY_MINUTES:
-            self._minutes.popleft()
+        with self._lock:
+            self.outcomes[outcome] += 1
+            self.celebrities.update(best_matches)
+            self._count_minute(minute, outcome, 1)
+            while self._minutes[0][0] <= minute - DAY_MINUTES:
+                self._minutes.popleft()
         if self._store is not None:
             self._store.add(minute, outcome, list(best_matches), forget_before=minute - DAY_MINUTES)
 
     @property
     def answered(self) -> int:
         """Photos answered since the start, whatever the answer."""
-        return self.outcomes.total()
+        with self._lock:
+            return self.outcomes.total()
+
+    def most_answered(self, top: int) -> list[tuple[str, int]]:
+        """The ``top`` celebrities most often a best match, with their counts, most first."""
+        with self._lock:
+            return self.celebrities.most_common(top)
 
     def last_day(self) -> int:
         """Photos answered in the last 24 hours (to the minute)."""
@@ -70,25 +84,29 @@ class MatchAnalytics:
         """Outcomes in each of the last 24 hours, oldest first: hour 23 is the 60 minutes up to now."""
         now = self._minute()
         hours: list[collections.Counter[str]] = [collections.Counter() for _ in range(24)]
-        for minute, counts in self._minutes:
-            ago = now - minute
-            if 0 <= ago < DAY_MINUTES:
-                hours[23 - ago // 60].update(counts)
+        with self._lock:
+            for minute, counts in self._minutes:
+                ago = now - minute
+                if 0 <= ago < DAY_MINUTES:
+                    hours[23 - ago // 60].update(counts)
         return hours
 
     def coverage(self, assets) -> Coverage:
         """How many celebrities of the gallery ``assets`` answers from have been a best match since the start."""
-        if self._names is None or self._names[0] != assets.version:
-            self._names = (assets.version, frozenset(assets.index.names))
-        names = self._names[1]
-        answered = sum(1 for name in self.celebrities if name in names)
+        known = self._names  # read once: the chart's thread and the metrics' may each set it
+        if known is None or known[0] != assets.version:
+            known = self._names = (assets.version, frozenset(assets.index.names))
+        names = known[1]
+        with self._lock:
+            answered = sum(1 for name in self.celebrities if name in names)
         return Coverage(answered, len(names), answered / len(names) if names else 0.0)
 
     def summary(self, assets, lang: str = "en", top: int = 5) -> str:
         """The short /stats message for admins, in ``lang``."""
         hours = (self._clock() - self.started) / 3600
         coverage = self.coverage(assets)
-        outcomes = ", ".join(f"{name} {count}" for name, count in self.outcomes.most_common())
+        with self._lock:
+            outcomes = ", ".join(f"{name} {count}" for name, count in self.outcomes.most_common())
         lines = [
             say(lang, "stats_answered", answered=self.answered, hours=f"{hours:.1f}", day=self.last_day()),
             say(lang, "stats_outcomes", outcomes=outcomes or say(lang, "stats_none")),
@@ -100,7 +118,7 @@ class MatchAnalytics:
                 share=f"{coverage.share:.1%}",
             ),
         ]
-        most = self.celebrities.most_common(top)
+        most = self.most_answered(top)
         if most:
             lines.append(say(lang, "stats_most", names=", ".join(f"{name} {count}" for name, count in most)))
         return "\n".join(lines)

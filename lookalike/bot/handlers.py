@@ -57,7 +57,8 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     started = time.perf_counter()
     lang, assets = _lang(update), services.assets.current
-    text = services.analytics.summary(assets, lang)
+    # both in a thread: the first after a reload gathers the gallery's names (a million at 1M)
+    text = await asyncio.to_thread(services.analytics.summary, assets, lang)
     chart = await asyncio.to_thread(stats_chart.draw, services.analytics, assets, lang)
     if len(text) <= captions.CAPTION_LIMIT:  # the summary is ~5 short lines: always, in practice
         await message.reply_photo(chart, caption=text)

@@ -43,7 +43,7 @@ OTHER_COLOURS = [(21, 170, 191), (12, 166, 120), (130, 201, 30), (230, 73, 128),
 
 def draw(analytics: MatchAnalytics, assets, lang: str) -> bytes:
     """The chart of ``analytics`` against ``assets`` (the build answering now), as PNG bytes."""
-    most = analytics.celebrities.most_common(TOP_CELEBRITIES)
+    most = analytics.most_answered(TOP_CELEBRITIES)
     height = PAD + _celebrities_height(most) + PAD + 70 + PAD + HOURS_HEIGHT + 60 + PAD
     image = Image.new("RGB", (WIDTH, height), BACKGROUND)
     canvas = ImageDraw.Draw(image)

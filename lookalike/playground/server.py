@@ -234,7 +234,8 @@ async def _chart(request: web.Request) -> web.Response:
 
 async def _summary(request: web.Request) -> web.Response:
     services = _services(request)
-    return web.Response(text=services.analytics.summary(services.assets.current, language(request.query.get("lang"))))
+    lang = language(request.query.get("lang"))
+    return web.Response(text=await asyncio.to_thread(services.analytics.summary, services.assets.current, lang))
 
 
 def _services(request: web.Request) -> Services:
