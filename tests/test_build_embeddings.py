@@ -307,6 +307,28 @@ def test_a_second_run_analyses_nothing_and_a_new_photo_alone(copy_of):
     assert leftovers(out) == []
 
 
+def test_the_photos_analyses_are_let_go_before_the_index_is_made(copy_of, monkeypatch):
+    """A photo's analysis is ~1.6 KB (embedding, box, hash): at a million celebrities, GBs
+    that make_index does not need beside its own peak."""
+    import gc
+
+    from lookalike.builder import build as builder
+    from lookalike.builder.photo_analysis import Analysed
+
+    photos, out, cache = copy_of
+    make_index = builder.make_index
+    alive = []
+
+    def counting(entries, **parameters):
+        gc.collect()
+        alive.append(sum(isinstance(thing, Analysed) for thing in gc.get_objects()))
+        return make_index(entries, **parameters)
+
+    monkeypatch.setattr(builder, "make_index", counting)
+    assert builder.build(photos, out, workers=1, jitters=1, thumb_size=THUMB_SIZE, cache=cache).cached == PHOTO_COUNT
+    assert alive == [0]
+
+
 def test_quality_thresholds_apply_to_cached_results(copy_of):
     """The cache holds the facts (eye distance, roll), so new thresholds need no new analysis."""
     from lookalike.builder import build as builder

@@ -328,6 +328,7 @@ def build(
         report.second_look = len(recovered)
         report.second_look_kept = sum(path not in rejected for path in recovered)
         report.celebrities = len(entries)
+        del analysed  # ~1.6 KB a photo (embedding, box, hash): GBs at a million celebrities, none needed now
         if len(entries) < 2:
             _log_report(report)
             raise BuildError(f"only {len(entries)} celebrities have a usable photo; an index needs at least 2")
