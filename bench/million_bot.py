@@ -293,8 +293,12 @@ class Sender:
                 times[call.chat_id].append(call.timestamp)
         return times
 
+    def waited(self) -> dict[int, float]:
+        """Each answered user's time from sending to the first answer."""
+        return {user: times[0] - self.sent[user] for user, times in self.answers().items() if times}
+
     def latencies(self) -> np.ndarray:
-        return np.array([times[0] - self.sent[user] for user, times in self.answers().items() if times])
+        return np.array(list(self.waited().values()))
 
 
 def answer_times(api, bot: Bot, photos: list[bytes], first_user: int) -> np.ndarray:
@@ -341,14 +345,11 @@ def hot_reload(api, bot: Bot, photos: list[bytes], assets: Path, second: Path, i
     during = arrivals[(arrivals >= swapped - interval) & (arrivals <= reloaded + interval)]
     gaps_during = np.diff(during) if len(during) > 1 else np.array([reloaded - swapped])
     latencies = sender.latencies()
-    sent_at = {user: sender.sent[user] for user, times in answers.items() if times}
-    slowest = {
-        part: max((answers[user][0] - sent for user, sent in sent_at.items() if chosen(sent)), default=float("nan"))
-        for part, chosen in (
-            ("before", lambda sent: sent < swapped),
-            ("during", lambda sent: swapped <= sent <= reloaded),
-        )
-    }
+    waited = sender.waited()
+    slowest_before = max((s for user, s in waited.items() if sender.sent[user] < swapped), default=float("nan"))
+    slowest_during = max(
+        (s for user, s in waited.items() if swapped <= sender.sent[user] <= reloaded), default=float("nan")
+    )
     return {
         "photos": len(sender.sent),
         "answered once": sum(len(times) == 1 for times in answers.values()),
@@ -359,8 +360,8 @@ def hot_reload(api, bot: Bot, photos: list[bytes], assets: Path, second: Path, i
         "gap_before_s": float(gaps_before.max()) if len(gaps_before) else float("nan"),
         "gap_during_s": float(gaps_during.max()),
         "answers during": len(during),
-        "slowest_before_s": slowest["before"],
-        "slowest_during_s": slowest["during"],
+        "slowest_before_s": slowest_before,
+        "slowest_during_s": slowest_during,
         "latency_p50_s": float(np.median(latencies)),
         "latency_p99_s": float(np.quantile(latencies, 0.99)),
     }
