@@ -179,6 +179,8 @@ ALIASES = [
     frozenset(("Sepp_Blatter", "Joseph_Blatter")),
     frozenset(("Mireya_Moscoso", "Mireya_Elisa_Moscoso_Rodriguez")),
     frozenset(("Sung_Hong_Choi", "Choi_Sung-hong")),  # one photo at 0.08 from the other name's
+    frozenset(("Andrew_Caldecott", "Andrew_Gilligan")),  # the same photo under both names
+    frozenset(("Ricky_Ray", "Bart_Hendricks")),  # the same photo under both names
 ]
 """LFW files these people under two names: a "stranger" told "this is" the other name is right."""
 

@@ -187,6 +187,20 @@ def test_one_photo_per_celebrity_still_holds_hubs_back(gallery):
     assert np.allclose(ranking.offsets, -ranking.reach_weight * ranking.reach)
 
 
+def test_a_small_gallerys_reach_is_a_neighbourhood_not_the_whole_gallery(gallery):
+    """28 one-photo celebrities (a playground's first look): their reference photos are 14; a
+    reach over K = 50 (or all 13 others') would be each celebrity's distance to everyone, which
+    holds back whoever sits in the middle; it is over at most half of the others' photos."""
+    vectors, _, _ = gallery
+    small = fit_ranking(vectors[:28], vectors[:28], np.arange(28))
+    assert small.reach_neighbours == 6
+    reference = vectors[:28][::2].astype(np.float64)
+    squared = ((vectors[:28, None].astype(np.float64) - reference[None]) ** 2).sum(axis=2)
+    squared[::2][np.arange(14), np.arange(14)] = np.inf  # a celebrity's own reference photo is not another's
+    assert np.allclose(small.reach, np.sort(squared, axis=1)[:, :6].mean(axis=1), rtol=1e-5)
+    assert fit_ranking(vectors, vectors, np.arange(len(vectors))).reach_neighbours == 50  # a large one: K
+
+
 # ---------------------------------------------------------------- the search
 
 

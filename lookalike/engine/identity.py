@@ -13,7 +13,16 @@ yardsticks, the geometric mean of
   gallery's stand-in photos: how near strangers come to this celebrity (its own tail,
   fitted at build and kept per celebrity, identity.npy beside index.json);
 
-and "this is X" when ``d1 <= limit * sqrt(d3 * tail)``.
+and "this is X" when ``d1 <= limit * sqrt(d3 * tail)``. ``d1`` and ``d3`` are true distances
+in the order of true distance among the face's candidates (``index.LEAD_CANDIDATES`` of the ranked
+search): the question is whether the face IS someone, which the hub-aware ranking's offsets
+(ranking.py) have nothing to say about.
+
+The same score, at the looser ``lead_limit``, puts the truly nearest celebrity first in the
+answer: a face that is (almost surely) a gallery celebrity gets that celebrity first, whatever
+the ranking, which otherwise holds back celebrities near many faces and so demotes some of them
+below a look-alike for a photo of themselves. A stranger it lets through (``LEAD_RATE`` of them)
+is answered with its truly nearest celebrity, a look-alike too.
 
 The ``limit`` is fitted at build time on the gallery's own photos (``fit_identity_rule``):
 each, its own celebrity left out, stands for a stranger (and is left out of the tail of
@@ -42,8 +51,22 @@ log = logging.getLogger(__name__)
 FALSE_RATE = 0.001
 """Strangers told "this is X" on the gallery's own photos: half the issue's 0.2% target,
 as the rule meets new strangers, not the photos it was fitted on."""
+LEAD_RATE = 0.01
+"""Stand-in strangers whose truly nearest celebrity is put first (``lead_limit``)."""
 MIN_STRANGERS = 1000
-"""Fewer stand-in strangers than this and no rule: too few in the tail to fit."""
+"""Fewer stand-in strangers than this and the tail's slope is not fitted but carried from
+the reference fit (``REFERENCE_SLOPE``): too few in the tail to fit it."""
+REFERENCE_SLOPE = 30.0
+"""The tail exponent fitted on the whole of LFW as a gallery of up to 5 photos a person (30.1;
+27-35 on random 80% galleries of one photo or up to 5, bench/README.md): how fast strangers
+thin out as the score falls, a property of the embedding more than of the gallery. A small
+gallery measures only where its own line lies (``REFERENCE_FIT``)."""
+REFERENCE_FIT = (0.02, 0.3)
+"""The stand-in shares a small gallery places the reference line on: its lowest 2-30%, enough
+photos even in a gallery of a few dozen, reached down to the limit along the reference slope."""
+MIN_REFERENCE_STRANGERS = 20
+"""Fewer stand-in strangers than this (a gallery of a dozen photos) and no rule: a handful of
+scores cannot place the line."""
 QUERY_MATCH = 3
 """The face's match whose distance is its own yardstick (1 = the best)."""
 TAIL_PHOTO = 2
@@ -51,7 +74,7 @@ TAIL_PHOTO = 2
 the second, so that one photo of a double does not decide."""
 TAIL_FIT = (0.005, 0.1)
 """The stand-in strangers' lowest shares the tail line is fitted on."""
-SCORE = "d1 / sqrt(d3 * tail)"
+SCORE = "d1 / sqrt(d3 * tail), nearest first"
 """The rule's score as index.json names it: a rule of another form is not this one."""
 EXACT_TAIL_LIMIT = 200_000_000
 """Above this many celebrity x stand-in pairs the tails come from an HNSW graph over the stand-ins."""
@@ -62,28 +85,64 @@ held-out photos and strangers, in 55 s instead of 98 (bench/README.md, the tails
 
 
 @dataclass(frozen=True)
-class IdentityRule:
-    """``holds(c, d1, d3)``: the face at true distance ``d1`` from its best match,
-    celebrity row ``c``, and ``d3`` from its third match is that celebrity."""
+class Limits:
+    """The rule's limits on the score: "this is X" at ``limit``, the nearest celebrity first
+    at ``lead_limit`` (never below ``limit``); ``reference``: carried from the reference fit
+    (``REFERENCE``) for a gallery too small to fit its own."""
 
     limit: float
+    lead_limit: float
+    reference: bool = False
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.limit) and self.limit > 0 and math.isfinite(self.lead_limit)):
+            raise ValueError(f"malformed 'this is X' limits: {self}")
+        if self.lead_limit < self.limit:
+            raise ValueError(f"the lead limit {self.lead_limit} is below the 'this is X' limit {self.limit}")
+
+
+@dataclass(frozen=True)
+class IdentityRule:
+    """``score(c, d1, d3)``: the face at true distance ``d1`` from its truly nearest
+    celebrity, row ``c``, and ``d3`` from its third nearest, against the celebrity's tail;
+    ``holds`` (the face is that celebrity) and ``leads`` (that celebrity comes first)."""
+
+    limits: Limits
     tails: np.ndarray = field(repr=False)  # (n,) each celebrity's tail distance
 
+    @property
+    def limit(self) -> float:
+        return self.limits.limit
+
+    def score(self, celebrity: int, nearest: float, third: float) -> float:
+        yardstick = math.sqrt(third * float(self.tails[celebrity]))
+        return nearest / yardstick if yardstick > 0 else math.inf
+
     def holds(self, celebrity: int, nearest: float, third: float) -> bool:
-        return nearest <= self.limit * math.sqrt(third * float(self.tails[celebrity]))
+        return self.score(celebrity, nearest, third) <= self.limits.limit
+
+    def leads(self, celebrity: int, nearest: float, third: float) -> bool:
+        return self.score(celebrity, nearest, third) <= self.limits.lead_limit
 
     def to_json(self) -> dict:
         """index.json's part; the tails go into their own file."""
-        return rule_json(self.limit)
+        return rule_json(self.limits)
 
 
-def rule_json(limit: float) -> dict:
-    """The rule as index.json keeps it: its form, and the limit."""
-    return {"score": SCORE, "limit": limit, "query_match": QUERY_MATCH, "tail_photo": TAIL_PHOTO}
+def rule_json(limits: Limits) -> dict:
+    """The rule as index.json keeps it: its form, and the limits."""
+    return {
+        "score": SCORE,
+        "limit": limits.limit,
+        "lead_limit": limits.lead_limit,
+        "reference": limits.reference,
+        "query_match": QUERY_MATCH,
+        "tail_photo": TAIL_PHOTO,
+    }
 
 
-def rule_limit(value: dict | None) -> float | None:
-    """The limit of index.json's rule; None without one, or for a rule of another form (an
+def rule_limits(value: dict | None) -> Limits | None:
+    """The limits of index.json's rule; None without one, or for a rule of another form (an
     index built before this one answers without "this is X" until it is rebuilt)."""
     if value is None:
         return None
@@ -94,10 +153,7 @@ def rule_limit(value: dict | None) -> float | None:
     }:
         log.warning("the index's 'this is X' rule %s is of another form: none until it is rebuilt", value)
         return None
-    limit = float(value["limit"])
-    if not (math.isfinite(limit) and limit > 0):
-        raise ValueError(f"a malformed identity rule: {value}")
-    return limit
+    return Limits(float(value["limit"]), float(value["lead_limit"]), bool(value.get("reference", False)))
 
 
 @dataclass(frozen=True)
@@ -134,12 +190,12 @@ def celebrity_tails(vectors: np.ndarray, photos: np.ndarray, owners: np.ndarray)
 
 def stand_in_scores(matches: Sequence[Sequence[Any]], owners: np.ndarray, tails: Tails) -> np.ndarray:
     """Each stand-in photo's score ``d1 / sqrt(d3 * tail)`` as a stranger: its own celebrity
-    (``owners``) left out of its best ``matches`` (each with an ``id`` and a true ``distance``)
-    and out of the tail of the celebrity it then meets best; a photo with fewer than
-    ``QUERY_MATCH`` others is left out."""
+    (``owners``) left out of its candidate ``matches`` (each with an ``id`` and a true
+    ``distance``), the others taken nearest first, and left out of the tail of the celebrity
+    it then meets nearest; a photo with fewer than ``QUERY_MATCH`` others is left out."""
     scores = []
     for photo, (owner, found) in enumerate(zip(np.asarray(owners).tolist(), matches)):
-        others = [match for match in found if match.id != owner]
+        others = sorted((match for match in found if match.id != owner), key=lambda match: match.distance)
         if len(others) < QUERY_MATCH:
             continue
         best, third = others[0], others[QUERY_MATCH - 1].distance
@@ -148,27 +204,68 @@ def stand_in_scores(matches: Sequence[Sequence[Any]], owners: np.ndarray, tails:
     return np.array(scores)
 
 
-def fit_identity_rule(scores: np.ndarray, tails: np.ndarray, false_rate: float = FALSE_RATE) -> IdentityRule | None:
-    """The rule from stand-in strangers' scores (``d1 / sqrt(d3 * tail)``, their own
-    celebrity left out) and the celebrities' ``tails``; None with fewer than
-    ``MIN_STRANGERS`` or a tail that does not fall (see the module's docstring)."""
-    scores = np.sort(np.asarray(scores, np.float64))
-    if len(scores) < MIN_STRANGERS:
-        log.info("no 'this is X' rule: %d stand-in strangers, %d needed", len(scores), MIN_STRANGERS)
-        return None
+@dataclass(frozen=True)
+class TailLine:
+    """The stand-in strangers' lowest scores as a line in logs: ``log(share) = slope * log(score) + intercept``."""
+
+    slope: float
+    intercept: float
+
+    def limit_at(self, share: float) -> float:
+        """The score under which ``share`` of strangers fall."""
+        return math.exp((math.log(share) - self.intercept) / self.slope)
+
+    @classmethod
+    def fit(cls, scores: np.ndarray) -> TailLine | None:
+        """The line through the sorted ``scores`` whose shares lie within ``TAIL_FIT``; None when it does not fall."""
+        logs, shares = _tail(scores, TAIL_FIT)
+        if len(logs) < 2:
+            return None
+        slope, intercept = np.polyfit(logs, shares, 1)
+        return cls(float(slope), float(intercept)) if slope > 0 else None
+
+    @classmethod
+    def carried(cls, scores: np.ndarray) -> TailLine | None:
+        """The reference line (``REFERENCE_SLOPE``) placed through the sorted ``scores`` whose
+        shares lie within ``REFERENCE_FIT``; None with fewer than ``MIN_REFERENCE_STRANGERS`` scores."""
+        logs, shares = _tail(scores, REFERENCE_FIT)
+        if len(scores) < MIN_REFERENCE_STRANGERS or not len(logs):
+            return None
+        return cls(REFERENCE_SLOPE, float(np.mean(shares - REFERENCE_SLOPE * logs)))
+
+
+def _tail(scores: np.ndarray, within: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The logs of the sorted ``scores`` whose shares lie ``within``, and the logs of those shares."""
     share = (np.arange(1, len(scores) + 1) - 0.5) / len(scores)
-    tail = (share >= TAIL_FIT[0]) & (share <= TAIL_FIT[1]) & (scores > 0) & np.isfinite(scores)
-    slope, intercept = np.polyfit(np.log(scores[tail]), np.log(share[tail]), 1)
-    if not slope > 0:
-        log.warning("no 'this is X' rule: the stand-in strangers' tail does not fall (slope %.3g)", slope)
+    tail = (share >= within[0]) & (share <= within[1]) & (scores > 0) & np.isfinite(scores)
+    return np.log(scores[tail]), np.log(share[tail])
+
+
+def fit_identity_rule(
+    scores: np.ndarray, tails: np.ndarray, false_rate: float = FALSE_RATE, lead_rate: float = LEAD_RATE
+) -> IdentityRule | None:
+    """The rule from stand-in strangers' scores (``d1 / sqrt(d3 * tail)``, their own
+    celebrity left out) and the celebrities' ``tails``: the line fitted to their tail, or
+    with fewer than ``MIN_STRANGERS`` the reference line placed through their lowest; None
+    when the tail does not fall or there are too few (see the module's docstring)."""
+    scores = np.sort(np.asarray(scores, np.float64))
+    reference = len(scores) < MIN_STRANGERS
+    line = TailLine.carried(scores) if reference else TailLine.fit(scores)
+    if line is None:
+        log.warning("no 'this is X' rule: %d stand-in strangers, whose tail does not fall or is too short", len(scores))
         return None
-    rule = IdentityRule(float(np.exp((math.log(false_rate) - intercept) / slope)), np.asarray(tails, np.float32))
+    limit = line.limit_at(false_rate)
+    limits = Limits(limit, max(limit, line.limit_at(lead_rate)), reference)
     log.info(
-        "'this is X' rule: %s <= %.4f (tail exponent %.1f), %.2f%% of %d stand-in strangers under it",
+        "'this is X' rule: %s <= %.4f, the nearest first <= %.4f (tail exponent %.1f%s); %.2f%% and %.2f%% of %d "
+        "stand-in strangers under them",
         SCORE,
-        rule.limit,
-        slope,
-        100 * np.mean(scores <= rule.limit),
+        limits.limit,
+        limits.lead_limit,
+        line.slope,
+        ", the reference's" if reference else "",
+        100 * np.mean(scores <= limits.limit),
+        100 * np.mean(scores <= limits.lead_limit),
         len(scores),
     )
-    return rule
+    return IdentityRule(limits, np.asarray(tails, np.float32))

@@ -25,7 +25,7 @@ from lookalike.engine.calibration import Calibration
 from lookalike.engine.exact import DIMENSION
 from lookalike.engine.gender import GenderProbe
 from lookalike.engine.hnsw import Graph, HnswParameters
-from lookalike.engine.identity import IdentityRule, rule_json, rule_limit
+from lookalike.engine.identity import IdentityRule, Limits, rule_json, rule_limits
 from lookalike.engine.json_array import json_file_items
 from lookalike.engine.ranking import Ranking
 from lookalike.engine.search import GraphParts, partitions
@@ -65,7 +65,7 @@ class IndexMeta:
     ranking: dict[str, Any]  # Ranking's scalars (``Ranking.parameters``)
     probe: GenderProbe | None
     graph_bytes: dict[str, int]  # each graph file's size
-    identity_limit: float | None = None  # the "this is X" rule's (its tails are in IDENTITY_FILE)
+    identity_limits: Limits | None = None  # the "this is X" rule's (its tails are in IDENTITY_FILE)
 
     def to_json(self) -> dict:
         return {
@@ -79,7 +79,7 @@ class IndexMeta:
             "calibration": asdict(self.calibration),
             "ranking": self.ranking,
             "gender_probe": None if self.probe is None else self.probe.to_json(),
-            "identity_rule": None if self.identity_limit is None else rule_json(self.identity_limit),
+            "identity_rule": None if self.identity_limits is None else rule_json(self.identity_limits),
         }
 
     @classmethod
@@ -100,7 +100,7 @@ class IndexMeta:
                 ranking={key: meta["ranking"][key] for key in _RANKING_SCALARS},
                 probe=None if meta["gender_probe"] is None else GenderProbe.from_json(meta["gender_probe"]),
                 graph_bytes={str(name): int(size) for name, size in meta["graph_bytes"].items()},
-                identity_limit=rule_limit(meta.get("identity_rule")),
+                identity_limits=rule_limits(meta.get("identity_rule")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise IndexFormatError(f"{path}: malformed index metadata ({exc!r})") from exc
@@ -154,7 +154,7 @@ def write_index(
         ranking=graph_parts.ranking.parameters(),
         probe=graph_parts.probe,
         graph_bytes=graph_bytes,
-        identity_limit=None if identity is None else identity.limit,
+        identity_limits=None if identity is None else identity.limits,
     )
     _write_json(directory / META_FILE, meta.to_json())
 
@@ -181,8 +181,8 @@ def read_index(directory: Path, num_threads: int, beside_a_loop: bool = False) -
         graphs[part] = _read_graph(directory / name, meta.graph_bytes[name], lifted, rows, meta.parameters.ef_search)
     graph_parts = GraphParts(ranking, meta.probe, lifted, parts, graphs, meta.parameters, num_threads)
     identity = None
-    if meta.identity_limit is not None:
-        identity = IdentityRule(meta.identity_limit, _read_tails(directory / IDENTITY_FILE, meta.count))
+    if meta.identity_limits is not None:
+        identity = IdentityRule(meta.identity_limits, _read_tails(directory / IDENTITY_FILE, meta.count))
     return StoredIndex(meta, celebrities, graph_parts, identity)
 
 

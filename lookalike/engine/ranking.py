@@ -172,7 +172,7 @@ def fit_ranking(
     spread = within_spread(samples, owners)
     penalty = spread_weight * spread * (1.0 - 1.0 / photos)
     reference = reference_photos(owners)
-    neighbours = min(reach_neighbours, max(0, int(reference.sum()) - PHOTOS_PER_PERSON))
+    neighbours = reach_size(reach_neighbours, int(reference.sum()), len(np.unique(owners[reference])))
     if neighbours:
         reach = reach_of(vectors, samples[reference], owners[reference], neighbours, exact_limit) + penalty
     else:
@@ -188,6 +188,15 @@ def fit_ranking(
         ranking.offsets.max(),
     )
     return ranking
+
+
+def reach_size(neighbours: int, photos: int, people: int) -> int:
+    """K for a gallery whose reference photos are ``photos`` of ``people``: at most half of the
+    other people's photos. A reach over (nearly) all of them, as K = 50 would be in a gallery of a
+    few dozen, measures how central a celebrity is in the whole gallery, not how crowded its
+    neighbourhood is, and holds back whoever sits in the middle of a small gallery."""
+    others = photos * (people - 1) // max(people, 1)  # the reference photos of the people a celebrity is not
+    return max(0, min(neighbours, others // 2, photos - PHOTOS_PER_PERSON))
 
 
 def reach_of(vectors: np.ndarray, samples: np.ndarray, owners: np.ndarray, k: int, exact_limit: int) -> np.ndarray:
