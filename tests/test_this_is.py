@@ -21,7 +21,7 @@ from lookalike.builder.build import identity_photos
 from lookalike.engine import identity
 from lookalike.engine.calibration import CalibrationPhotos
 from lookalike.engine.identity import IdentityRule, Limits, fit_identity_rule
-from lookalike.engine.index import CelebrityIndex
+from lookalike.engine.index import LEAD_CANDIDATES, CelebrityIndex
 from lookalike.engine.index_files import IDENTITY_FILE, META_FILE
 from lookalike.engine.ranking import fit_ranking
 from tests.support.bot_harness import name, new_user, only_reply, running_bot, say, selfie
@@ -93,7 +93,7 @@ def test_a_dozen_stand_ins_give_no_rule():
 def test_the_nearest_first_limit_is_looser_and_never_tighter():
     rule = fit_identity_rule(power_tail(0), np.ones(3))
     assert rule is not None and rule.limits.lead_limit > rule.limit
-    assert 0.005 <= true_rate(rule.limits.lead_limit) <= 0.02  # LEAD_RATE, 1%
+    assert 0.17 <= true_rate(rule.limits.lead_limit) <= 0.23  # LEAD_RATE, a fifth
     with pytest.raises(ValueError):
         Limits(0.8, 0.7)
 
@@ -193,35 +193,30 @@ def test_the_rule_is_saved_with_the_index_and_an_older_one_is_not_used(crowded, 
 
 def test_a_celebritys_own_photo_comes_first_whatever_the_ranking(crowded):
     """The hub-aware ranking holds back celebrities near many faces, and so puts a look-alike
-    before some celebrities' own new photos; where the rule says the face is (almost surely)
-    its truly nearest celebrity, that one leads instead, with the percentage of the answer's best
-    (the percentages never rise down an answer)."""
-    index, celebrity_photos, stranger_photos, _, _ = crowded
-    rule, index.identity = index.identity, None
-    try:
-        ranked = index.look_alikes(celebrity_photos, 3)
-    finally:
-        index.identity = rule
+    before some celebrities' own new photos; where the rule lets the face's truly nearest
+    celebrity lead, that one comes first instead, with the percentage of the answer's best
+    (the percentages never rise down an answer); a face told "this is X" always has X first."""
+    index, celebrity_photos, _, _, _ = crowded
+    ranked = _unruled(index, celebrity_photos, LEAD_CANDIDATES)
     answers = index.look_alikes(celebrity_photos, 3)
-    right_before = np.array([a.matches[0].id == i for i, a in enumerate(ranked)])
-    right_now = np.array([a.matches[0].id == i for i, a in enumerate(answers)])
-    assert right_now.sum() > right_before.sum() and not (right_before & ~right_now).any()
-    assert all(i == a.matches[0].id == a.this_is.id for i, a in enumerate(answers) if a.this_is is not None)
+    led = [i for i, (a, b) in enumerate(zip(answers, ranked)) if a.matches[0].id != b.matches[0].id]
+    assert len(led) >= 10
+    for i in led:  # each time the nearer celebrity, which the ranking had put after its first
+        first = answers[i].matches[0]
+        assert first.distance < ranked[i].matches[0].distance and first.id in [m.id for m in ranked[i].matches] + [
+            ranked[i].other.id if ranked[i].other else -1
+        ]
+        assert first.similarity == max(first.similarity, ranked[i].matches[0].similarity)
+    assert all(a.matches[0].id == a.this_is.id for a in answers if a.this_is is not None)
     for a in answers:
         assert all(x.similarity >= y.similarity for x, y in zip(a.matches, a.matches[1:]))
-    strangers_led = np.mean(
-        [
-            a.matches[0].id != b.matches[0].id
-            for a, b in zip(index.look_alikes(stranger_photos, 3), _unruled(index, stranger_photos))
-        ]
-    )
-    assert strangers_led <= 0.03  # LEAD_RATE, 1% of stand-ins
 
 
-def _unruled(index, photos):
+def _unruled(index, photos, k=3):
+    """The answers without the rule: the ranking's alone."""
     rule, index.identity = index.identity, None
     try:
-        return index.look_alikes(photos, 3)
+        return index.look_alikes(photos, k)
     finally:
         index.identity = rule
 
