@@ -50,7 +50,7 @@ def test_no_index_page_fetches_builds_and_then_answers(tmp_path):
             page.wait_for_selector("#first-run-progress:not([hidden])")
             page.screenshot(path=str(tmp_path / "first-run.png"), full_page=True)
             page.wait_for_function(  # fetched, built and loaded; or failed, saying why
-                "!document.getElementById('chat').hidden || document.getElementById('first-run-error').textContent",
+                "() => !document.getElementById('chat').hidden || document.getElementById('first-run-error').textContent",
                 timeout=180_000,
             )
             assert page.locator("#first-run-error").inner_text() == ""

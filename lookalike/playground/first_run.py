@@ -64,6 +64,8 @@ class FirstRun:
             return "a first run is already under way"
         if not 2 <= limit <= MAX_LIMIT:
             return f"the number of celebrities must be between 2 and {MAX_LIMIT}"
+        if not contact.strip() or not contact.isprintable():
+            return "the contact must be one line: your e-mail or web page"
         self.progress = Progress(state="fetching")
         self._task = asyncio.create_task(self._run(contact.strip(), limit), name="first-run")
         return None
