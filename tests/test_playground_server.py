@@ -94,6 +94,13 @@ async def test_with_a_secret_the_operator_logs_in_and_gets_an_httponly_strict_hm
             "/operator/login", data={"secret": SECRET, "then": "/"}, headers=SAME_ORIGIN, allow_redirects=False
         )
         assert (answer.status, answer.headers["Location"]) == (303, "/")
+        elsewhere = await http.post(
+            "/operator/login",
+            data={"secret": SECRET, "then": "//evil.example"},  # another site, protocol-relative
+            headers=SAME_ORIGIN,
+            allow_redirects=False,
+        )
+        assert elsewhere.headers["Location"] == "/operator"  # never an open redirect
         cookie = SimpleCookie(answer.headers["Set-Cookie"])[guards.COOKIE]
         assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/"
         assert SECRET not in cookie.value and re.fullmatch(r"\d+\.[0-9a-f]{64}", cookie.value)
@@ -255,9 +262,12 @@ async def test_every_field_is_capped_in_size(tmp_path):
         form.add_field("lang", "r" * 17)
         form.add_field("photo", b"\xff\xd8", filename="a.jpg", content_type="image/jpeg")
         assert (await http.post("/api/photo", data=form, headers=SAME_ORIGIN)).status == 413
-        form = FormData()
-        form.add_field("note", "hello")
-        assert (await http.post("/api/photo", data=form, headers=SAME_ORIGIN)).status == 400  # no such field
+        for names in (["note"], ["lang", "lang", "lang"]):  # a field the form has not, or one too often
+            form = FormData(default_to_multipart=True)
+            for name in names:
+                form.add_field(name, "en")
+            answer = await http.post("/api/photo", data=form, headers=SAME_ORIGIN)
+            assert answer.status == 400 and "once each" in await answer.text(), names
 
 
 @pytest.mark.asyncio
@@ -278,6 +288,16 @@ async def test_a_photo_past_the_bots_limit_gets_its_too_large_text_before_the_re
             "/api/photo", data=endless(), headers=SAME_ORIGIN | {"Content-Type": "multipart/form-data; boundary=b"}
         )
         assert streamed.status == 413 and (await streamed.json())["outcome"] == "too_large"
+    runner, port = await _serve(playground(tmp_path), Limits(refused_body_seconds=0.5))
+    try:  # a gigabyte announced and none of it sent: answered at once, from its Content-Length
+        announced = (
+            b"POST /api/photo HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+            b"Content-Length: 1000000000\r\n\r\n"
+        )
+        answer, _ = await _exchange(port, announced, wait=5)
+        assert answer.startswith(b"HTTP/1.1 413")
+    finally:
+        await runner.cleanup()
 
 
 async def _serve(served: Playground, limits: Limits) -> tuple[web.AppRunner, int]:

@@ -26,6 +26,8 @@ class Limits:
     photo_bytes: int = MAX_DOWNLOAD_BYTES  # past it the bot's "too large", as Telegram's limit gives
     photo_body_seconds: float = 120.0  # 20 MB from a phone at ~1.5 Mbit/s
     headers_seconds: float = 15.0  # a connection that has not sent a whole request is closed
+    refused_body_seconds: float = 10.0  # the rest of a refused body, read and dropped so that the browser,
+    # still sending it, reads the answer; then the connection is closed (aiohttp's lingering time)
 
 
 LIMITS = web.AppKey("limits", Limits)

@@ -135,10 +135,16 @@ def make_app(playground: Playground, limits: Limits | None = None) -> web.Applic
 
 def make_runner(playground: Playground, limits: Limits | None = None) -> web.AppRunner:
     """The app with the server's own limits: a connection that has not sent a whole request
-    within ``headers_seconds`` (a slow client, or one holding it on purpose) is closed, and
+    within ``headers_seconds`` (a slow client, or one holding it on purpose) is closed, the
+    rest of a refused body is read and dropped for ``refused_body_seconds`` at most, and
     aiohttp answers over-long request lines and headers with 400 itself."""
     limits = limits or Limits()
-    return web.AppRunner(make_app(playground, limits), access_log=None, keepalive_timeout=limits.headers_seconds)
+    return web.AppRunner(
+        make_app(playground, limits),
+        access_log=None,
+        keepalive_timeout=limits.headers_seconds,
+        lingering_time=limits.refused_body_seconds,
+    )
 
 
 @web.middleware
