@@ -168,7 +168,7 @@ async def test_api_state_gives_paths_contact_and_output_to_the_operator_only(tmp
         public = await (await http.get("/api/state")).json()
         assert public["operator"] is False and public["access"] == "login"
         assert str(tmp_path) not in str(public) and "ops@example.org" not in str(public)
-        assert public["first_run"] == {"state": "idle", "percent": None}
+        assert public["first_run"] == {"state": "idle", "stage": "", "percent": None}
         await log_in(http)
         operator = await (await http.get("/api/state")).json()
         assert operator["operator"] is True and operator["contact"] == "ops@example.org"

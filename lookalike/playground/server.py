@@ -217,7 +217,7 @@ async def _state(request: web.Request) -> web.Response:
         "index": index,
         "operator": operator.recognises(request),
         "access": operator.access,
-        "first_run": {"state": progress.state, "percent": progress.percent},
+        "first_run": {"state": progress.state, "stage": progress.stage, "percent": progress.percent},
         "limit": DEFAULT_LIMIT,
         "max_bytes": MAX_DOWNLOAD_BYTES,
     }

@@ -11,7 +11,10 @@ const OPERATOR_HOW = {
   closed: "the playground listens beyond this machine, so set PLAYGROUND_SECRET and log in.",
 };
 
+let nextRefresh;
+
 async function refresh() {
+  clearTimeout(nextRefresh);
   const state = await (await fetch("/api/state")).json();
   $("chat").hidden = !state.index;
   $("first-run").hidden = !!state.index;
@@ -30,7 +33,7 @@ async function refresh() {
     showHowToLogIn(state.access);
   }
   showProgress(state.first_run);
-  setTimeout(refresh, state.first_run.state === "idle" || state.first_run.state === "failed" ? 5000 : 1000);
+  nextRefresh = setTimeout(refresh, state.first_run.state === "idle" || state.first_run.state === "failed" ? 5000 : 1000);
 }
 
 function showHowToLogIn(access) {
@@ -52,6 +55,8 @@ function showProgress(progress) {
     done: "Done: loading the index…", failed: "Failed"}[progress.state] || "";
   if (progress.percent === null) $("first-run-bar").removeAttribute("value");
   else $("first-run-bar").value = progress.percent;
+  $("first-run-stage").textContent = running && progress.percent !== null
+    ? `${progress.stage ? progress.stage + " " : ""}${progress.percent}%` : "";
   $("first-run-line").textContent = progress.line || "";
   $("first-run-error").textContent = progress.error || "";
 }
@@ -62,7 +67,7 @@ $("first-run-form").addEventListener("submit", async (event) => {
     body: JSON.stringify({contact: $("contact").value, limit: Number($("limit").value)})});
   const body = await answerOf(answer, (text) => ({error: text}));
   if (body.error) $("first-run-error").textContent = body.error;
-  else showProgress(body);
+  else refresh(); // at once, and every second while it runs
 });
 
 // The JSON the server answered, or, for a refusal in plain text (403, 408, 413...), ``asText`` of it.
