@@ -16,14 +16,11 @@ from dataclasses import dataclass
 
 from aiohttp import BodyPartReader, web
 
-from lookalike.bot.telegram_io import MAX_DOWNLOAD_BYTES
-
 
 @dataclass(frozen=True)
 class Limits:
     small_body_bytes: int = 16 * 1024  # a JSON question, the login form (aiohttp's client_max_size)
     small_body_seconds: float = 10.0
-    photo_bytes: int = MAX_DOWNLOAD_BYTES  # past it the bot's "too large", as Telegram's limit gives
     photo_body_seconds: float = 120.0  # 20 MB from a phone at ~1.5 Mbit/s
     headers_seconds: float = 15.0  # a connection that has not sent a whole request is closed
     refused_body_seconds: float = 10.0  # the rest of a refused body, read and dropped so that the browser,
