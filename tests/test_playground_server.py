@@ -211,6 +211,15 @@ async def test_every_answer_carries_the_csp_nosniff_and_frame_ancestors(tmp_path
             assert answer.headers.get("X-Content-Type-Options") == "nosniff", path
 
 
+@pytest.mark.asyncio
+async def test_a_visitor_cookie_the_playground_did_not_give_is_replaced_not_a_failure(tmp_path):
+    async with client(playground(tmp_path)) as http:
+        for forged in ("z" * 32, "0" * 31 + "\u00e9", ""):
+            http.session.cookie_jar.clear()
+            answer = await http.get("/api/state", cookies={"visitor": forged})
+            assert answer.status == 200 and re.fullmatch(r"[0-9a-f]{32}", answer.cookies["visitor"].value), forged
+
+
 class _InlineCode(html.parser.HTMLParser):
     """What a CSP without 'unsafe-inline' would block in a page: inline scripts, style
     elements and attributes, event handler attributes."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import signal
 import sys
@@ -41,6 +42,7 @@ log = logging.getLogger("playground")
 STATIC = Path(__file__).parent / "static"
 VISITOR_COOKIE = "visitor"
 VISITOR = web.RequestKey("visitor", int)
+VISITOR_TOKEN = re.compile(r"[0-9a-f]{32}")
 PHOTO_FIELDS = {"lang": 16, "photo": MAX_DOWNLOAD_BYTES}
 """The photo form's fields and their caps in bytes (a photo past it is the bot's "too large")."""
 FORM_OVERHEAD_BYTES = 64 * 1024
@@ -151,7 +153,7 @@ def make_runner(playground: Playground, limits: Limits | None = None) -> web.App
 async def _visitor(request: web.Request, handler):
     """A visitor id for every browser, kept in a cookie: the Telegram user it stands for."""
     token = request.cookies.get(VISITOR_COOKIE, "")
-    fresh = len(token) != 32
+    fresh = not VISITOR_TOKEN.fullmatch(token)  # a cookie the browser was not given is replaced
     if fresh:
         token = secrets.token_hex(16)
     request[VISITOR] = int(token[:15], 16)
