@@ -17,11 +17,12 @@ import pytest
 
 from tests.support.bot_harness import name, say
 from tests.support.data import LFW, ROOT, SAMPLES, require
-from tests.support.playground import PlaygroundProcess, chromium
+from tests.support.playground import PlaygroundProcess, chromium, csp_violations
 
 pytestmark = pytest.mark.e2e  # starts bot.py --playground
 
 ANSWER_TIMEOUT = 60_000  # ms: the first photo waits for the worker to load dlib
+SECRET = "a-long-operator-secret-0123456789"
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +49,11 @@ def browser():
 def page(browser, playground, tmp_path):
     context = browser.new_context(viewport={"width": 900, "height": 1000}, locale="en-US")
     opened = context.new_page()
+    blocked = csp_violations(opened)
     opened.goto(playground.url)
     opened.wait_for_selector("#chat:not([hidden])")
     yield opened
+    assert blocked == []  # the page works under its own CSP
     opened.screenshot(path=str(tmp_path / "page.png"), full_page=True)
     keep = os.environ.get("PLAYGROUND_SCREENSHOTS")
     if keep:
@@ -77,7 +80,8 @@ def send(page, photo: Path, count: int = 1):
     before = page.locator(".message.bot").count()
     page.set_input_files("#file", str(photo))
     page.wait_for_function(
-        f"document.querySelectorAll('.message.bot:not(.pending)').length >= {before + count}", timeout=ANSWER_TIMEOUT
+        f"() => document.querySelectorAll('.message.bot:not(.pending)').length >= {before + count}",
+        timeout=ANSWER_TIMEOUT,
     )
     return page.locator(".message.bot").nth(before)
 
@@ -158,7 +162,7 @@ def test_russian_is_the_bot_s_russian_and_a_dropped_photo_is_answered(page, wome
         [list(photo.read_bytes()), photo.name],
     )
     page.wait_for_function(
-        f"document.querySelectorAll('.message.bot:not(.pending)').length > {before}", timeout=ANSWER_TIMEOUT
+        f"() => document.querySelectorAll('.message.bot:not(.pending)').length > {before}", timeout=ANSWER_TIMEOUT
     )
     caption = page.locator(".message.bot").nth(before).locator(".caption").inner_text()
     assert caption.startswith("Вы похожи на ")
@@ -175,14 +179,61 @@ def test_a_file_too_large_for_the_bot_gets_its_text(page, tmp_path):
 def test_the_operator_page_shows_the_chart_to_this_machine(browser, playground, tmp_path):
     context = browser.new_context(viewport={"width": 1100, "height": 1200})
     page = context.new_page()
+    blocked = csp_violations(page)
     page.goto(f"{playground.url}/operator")
     page.wait_for_function(
-        "document.getElementById('chart').complete && document.getElementById('chart').naturalWidth > 0"
+        "() => document.getElementById('chart').complete && document.getElementById('chart').naturalWidth > 0"
     )
-    page.wait_for_function("document.getElementById('summary').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('summary').textContent.length > 0")
     assert "Photos answered:" in page.locator("#summary").inner_text()
     page.screenshot(path=str(tmp_path / "operator.png"), full_page=True)
     keep = os.environ.get("PLAYGROUND_SCREENSHOTS")
     if keep:
         shutil.copy(tmp_path / "operator.png", Path(keep) / "operator.png")
+    assert blocked == []
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def playground_with_a_secret(assets, tmp_path_factory):
+    process = PlaygroundProcess(
+        tmp_path_factory.mktemp("guarded") / "playground.log",
+        ASSETS_DIR=str(assets),
+        WORKERS="1",
+        PLAYGROUND_SECRET=SECRET,
+    )
+    yield process
+    assert process.stop() == 0
+
+
+def test_the_operator_logs_in_with_the_secret_which_no_url_or_script_ever_sees(browser, playground_with_a_secret):
+    url = playground_with_a_secret.url
+    context = browser.new_context(viewport={"width": 1100, "height": 1200})
+    page = context.new_page()
+    blocked = csp_violations(page)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{url}/operator")
+    assert page.url == f"{url}/operator/login"  # from this very machine, still asked
+    page.fill("#secret", "not-the-secret-but-as-long")
+    page.click("#login")
+    page.wait_for_selector("#wrong:not([hidden])")
+    assert "operator" not in {cookie["name"] for cookie in context.cookies()}
+    page.fill("#secret", SECRET)
+    page.click("#login")
+    page.wait_for_url(f"{url}/operator")
+    page.wait_for_function(
+        "() => document.getElementById('chart').complete && document.getElementById('chart').naturalWidth > 0"
+    )
+    page.wait_for_function("() => document.getElementById('summary').textContent.length > 0")
+    assert "Photos answered:" in page.locator("#summary").inner_text()
+    (session,) = [cookie for cookie in context.cookies() if cookie["name"] == "operator"]
+    assert session["httpOnly"] and session["sameSite"] == "Strict" and SECRET not in session["value"]
+    assert "operator=" not in page.evaluate("() => document.cookie")  # no script can read it
+    assert [address for address in requested if SECRET in address] == []
+    page.click("#logout")
+    page.wait_for_url(f"{url}/")
+    page.goto(f"{url}/operator")
+    assert page.url == f"{url}/operator/login"  # logged out
+    assert blocked == []
     context.close()

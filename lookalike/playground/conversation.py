@@ -50,7 +50,7 @@ async def photo(services: Services, visitor: int, data: bytes, lang: str) -> Mes
     and their private chat)."""
     started = time.perf_counter()
     if len(data) > MAX_DOWNLOAD_BYTES:  # what Telegram would not let the bot download
-        return _done(Outcome("document", "too_large", fields={"bytes": len(data)}), say(lang, "too_large"), started)
+        return too_large(len(data), lang)
     admitted = services.admission.admit(visitor, visitor, uses_pool=True)
     if isinstance(admitted, Refusal):
         services.analytics.photo_answered(admitted.reason)
@@ -67,6 +67,11 @@ async def photo(services: Services, visitor: int, data: bytes, lang: str) -> Mes
         buttons=[[{"label": button.label, "data": button.data} for button in row] for row in reply.buttons],
     )
     return _done(outcome, message, started)
+
+
+def too_large(size: int, lang: str) -> Message:
+    """The bot's answer to a file larger than Telegram lets it download (``size`` bytes or more)."""
+    return _done(Outcome("document", "too_large", fields={"bytes": size}), say(lang, "too_large"), time.perf_counter())
 
 
 async def press(services: Services, visitor: int, data: str, lang: str) -> Message:

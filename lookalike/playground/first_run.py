@@ -7,10 +7,17 @@ README gives them::
     python build_embeddings.py PHOTOS --out ASSETS --jitters 1
 
 so the playground imports neither the fetcher nor the builder (the flow stays one-way), and
-what the page shows as progress is what the commands print (their last line, and tqdm's
-percentage where there is one). ``--jitters 1`` builds ~4x faster than the default 10, for a
-first look; ``build_embeddings.py`` with its defaults refines the index later. The server
-loads the new index when the build has swapped it in, as the bot would.
+every other choice is the commands' own default (the fetcher's photos a person among them).
+``--jitters 1`` builds ~4x faster than the default 10, for a first look;
+``build_embeddings.py`` with its defaults refines the index later. The server loads the new
+index when the build has swapped it in, as the bot would.
+
+The progress the page shows is what the commands print. Without a terminal (and a child's
+output is a pipe) they log a line every 5% or 30 s (``lookalike.progress.LogProgress``):
+``INFO progress: analysing: 250/5000 photos (5%), 7.9 photos/s, 10 min left``, and
+``analysing: 5000/5000 photos in 10 min (7.9 photos/s)`` when a stage ends; with one they
+draw tqdm's bar, ``analysing:  42%|████▏     | 2100/5000 [...]``. Either gives the stage
+(``analysing``) and its percentage; the last line of any kind is shown beside them.
 """
 
 from __future__ import annotations
@@ -30,14 +37,18 @@ TOOLS = Path(lookalike.__file__).resolve().parent.parent
 """Where fetch_celebrities.py and build_embeddings.py are: the project's root."""
 DEFAULT_LIMIT = 300
 MAX_LIMIT = 5000
-_PERCENT = re.compile(r"(\d{1,3})%\|")
+_LOGGED = re.compile(r"(?P<stage>[\w .-]+): (?P<done>\d+)/(?P<total>\d+) \w+ (?:\(\d+%\)|in )")
+"""LogProgress's line as it goes, ``(5%)``, and its last, ``in 10 min``: the stage, done and total."""
+_BAR = re.compile(r"(?:(?P<stage>[\w .-]+): *)?(?P<percent>\d{1,3})%\|")
+"""tqdm's bar: the stage (its ``desc``) when it has one, and the percentage."""
 
 
 @dataclass
 class Progress:
     state: str = "idle"  # idle, fetching, building, done, failed
     line: str = ""  # the running command's last line of output
-    percent: int | None = None  # tqdm's, when the command shows one
+    stage: str = ""  # the running command's stage, as its progress lines name it: fetching, analysing...
+    percent: int | None = None  # how far that stage is, when the command has said
     error: str = ""
 
     def to_json(self) -> dict:
@@ -64,6 +75,8 @@ class FirstRun:
             return "a first run is already under way"
         if not 2 <= limit <= MAX_LIMIT:
             return f"the number of celebrities must be between 2 and {MAX_LIMIT}"
+        if not contact.strip() or not contact.isprintable():
+            return "the contact must be one line: your e-mail or web page"
         self.progress = Progress(state="fetching")
         self._task = asyncio.create_task(self._run(contact.strip(), limit), name="first-run")
         return None
@@ -85,14 +98,14 @@ class FirstRun:
         build += ["--jitters", "1"]
         try:
             for state, command in (("fetching", fetch), ("building", build)):
-                self.progress.state, self.progress.percent = state, None
+                self.progress.state, self.progress.stage, self.progress.percent = state, "", None
                 status = await self._command(command)
                 if status != 0:
                     self.progress.state = "failed"
                     self.progress.error = f"{Path(command[0]).name} stopped with status {status}: {self.progress.line}"
                     log.error("first run: %s", self.progress.error)
                     return
-            self.progress.state, self.progress.percent = "done", 100
+            self.progress.state, self.progress.stage, self.progress.percent = "done", "", 100
             log.info("first run: fetched and built %s", self.assets_dir)
         except OSError as exc:
             self.progress.state, self.progress.error = "failed", str(exc)
@@ -116,6 +129,19 @@ class FirstRun:
         if not line:
             return
         self.progress.line = line[-300:]
-        found = _PERCENT.search(line)
-        if found:
-            self.progress.percent = min(100, int(found.group(1)))
+        found = stage_progress(line)
+        if found is not None:
+            self.progress.stage, self.progress.percent = found
+
+
+def stage_progress(line: str) -> tuple[str, int] | None:
+    """The stage a command's output line reports on, and how far it is (whole percent, never
+    100 before the stage's end); None for a line that is not a progress line."""
+    logged = _LOGGED.search(line)
+    if logged is not None:
+        done, total = int(logged["done"]), int(logged["total"])
+        return logged["stage"].strip(), 100 * done // total if total else 100
+    bar = _BAR.search(line)
+    if bar is not None:
+        return (bar["stage"] or "").strip(), min(100, int(bar["percent"]))
+    return None

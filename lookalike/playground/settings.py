@@ -2,13 +2,17 @@
 (ASSETS_DIR, WORKERS, MAX_PENDING, USER_IN_FLIGHT, USER_PER_MINUTE, INDEX_POLL_SECONDS,
 LOG_LEVEL) and its own, each also a flag of ``python bot.py --playground``:
 
-PLAYGROUND_LISTEN  --listen   address to serve on                   (127.0.0.1: this machine only)
-PLAYGROUND_PORT    --port     port                                  (8000)
-PLAYGROUND_SECRET  --secret   set: the operator page asks for it, from any address;
-                              unset: the operator page answers this machine (loopback) only
-PLAYGROUND_PHOTOS             the first run's photo folder          (photos beside ASSETS_DIR)
+PLAYGROUND_LISTEN       --listen       address to serve on              (127.0.0.1: this machine only)
+PLAYGROUND_PORT         --port         port                             (8000)
+PLAYGROUND_SECRET       --secret       the operator's secret (16 characters or more): set, the operator
+                                       logs in with it, from any address; unset, the operator is this
+                                       machine's browser, and only while the playground listens on
+                                       loopback and the request came through no proxy
+PLAYGROUND_SECRET_FILE  --secret-file  the same secret from a file (compose secrets, systemd
+                                       LoadCredential=), its trailing newline dropped
+PLAYGROUND_PHOTOS                      the first run's photo folder     (photos beside ASSETS_DIR)
 WIKIDATA_SPARQL_URL, COMMONS_API_URL   the first run's Wikimedia endpoints (the fetcher's defaults)
-WIKIMEDIA_CONTACT             the first run's --contact, prefilled on the page
+WIKIMEDIA_CONTACT                      the first run's --contact, prefilled on the operator's page
 """
 
 from __future__ import annotations
@@ -16,12 +20,17 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from lookalike.bot.config import ConfigError, _number
 
 DEFAULT_PORT = 8000
+MIN_SECRET_CHARS = 16
+"""The secret is typed into a login form that anyone the playground is served to can reach:
+a short one could be guessed there."""
+MAX_SECRET_FILE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -42,32 +51,19 @@ class Settings:
     contact: str = ""
 
     @classmethod
-    def from_env(cls, argv: list[str], env: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, argv: list[str], env: Mapping[str, str] | None = None) -> Settings:
         env = dict(os.environ) if env is None else env
-        parser = argparse.ArgumentParser(prog="bot.py --playground", description="The bot in a browser, no Telegram.")
-        parser.add_argument("--playground", action="store_true", help=argparse.SUPPRESS)
-        parser.add_argument(
-            "--listen",
-            default=env.get("PLAYGROUND_LISTEN") or "127.0.0.1",
-            help="address to serve on (PLAYGROUND_LISTEN; default 127.0.0.1, this machine only)",
-        )
-        parser.add_argument(
-            "--port",
-            default=env.get("PLAYGROUND_PORT") or str(DEFAULT_PORT),
-            help=f"port (PLAYGROUND_PORT; default {DEFAULT_PORT})",
-        )
-        parser.add_argument(
-            "--secret",
-            default=env.get("PLAYGROUND_SECRET") or None,
-            help="the operator page's secret, asked from any address (PLAYGROUND_SECRET; "
-            "default none: the operator page answers this machine only)",
-        )
-        args = parser.parse_args(argv)
+        args = parser(env).parse_args(argv)
         workers = _number(env, "WORKERS", os.cpu_count() or 1, int, minimum=1)
         log_level = env.get("LOG_LEVEL", "INFO").upper()
         if not isinstance(logging.getLevelName(log_level), int):
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
         assets_dir = Path(env.get("ASSETS_DIR") or "assets")
+        secret = read_secret({"PLAYGROUND_SECRET": args.secret, "PLAYGROUND_SECRET_FILE": args.secret_file})
+        if secret is not None and len(secret) < MIN_SECRET_CHARS:
+            raise ConfigError(
+                f"PLAYGROUND_SECRET must be at least {MIN_SECRET_CHARS} characters (openssl rand -hex 16 makes one)"
+            )
         return cls(
             listen=args.listen,
             port=_number({"--port": args.port}, "--port", DEFAULT_PORT, int, minimum=1, maximum=65535),
@@ -79,8 +75,61 @@ class Settings:
             user_per_minute=_number(env, "USER_PER_MINUTE", 12, int, minimum=1),
             index_poll_seconds=_number(env, "INDEX_POLL_SECONDS", 5.0, float, minimum=0.1),
             log_level=log_level,
-            secret=args.secret,
+            secret=secret,
             sparql_url=env.get("WIKIDATA_SPARQL_URL") or None,
             commons_api_url=env.get("COMMONS_API_URL") or None,
             contact=env.get("WIKIMEDIA_CONTACT", ""),
         )
+
+
+def parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
+    """``bot.py --playground``'s flags, each defaulting to its environment variable."""
+    parser = argparse.ArgumentParser(prog="bot.py --playground", description="The bot in a browser, no Telegram.")
+    parser.add_argument("--playground", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--listen",
+        default=env.get("PLAYGROUND_LISTEN") or "127.0.0.1",
+        help="address to serve on (PLAYGROUND_LISTEN; default 127.0.0.1, this machine only)",
+    )
+    parser.add_argument(
+        "--port",
+        default=env.get("PLAYGROUND_PORT") or str(DEFAULT_PORT),
+        help=f"port (PLAYGROUND_PORT; default {DEFAULT_PORT})",
+    )
+    parser.add_argument(
+        "--secret",
+        default=env.get("PLAYGROUND_SECRET") or None,
+        help="the operator's secret, asked by a login form from any address (PLAYGROUND_SECRET; "
+        "default none: the operator is this machine's browser, while listening on loopback only)",
+    )
+    parser.add_argument(
+        "--secret-file",
+        default=env.get("PLAYGROUND_SECRET_FILE") or None,
+        help="the operator's secret from a file, e.g. /run/secrets/... (PLAYGROUND_SECRET_FILE)",
+    )
+    return parser
+
+
+def read_secret(env: Mapping[str, str | None]) -> str | None:
+    """PLAYGROUND_SECRET, or the content of the file PLAYGROUND_SECRET_FILE names without its
+    trailing newline; None when neither is set. Each failure is one line naming the variable
+    and the file, never the secret. (The bot reads TELEGRAM_BOT_TOKEN_FILE the same way.)"""
+    value, path = env.get("PLAYGROUND_SECRET") or None, env.get("PLAYGROUND_SECRET_FILE") or None
+    if value is not None and path is not None:
+        raise ConfigError("PLAYGROUND_SECRET and PLAYGROUND_SECRET_FILE are both set: set one of them")
+    if path is None:
+        return value
+    try:
+        with open(path, "rb") as file:
+            raw = file.read(MAX_SECRET_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read PLAYGROUND_SECRET_FILE {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_SECRET_FILE_BYTES:
+        raise ConfigError(f"PLAYGROUND_SECRET_FILE {path} is larger than 64 KiB: not a secret file")
+    try:
+        text = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise ConfigError(f"PLAYGROUND_SECRET_FILE {path} is not UTF-8 text") from None
+    if not text:
+        raise ConfigError(f"PLAYGROUND_SECRET_FILE {path} is empty")
+    return text

@@ -83,6 +83,16 @@ class PlaygroundProcess:
         return self.process.returncode
 
 
+def csp_violations(page) -> list[str]:
+    """The Content-Security-Policy violations ``page`` reports from now on (chromium logs each
+    one to the console): what the playground's CSP blocked of its own pages."""
+    found: list[str] = []
+    page.on(
+        "console", lambda message: found.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    return found
+
+
 @contextlib.contextmanager
 def chromium() -> Iterator:
     """A headless Debian chromium under playwright; skipped (failed under CI=true) without one."""

@@ -6,7 +6,15 @@ const $ = (id) => document.getElementById(id);
 const lang = $("lang");
 lang.value = (navigator.language || "en").toLowerCase().startsWith("ru") ? "ru" : "en";
 
+const OPERATOR_HOW = {
+  local: "open this page on the machine the playground runs on, not through a proxy (or set PLAYGROUND_SECRET).",
+  closed: "the playground listens beyond this machine, so set PLAYGROUND_SECRET and log in.",
+};
+
+let nextRefresh;
+
 async function refresh() {
+  clearTimeout(nextRefresh);
   const state = await (await fetch("/api/state")).json();
   $("chat").hidden = !state.index;
   $("first-run").hidden = !!state.index;
@@ -14,12 +22,29 @@ async function refresh() {
     $("index-line").textContent = `${state.index.celebrities} celebrities in the index (version ${state.index.version})`;
     return;
   }
-  $("assets-dir").textContent = state.assets_dir;
-  document.querySelectorAll(".photos-dir").forEach((span) => { span.textContent = state.photos_dir; });
-  $("problem").textContent = state.problem;
-  if (!$("contact").value) $("contact").value = state.contact;
+  $("first-run-form").hidden = !state.operator;
+  $("first-run-operator-only").hidden = state.operator;
+  if (state.operator) {
+    $("assets-dir").textContent = state.assets_dir;
+    document.querySelectorAll(".photos-dir").forEach((span) => { span.textContent = state.photos_dir; });
+    $("problem").textContent = state.problem;
+    if (!$("contact").value) $("contact").value = state.contact;
+  } else {
+    showHowToLogIn(state.access);
+  }
   showProgress(state.first_run);
-  setTimeout(refresh, state.first_run.state === "idle" || state.first_run.state === "failed" ? 5000 : 1000);
+  nextRefresh = setTimeout(refresh, state.first_run.state === "idle" || state.first_run.state === "failed" ? 5000 : 1000);
+}
+
+function showHowToLogIn(access) {
+  if (access !== "login") {
+    $("first-run-how").textContent = OPERATOR_HOW[access];
+    return;
+  }
+  const link = document.createElement("a");
+  link.href = "/operator/login?then=/";
+  link.textContent = "log in";
+  $("first-run-how").replaceChildren(link);
 }
 
 function showProgress(progress) {
@@ -30,18 +55,26 @@ function showProgress(progress) {
     done: "Done: loading the index…", failed: "Failed"}[progress.state] || "";
   if (progress.percent === null) $("first-run-bar").removeAttribute("value");
   else $("first-run-bar").value = progress.percent;
-  $("first-run-line").textContent = progress.line;
-  $("first-run-error").textContent = progress.error;
+  $("first-run-stage").textContent = running && progress.percent !== null
+    ? `${progress.stage ? progress.stage + " " : ""}${progress.percent}%` : "";
+  $("first-run-line").textContent = progress.line || "";
+  $("first-run-error").textContent = progress.error || "";
 }
 
 $("first-run-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const answer = await fetch("/api/first-run", {method: "POST", headers: {"Content-Type": "application/json"},
     body: JSON.stringify({contact: $("contact").value, limit: Number($("limit").value)})});
-  const body = await answer.json();
+  const body = await answerOf(answer, (text) => ({error: text}));
   if (body.error) $("first-run-error").textContent = body.error;
-  else showProgress(body);
+  else refresh(); // at once, and every second while it runs
 });
+
+// The JSON the server answered, or, for a refusal in plain text (403, 408, 413...), ``asText`` of it.
+async function answerOf(answer, asText) {
+  if ((answer.headers.get("Content-Type") || "").startsWith("application/json")) return answer.json();
+  return asText((await answer.text()).trim());
+}
 
 function bubble(kind) {
   const div = document.createElement("div");
@@ -119,7 +152,7 @@ async function send(file) {
   form.append("photo", file, file.name);
   try {
     const answer = await fetch("/api/photo", {method: "POST", body: form});
-    showAnswer(reply, await answer.json());
+    showAnswer(reply, await answerOf(answer, (text) => ({text, buttons: [], outcome: "refused"})));
   } catch (error) {
     showAnswer(reply, {text: `The playground did not answer: ${error}`, buttons: [], outcome: "unsent"});
   }
@@ -128,7 +161,7 @@ async function send(file) {
 async function press(data) {
   const answer = await fetch("/api/button", {method: "POST", headers: {"Content-Type": "application/json"},
     body: JSON.stringify({data, lang: lang.value})});
-  const message = await answer.json();
+  const message = await answerOf(answer, (text) => ({alert: text}));
   if (message.alert) alertBox(message.alert);
   else showAnswer(bubble("bot"), message);
 }
