@@ -36,8 +36,8 @@ def test_the_lfw_catalog_csv_reads_as_typed_records_with_genders():
 
 def test_a_catalog_json_as_the_fetcher_writes_it_reads_back_unchanged(tmp_path):
     from lookalike.catalog import read_catalog
-    from lookalike.fetcher.celebrity_fetch import write_catalog
     from lookalike.fetcher.commons import FileInfo
+    from lookalike.fetcher.photo_folder import write_catalog
     from lookalike.fetcher.wikidata import Person
 
     person = Person("Q37079", "File:Tom Cruise.jpg", 120, {"en": "Tom Cruise", "ru": "Том Круз"}, "", "male", 1962)
