@@ -373,13 +373,13 @@ def test_ctrl_c_leaves_every_photo_with_its_record_and_the_next_run_finishes(fak
     finally:
         signal.signal(signal.SIGINT, inherited)
     deadline = time.monotonic() + 30
-    while len(fake.thumb_hits()) < 4 and time.monotonic() < deadline:
+    while len(fake.thumb_hits()) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signal.SIGINT)  # Bush's first two photos on their way, his other three not started
     output, _ = process.communicate(timeout=30)
     assert process.returncode == 130, output
     published = check_every_photo_is_its_files(fake, out)
-    assert 2 <= len(published) < 11, output
+    assert 2 <= len(catalog(out)[BUSH]["images"]) < 5, output  # what he got is published, with its records
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
     fake.image_delay = 0
     run(fake, out)

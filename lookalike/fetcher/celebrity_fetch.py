@@ -230,7 +230,7 @@ def _fetch_photos(
         except BaseException:
             client.stop()  # waiting retries give up; requests in flight end within their timeout
             pool.shutdown(wait=True, cancel_futures=True)
-            _harvest(running, folder, report, progress, block=False)
+            _harvest(running, folder, report, progress, block=False, final=True)
             raise
 
 
@@ -265,9 +265,17 @@ def as_jpeg(data: bytes) -> bytes:
 
 
 def _harvest(
-    running: dict[Future, tuple[Job, Candidate]], folder: PhotoFolder, report: Report, progress: Progress, block: bool
+    running: dict[Future, tuple[Job, Candidate]],
+    folder: PhotoFolder,
+    report: Report,
+    progress: Progress,
+    block: bool,
+    final: bool = False,
 ) -> dict[Future, tuple[Job, Candidate]]:
-    done, _ = wait(running, timeout=None if block else 0, return_when=FIRST_COMPLETED)
+    """The finished downloads handed to their jobs, a job staged when its last one is in. ``final``:
+    after the pool's shutdown, every download (``wait`` does not count a download cancelled in the
+    queue as done, and its person would never be staged: their finished photos would be lost)."""
+    done = set(running) if final else wait(running, timeout=None if block else 0, return_when=FIRST_COMPLETED)[0]
     for future in done:
         job, candidate = running.pop(future)
         job.left -= 1
