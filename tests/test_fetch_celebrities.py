@@ -308,6 +308,7 @@ def test_every_request_names_the_tool_its_version_and_the_contact(fake, tmp_path
         ([], "--contact is required"),
         (["--contact", "me"], "neither an e-mail address nor a URL"),
         (["--contact", CONTACT, "--width", "400"], "--width 400: Wikimedia serves only"),
+        (["--contact", CONTACT, "--photos-per-person", "0"], "--photos-per-person must be at least 1"),
     ],
 )
 def test_a_missing_contact_or_a_non_standard_width_is_one_line(tmp_path, capsys, arguments, message):
