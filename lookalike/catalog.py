@@ -124,13 +124,7 @@ def read_catalog(folder: Path) -> Catalog:
 def record(fields: dict) -> CelebrityRecord:
     """``fields`` as a record: known fields checked (ValueError says which is wrong), a
     whole number written as text made an int, a JSON null dropped; others kept as they are."""
-    checked = {name: value for name, value in fields.items() if value is not None}
-    for name in _TEXT_FIELDS:
-        if name in checked and not isinstance(checked[name], str):
-            raise ValueError(f"{name} should be text, not {checked[name]!r}")
-    for name in _WHOLE_NUMBER_FIELDS:
-        if name in checked:
-            checked[name] = _whole_number(name, checked[name])
+    checked = _typed(fields, _TEXT_FIELDS, _WHOLE_NUMBER_FIELDS)
     names = checked.get("names")
     if names is not None and not (
         isinstance(names, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in names.items())
@@ -151,18 +145,25 @@ def _images(value: object) -> list[ImageRecord]:
     for number, image in enumerate(value):
         if not isinstance(image, dict):
             raise ValueError(f"images[{number}] should be an object, not {image!r}")
-        checked = {name: field for name, field in image.items() if field is not None}
-        for name in _IMAGE_TEXT_FIELDS:
-            if name in checked and not isinstance(checked[name], str):
-                raise ValueError(f"images[{number}].{name} should be text, not {checked[name]!r}")
-        for name in _IMAGE_WHOLE_NUMBER_FIELDS:
-            if name in checked:
-                checked[name] = _whole_number(f"images[{number}].{name}", checked[name])
+        checked = _typed(image, _IMAGE_TEXT_FIELDS, _IMAGE_WHOLE_NUMBER_FIELDS, f"images[{number}].")
         problem = _path_problem(checked.get("path"))
         if problem:
             raise ValueError(f"images[{number}].path {checked.get('path')!r}: {problem}")
         images.append(cast(ImageRecord, checked))
     return images
+
+
+def _typed(fields: dict, text: tuple[str, ...], numbers: tuple[str, ...], where: str = "") -> dict:
+    """``fields`` without JSON nulls, the ``text`` ones checked to be text, the ``numbers`` made
+    ints (a ValueError names the field, after ``where``)."""
+    checked = {name: value for name, value in fields.items() if value is not None}
+    for name in text:
+        if name in checked and not isinstance(checked[name], str):
+            raise ValueError(f"{where}{name} should be text, not {checked[name]!r}")
+    for name in numbers:
+        if name in checked:
+            checked[name] = _whole_number(f"{where}{name}", checked[name])
+    return checked
 
 
 def _path_problem(path: object) -> str | None:

@@ -422,18 +422,7 @@ def test_ctrl_c_leaves_every_photo_with_its_entry_and_the_next_run_finishes(tmp_
         files.append(FakeFile(title, face(person), f"Author {i}"))
     out = tmp_path / "photos"
     with FakeWikimedia(people, files, image_delay=0.4) as fake:
-        command = [
-            sys.executable,
-            str(ROOT / "fetch_celebrities.py"),
-            "--out",
-            str(out),
-            "--contact",
-            CONTACT,
-            "--sparql-url",
-            fake.sparql_url,
-            "--commons-api-url",
-            fake.api_url,
-        ]
+        command = fake.command(out, CONTACT)
         # Ctrl+C reaches a terminal's foreground job; a background shell (as CI may be) starts its
         # children with SIGINT ignored, which they would inherit: give the tool the terminal's case.
         inherited = signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -131,24 +130,8 @@ def fake():
         yield server
 
 
-def command(fake: FakeWikimedia, out: Path, *options: str) -> list[str]:
-    return [
-        sys.executable,
-        str(ROOT / "fetch_celebrities.py"),
-        "--out",
-        str(out),
-        "--contact",
-        CONTACT,
-        "--sparql-url",
-        fake.sparql_url,
-        "--commons-api-url",
-        fake.api_url,
-        *options,
-    ]
-
-
 def run(fake: FakeWikimedia, out: Path, *options: str) -> subprocess.CompletedProcess:
-    done = subprocess.run(command(fake, out, *options), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(fake.command(out, CONTACT, *options), cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done
 
@@ -368,7 +351,7 @@ def test_ctrl_c_leaves_every_photo_with_its_record_and_the_next_run_finishes(fak
     inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         process = subprocess.Popen(
-            command(fake, out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            fake.command(out, CONTACT), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
     finally:
         signal.signal(signal.SIGINT, inherited)

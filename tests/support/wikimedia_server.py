@@ -36,11 +36,15 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import sys
 import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from tests.support.data import ROOT
 
 ENTITY = "http://www.wikidata.org/entity/"
 GENDER_QIDS = {"female": "Q6581072", "male": "Q6581097"}
@@ -128,6 +132,22 @@ class FakeWikimedia:
     def __exit__(self, *exc) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def command(self, out: Path, contact: str, *options: str) -> list[str]:
+        """fetch_celebrities.py as a process, fetching into ``out`` from this stand-in."""
+        return [
+            sys.executable,
+            str(ROOT / "fetch_celebrities.py"),
+            "--out",
+            str(out),
+            "--contact",
+            contact,
+            "--sparql-url",
+            self.sparql_url,
+            "--commons-api-url",
+            self.api_url,
+            *options,
+        ]
 
     def thumb_hits(self) -> list[Hit]:
         return [hit for hit in self.hits if hit.path.startswith("/thumb/")]
