@@ -59,7 +59,7 @@ def bush_files() -> list[FakeFile]:
         "Scanner",
         mime="image/png",
         depicts=[BUSH],
-        categories=["Signatures of presidents of the United States"],
+        categories=["Signatures of presidents of the United States", "George W. Bush"],  # split by the continuation
     )
     return [portrait, painting, photos[0], group, photos[1], signature, photos[2], photos[3]]
 
@@ -310,6 +310,23 @@ def test_a_changed_photo_replaces_only_what_it_must(fake, tmp_path):
     assert [i["file"] for i in images][0] == "File:George W. Bush 2001.jpg" and len(images) == 5
     assert "File:George W. Bush 2002.jpg" not in [i["file"] for i in images]
     check_every_photo_is_its_files(fake, tmp_path)
+
+
+def test_a_file_the_fetcher_does_not_name_is_never_removed_and_its_record_stays(fake, tmp_path):
+    fetch(fake, tmp_path)
+    entries = catalog(tmp_path)
+    mine = {"path": f"{RUMSFELD}.jpg", "source": "mine", "author": "me"}  # another person's photo...
+    selfie = {"path": "selfies/bush.jpg", "source": "mine", "author": "me"}  # ...and an operator's own
+    (tmp_path / "selfies").mkdir()
+    (tmp_path / "selfies" / "bush.jpg").write_bytes(face("George_W_Bush", 9))
+    entries[BUSH]["images"] += [mine, selfie]
+    (tmp_path / "catalog.json").write_text(json.dumps(entries), encoding="utf-8")
+    fake.people[0].files = ["File:George W. Bush 2001.jpg"]  # Bush is looked up again, his photos redone
+    fetch(fake, tmp_path, photos_per_person=2)
+    assert (tmp_path / f"{RUMSFELD}.jpg").read_bytes() == face("Donald_Rumsfeld", 1)
+    assert (tmp_path / "selfies" / "bush.jpg").exists()
+    images = catalog(tmp_path)[BUSH]["images"]
+    assert images[-2:] == [mine, selfie] and images[0]["file"] == "File:George W. Bush 2001.jpg"
 
 
 def test_a_429_on_the_search_pauses_every_request_then_the_search_is_answered(fake, tmp_path):

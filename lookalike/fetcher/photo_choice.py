@@ -17,6 +17,7 @@ file's title could smuggle into a path, and the same for the same file on every 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import cast
 
@@ -35,6 +36,12 @@ def image_path(qid: str, source: str, title: str) -> str:
     if source == P18:
         return f"{qid}.jpg"
     return f"{qid}/{hashlib.sha1(title.encode('utf-8')).hexdigest()[:HASH_DIGITS]}.jpg"
+
+
+def named_by_fetcher(qid: str, path: str) -> bool:
+    """Whether ``path`` is one ``image_path`` gives the person: the only photos the fetcher ever
+    replaces or removes (a record an operator wrote by hand may name any file)."""
+    return path == f"{qid}.jpg" or re.fullmatch(rf"{re.escape(qid)}/[0-9a-f]{{{HASH_DIGITS}}}\.jpg", path) is not None
 
 
 @dataclass

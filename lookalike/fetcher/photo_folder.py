@@ -31,7 +31,7 @@ from typing import cast
 
 from lookalike import catalog
 from lookalike.catalog import Catalog, CelebrityRecord, ImageRecord
-from lookalike.fetcher.photo_choice import P18, Candidate, image_path
+from lookalike.fetcher.photo_choice import P18, Candidate, image_path, named_by_fetcher
 from lookalike.fetcher.wikidata import Person
 
 STAGING = ".fetch-partial"
@@ -91,11 +91,12 @@ class PhotoFolder:
     # ------------------------------------------------------------------ what is here
 
     def recorded(self, qid: str) -> list[ImageRecord]:
-        """The person's photo records: ``images``, or for an entry an older fetcher wrote, its
-        top-level fields as the record of ``<QID>.jpg``."""
+        """The person's photo records of files the fetcher names (``named_by_fetcher``): from
+        ``images``, or for an entry an older fetcher wrote, its top-level fields as the record of
+        ``<QID>.jpg``."""
         entry = self.catalog.get(qid) or CelebrityRecord()
         if "images" in entry:
-            return list(entry["images"])
+            return [record for record in entry["images"] if named_by_fetcher(qid, record["path"])]
         if not entry.get("file"):
             return []
         credit = {name: entry[name] for name in PHOTO_FIELDS if name in entry}  # type: ignore[literal-required]
@@ -176,7 +177,10 @@ class PhotoFolder:
         return Staged(len(images), already)
 
     def _entry(self, person: Person, images: list[ImageRecord]) -> CelebrityRecord | None:
+        """The person's new entry: their other fields kept, Wikidata's refreshed, ``images``, then
+        the records of files the fetcher does not name, as they were (it never touches those)."""
         old = self.catalog.get(person.qid)
+        images = images + [r for r in (old or {}).get("images", []) if not named_by_fetcher(person.qid, r["path"])]
         if old is None and not images:
             return None
         kept = {name: value for name, value in (old or {}).items() if name not in (*PHOTO_FIELDS, "images")}
