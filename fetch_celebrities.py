@@ -2,6 +2,7 @@
 
     python fetch_celebrities.py --out photos --contact you@example.org [--limit 5000]
         [--lang en,ru] [--occupation Q33999 ...] [--country Q159 ...] [--min-sitelinks N]
+        [--born-after YEAR] [--photos-per-person 5] [--artworks]
         [--width 500] [--workers N] [--sparql-url URL] [--commons-api-url URL]
         [--dump latest-all.json.gz [--scheduler tcp://HOST:8786 | local]]
 
@@ -58,6 +59,22 @@ def main(argv: Iterable[str] | None = None) -> int:
         help="only people with at least N sitelinks (raise it if the query service times out)",
     )
     parser.add_argument(
+        "--born-after", type=int, metavar="YEAR", help="only people born in a later year (Wikidata's P569)"
+    )
+    parser.add_argument(
+        "--photos-per-person",
+        type=int,
+        default=celebrity_fetch.PHOTOS_PER_PERSON,
+        metavar="N",
+        help=f"photos of each person at most: Wikidata's image, then Commons files depicting them, then their "
+        f"Commons category's (default {celebrity_fetch.PHOTOS_PER_PERSON}; 1: Wikidata's image only)",
+    )
+    parser.add_argument(
+        "--artworks",
+        action="store_true",
+        help="keep paintings, drawings, engravings, statues, coins, stamps... (photos only by default)",
+    )
+    parser.add_argument(
         "--width", type=int, default=500, help=f"thumbnail width, one of {', '.join(map(str, commons.STANDARD_WIDTHS))}"
     )
     parser.add_argument("--workers", type=int, default=2, help="requests at a time (default 2, as Wikimedia asks)")
@@ -90,7 +107,10 @@ def main(argv: Iterable[str] | None = None) -> int:
         occupations=args.occupation,
         countries=args.country,
         min_sitelinks=args.min_sitelinks,
+        born_after=args.born_after,
         width=args.width,
+        photos_per_person=args.photos_per_person,
+        artworks=args.artworks,
         workers=args.workers,
         page_size=args.page_size,
         sparql_url=args.sparql_url,
@@ -121,7 +141,12 @@ def _check(args: argparse.Namespace) -> str | None:
         return f"--contact {contact!r} is neither an e-mail address nor a URL"
     if args.width not in commons.STANDARD_WIDTHS:
         return f"--width {args.width}: Wikimedia serves only {', '.join(map(str, commons.STANDARD_WIDTHS))}"
-    for name, value in (("--limit", args.limit), ("--workers", args.workers), ("--page-size", args.page_size)):
+    for name, value in (
+        ("--limit", args.limit),
+        ("--workers", args.workers),
+        ("--page-size", args.page_size),
+        ("--photos-per-person", args.photos_per_person),
+    ):
         if value < 1:
             return f"{name} must be at least 1"
     if args.dump is not None and not args.dump.exists():

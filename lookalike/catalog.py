@@ -27,6 +27,21 @@ CSV_NAME = "catalog.csv"
 NAMES = (JSON_NAME, CSV_NAME)
 
 
+class ImageRecord(TypedDict, total=False):
+    """One photo file of a celebrity, with its own credit (the fetcher writes one per file it keeps)."""
+
+    path: str  # relative to the photo folder, forward slashes: "Q42.jpg", "Q42/3f2a9c0d1e4b5a67.jpg"
+    source: str  # "P18" (Wikidata's image), "depicts" (a Commons file depicting the person), "category" (P373)
+    file: str
+    file_page: str
+    photo_url: str
+    photo_width: int
+    author: str
+    license: str
+    license_url: str
+    depicts: int  # how many people the file's structured data say it depicts (a group photo: several)
+
+
 class CelebrityRecord(TypedDict, total=False):
     """One celebrity's catalog fields (every one optional; unknown fields pass through).
 
@@ -42,6 +57,7 @@ class CelebrityRecord(TypedDict, total=False):
     gender: str
     born: int  # year of birth
     sitelinks: int  # Wikimedia articles about the person: the fetcher's fame order
+    commons_category: str  # the person's category on Wikimedia Commons (Wikidata P373)
     file: str  # the Commons file, "File:Tom Cruise by Gage Skidmore 2.jpg"
     file_page: str
     photo_url: str
@@ -49,25 +65,25 @@ class CelebrityRecord(TypedDict, total=False):
     author: str  # the photo's author, for the credit line CC BY and CC BY-SA ask for
     license: str
     license_url: str
+    images: list[ImageRecord]  # every photo file of the person, best first, each with its credit
     key: str  # added by the builder in celebrities.json: the file stem or folder name
     photos: int  # added by the builder: photos kept
 
 
 Catalog = dict[str, CelebrityRecord]
 
+_CREDIT_TEXT_FIELDS = ("file", "file_page", "photo_url", "author", "license", "license_url")
 _TEXT_FIELDS = (
     "name",
     "link",
     "wikidata",
     "gender",
-    "file",
-    "file_page",
-    "photo_url",
-    "author",
-    "license",
-    "license_url",
+    "commons_category",
+    *_CREDIT_TEXT_FIELDS,
 )
 _WHOLE_NUMBER_FIELDS = ("born", "sitelinks", "photo_width")
+_IMAGE_TEXT_FIELDS = ("path", "source", *_CREDIT_TEXT_FIELDS)
+_IMAGE_WHOLE_NUMBER_FIELDS = ("photo_width", "depicts")
 
 
 class CatalogError(Exception):
@@ -108,19 +124,57 @@ def read_catalog(folder: Path) -> Catalog:
 def record(fields: dict) -> CelebrityRecord:
     """``fields`` as a record: known fields checked (ValueError says which is wrong), a
     whole number written as text made an int, a JSON null dropped; others kept as they are."""
-    checked = {name: value for name, value in fields.items() if value is not None}
-    for name in _TEXT_FIELDS:
-        if name in checked and not isinstance(checked[name], str):
-            raise ValueError(f"{name} should be text, not {checked[name]!r}")
-    for name in _WHOLE_NUMBER_FIELDS:
-        if name in checked:
-            checked[name] = _whole_number(name, checked[name])
+    checked = _typed(fields, _TEXT_FIELDS, _WHOLE_NUMBER_FIELDS)
     names = checked.get("names")
     if names is not None and not (
         isinstance(names, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in names.items())
     ):
         raise ValueError(f'names should be an object of language -> name, like {{"en": "..."}}, not {names!r}')
+    if "images" in checked:
+        checked["images"] = _images(checked["images"])
     return cast(CelebrityRecord, checked)
+
+
+def _images(value: object) -> list[ImageRecord]:
+    """The ``images`` list checked: objects with a relative ``path`` inside the folder (the text came
+    from a file anyone may edit and names photos the builder matches it against, so no ``..`` and no
+    absolute path), text fields text, ``photo_width`` and ``depicts`` whole numbers."""
+    if not isinstance(value, list):
+        raise ValueError(f"images should be a list of objects, not {value!r}")
+    images = []
+    for number, image in enumerate(value):
+        if not isinstance(image, dict):
+            raise ValueError(f"images[{number}] should be an object, not {image!r}")
+        checked = _typed(image, _IMAGE_TEXT_FIELDS, _IMAGE_WHOLE_NUMBER_FIELDS, f"images[{number}].")
+        problem = _path_problem(checked.get("path"))
+        if problem:
+            raise ValueError(f"images[{number}].path {checked.get('path')!r}: {problem}")
+        images.append(cast(ImageRecord, checked))
+    return images
+
+
+def _typed(fields: dict, text: tuple[str, ...], numbers: tuple[str, ...], where: str = "") -> dict:
+    """``fields`` without JSON nulls, the ``text`` ones checked to be text, the ``numbers`` made
+    ints (a ValueError names the field, after ``where``)."""
+    checked = {name: value for name, value in fields.items() if value is not None}
+    for name in text:
+        if name in checked and not isinstance(checked[name], str):
+            raise ValueError(f"{where}{name} should be text, not {checked[name]!r}")
+    for name in numbers:
+        if name in checked:
+            checked[name] = _whole_number(f"{where}{name}", checked[name])
+    return checked
+
+
+def _path_problem(path: object) -> str | None:
+    """Why ``path`` is not a relative path inside the photo folder, or None."""
+    if not isinstance(path, str) or not path:
+        return "a path relative to the photo folder is required"
+    if "\\" in path or path.startswith("/"):
+        return "should be relative to the photo folder, with forward slashes"
+    if any(part in ("..", ".", "") for part in path.split("/")):
+        return "should not contain '..', '.' or empty parts"
+    return None
 
 
 def _whole_number(name: str, value: object) -> int:

@@ -36,8 +36,8 @@ def test_the_lfw_catalog_csv_reads_as_typed_records_with_genders():
 
 def test_a_catalog_json_as_the_fetcher_writes_it_reads_back_unchanged(tmp_path):
     from lookalike.catalog import read_catalog
-    from lookalike.fetcher.celebrity_fetch import write_catalog
     from lookalike.fetcher.commons import FileInfo
+    from lookalike.fetcher.photo_folder import write_catalog
     from lookalike.fetcher.wikidata import Person
 
     person = Person("Q37079", "File:Tom Cruise.jpg", 120, {"en": "Tom Cruise", "ru": "Том Круз"}, "", "male", 1962)
@@ -51,6 +51,21 @@ def test_a_catalog_json_as_the_fetcher_writes_it_reads_back_unchanged(tmp_path):
     assert catalog == written  # every field, the unknown one too
     assert list(catalog) == ["Q2", "Q37079"]  # the fetcher's QID order
     assert catalog["Q37079"]["born"] == 1962 and catalog["Q37079"]["names"]["ru"] == "Том Круз"
+
+
+def test_photo_records_read_checked_with_their_credits_and_unknown_fields(tmp_path):
+    from lookalike.catalog import read_catalog
+
+    images = [
+        {"path": "Q42.jpg", "source": "P18", "file": "File:Douglas adams portrait.jpg", "photo_width": 500},
+        {"path": "Q42/3f2a9c0d1e4b5a67.jpg", "source": "depicts", "depicts": "3", "author": None, "mine": [1]},
+    ]
+    write(tmp_path, "catalog.json", json.dumps({"Q42": {"name": "Douglas Adams", "images": images}}))
+    (record,) = read_catalog(tmp_path).values()
+    assert record["images"] == [
+        images[0],
+        {"path": "Q42/3f2a9c0d1e4b5a67.jpg", "source": "depicts", "depicts": 3, "mine": [1]},
+    ]
 
 
 def test_whole_numbers_written_as_text_become_ints_and_json_nulls_are_absent(tmp_path):
@@ -79,6 +94,18 @@ def test_whole_numbers_written_as_text_become_ints_and_json_nulls_are_absent(tmp
         ("catalog.csv", "key,name\nCher,Cher\nCher,Cherilyn\n", "'Cher' has two entries"),
         ("catalog.csv", "key,name\nCher,Cher\n,Nobody\n", "line 3 has no key"),
         ("catalog.csv", "key,name,born\nCher,Cher,c. 1946\n", "'Cher': born should be a whole number"),
+        ("catalog.json", '{"Q1": {"images": {"path": "Q1.jpg"}}}', "'Q1': images should be a list of objects"),
+        ("catalog.json", '{"Q1": {"images": ["Q1.jpg"]}}', "'Q1': images[0] should be an object"),
+        ("catalog.json", '{"Q1": {"images": [{"source": "P18"}]}}', "images[0].path None: a path relative to the"),
+        ("catalog.json", '{"Q1": {"images": [{"path": "Q1/../../x.jpg"}]}}', "should not contain '..'"),
+        ("catalog.json", '{"Q1": {"images": [{"path": "/etc/passwd"}]}}', "should be relative to the photo folder"),
+        ("catalog.json", '{"Q1": {"images": [{"path": "Q1\\\\a.jpg"}]}}', "with forward slashes"),
+        ("catalog.json", '{"Q1": {"images": [{"path": "Q1.jpg", "author": 5}]}}', "images[0].author should be text"),
+        (
+            "catalog.json",
+            '{"Q1": {"images": [{"path": "Q1.jpg"}, {"path": "Q1/a.jpg", "photo_width": "wide"}]}}',
+            "'Q1': images[1].photo_width should be a whole number, not 'wide'",
+        ),
     ],
 )
 def test_a_bad_catalog_stops_the_builder_and_the_fetcher_with_the_file_and_the_fault(tmp_path, name, text, says):

@@ -45,6 +45,7 @@ def people() -> list[FakePerson]:
             "male",
             None,
             "1952-03-11T00:00:00Z",
+            "Douglas Adams",  # P373, as the real entity has it
         ),
         FakePerson(
             "Q1001",

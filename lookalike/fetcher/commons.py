@@ -1,17 +1,21 @@
-"""The photos and their credits: Wikimedia Commons' Action API, ``prop=imageinfo``.
+"""The photos and their credits: Wikimedia Commons' Action API, ``prop=imageinfo|categories``.
 
-One request asks for up to 50 files (``titles=A|B|...``) with ``iiprop=url|extmetadata``
+One request asks for up to 50 files (``titles=A|B|...``) with ``iiprop=url|extmetadata|mime``
 and ``iiurlwidth``: each file's ``thumburl`` at that width, its ``descriptionurl`` (the
-file's page) and its extended metadata, of which only the licence and author keys are
-asked for (``iiextmetadatafilter``). Titles the API normalises or follows as redirects
-are mapped back; ``continue`` is followed until the batch is complete.
+file's page), its MIME type and its extended metadata, of which only the licence and author
+keys are asked for (``iiextmetadatafilter``); and the file's visible categories
+(``clshow=!hidden``, ``cllimit=max``: 500 for the whole request, shared by its files), which
+the artwork filter reads (``artworks``). Titles the API normalises or follows as redirects
+are mapped back; ``continue`` is followed until the batch is complete (a continued answer
+repeats the pages with the next part of their categories, which are added up).
 
 The author (``Artist``) comes as HTML and is kept as plain text. A file is used only
 under a licence that allows reuse with a credit line: public domain, CC0, CC BY and CC BY-SA
 (not NC, ND, GFDL-only, or anything marked ``NonFree``).
 
-Sources: mediawiki.org "API:Imageinfo" (parameters, ``thumburl``/``descriptionurl``,
-``extmetadata`` values as ``{"value", "source", "hidden"?}``), "API:Query" (``titles``
+Sources: mediawiki.org "API:Imageinfo" (parameters, ``thumburl``/``descriptionurl``/``mime``,
+``extmetadata`` values as ``{"value", "source", "hidden"?}``), "API:Categories" (``clshow``,
+``cllimit``, ``clcontinue``; each category ``{"ns": 14, "title": "Category:..."}``), "API:Query" (``titles``
 up to 50, ``normalized``/``redirects``, ``continue``), "API:JSON version 2"
 (``formatversion=2``: ``pages`` a list, ``"missing": true``), "API:Etiquette" (batch
 titles rather than one request each), CommonsMetadata's field names (LicenseShortName,
@@ -23,7 +27,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from lookalike.catalog import CelebrityRecord
@@ -55,6 +60,9 @@ class FileInfo:
     license: str | None = None  # the short name, "CC BY-SA 3.0"
     license_url: str | None = None
     problem: str | None = None  # "missing on Commons", "licence not reusable (CC BY-NC 2.0)", ...
+    pageid: int | None = None  # the file page's id: its structured data are the MediaInfo entity M<pageid>
+    mime: str | None = None  # "image/jpeg"
+    categories: list[str] = field(default_factory=list)  # visible categories, "Category:Portrait paintings"
 
     def fields(self) -> CelebrityRecord:
         """The catalog's photo and credit fields (no author field when there is none)."""
@@ -76,29 +84,39 @@ def image_info(client: PoliteClient, api_url: str, titles: list[str], width: int
         "action": "query",
         "format": "json",
         "formatversion": "2",
-        "prop": "imageinfo",
-        "iiprop": "url|extmetadata",
+        "prop": "imageinfo|categories",
+        "iiprop": "url|extmetadata|mime",
         "iiurlwidth": str(width),
         "iiextmetadatafilter": "|".join(METADATA_KEYS),
+        "clshow": "!hidden",
+        "cllimit": "max",
         "redirects": "1",
         "titles": "|".join(titles),
     }
     aliases: dict[str, str] = {}
     pages: dict[str, dict] = {}
-    request = dict(params)
-    while True:
-        data = _json(client.get(api_url, request, accept="application/json").body)
+    for data in continued(client, api_url, params):
         query = data.get("query") or {}
         for mapping in (*query.get("normalized", ()), *query.get("redirects", ())):
             aliases[mapping["from"]] = mapping["to"]
         for page in query.get("pages", ()):
-            merged = pages.setdefault(page["title"], page)
-            if merged is not page and page.get("imageinfo"):
+            merged = pages.setdefault(page["title"], {**page, "categories": []})
+            if page.get("imageinfo"):
                 merged["imageinfo"] = page["imageinfo"]
-        if "continue" not in data:
-            break
-        request = {**params, **data["continue"]}
+            if isinstance(page.get("categories"), list):
+                merged["categories"] += page["categories"]
     return {title: _file_info(title, pages.get(_resolve(title, aliases))) for title in titles}
+
+
+def continued(client: PoliteClient, api_url: str, params: dict[str, str]) -> Iterator[dict]:
+    """The answers to a query and its continuations (``continue``), each checked JSON (``api_json``)."""
+    request = dict(params)
+    while True:
+        data = api_json(client.get(api_url, request, accept="application/json").body)
+        yield data
+        if not isinstance(data.get("continue"), dict):
+            return
+        request = {**params, **data["continue"]}
 
 
 def _resolve(title: str, aliases: dict[str, str]) -> str:
@@ -109,7 +127,8 @@ def _resolve(title: str, aliases: dict[str, str]) -> str:
     return title
 
 
-def _json(body: bytes) -> dict:
+def api_json(body: bytes) -> dict:
+    """The API's answer as a JSON object; CommonsError when it is not one, or is an error."""
     try:
         data = json.loads(body)
     except ValueError as exc:
@@ -131,6 +150,7 @@ def _file_info(title: str, page: dict | None) -> FileInfo:
     info = infos[0]
     meta = info.get("extmetadata") or {}
     licence = _meta(meta, "LicenseShortName")
+    pageid = page.get("pageid")
     result = FileInfo(
         title=title,
         thumb_url=info["thumburl"],
@@ -138,6 +158,9 @@ def _file_info(title: str, page: dict | None) -> FileInfo:
         author=plain_text(_meta(meta, "Artist") or "", AUTHOR_LIMIT),
         license=licence,
         license_url=_meta(meta, "LicenseUrl"),
+        pageid=pageid if isinstance(pageid, int) and not isinstance(pageid, bool) else None,
+        mime=info.get("mime") if isinstance(info.get("mime"), str) else None,
+        categories=[c["title"] for c in page["categories"] if isinstance(c, dict) and isinstance(c.get("title"), str)],
     )
     code = licence_code(_meta(meta, "License"), licence)
     if (_meta(meta, "NonFree") or "").lower() == "true" or code is None or not _REUSABLE.match(code):

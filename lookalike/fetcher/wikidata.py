@@ -2,9 +2,10 @@
 
 People are humans (P31 Q5) with an image (P18), most famous first by their number of
 sitelinks (Wikipedia and sister-project articles), optionally with an occupation (P106)
-or citizenship (P27) among given items. One query is one page (``LIMIT``/``OFFSET``
-over a stable order: sitelinks, then the item's IRI); the labels, the Wikipedia
-articles, gender (P21) and date of birth (P569) are looked up for that page only.
+or citizenship (P27) among given items, or born after a year (P569). One query is one page
+(``LIMIT``/``OFFSET`` over a stable order: sitelinks, then the item's IRI); the labels, the
+Wikipedia articles, gender (P21), date of birth (P569) and Commons category (P373) are
+looked up for that page only.
 
 Sources: mediawiki.org "Wikidata Query Service/User Manual" (the endpoint takes
 ``query`` by GET (cached) or POSTed as a form when long; results as JSON with ``format=json`` or ``Accept:
@@ -54,6 +55,7 @@ class Person:
     link: str = ""  # the Wikipedia article in the first language that has one
     gender: str | None = None
     born: int | None = None
+    commons_category: str | None = None  # P373: "Douglas Adams", the Commons category without its prefix
 
     @property
     def name(self) -> str | None:
@@ -74,6 +76,8 @@ class Person:
         if self.born is not None:
             entry["born"] = self.born
         entry["sitelinks"] = self.sitelinks
+        if self.commons_category:
+            entry["commons_category"] = self.commons_category
         return entry
 
 
@@ -100,8 +104,10 @@ def build_query(
     occupations: Sequence[str] = (),
     countries: Sequence[str] = (),
     min_sitelinks: int = 0,
+    born_after: int | None = None,
 ) -> str:
-    """One page of the list, ``limit`` people from ``offset``, most sitelinks first."""
+    """One page of the list, ``limit`` people from ``offset``, most sitelinks first; with
+    ``born_after``, only people with a date of birth in a later year than that."""
     languages = check_languages(list(languages))
     filters = []
     if occupations:
@@ -112,7 +118,9 @@ def build_query(
         filters.append(f"FILTER EXISTS {{ ?person wdt:P27 ?country. VALUES ?country {{ {values} }} }}")
     if min_sitelinks > 0:
         filters.append(f"FILTER(?sitelinks >= {int(min_sitelinks)})")
-    variables = ["?person", "?sitelinks", "?image", "?gender", "?genderLabel", "?born"]
+    if born_after is not None:
+        filters.append(f"FILTER EXISTS {{ ?person wdt:P569 ?birth. FILTER(YEAR(?birth) > {int(born_after)}) }}")
+    variables = ["?person", "?sitelinks", "?image", "?gender", "?genderLabel", "?born", "?commonsCategory"]
     optional = []
     for lang in [*languages, MUL]:
         var = _var(lang)
@@ -142,6 +150,7 @@ SELECT {" ".join(variables)} WHERE {{
   OPTIONAL {{ ?person wdt:P21 ?gender.
              OPTIONAL {{ ?gender rdfs:label ?genderLabel. FILTER(LANG(?genderLabel) = "en") }} }}
   OPTIONAL {{ ?person wdt:P569 ?born. }}
+  OPTIONAL {{ ?person wdt:P373 ?commonsCategory. }}
 {chr(10).join(optional)}
 }}"""
 
@@ -191,6 +200,8 @@ def _fill(person: Person, row: dict, languages: list[str]) -> None:
             person.gender = GENDERS.get(gender) or _literal(row, "genderLabel") or gender
     if person.born is None:
         person.born = _year(row.get("born"))
+    if person.commons_category is None:
+        person.commons_category = _literal(row, "commonsCategory")
 
 
 def wiki_of(lang: str) -> str:

@@ -10,7 +10,9 @@ options, with the same fields, in the same order (most sitelinks first, then the
 
 What the query's ``wdt:`` ("truthy") values are, read from the statements: the preferred
 statements of a property if it has any, else its normal ones; deprecated ones never; only
-statements with a value (not "unknown value" or "no value"). A gender other than female or
+statements with a value (not "unknown value" or "no value"). ``born_after`` keeps the people with
+any truthy date of birth (P569) in a later year, as the query's ``FILTER EXISTS`` does; the Commons
+category (P373) is the first truthy one, a plain string. A gender other than female or
 male is given as the query path gives it, the gender item's English label, for the ones
 people commonly have (``OTHER_GENDERS``; the labels are in other lines of the dump); a rarer
 one as its QID. Either reads as "unknown" to the builder.
@@ -65,6 +67,7 @@ class Wanted:
     occupations: frozenset[str] = frozenset()
     countries: frozenset[str] = frozenset()
     min_sitelinks: int = 0
+    born_after: int | None = None  # only people with a date of birth (P569) in a later year
 
     @classmethod
     def of(
@@ -73,12 +76,14 @@ class Wanted:
         occupations: Iterable[str] = (),
         countries: Iterable[str] = (),
         min_sitelinks: int = 0,
+        born_after: int | None = None,
     ) -> Wanted:
         return cls(
             tuple(wikidata.check_languages(list(languages))),
             frozenset(wikidata.check_items(list(occupations), "occupation")),
             frozenset(wikidata.check_items(list(countries), "country")),
             int(min_sitelinks),
+            None if born_after is None else int(born_after),
         )
 
 
@@ -166,6 +171,8 @@ def person_of(entity: dict, wanted: Wanted) -> Person | None:
         return None
     if wanted.countries and wanted.countries.isdisjoint(_items(claims, "P27")):
         return None
+    if wanted.born_after is not None and not any(year > wanted.born_after for year in _years(claims, "P569")):
+        return None
     person = Person(qid=qid, file="File:" + file.replace("_", " ").strip(), sitelinks=len(sitelinks))
     _fill(person, entity, claims, wanted.languages)
     return person
@@ -220,11 +227,20 @@ def _fill(person: Person, entity: dict, claims: dict, languages: tuple[str, ...]
         if isinstance(born, dict):
             person.born = wikidata.year_of(born.get("time"))
             break
+    categories = [value for value in _values(claims, "P373") if isinstance(value, str) and value.strip()]
+    if categories:
+        person.commons_category = categories[0].strip()
 
 
 def _label(labels: dict, lang: str) -> str | None:
     value = (labels.get(lang) or {}).get("value")
     return value.strip() or None if isinstance(value, str) else None
+
+
+def _years(claims: dict, prop: str) -> list[int]:
+    """The years of a time property's truthy values (``FILTER EXISTS`` in the query: any of them)."""
+    years = (wikidata.year_of(value.get("time")) for value in _values(claims, prop) if isinstance(value, dict))
+    return [year for year in years if year is not None]
 
 
 def _items(claims: dict, prop: str) -> list[str]:

@@ -48,12 +48,16 @@ def time(value: str) -> dict:
 _DATATYPES = {"wikibase-entityid": "wikibase-item", "string": "commonsMedia", "time": "time"}
 
 
-def statement(prop: str, datavalue: dict | None, rank: str = "normal", snaktype: str = "value") -> dict:
-    """A statement; ``datavalue`` None with snaktype ``somevalue`` or ``novalue``."""
+def statement(
+    prop: str, datavalue: dict | None, rank: str = "normal", snaktype: str = "value", datatype: str | None = None
+) -> dict:
+    """A statement; ``datavalue`` None with snaktype ``somevalue`` or ``novalue``; ``datatype`` the
+    property's when its value's type does not say it (a string value is ``commonsMedia`` for P18,
+    ``string`` for P373)."""
     snak: dict = {"snaktype": snaktype, "property": prop}
     if datavalue is not None:
         snak["datavalue"] = datavalue
-        snak["datatype"] = _DATATYPES[datavalue["type"]]
+        snak["datatype"] = datatype or _DATATYPES[datavalue["type"]]
     return {"mainsnak": snak, "type": "statement", "id": f"{prop}$test", "rank": rank, "references": []}
 
 
@@ -80,6 +84,8 @@ def person_entity(person: FakePerson, occupations: tuple[str, ...] = (), countri
         claims["P21"] = [statement("P21", item(GENDER_QIDS.get(person.gender, person.gender)))]
     if person.born:
         claims["P569"] = [statement("P569", time("+" + person.born))]
+    if person.commons_category:
+        claims["P373"] = [statement("P373", string(person.commons_category), datatype="string")]
     if occupations:
         claims["P106"] = [statement("P106", item(q)) for q in occupations]
     if countries:
