@@ -60,6 +60,8 @@ from lookalike.builder.photo_cache import FaceFacts, PhotoCache, settings_key
 from lookalike.catalog import CelebrityRecord
 from lookalike.engine import framing, gender
 from lookalike.engine.calibration import MAX_CALIBRATION_SAMPLES, CalibrationPhotos
+from lookalike.engine.face_model import Face
+from lookalike.engine.face_workers import choose_main_face
 from lookalike.engine.imaging import decode_image
 from lookalike.engine.index import CelebrityIndex
 from lookalike.engine.ranking import first_photos, fit_ranking, reference_photos
@@ -141,6 +143,7 @@ class Entry:
     best_sha256: str
     best_box: tuple[int, int, int, int]  # the chosen face's, in that photo
     group_photos: int = 0  # kept photos with several faces
+    best_others: tuple[tuple[int, int, int, int], ...] = ()  # the boxes of the other faces in that photo
 
 
 def select(
@@ -192,6 +195,7 @@ def select(
                 best_sha256=shown_sha256,
                 best_box=shown_face.box,
                 group_photos=sum(len(analysed[path].result.faces) > 1 for path, _, _, _ in kept),
+                best_others=tuple(face.box for face in analysed[shown_path].result.faces if face is not shown_face),
             )
         )
     return entries, rejected, skipped
@@ -220,10 +224,43 @@ def celebrity_record(entry: Entry) -> CelebrityRecord:
 # ---------------------------------------------------------------- thumbnails
 
 
-def thumbnail_jpeg(data: bytes, box: tuple[int, int, int, int], size: int) -> bytes:
-    """A ``size`` x ``size`` JPEG of the face in ``box``, framed as the bot frames the user's face."""
-    crop = framing.face_square(decode_image(data), box).resize((size, size), Image.Resampling.LANCZOS)
+def thumbnail_jpeg(
+    data: bytes, box: tuple[int, int, int, int], size: int, others: tuple[tuple[int, int, int, int], ...] = ()
+) -> bytes:
+    """A ``size`` x ``size`` JPEG of the face in ``box``, framed as the bot frames the user's face,
+    or tighter where that frame would show much of another face of the photo (``others``)."""
+    image = decode_image(data)
+    margin = clear_margin(image.shape[1], image.shape[0], box, others)
+    crop = framing.face_square(image, box, margin).resize((size, size), Image.Resampling.LANCZOS)
     return framing.jpeg(crop, quality=THUMB_QUALITY)
+
+
+def clear_margin(
+    width: int, height: int, box: tuple[int, int, int, int], others: tuple[tuple[int, int, int, int], ...]
+) -> float:
+    """The widest framing, from ``framing.FACE_MARGIN`` down to the face box itself, whose
+    main face (``face_workers.choose_main_face`` over the faces as the square shows them) is
+    the face in ``box``: in a group photo, a face near the edge would otherwise be framed
+    around its neighbour, the face a viewer takes for the person named."""
+    if not others:
+        return framing.FACE_MARGIN
+    for margin in np.linspace(framing.FACE_MARGIN, 1.0, 11):
+        x0, y0, side = framing.square_bounds(width, height, box, float(margin))
+        shown = [_face_in_square(face, x0, y0, side) for face in (box, *others)]
+        seen = [face for face in shown if face is not None]
+        if shown[0] is not None and choose_main_face(seen, side, side) is shown[0]:
+            return float(margin)
+    return 1.0
+
+
+def _face_in_square(box: tuple[int, int, int, int], x0: int, y0: int, side: int) -> Face | None:
+    """The part of the face at ``box`` inside the square, in the square's pixels (all that
+    ``choose_main_face`` reads of a face), or None when none of it is."""
+    left, top = max(box[0] - x0, 0), max(box[1] - y0, 0)
+    right, bottom = min(box[2] - x0, side), min(box[3] - y0, side)
+    if right <= left or bottom <= top:
+        return None
+    return Face(box=(left, top, right, bottom), score=0.0, landmarks=np.zeros((5, 2)), embedding=np.zeros(0))
 
 
 def write_thumbnails(directory: Path, entries: list[Entry], cache: PhotoCache, size: int) -> int:
@@ -233,7 +270,7 @@ def write_thumbnails(directory: Path, entries: list[Entry], cache: PhotoCache, s
     for i, entry in enumerate(entries):
         jpeg = cache.get_thumbnail(entry.best_sha256, entry.best_box, size)
         if jpeg is None:
-            jpeg = thumbnail_jpeg(entry.best.read_bytes(), entry.best_box, size)
+            jpeg = thumbnail_jpeg(entry.best.read_bytes(), entry.best_box, size, entry.best_others)
             cache.put_thumbnail(entry.best_sha256, entry.best_box, size, jpeg)
             made += 1
         (directory / f"{i}.jpg").write_bytes(jpeg)
