@@ -158,7 +158,8 @@ def select(
     rejected: dict[Path, str] = {}
     skipped: list[str] = []
     for celebrity in celebrities:
-        usable: list[tuple[Path, str]] = []
+        images = celebrity.images or {}
+        usable: list[tuple[Path, str, PersonPhoto]] = []  # path, sha256, faces
         seen: set[str] = set()
         for path in celebrity.photos:
             item = analysed[path]
@@ -168,34 +169,31 @@ def select(
                 rejected[path] = "duplicate"
             else:
                 seen.add(item.sha256)
-                usable.append((path, item.sha256))
-        images = celebrity.images or {}
-        photos = [
-            PersonPhoto(analysed[path].result.faces, analysed[path].result.main, path in images and images[path].is_p18)
-            for path, _ in usable
-        ]
-        kept: list[tuple[Path, str, FaceFacts, bool]] = []  # path, sha256, chosen face, P18
-        for (path, sha256), photo, choice in zip(usable, photos, choose_faces(photos, min_eye_distance, max_roll, cut)):
+                p18 = path in images and images[path].is_p18
+                usable.append((path, item.sha256, PersonPhoto(item.result.faces, item.result.main, p18)))
+        choices = choose_faces([photo for _, _, photo in usable], min_eye_distance, max_roll, cut)
+        kept: list[tuple[Path, str, PersonPhoto, FaceFacts]] = []  # path, sha256, faces, the chosen face
+        for (path, sha256, photo), choice in zip(usable, choices):
             if isinstance(choice, str):
                 rejected[path] = choice
             else:
-                kept.append((path, sha256, photo.faces[choice], photo.preferred))
+                kept.append((path, sha256, photo, photo.faces[choice]))
         if not kept:
             skipped.append(celebrity.key)
             continue
-        embeddings = np.stack([face.embedding for _, _, face, _ in kept]).astype(np.float32)
-        shown_path, shown_sha256, shown_face, _ = max(kept, key=lambda photo: (photo[3], photo[2].eye_distance))
+        embeddings = np.stack([face.embedding for _, _, _, face in kept]).astype(np.float32)
+        shown_path, shown_sha256, shown, shown_face = max(kept, key=lambda k: (k[2].preferred, k[3].eye_distance))
         entries.append(
             Entry(
                 celebrity=celebrity,
                 vector=embeddings.mean(axis=0).astype(np.float32),
                 embeddings=embeddings,
-                gender_scores=np.array([face.gender_score for _, _, face, _ in kept], dtype=np.float32),
+                gender_scores=np.array([face.gender_score for _, _, _, face in kept], dtype=np.float32),
                 best=shown_path,
                 best_sha256=shown_sha256,
                 best_box=shown_face.box,
-                group_photos=sum(len(analysed[path].result.faces) > 1 for path, _, _, _ in kept),
-                best_others=tuple(face.box for face in analysed[shown_path].result.faces if face is not shown_face),
+                group_photos=sum(len(photo.faces) > 1 for _, _, photo, _ in kept),
+                best_others=tuple(face.box for face in shown.faces if face is not shown_face),
             )
         )
     return entries, rejected, skipped

@@ -36,6 +36,9 @@ from lookalike.builder.photo_cache import FaceFacts
 SAME_PERSON_DISTANCE = 0.6
 """dlib's rule: two embeddings of the same person are usually less than 0.6 apart.
 On LFW, 1.4% of same-person pairs are farther and 1% of different-person pairs nearer."""
+BROADCAST_ROWS = 64
+"""Up to this many faces, a person's distances are computed in one numpy call (64 x 64 x 128
+float64: 4 MB); more (LFW's George W. Bush has 530 photos) a row at a time."""
 
 
 @dataclass
@@ -61,16 +64,21 @@ def choose_faces(
 ) -> list[int | str]:
     """For each of one person's ``photos``: the index of the face that is theirs, or the reason
     (a key of build.REASONS) the photo is rejected."""
-    usable = [
-        [j for j, face in enumerate(p.faces) if face_reason(face, min_eye_distance, max_roll) is None] for p in photos
-    ]
-    anchor = _anchor(photos, usable, cut)
+    if len(photos) < 2:
+        return _by_main_face(photos, min_eye_distance, max_roll, cut)
+    faces = [face for photo in photos for face in photo.faces]
+    owners = np.repeat(np.arange(len(photos)), [len(photo.faces) for photo in photos])
+    usable = np.array([face_reason(face, min_eye_distance, max_roll) is None for face in faces])
+    distances = pairwise_distances(np.stack([face.embedding for face in faces]))
+    anchor = _anchor(photos, owners, usable, distances, cut)
     if anchor is None:
         return _by_main_face(photos, min_eye_distance, max_roll, cut)
+    agrees = distances[anchor] <= cut
     chosen: list[int | str] = []
-    for photo, good in zip(photos, usable):
-        matches = [j for j, face in enumerate(photo.faces) if _distance(face.embedding, anchor) <= cut]
-        if not good:  # nothing here could be used: say why the face that counts cannot
+    first = 0
+    for photo in photos:
+        matches = np.flatnonzero(agrees[first : first + len(photo.faces)]).tolist()
+        if not usable[first : first + len(photo.faces)].any():  # could not take part: say why its face cannot
             shown = matches[0] if len(matches) == 1 else photo.main if photo.main is not None else 0
             chosen.append(face_reason(photo.faces[shown], min_eye_distance, max_roll) or "too_small")
         elif not matches:
@@ -79,8 +87,9 @@ def choose_faces(
             chosen.append("ambiguous_match")
         else:
             chosen.append(face_reason(photo.faces[matches[0]], min_eye_distance, max_roll) or matches[0])
+        first += len(photo.faces)
     kept = [i for i, choice in enumerate(chosen) if isinstance(choice, int)]
-    voters = sum(1 for good in usable if good)
+    voters = len(set(owners[usable].tolist()))
     if len(kept) < 2 or 2 * len(kept) < voters:
         for i in kept:
             chosen[i] = "disagrees"
@@ -98,8 +107,7 @@ def consensus(embeddings: np.ndarray, cut: float = SAME_PERSON_DISTANCE) -> np.n
     n = len(embeddings)
     if n <= 1:
         return np.ones(n, dtype=bool)
-    vectors = np.asarray(embeddings, dtype=np.float64)
-    distances = np.stack([np.linalg.norm(vectors - vector, axis=1) for vector in vectors])
+    distances = pairwise_distances(embeddings)
     neighbours = (distances <= cut).sum(axis=1)
     anchor = np.lexsort((distances.sum(axis=1), -neighbours))[0]
     keep = distances[anchor] <= cut
@@ -108,33 +116,37 @@ def consensus(embeddings: np.ndarray, cut: float = SAME_PERSON_DISTANCE) -> np.n
     return keep
 
 
-def _anchor(photos: list[PersonPhoto], usable: list[list[int]], cut: float) -> np.ndarray | None:
-    """The anchor face's embedding (float64), or None when no usable face agrees with another photo."""
-    owners = np.array([i for i, good in enumerate(usable) for _ in good])
-    if len(set(owners.tolist())) < 2:
+def pairwise_distances(embeddings: np.ndarray) -> np.ndarray:
+    """(n, n) Euclidean distances between the rows of ``embeddings``, in float64, from their
+    differences (not the dot-product shortcut, whose rounding could move a pair across ``cut``);
+    a row at a time past ``BROADCAST_ROWS``, where the (n, n, 128) differences would be large."""
+    vectors = np.asarray(embeddings, dtype=np.float64)
+    if len(vectors) <= BROADCAST_ROWS:
+        return np.linalg.norm(vectors[:, None, :] - vectors[None, :, :], axis=2)
+    return np.stack([np.linalg.norm(vectors - vector, axis=1) for vector in vectors])
+
+
+def _anchor(
+    photos: list[PersonPhoto], owners: np.ndarray, usable: np.ndarray, distances: np.ndarray, cut: float
+) -> int | None:
+    """The anchor face (its row in ``distances``), or None when no usable face agrees with another photo.
+
+    ``owners``: each face's photo; ``usable``: the faces that pass the quality filters, the
+    only ones that vote or anchor."""
+    rows = np.flatnonzero(usable)
+    voting = owners[rows]
+    if len(rows) == 0 or voting[0] == voting[-1]:  # faces of one photo at most: nothing to agree with
         return None
-    vectors = np.stack([photos[i].faces[j].embedding for i, good in enumerate(usable) for j in good]).astype(np.float64)
-    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])  # each voting photo's first face
-    voters = owners[starts]
-    best: tuple[bool, int, float] | None = None
-    anchor = None
-    for i, good in enumerate(usable):
-        photo = photos[i]
-        for j in good:
-            vector = np.asarray(photo.faces[j].embedding, dtype=np.float64)
-            if _has_look_alike(photo, j, vector, cut):
-                continue
-            nearest = np.minimum.reduceat(np.linalg.norm(vectors - vector, axis=1), starts)[voters != i]
-            support = int((nearest <= cut).sum())
-            key = (photo.preferred and support > 0, support, -float(nearest.sum()))
-            if best is None or key > best:
-                best, anchor = key, vector
-    return anchor if best is not None and best[1] > 0 else None
-
-
-def _has_look_alike(photo: PersonPhoto, j: int, vector: np.ndarray, cut: float) -> bool:
-    """Whether another face of the same photo is within ``cut`` of face ``j``."""
-    return any(_distance(face.embedding, vector) <= cut for k, face in enumerate(photo.faces) if k != j)
+    starts = np.flatnonzero(np.r_[True, voting[1:] != voting[:-1]])  # each voting photo's first usable face
+    nearest = np.minimum.reduceat(distances[np.ix_(rows, rows)], starts, axis=1)  # (usable faces, voting photos)
+    own = voting[:, None] == voting[starts][None, :]
+    support = ((nearest <= cut) & ~own).sum(axis=1)
+    spread = np.where(own, 0.0, nearest).sum(axis=1)
+    same_photo = (owners[:, None] == owners[None, :]) & ~np.eye(len(owners), dtype=bool)
+    look_alike = ((distances <= cut) & same_photo).any(axis=1)[rows]  # twins: never the anchor
+    preferred = np.array([photos[i].preferred for i in voting]) & (support > 0)
+    order = [i for i in np.lexsort((spread, -support, ~preferred)) if not look_alike[i]]
+    return int(rows[order[0]]) if order and support[order[0]] > 0 else None
 
 
 def _by_main_face(photos: list[PersonPhoto], min_eye_distance: float, max_roll: float, cut: float) -> list[int | str]:
@@ -156,7 +168,3 @@ def _by_main_face(photos: list[PersonPhoto], min_eye_distance: float, max_roll: 
             if not kept:
                 chosen[i] = "disagrees"
     return chosen
-
-
-def _distance(embedding: np.ndarray, anchor: np.ndarray) -> float:
-    return float(np.linalg.norm(np.asarray(embedding, dtype=np.float64) - anchor))
