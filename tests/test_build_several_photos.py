@@ -23,7 +23,9 @@ GROUP = ("George_W_Bush", 276)  # Bush centred and largest (the main face), Koiz
 KOIZUMI_BOX = (170, 83, 249, 170)  # Koizumi's face in GROUP
 TENNIS = ("Pete_Sampras", 8)  # Sampras centred (the main face), Agassi's face larger, at the top right
 AGASSI_BOX = (146, 8, 249, 112)
-STAND_IN = ("Hugo_Chavez", 1)  # another person's photo as Lula's P18: a painting, a wrong file
+STAND_IN = ("Ricardo_Lagos", 1)  # another person's photo as Lula's P18: a painting, a wrong file
+SUMMIT = ("Hugo_Chavez", 33)  # Chavez centred and largest (the main face), Lula at the left edge
+LULA_BOX = (0, 100, 100, 204)
 THUMB_SIZE = 256  # the default: large enough to find the faces again in a thumbnail
 
 
@@ -100,13 +102,16 @@ def make_photos(root: Path) -> Path:
             lfw(*GROUP),
             [("depicts", "Bush 1.jpg", lfw("George_W_Bush", 1)), ("depicts", "Bush 2.jpg", lfw("George_W_Bush", 2))],
         ),
-        # a P18 of someone else (a painting, a wrong file) against four real photos: it loses
+        # a P18 of someone else (a painting, a wrong file) against four real photos and a group photo: it loses
         "Q3": person(
             photos,
             "Q3",
             "Luiz Inácio Lula da Silva",
             lfw(*STAND_IN),
-            [("depicts", f"Lula {n}.jpg", lfw("Luiz_Inacio_Lula_da_Silva", n)) for n in (1, 2, 3, 5)],
+            [
+                *[("depicts", f"Lula {n}.jpg", lfw("Luiz_Inacio_Lula_da_Silva", n)) for n in (1, 2, 3, 5)],
+                ("category", "Chavez and Lula.jpg", lfw(*SUMMIT)),
+            ],
         ),
         # a wrong file (two other people) and a group photo where the main face is another's
         "Q4": person(
@@ -263,15 +268,17 @@ def test_a_photo_where_two_faces_agree_is_rejected_not_guessed(gallery):
 
 
 def test_a_p18_that_disagrees_with_four_real_photos_loses_and_is_not_shown_or_credited(gallery, face_model):
-    """Lula's P18 is another person's photo (as a painting or a wrong file would be): the four
-    real photos outvote it; the thumbnail is the kept photo with the largest face (Lula 2) and
-    celebrities.json credits that photo alone."""
+    """Lula's P18 is another person's photo (as a painting or a wrong file would be): the real
+    photos outvote it, and still anchor the group photo where Chavez is the main face (the
+    main-face rule, the fallback when nothing agrees, would lose it); the thumbnail is the
+    kept photo with the largest face (Lula 2) and celebrities.json credits that photo alone."""
     _, assets, report, records = gallery
     assert report.rejected_photos["Q3.jpg"] == "disagrees"
     lula = records["Q3"]
-    assert lula["photos"] == 4
+    assert lula["photos"] == 5
     real = [main_face(face_model, lfw("Luiz_Inacio_Lula_da_Silva", n)) for n in (1, 2, 3, 5)]
-    np.testing.assert_allclose(vector_of(assets, "Q3"), np.mean(real, axis=0), atol=1e-6)
+    summit = faces(face_model, lfw(*SUMMIT))[LULA_BOX]
+    np.testing.assert_allclose(vector_of(assets, "Q3"), np.mean([*real, summit], axis=0), atol=1e-6)
     shown = thumbnail_face(face_model, assets, "Q3")
     assert distance(shown, real[1]) < 0.2 and distance(shown, main_face(face_model, lfw(*STAND_IN))) > 0.6
     expected = credit("Lula 2.jpg", "Author 1")
@@ -356,10 +363,10 @@ def test_build_json_counts_the_new_rejections_and_names_each_reason(gallery):
     _, assets, report, _ = gallery
     assert report.rejected == {"disagrees": 4, "ambiguous_match": 1}
     assert report.p18_rejected == 1  # Lula's
-    assert report.group_photos_kept == 5  # Koizumi's and Bush's P18, both tennis photos, a Chavez photo
+    assert report.group_photos_kept == 6  # Koizumi's and Bush's P18, both tennis photos, both Chavez summits
     written = json.loads((assets / "build.json").read_text())
     assert written["rejected"] == report.rejected and written["rejected_photos"] == report.rejected_photos
-    assert (written["p18_rejected"], written["group_photos_kept"]) == (1, 5)
+    assert (written["p18_rejected"], written["group_photos_kept"]) == (1, 6)
     assert set(report.rejected) <= set(REASONS)  # rejected.jpg says each reason in words
 
 
