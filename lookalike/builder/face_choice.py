@@ -9,8 +9,7 @@ depict them or are in their category): some show several people, some are the wr
   nearest the other photos (the smallest sum of each other photo's nearest face). The P18
   photo's face is the anchor whenever it agrees with at least one other photo: the one file
   an editor chose as the person's. A P18 that agrees with none (a painting among real
-  photos) is outvoted like any other photo. A face with a look-alike in its own photo
-  (twins) is never the anchor.
+  photos) is outvoted like any other photo.
 - Each photo then gives the one face within ``cut`` of the anchor; a photo where none is
   "disagrees", one where several are is "ambiguous_match" (twins, or a threshold too loose:
   never guessed). So a face of someone else in a group photo is never taken for the person:
@@ -142,11 +141,9 @@ def _anchor(
     own = voting[:, None] == voting[starts][None, :]
     support = ((nearest <= cut) & ~own).sum(axis=1)
     spread = np.where(own, 0.0, nearest).sum(axis=1)
-    same_photo = (owners[:, None] == owners[None, :]) & ~np.eye(len(owners), dtype=bool)
-    look_alike = ((distances <= cut) & same_photo).any(axis=1)[rows]  # twins: never the anchor
     preferred = np.array([photos[i].preferred for i in voting]) & (support > 0)
-    order = [i for i in np.lexsort((spread, -support, ~preferred)) if not look_alike[i]]
-    return int(rows[order[0]]) if order and support[order[0]] > 0 else None
+    best = np.lexsort((spread, -support, ~preferred))[0]
+    return int(rows[best]) if support[best] > 0 else None
 
 
 def _by_main_face(photos: list[PersonPhoto], min_eye_distance: float, max_roll: float, cut: float) -> list[int | str]:
