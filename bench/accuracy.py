@@ -240,7 +240,7 @@ def identification(project: dict, seed: int, distractors: bool) -> list[str]:
     from lookalike.builder import build as be
     from lookalike.builder import photo_analysis
     from lookalike.builder.celebrity_photos import Celebrity
-    from lookalike.builder.photo_cache import PhotoResult
+    from lookalike.builder.photo_cache import FaceFacts, PhotoResult
     from lookalike.engine.index import CelebrityIndex
 
     by_person: dict[str, list[Path]] = defaultdict(list)
@@ -271,7 +271,11 @@ def identification(project: dict, seed: int, distractors: bool) -> list[str]:
         for p in rest:
             v = vectors.get(p.name)
             result = (
-                PhotoResult(status="ok", faces=1, box=(0, 0, 1, 1), eye_distance=100.0, embedding=v)
+                PhotoResult(
+                    status="ok",
+                    faces=[FaceFacts(box=(0, 0, 1, 1), eye_distance=100.0, roll=0.0, score=1.0, embedding=v)],
+                    main=0,
+                )
                 if v is not None
                 else PhotoResult(status="no_face")
             )

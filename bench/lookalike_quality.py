@@ -54,7 +54,7 @@ from plain_calibration import calibrate
 from lookalike.bot.replies import percent
 from lookalike.builder import build as be
 from lookalike.builder import photo_analysis
-from lookalike.builder.photo_cache import PhotoResult
+from lookalike.builder.photo_cache import FaceFacts, PhotoResult
 from lookalike.catalog import read_catalog
 from lookalike.engine import gender
 from lookalike.engine.calibration import Calibration, CalibrationPhotos
@@ -92,18 +92,10 @@ def gallery_entries(
         celebrities.append(be.Celebrity(key=person, name=name, photos=photos, record=record))
         for path in photos:
             vector = vectors.get(path)
-            result = (
-                PhotoResult(
-                    status="ok",
-                    faces=1,
-                    box=(0, 0, 1, 1),
-                    eye_distance=100.0,
-                    embedding=vector,
-                    gender_score=scores[path],
-                )
-                if vector is not None
-                else PhotoResult(status="no_face")
-            )
+            result = PhotoResult(status="no_face")
+            if vector is not None:
+                face = FaceFacts((0, 0, 1, 1), 100.0, 0.0, 1.0, embedding=vector, gender_score=scores[path])
+                result = PhotoResult(status="ok", faces=[face], main=0)
             analysed[path] = photo_analysis.Analysed(hashlib.sha256(path.read_bytes()).hexdigest(), result, cached=True)
     entries, _, _ = be.select(celebrities, analysed, be.DEFAULT_MIN_EYE_DISTANCE, be.DEFAULT_MAX_ROLL)
     return entries

@@ -464,7 +464,7 @@ def test_main_face_prefers_a_clearly_larger_face_then_the_centred_one():
 
 
 def test_consensus_keeps_the_agreeing_majority():
-    from lookalike.builder.build import consensus
+    from lookalike.builder.face_choice import consensus
 
     rng = np.random.default_rng(0)
     person = rng.normal(size=128)

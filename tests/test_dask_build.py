@@ -19,11 +19,13 @@ PEOPLE = [
     "Abdullah", "Abel_Pacheco", "Adam_Sandler", "Ahmed_Chalabi", "Alastair_Campbell", "Albert_Costa",
     "Allyson_Felix", "Amanda_Bynes", "Amelia_Vega", "Ana_Guevara", "Andre_Agassi", "Angela_Merkel",
 ]  # fmt: skip
-PHOTOS = len(PEOPLE) * 2 + 2
+GROUP = "George_W_Bush/George_W_Bush_0276.jpg"  # Bush centred and largest, Koizumi at the edge
+PHOTOS = len(PEOPLE) * 2 + 5
 
 
 def make_photos(root: Path) -> Path:
-    """Two LFW photos each of twelve people, one of Bill Gates, and a text file posing as a JPEG."""
+    """Two LFW photos each of twelve people, one of Bill Gates, a text file posing as a JPEG,
+    and Koizumi's two with a photo of Bush and him (his face chosen, not the main one)."""
     photos = root / "photos"
     photos.mkdir()
     for person in PEOPLE:
@@ -34,6 +36,11 @@ def make_photos(root: Path) -> Path:
             )
     (photos / "Bill_Gates.jpg").symlink_to(require(LFW / "Bill_Gates" / "Bill_Gates_0001.jpg"))
     (photos / "Abel_Pacheco" / "notes.jpg").write_text("not a photo at all\n")
+    (photos / "Junichiro_Koizumi").mkdir()
+    for number in (1, 2):
+        name = f"Junichiro_Koizumi_{number:04d}.jpg"
+        (photos / "Junichiro_Koizumi" / name).symlink_to(require(LFW / "Junichiro_Koizumi" / name))
+    (photos / "Junichiro_Koizumi" / "with_bush.jpg").symlink_to(require(LFW / GROUP))
     return photos
 
 
@@ -64,6 +71,7 @@ def pool_build(tmp_path_factory):
     photos = make_photos(root)
     report = build(photos, root / "pool")
     assert report.computed == PHOTOS and report.celebrities >= 10 and report.rejected["unreadable"] == 1
+    assert report.group_photos_kept == 1 and "Junichiro_Koizumi/with_bush.jpg" not in report.rejected_photos
     return photos, root / "pool"
 
 

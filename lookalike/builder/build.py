@@ -11,17 +11,22 @@ The steps:
 1. Every photo is hashed (SHA-256). Photos whose hash is in the cache, for the same
    pipeline settings, are not analysed again; the others go to a process pool whose
    workers each load one ``FaceModel`` (``engine/face_workers.py``). No pool is started when nothing is new.
-2. Each photo yields its main face or a reason to reject it: unreadable, no face,
-   several faces with none clearly the main one (``face_workers.choose_main_face``), face too small
-   (eye distance), head rolled too far.
-3. Several photos of one celebrity must agree (``consensus``): the photo with the
-   most others within dlib's same-person distance (0.6) anchors the set, photos
-   farther than 0.6 from it are dropped as "disagrees with the other photos", and
-   the set is dropped entirely unless the anchor's group is at least 2 photos and at
-   least half of them. So 2 photos that disagree are both dropped: nothing says
-   which one is the celebrity, and a stranger's face under a celebrity's name is a
-   worse error than a missing celebrity (a third photo settles it). One photo is
-   trusted as it is. The celebrity's vector is the mean of its kept photos.
+2. Each photo yields every face in it (the main one marked: ``face_workers.choose_main_face``)
+   or a reason to reject it: unreadable, no face.
+3. A celebrity's photos choose their faces together (``face_choice.choose_faces``): the face
+   that agrees with the most of the other photos within dlib's same-person distance (0.6),
+   the Wikidata image's (P18) whenever it agrees with one, anchors the set; each photo gives
+   the one face within 0.6 of it, so a group photo gives the person's face and never a
+   neighbour's; a photo with none is dropped as "disagrees with the other photos" (a wrong
+   file, a painting), one with two as ambiguous. The chosen face must be large enough (eye
+   distance) and not rolled too far, and the set is dropped entirely unless at least 2 photos
+   and at least half of them agree. So 2 photos that disagree are both dropped: nothing says
+   which one is the celebrity, and a stranger's face under a celebrity's name is a worse error
+   than a missing celebrity (a third photo settles it). One photo is trusted as it is, with
+   its main face (several faces and none clearly the main one: rejected). The celebrity's
+   vector is the mean of its kept faces; its thumbnail is the P18 photo when kept, else the
+   kept photo with the largest face, framed on the chosen face, and celebrities.json credits
+   that photo (``catalog_images``).
 4. ``make_index`` fits the hub-aware ranking (``lookalike.engine.ranking``: the gallery's
    within-person spread, each celebrity's photo count and reach) and, when the catalog
    labels genders, the gender probe (``lookalike.engine.gender``) on the kept photos, then
@@ -41,18 +46,22 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from PIL import Image
 
 from lookalike.builder import BuildError, contact_sheet, photo_analysis
+from lookalike.builder.catalog_images import CREDIT_FIELDS
 from lookalike.builder.celebrity_photos import Celebrity, discover
 from lookalike.builder.directory_swap import staged_directory
-from lookalike.builder.photo_cache import PhotoCache, PhotoResult, settings_key
+from lookalike.builder.face_choice import SAME_PERSON_DISTANCE, PersonPhoto, choose_faces
+from lookalike.builder.photo_cache import FaceFacts, PhotoCache, settings_key
 from lookalike.catalog import CelebrityRecord
 from lookalike.engine import framing, gender
 from lookalike.engine.calibration import MAX_CALIBRATION_SAMPLES, CalibrationPhotos
+from lookalike.engine.face_model import Face
+from lookalike.engine.face_workers import choose_main_face
 from lookalike.engine.imaging import decode_image
 from lookalike.engine.index import CelebrityIndex
 from lookalike.engine.ranking import first_photos, fit_ranking, reference_photos
@@ -68,9 +77,6 @@ DEFAULT_MAX_ROLL = 30.0
 """Degrees. dlib aligns the face before embedding, so a tilted head is harmless in
 itself; beyond ~30 degrees the frontal HOG detector and the 5 landmarks are out of
 their depth. LFW: 99% of faces within 9 degrees, the most tilted 23."""
-SAME_PERSON_DISTANCE = 0.6
-"""dlib's rule: two embeddings of the same person are usually less than 0.6 apart.
-On LFW, 1.4% of same-person pairs are farther and 1% of different-person pairs nearer."""
 DEFAULT_THUMB_SIZE = 256
 IDENTITY_PHOTOS_PER_CELEBRITY = 5
 """A celebrity with hundreds of photos (LFW's George W. Bush has 530) would otherwise be
@@ -87,6 +93,7 @@ REASONS = {
     "unreadable": "unreadable or not an image",
     "no_face": "no face found",
     "ambiguous": "several faces, none clearly the main one",
+    "ambiguous_match": "several faces agree with the other photos",
     "too_small": "face too small",
     "rolled": "head rolled too far",
     "duplicate": "same file as another photo of the celebrity",
@@ -108,6 +115,8 @@ class Report:
     celebrities_skipped: list[str] = field(default_factory=list)  # keys with no usable photo
     second_look: int = 0  # photos whose face only the second look found (engine.second_look)
     second_look_kept: int = 0  # of those, kept in the gallery
+    group_photos_kept: int = 0  # kept photos showing several faces, the person's chosen among them
+    p18_rejected: int = 0  # Wikidata images (catalog source "P18") rejected: those celebrities are shown another photo
     cached: int = 0  # photos answered by the cache
     computed: int = 0  # photos analysed in this run
     seconds: float = 0.0
@@ -122,38 +131,6 @@ class Report:
 # ---------------------------------------------------------------- selection
 
 
-def quality_reason(result: PhotoResult, min_eye_distance: float, max_roll: float) -> str | None:
-    """Why this analysis cannot be used, or None if its face can."""
-    if result.status != "ok":
-        return result.status
-    if result.eye_distance < min_eye_distance:
-        return "too_small"
-    if abs(result.roll) > max_roll:
-        return "rolled"
-    return None
-
-
-def consensus(embeddings: np.ndarray, cut: float = SAME_PERSON_DISTANCE) -> np.ndarray:
-    """Which of one celebrity's photos to keep: a boolean mask over ``embeddings`` (n, 128).
-
-    The anchor is the photo with the most others within ``cut`` (ties: the smallest
-    sum of distances, i.e. the medoid); the photos within ``cut`` of it are kept, if
-    they are at least 2 and at least half of all. One photo is always kept; two that
-    disagree are both dropped.
-    """
-    n = len(embeddings)
-    if n <= 1:
-        return np.ones(n, dtype=bool)
-    vectors = np.asarray(embeddings, dtype=np.float64)
-    distances = np.linalg.norm(vectors[:, None, :] - vectors[None, :, :], axis=2)
-    neighbours = (distances <= cut).sum(axis=1)
-    anchor = np.lexsort((distances.sum(axis=1), -neighbours))[0]
-    keep = distances[anchor] <= cut
-    if keep.sum() < 2 or 2 * keep.sum() < n:
-        keep[:] = False
-    return keep
-
-
 @dataclass
 class Entry:
     """A celebrity that made it into the gallery."""
@@ -164,7 +141,9 @@ class Entry:
     gender_scores: np.ndarray  # (kept,) the gender classifier's, of the same photos
     best: Path  # the photo the thumbnail comes from
     best_sha256: str
-    best_box: tuple[int, int, int, int]
+    best_box: tuple[int, int, int, int]  # the chosen face's, in that photo
+    group_photos: int = 0  # kept photos with several faces
+    best_others: tuple[tuple[int, int, int, int], ...] = ()  # the boxes of the other faces in that photo
 
 
 def select(
@@ -179,67 +158,107 @@ def select(
     rejected: dict[Path, str] = {}
     skipped: list[str] = []
     for celebrity in celebrities:
-        usable: list[tuple[Path, photo_analysis.Analysed]] = []
+        images = celebrity.images or {}
+        usable: list[tuple[Path, str, PersonPhoto]] = []  # path, sha256, faces
         seen: set[str] = set()
         for path in celebrity.photos:
             item = analysed[path]
-            reason = quality_reason(item.result, min_eye_distance, max_roll)
-            if reason is None and item.sha256 in seen:
-                reason = "duplicate"
-            if reason is not None:
-                rejected[path] = reason
-                continue
-            seen.add(_usable(item)[0])
-            usable.append((path, item))
-        if usable:
-            keep = consensus(np.stack([_usable(item)[1] for _, item in usable]), cut)
-            for (path, _), kept in zip(usable, keep):
-                if not kept:
-                    rejected[path] = "disagrees"
-            usable = [pair for pair, kept in zip(usable, keep) if kept]
-        if not usable:
+            if item.result.status != "ok" or item.sha256 is None:
+                rejected[path] = item.result.status
+            elif item.sha256 in seen:
+                rejected[path] = "duplicate"
+            else:
+                seen.add(item.sha256)
+                p18 = path in images and images[path].is_p18
+                usable.append((path, item.sha256, PersonPhoto(item.result.faces, item.result.main, p18)))
+        choices = choose_faces([photo for _, _, photo in usable], min_eye_distance, max_roll, cut)
+        kept: list[tuple[Path, str, PersonPhoto, FaceFacts]] = []  # path, sha256, faces, the chosen face
+        for (path, sha256, photo), choice in zip(usable, choices):
+            if isinstance(choice, str):
+                rejected[path] = choice
+            else:
+                kept.append((path, sha256, photo, photo.faces[choice]))
+        if not kept:
             skipped.append(celebrity.key)
             continue
-        embeddings = np.stack([_usable(item)[1] for _, item in usable]).astype(np.float32)
-        best_path, best = max(usable, key=lambda pair: pair[1].result.eye_distance)
+        embeddings = np.stack([face.embedding for _, _, _, face in kept]).astype(np.float32)
+        shown_path, shown_sha256, shown, shown_face = max(kept, key=lambda k: (k[2].preferred, k[3].eye_distance))
         entries.append(
             Entry(
                 celebrity=celebrity,
                 vector=embeddings.mean(axis=0).astype(np.float32),
                 embeddings=embeddings,
-                gender_scores=np.array([item.result.gender_score for _, item in usable], dtype=np.float32),
-                best=best_path,
-                best_sha256=_usable(best)[0],
-                best_box=_usable(best)[2],
+                gender_scores=np.array([face.gender_score for _, _, _, face in kept], dtype=np.float32),
+                best=shown_path,
+                best_sha256=shown_sha256,
+                best_box=shown_face.box,
+                group_photos=sum(len(photo.faces) > 1 for _, _, photo, _ in kept),
+                best_others=tuple(face.box for face in shown.faces if face is not shown_face),
             )
         )
     return entries, rejected, skipped
 
 
-def _usable(item: photo_analysis.Analysed) -> tuple[str, np.ndarray, tuple[int, int, int, int]]:
-    """A photo that ``quality_reason`` let through: its hash, embedding and face box, all set."""
-    result = item.result
-    assert item.sha256 is not None and result.embedding is not None and result.box is not None
-    return item.sha256, result.embedding, result.box
-
-
 def celebrity_record(entry: Entry) -> CelebrityRecord:
-    """The celebrity's row of celebrities.json: the catalog's fields, then name, key and photo count."""
-    return {
-        **entry.celebrity.record,
-        "name": entry.celebrity.name,
-        "key": entry.celebrity.key,
-        "photos": len(entry.embeddings),
-    }
+    """The celebrity's row of celebrities.json: the catalog's fields, then name, key and photo count.
+
+    With per-photo entries in the catalog (``images``), the credit fields are those of the photo
+    shown (the thumbnail's), and only those: a field its entry lacks is left out, never taken
+    from another photo. An older catalog's fields describe the person's photo as they are."""
+    record = dict(entry.celebrity.record)
+    images = entry.celebrity.images
+    if images is not None:
+        for name in CREDIT_FIELDS:
+            record.pop(name, None)
+        shown = images.get(entry.best)
+        if shown is not None:
+            record.update(shown.credit)
+    return cast(
+        CelebrityRecord,
+        {**record, "name": entry.celebrity.name, "key": entry.celebrity.key, "photos": len(entry.embeddings)},
+    )
 
 
 # ---------------------------------------------------------------- thumbnails
 
 
-def thumbnail_jpeg(data: bytes, box: tuple[int, int, int, int], size: int) -> bytes:
-    """A ``size`` x ``size`` JPEG of the face in ``box``, framed as the bot frames the user's face."""
-    crop = framing.face_square(decode_image(data), box).resize((size, size), Image.Resampling.LANCZOS)
+def thumbnail_jpeg(
+    data: bytes, box: tuple[int, int, int, int], size: int, others: tuple[tuple[int, int, int, int], ...] = ()
+) -> bytes:
+    """A ``size`` x ``size`` JPEG of the face in ``box``, framed as the bot frames the user's face,
+    or tighter where that frame would show much of another face of the photo (``others``)."""
+    image = decode_image(data)
+    margin = clear_margin(image.shape[1], image.shape[0], box, others)
+    crop = framing.face_square(image, box, margin).resize((size, size), Image.Resampling.LANCZOS)
     return framing.jpeg(crop, quality=THUMB_QUALITY)
+
+
+def clear_margin(
+    width: int, height: int, box: tuple[int, int, int, int], others: tuple[tuple[int, int, int, int], ...]
+) -> float:
+    """The widest framing, from ``framing.FACE_MARGIN`` down to the face box itself, whose
+    main face (``face_workers.choose_main_face`` over the faces as the square shows them) is
+    the face in ``box``: in a group photo, a face near the edge would otherwise be framed
+    around its neighbour, the face a viewer takes for the person named."""
+    if not others:
+        return framing.FACE_MARGIN
+    for margin in np.linspace(framing.FACE_MARGIN, 1.0, 11):
+        x0, y0, side = framing.square_bounds(width, height, box, float(margin))
+        shown = [_face_in_square(face, x0, y0, side) for face in (box, *others)]
+        seen = [face for face in shown if face is not None]
+        if shown[0] is not None and choose_main_face(seen, side, side) is shown[0]:
+            return float(margin)
+    return 1.0
+
+
+def _face_in_square(box: tuple[int, int, int, int], x0: int, y0: int, side: int) -> Face | None:
+    """The part of the face at ``box`` inside the square, in the square's pixels (all that
+    ``choose_main_face`` reads of a face), or None when none of it is."""
+    left, top = max(box[0] - x0, 0), max(box[1] - y0, 0)
+    right, bottom = min(box[2] - x0, side), min(box[3] - y0, side)
+    if right <= left or bottom <= top:
+        return None
+    return Face(box=(left, top, right, bottom), score=0.0, landmarks=np.zeros((5, 2)), embedding=np.zeros(0))
 
 
 def write_thumbnails(directory: Path, entries: list[Entry], cache: PhotoCache, size: int) -> int:
@@ -247,10 +266,10 @@ def write_thumbnails(directory: Path, entries: list[Entry], cache: PhotoCache, s
     directory.mkdir(parents=True, exist_ok=True)
     made = 0
     for i, entry in enumerate(entries):
-        jpeg = cache.get_thumbnail(entry.best_sha256, size)
+        jpeg = cache.get_thumbnail(entry.best_sha256, entry.best_box, size)
         if jpeg is None:
-            jpeg = thumbnail_jpeg(entry.best.read_bytes(), entry.best_box, size)
-            cache.put_thumbnail(entry.best_sha256, size, jpeg)
+            jpeg = thumbnail_jpeg(entry.best.read_bytes(), entry.best_box, size, entry.best_others)
+            cache.put_thumbnail(entry.best_sha256, entry.best_box, size, jpeg)
             made += 1
         (directory / f"{i}.jpg").write_bytes(jpeg)
     cache.commit()
@@ -324,6 +343,10 @@ def build(
         report.rejected_photos = {_relative(path, photos_dir): reason for path, reason in rejected.items()}
         report.celebrities_skipped = skipped
         report.kept = sum(len(entry.embeddings) for entry in entries)
+        report.group_photos_kept = sum(entry.group_photos for entry in entries)
+        report.p18_rejected = sum(
+            path in rejected for c in celebrities if c.images for path, image in c.images.items() if image.is_p18
+        )
         recovered = [path for path, item in analysed.items() if item.result.second_look]
         report.second_look = len(recovered)
         report.second_look_kept = sum(path not in rejected for path in recovered)
@@ -422,6 +445,10 @@ def _log_report(report: Report) -> None:
             report.second_look,
             report.second_look_kept,
         )
+    if report.group_photos_kept:
+        log.info("%d photos of several people kept with the celebrity's own face", report.group_photos_kept)
+    if report.p18_rejected:
+        log.info("%d Wikidata images (P18) rejected: those celebrities are shown another photo", report.p18_rejected)
     for reason, count in report.rejected.items():
         log.info("rejected %d: %s", count, REASONS.get(reason, reason))
     if report.celebrities_skipped:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from PIL import Image
 
 from lookalike import catalog
 from lookalike.builder import BuildError
+from lookalike.builder.catalog_images import CatalogImage, photo_images
 from lookalike.catalog import CatalogError, CelebrityRecord
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,8 @@ class Celebrity:
     key: str  # the file stem or folder name, e.g. "Tom_Cruise"
     name: str  # the display name, e.g. "Tom Cruise"
     photos: list[Path]
-    record: CelebrityRecord = field(default_factory=CelebrityRecord)  # the catalog's fields, name included
+    record: CelebrityRecord = field(default_factory=CelebrityRecord)  # the catalog's fields but images, name included
+    images: dict[Path, CatalogImage] | None = None  # the catalog's per-photo entries; None: the catalog has none
 
 
 def image_extensions() -> frozenset[str]:
@@ -74,7 +77,13 @@ def discover(photos_dir: Path | str) -> list[Celebrity]:
     for key in sorted(found):
         record = records.get(key, CelebrityRecord())
         name = record.get("name", "").strip() or display_name(key)
-        celebrities.append(Celebrity(key=key, name=name, photos=sorted(found[key]), record=record))
+        photos = sorted(found[key])
+        images = None
+        if "images" in record:  # kept out of the record: a million lists would be copied into celebrities.json
+            fields = dict(record)
+            images = photo_images(key, fields.pop("images"), photos, photos_dir)
+            record = cast(CelebrityRecord, fields)
+        celebrities.append(Celebrity(key=key, name=name, photos=photos, record=record, images=images))
     return celebrities
 
 

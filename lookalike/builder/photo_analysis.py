@@ -18,10 +18,10 @@ import numpy as np
 
 from lookalike import cluster
 from lookalike.builder import BuildError
-from lookalike.builder.photo_cache import PhotoCache, PhotoResult
+from lookalike.builder.photo_cache import FaceFacts, PhotoCache, PhotoResult
 from lookalike.engine import face_model as model
 from lookalike.engine import face_workers
-from lookalike.engine.face_workers import faces_in_photo
+from lookalike.engine.face_workers import choose_main_face, faces_in_photo
 from lookalike.progress import progress as progress_bar
 
 log = logging.getLogger("build_embeddings")
@@ -31,25 +31,31 @@ log = logging.getLogger("build_embeddings")
 
 
 def analyse_image(face_model: model.FaceModel, data: bytes, jitters: int) -> PhotoResult:
-    """Decode ``data`` and describe its main face; a rejection (never an exception) for bad bytes.
-    The box is in the decoded image's pixels, where ``thumbnail_jpeg`` frames it."""
-    photo = faces_in_photo(face_model, data, jitters=jitters, main_face=True, photo_pixels=False)
+    """Decode ``data`` and describe every face in it, marking the main one (``choose_main_face``):
+    which face is the person's is decided later, against their other photos (``face_choice``).
+    A rejection (never an exception) for bad bytes. The boxes are in the decoded image's pixels,
+    where ``thumbnail_jpeg`` frames them."""
+    photo = faces_in_photo(face_model, data, jitters=jitters, photo_pixels=False)
     if photo.error is not None:
         return PhotoResult(status="unreadable", detail=f"{photo.error.reason}: {photo.error}")
-    if not photo.found:
+    if not photo.faces or photo.image is None:
         return PhotoResult(status="no_face")
-    if not photo.faces:
-        return PhotoResult(status="ambiguous", faces=photo.found)
-    [face] = photo.faces
+    height, width = photo.image.shape[:2]
+    main = choose_main_face(photo.faces, width, height)
     return PhotoResult(
         status="ok",
-        faces=photo.found,
-        box=(int(face.box[0]), int(face.box[1]), int(face.box[2]), int(face.box[3])),
-        eye_distance=float(face.eye_distance),
-        roll=float(face.roll),
-        score=float(face.score),
-        embedding=np.asarray(face.embedding, dtype=np.float32),
-        gender_score=float(face.gender_score),
+        faces=[
+            FaceFacts(
+                box=(int(face.box[0]), int(face.box[1]), int(face.box[2]), int(face.box[3])),
+                eye_distance=float(face.eye_distance),
+                roll=float(face.roll),
+                score=float(face.score),
+                embedding=np.asarray(face.embedding, dtype=np.float32),
+                gender_score=float(face.gender_score),
+            )
+            for face in photo.faces
+        ],
+        main=next((i for i, face in enumerate(photo.faces) if face is main), None),
         second_look=photo.second_look,
     )
 

@@ -31,17 +31,25 @@ def face_crop(image: np.ndarray, box: tuple[int, int, int, int], side: int = CRO
     return jpeg(face_square(image, box).resize((side, side), Image.Resampling.LANCZOS))
 
 
-def face_square(image: np.ndarray, box: tuple[int, int, int, int]) -> Image.Image:
-    """The square of ``FACE_MARGIN`` box sides around the face in ``box``, raised by ``FACE_RAISE``.
+def face_square(image: np.ndarray, box: tuple[int, int, int, int], margin: float = FACE_MARGIN) -> Image.Image:
+    """The square of ``margin`` box sides around the face in ``box``, raised by ``FACE_RAISE``.
 
     Where it would stick out of the image it is moved inside, and shrunk if the
     image is smaller, so the face keeps its framing without black borders.
     """
     height, width = image.shape[:2]
+    x0, y0, side = square_bounds(width, height, box, margin)
+    return Image.fromarray(image[y0 : y0 + side, x0 : x0 + side])
+
+
+def square_bounds(
+    width: int, height: int, box: tuple[int, int, int, int], margin: float = FACE_MARGIN
+) -> tuple[int, int, int]:
+    """Where ``face_square`` cuts a ``width`` x ``height`` image: the square's left, top and side."""
     left, top, right, bottom = box
     box_side = max(right - left, bottom - top)
-    side = int(round(max(1.0, min(box_side * FACE_MARGIN, width, height))))
+    side = int(round(max(1.0, min(box_side * margin, width, height))))
     cx, cy = (left + right) / 2, (top + bottom) / 2 - FACE_RAISE * box_side
     x0 = int(round(min(max(cx - side / 2, 0), width - side)))
     y0 = int(round(min(max(cy - side / 2, 0), height - side)))
-    return Image.fromarray(image[y0 : y0 + side, x0 : x0 + side])
+    return x0, y0, side
