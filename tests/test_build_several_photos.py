@@ -156,6 +156,27 @@ def make_photos(root: Path) -> Path:
         ),
         # one photo, fetched with --photos-per-person 1
         "Q7": person(photos, "Q7", "Winona Ryder", lfw("Winona_Ryder", 1), []),
+        # the P18 and two files of two other people: nothing agrees, the P18 stands alone
+        "Q9": person(
+            photos,
+            "Q9",
+            "Tom Hanks",
+            lfw("Tom_Hanks", 1),
+            [("depicts", "Rumsfeld.jpg", lfw("Donald_Rumsfeld", 1)), ("category", "Laura.jpg", lfw("Laura_Bush", 1))],
+        ),
+        # the P18 and one agreeing photo among three of other people: a minority with the P18 stands
+        "Q10": person(
+            photos,
+            "Q10",
+            "Laura Bush",
+            lfw("Laura_Bush", 2),
+            [
+                ("depicts", "Laura 3.jpg", lfw("Laura_Bush", 3)),
+                ("category", "Hanks 2.jpg", lfw("Tom_Hanks", 2)),
+                ("category", "Rumsfeld 2.jpg", lfw("Donald_Rumsfeld", 2)),
+                ("category", "Aniston 3.jpg", lfw("Jennifer_Aniston", 3)),
+            ],
+        ),
         # an old catalog entry: no images, the top-level credit describes the photo
         "Q8": {"name": "Bill Gates", "author": "Old Author", "license": "CC BY 2.0", "file": "File:Gates.jpg"},
     }
@@ -296,6 +317,24 @@ def test_the_p18_wins_a_tie(gallery):
     assert "Q6.jpg" not in report.rejected_photos
 
 
+def test_a_p18_nothing_agrees_with_stands_alone(gallery):
+    """Hanks's other two files are other people's, which agree with nothing: the P18, the
+    editor's choice, is kept alone (as one photo a person is) rather than the celebrity lost."""
+    _, _, report, records = gallery
+    assert records["Q9"]["photos"] == 1 and records["Q9"]["author"] == "P18 author of Q9"
+    for title in ("Rumsfeld.jpg", "Laura.jpg"):
+        assert report.rejected_photos[f"Q9/{commons_name(title)}"] == "disagrees"
+
+
+def test_the_p18_and_one_agreeing_photo_stand_among_strangers(gallery):
+    """Laura Bush's P18 and one more photo of her agree, three files of three other people do
+    not: two of five is under half, but with the P18 among them the two are the person."""
+    _, _, report, records = gallery
+    assert records["Q10"]["photos"] == 2 and "Q10.jpg" not in report.rejected_photos
+    for title in ("Hanks 2.jpg", "Rumsfeld 2.jpg", "Aniston 3.jpg"):
+        assert report.rejected_photos[f"Q10/{commons_name(title)}"] == "disagrees"
+
+
 def test_a_credit_field_the_shown_photo_lacks_is_left_out(tmp_path):
     """The record's top-level fields are the P18's: when another photo is shown, a field its
     own entry does not have (license_url here) must not come from the P18."""
@@ -361,7 +400,7 @@ def test_build_json_counts_the_new_rejections_and_names_each_reason(gallery):
     from lookalike.builder.build import REASONS
 
     _, assets, report, _ = gallery
-    assert report.rejected == {"disagrees": 4, "ambiguous_match": 1}
+    assert report.rejected == {"disagrees": 9, "ambiguous_match": 1}  # 5 of them Hanks's and Laura Bush's strangers
     assert report.p18_rejected == 1  # Lula's
     assert report.group_photos_kept == 6  # Koizumi's and Bush's P18, both tennis photos, both Chavez summits
     written = json.loads((assets / "build.json").read_text())
