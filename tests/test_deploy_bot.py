@@ -203,3 +203,27 @@ def test_the_bot_reads_dot_env_and_the_environment_wins(assets, tmp_path):
             process.send_signal(signal.SIGTERM)
             assert process.wait(30) == 0
         assert "1 face workers ready" in (tmp_path / "bot.log").read_text()  # WORKERS=1 from the file
+
+
+def test_the_token_comes_from_a_secret_file_as_compose_and_systemd_hand_it_over(assets, tmp_path):
+    secret = tmp_path / "telegram_bot_token"
+    secret.write_text(TOKEN + "\n")
+    with FakeBotApi(token=TOKEN) as api:
+        bot = run_bot(api, assets, tmp_path / "bot.log", TELEGRAM_BOT_TOKEN="", TELEGRAM_BOT_TOKEN_FILE=str(secret))
+        try:
+            user = new_user()
+            api.send_text_update(user, "/start")
+            assert only_reply(api, user).method == "sendMessage"
+        finally:
+            assert bot.stop() == 0
+        assert TOKEN not in bot.log()
+
+
+def test_the_token_and_its_file_both_set_is_one_line(assets, tmp_path):
+    secret = tmp_path / "telegram_bot_token"
+    secret.write_text(TOKEN)
+    result = _run(
+        {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BOT_TOKEN_FILE": str(secret), "ASSETS_DIR": str(assets)}, tmp_path
+    )
+    assert result.returncode == 2
+    assert result.stderr == "bot.py: TELEGRAM_BOT_TOKEN and TELEGRAM_BOT_TOKEN_FILE are both set: set one of them\n"

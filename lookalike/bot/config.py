@@ -1,6 +1,7 @@
 """The bot's configuration, read from the environment in one place (``Config.from_env``):
 
 TELEGRAM_BOT_TOKEN   required; never logged
+TELEGRAM_BOT_TOKEN_FILE  a file holding the token instead (compose secrets, systemd LoadCredential=)
 TELEGRAM_API_URL     Bot API server root            (https://api.telegram.org)
 TELEGRAM_LOCAL_MODE  1: the server is a self-hosted Bot API server in --local mode (0)
 ASSETS_DIR           the assets directory build_embeddings.py wrote (assets)
@@ -34,6 +35,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from lookalike.secret_env import SecretError, read_secret
 
 TOKEN_SHAPE = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 """A bot token as @BotFather gives it: the bot's id, a colon, a secret of URL-safe characters."""
@@ -71,9 +74,15 @@ class Config:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Config:
-        token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+        try:
+            token = (read_secret(env, "TELEGRAM_BOT_TOKEN") or "").strip()
+        except SecretError as exc:
+            raise ConfigError(str(exc)) from None
         if not token:
-            raise ConfigError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and export it")
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and export it"
+                " (or name a file holding it in TELEGRAM_BOT_TOKEN_FILE)"
+            )
         if not TOKEN_SHAPE.fullmatch(token):
             # Never shown: a mistyped token is still most of a secret.
             raise ConfigError(
