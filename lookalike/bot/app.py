@@ -222,8 +222,10 @@ def run(config: Config, watcher: AssetsWatcher) -> None:
     )
     health = Health(services.pool, services.assets, telegram_silence=config.ready_telegram_seconds)
     if config.metrics_port:
-        metrics.serve(config.metrics_port, services.pool, services.assets, services.analytics, health)
-        log.info("serving /metrics, /livez and /readyz on :%d", config.metrics_port)
+        metrics.serve(
+            config.metrics_listen, config.metrics_port, services.pool, services.assets, services.analytics, health
+        )
+        log.info("serving /metrics, /livez and /readyz on %s:%d", config.metrics_listen, config.metrics_port)
     asyncio.run(_serve(config, services, health))
 
 

@@ -17,6 +17,7 @@ WEBHOOK_SECRET       X-Telegram-Bot-Api-Secret-Token     (random per start)
 LISTEN, PORT         webhook server address              (0.0.0.0, 8443)
 LOG_LEVEL            (INFO)
 METRICS_PORT         set: serve /metrics (Prometheus), /livez and /readyz on it; unset: nothing listens
+METRICS_LISTEN       the address they are served on     (127.0.0.1: this machine only)
 READY_TELEGRAM_SECONDS  /readyz fails when the Bot API has not answered for this long (120)
 ADMIN_IDS            Telegram user ids (comma-separated) who may send /stats
 SHUTDOWN_GRACE_SECONDS  how long a stop waits for the photos in flight (20)
@@ -64,6 +65,7 @@ class Config:
     port: int
     log_level: str
     metrics_port: int | None = None
+    metrics_listen: str = "127.0.0.1"
     admin_ids: frozenset[int] = frozenset()
     shutdown_grace_seconds: float = 20.0
     answered_file: Path = Path("answered-updates.json")
@@ -114,6 +116,7 @@ class Config:
             port=_number(env, "PORT", 8443, int, minimum=1, maximum=65535),
             log_level=log_level,
             metrics_port=_number(env, "METRICS_PORT", None, int, minimum=1, maximum=65535),
+            metrics_listen=env.get("METRICS_LISTEN") or "127.0.0.1",
             admin_ids=_ids(env, "ADMIN_IDS"),
             shutdown_grace_seconds=_number(env, "SHUTDOWN_GRACE_SECONDS", 20.0, float, minimum=0),
             answered_file=answered_file,
