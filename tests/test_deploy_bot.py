@@ -20,7 +20,7 @@ from lookalike.bot.listener import HEADER_SECONDS
 from tests.support.bot_api_server import FakeBotApi
 from tests.support.bot_harness import TOKEN, new_user, only_reply, run_bot, sample, selfie
 from tests.support.data import ROOT
-from tests.support.slow_clients import SlowLoris, listening_addresses, threads
+from tests.support.listeners import SlowLoris, listening_addresses, threads
 
 pytestmark = pytest.mark.e2e  # starts bot.py
 

@@ -37,7 +37,7 @@ from lookalike.bot.index_reload import AssetsChanged, AssetsWatcher, load_assets
 from lookalike.bot.services import Services
 from lookalike.bot.telegram_retry import BotRateLimiter
 from lookalike.bot.user_limits import UserLimits
-from lookalike.bot.webhook import WebhookQueue, answer_malformed_json_400
+from lookalike.bot.webhook import Webhook
 from lookalike.engine.index_files import IndexFormatError
 
 log = logging.getLogger("bot")
@@ -137,11 +137,13 @@ def build_application(
     services: Services,
     deliveries: Deliveries,
     on_answer: Callable[[], None] | None = None,
-    webhook_queue: WebhookQueue | None = None,
 ) -> Application:
+    """The Application without PTB's Updater: updates come from the bot's own receivers,
+    ``delivery.Poller`` or ``webhook.Webhook``, which confirm them only once answered."""
     application = (
         Application.builder()
         .token(config.token)
+        .updater(None)
         .base_url(f"{config.api_url}/bot")
         .base_file_url(f"{config.api_url}/file/bot")
         .local_mode(config.local_mode)
@@ -169,7 +171,6 @@ def build_application(
         )
         # Enough concurrent handlers that the pool's MAX_PENDING, not PTB's queue, decides who waits.
         .concurrent_updates(TrackingUpdateProcessor(max(256, 4 * config.max_pending), deliveries))
-        .update_queue(webhook_queue if webhook_queue is not None else asyncio.Queue())
         .build()
     )
     application.bot_data["services"] = services
@@ -234,30 +235,32 @@ async def _serve(config: Config, services: Services, health: Health) -> None:
     receiving, give the photos in flight SHUTDOWN_GRACE_SECONDS to be answered, confirm to
     Telegram only those answered (``delivery``), then stop the workers."""
     deliveries = Deliveries()
-    webhook_queue = WebhookQueue(deliveries, config.answered_file) if config.webhook_url else None
-    application = build_application(config, services, deliveries, health.telegram_answered, webhook_queue)
+    application = build_application(config, services, deliveries, health.telegram_answered)
     application.bot_data["health"] = health
-    updater = application.updater
-    assert updater is not None  # build_application makes the Application with its Updater
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(stop_signal, stop.set)
-    poller = None
+    poller = webhook = None
     async with application:  # initialize (getMe: a wrong token fails here) ... shutdown
         try:
             await _post_init(application)
             await application.start()
-            if webhook_queue is not None and config.webhook_url:
+            if config.webhook_url:
                 log.info("receiving updates by webhook on %s:%d", config.listen, config.port)
-                webhook_queue.start()
-                answer_malformed_json_400()
-                await updater.start_webhook(
-                    listen=config.listen,
-                    port=config.port,
-                    url_path=urlsplit(config.webhook_url).path.lstrip("/"),
-                    webhook_url=config.webhook_url,
-                    secret_token=config.webhook_secret or secrets.token_urlsafe(32),
+                secret = config.webhook_secret or secrets.token_urlsafe(32)
+                webhook = Webhook(
+                    application.bot,
+                    application.update_queue,
+                    deliveries,
+                    config.answered_file,
+                    secret,
+                    path=urlsplit(config.webhook_url).path or "/",
+                )
+                await webhook.start(config.listen, config.port)  # listening before Telegram is told
+                await application.bot.set_webhook(
+                    config.webhook_url,
+                    secret_token=secret,
                     allowed_updates=ALLOWED_UPDATES,
                     max_connections=100,  # each POST is held until its update is answered
                 )
@@ -282,12 +285,9 @@ async def _serve(config: Config, services: Services, health: Health) -> None:
                 deliveries.abandon()
             if poller is not None:
                 await poller.confirm()
-            if webhook_queue is not None:
-                await webhook_queue.close()
-            if updater.running:
-                await updater.stop()
-            await application.stop()
         finally:
+            if webhook is not None:
+                await webhook.stop()
             if application.running:
                 await application.stop()
             await _post_shutdown(application)
