@@ -25,7 +25,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from lookalike.bot import handlers, metrics, telegram_menu
+from lookalike.bot import handlers, logs, metrics, telegram_menu
 from lookalike.bot.analytics import MatchAnalytics
 from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.config import Config
@@ -34,6 +34,7 @@ from lookalike.bot.delivery import Deliveries, Poller, TrackingUpdateProcessor
 from lookalike.bot.face_pool import FacePool
 from lookalike.bot.health import Health
 from lookalike.bot.index_reload import AssetsChanged, AssetsWatcher, load_assets_at_start
+from lookalike.bot.pseudonyms import Pseudonyms
 from lookalike.bot.services import Services
 from lookalike.bot.telegram_retry import BotRateLimiter
 from lookalike.bot.user_limits import UserLimits
@@ -99,37 +100,6 @@ class UjsonRequest(HTTPXRequest):
         except ValueError as exc:
             log.error("the Bot API answered with invalid JSON (%d bytes)", len(payload))
             raise TelegramError("Invalid server response") from exc
-
-
-class RedactingFormatter(logging.Formatter):
-    """Formats records with every occurrence of the bot token replaced, tracebacks included."""
-
-    def __init__(self, fmt: str, secret: str):
-        super().__init__(fmt)
-        self.secret = secret
-
-    def format(self, record: logging.LogRecord) -> str:
-        return super().format(record).replace(self.secret, "<TOKEN>")
-
-
-class ShortStartupErrors(logging.Filter):
-    """PTB logs a start-up failure (bad token, unreachable server) with its whole traceback;
-    main() says what happened in one line, so the log keeps only PTB's message."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.name == "telegram.ext" and "(Bootstrap" in record.getMessage():
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-def setup_logging(config: Config) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", config.token))
-    handler.addFilter(ShortStartupErrors())
-    logging.basicConfig(level=config.log_level, handlers=[handler], force=True)
-    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 def build_application(
@@ -220,6 +190,7 @@ def run(config: Config, watcher: AssetsWatcher) -> None:
         chats=ChatLimits(config.chat_pending),
         analytics=MatchAnalytics(store=CountStore(config.stats_file)),
         admin_ids=config.admin_ids,
+        pseudonyms=Pseudonyms.from_key_file(config.log_key_file),
     )
     health = Health(services.pool, services.assets, telegram_silence=config.ready_telegram_seconds)
     if config.metrics_port:
@@ -295,7 +266,7 @@ async def _serve(config: Config, services: Services, health: Health) -> None:
 
 def main(config: Config) -> int:
     """Run the bot until it is stopped; the exit status, with one line on stderr for a failure."""
-    setup_logging(config)
+    logs.setup(config.log_level, config.log_format, config.token)
     try:
         watcher = AssetsWatcher(load_assets_at_start(config.assets_dir), config.index_poll_seconds)
     except (IndexFormatError, AssetsChanged, OSError) as exc:

@@ -16,6 +16,8 @@ WEBHOOK_URL          set: receive updates by webhook at this URL; unset: long po
 WEBHOOK_SECRET       X-Telegram-Bot-Api-Secret-Token     (random per start)
 LISTEN, PORT         webhook server address              (0.0.0.0, 8443)
 LOG_LEVEL            (INFO)
+LOG_FORMAT           text: plain lines; json: one JSON object a line   (text)
+LOG_KEY_FILE         the key of users' pseudonyms in the log, made at the first start (log-key beside ANSWERED_FILE)
 METRICS_PORT         set: serve /metrics (Prometheus), /livez and /readyz on it; unset: nothing listens
 METRICS_LISTEN       the address they are served on     (127.0.0.1: this machine only)
 READY_TELEGRAM_SECONDS  /readyz fails when the Bot API has not answered for this long (120)
@@ -38,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lookalike.secret_env import SecretError, read_secret
+
+LOG_FORMATS = ("text", "json")
 
 TOKEN_SHAPE = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 """A bot token as @BotFather gives it: the bot's id, a colon, a secret of URL-safe characters."""
@@ -73,6 +77,8 @@ class Config:
     ready_telegram_seconds: float = 120.0
     max_wait_seconds: float = 30.0
     telegram_retry_seconds: float = 300.0
+    log_format: str = "text"
+    log_key_file: Path = Path("log-key")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Config:
@@ -98,6 +104,9 @@ class Config:
         log_level = env.get("LOG_LEVEL", "INFO").upper()
         if not isinstance(logging.getLevelName(log_level), int):
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
+        log_format = (env.get("LOG_FORMAT") or "text").lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT must be text or json, not {env['LOG_FORMAT']!r}")
         answered_file = Path(env.get("ANSWERED_FILE") or "answered-updates.json")
         return cls(
             token=token,
@@ -124,6 +133,8 @@ class Config:
             ready_telegram_seconds=_number(env, "READY_TELEGRAM_SECONDS", 120.0, float, minimum=10),
             max_wait_seconds=_number(env, "MAX_WAIT_SECONDS", 30.0, float, minimum=0.1),
             telegram_retry_seconds=_number(env, "TELEGRAM_RETRY_SECONDS", 300.0, float, minimum=0),
+            log_format=log_format,
+            log_key_file=Path(env.get("LOG_KEY_FILE") or answered_file.with_name("log-key")),
         )
 
 
