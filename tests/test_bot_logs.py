@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from lookalike.bot.logs import JsonFormatter, RedactingFormatter
+from lookalike.bot.outcome import Outcome
 from lookalike.bot.pseudonyms import DIGITS, Pseudonyms
 from tests.support.bot_api_server import FakeBotApi
 from tests.support.bot_harness import TOKEN, replies_to, run_bot, selfie
@@ -65,6 +66,12 @@ def test_json_lines_carry_the_fields_and_the_traceback_in_one_line_without_the_t
     text = formatter.format(failed)
     assert "\n" not in text and TOKEN not in text
     assert "Traceback" in json.loads(text)["exception"] and "<TOKEN>" in json.loads(text)["exception"]
+
+
+def test_the_text_line_quotes_names_and_leaves_words_and_numbers_bare():
+    outcome = Outcome("button", "thumbnail", fields={"source": "file_id", "celebrity": "Jean-Paul O'Neil", "x": None})
+    outcome.fields["percent"] = 99
+    assert outcome.fields_text == ' source=file_id celebrity="Jean-Paul O\'Neil" percent=99'
 
 
 # ------------------------------------------------------------------ end to end

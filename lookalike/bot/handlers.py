@@ -235,7 +235,7 @@ def _log(context: ContextTypes.DEFAULT_TYPE, update: Update, outcome: Outcome, s
         pseudonym,
         outcome.kind,
         outcome.logged,
-        "".join(f" {key}={_quoted(value)}" for key, value in extra.items()),
+        outcome.fields_text,
         seconds * 1000,
         extra={
             "fields": {
@@ -248,10 +248,3 @@ def _log(context: ContextTypes.DEFAULT_TYPE, update: Update, outcome: Outcome, s
             }
         },
     )
-
-
-def _quoted(value: object) -> str:
-    """A field's value in the text line: a number or a word as it is, other text quoted."""
-    if isinstance(value, str) and not value.replace("-", "_").isidentifier():
-        return repr(value)
-    return str(value)
