@@ -100,7 +100,14 @@ def test_a_stranger_s_post_or_a_body_that_is_no_update_is_refused_and_not_logged
     secret = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
     assert httpx.post(url, json={"update_id": 1}, timeout=10).status_code == 403  # no secret
     private = "a user's private words"
-    for body in ([private], {"update_id": private}, {"message": {"text": private}}, b'{"update_id": 7, '):
+    bodies = (
+        [private],
+        {"update_id": private},
+        {"update_id": True},
+        {"message": {"text": private}},
+        b'{"update_id": 7, ',
+    )
+    for body in bodies:
         kind = {"content": body} if isinstance(body, bytes) else {"json": body}
         answer = httpx.post(url, headers=secret, timeout=10, **kind)  # type: ignore[arg-type]
         assert answer.status_code == 400, (body, answer.text)

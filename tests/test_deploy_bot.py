@@ -248,6 +248,9 @@ def test_metrics_listen_on_loopback_by_default_and_slow_clients_hold_no_thread(a
                 assert get(port, "/livez").status_code == 200  # answered beside them
                 assert time.monotonic() - started < 2
                 assert loris.wait_cut_off(timeout=HEADER_SECONDS + 10) < HEADER_SECONDS + 5
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as large:
+                large.sendall(b"GET /metrics HTTP/1.1\r\nHost: bot\r\nContent-Length: 100000000\r\n\r\n")
+                assert large.recv(1024).startswith(b"HTTP/1.1 413")
         finally:
             assert bot.stop() == 0
 

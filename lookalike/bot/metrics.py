@@ -115,9 +115,11 @@ def serve(
     app = listener.application(max_body=MAX_BODY_BYTES)
 
     async def scrape(request: web.Request) -> web.Response:
+        await listener.read_body(request)  # none, or a small one: else 413 (or 408)
         return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def probe(request: web.Request) -> web.Response:
+        await listener.read_body(request)
         ok, figures = health.liveness() if request.path == "/livez" else health.readiness()
         return web.json_response(figures, status=200 if ok else 503, dumps=lambda v: json.dumps(v) + "\n")
 

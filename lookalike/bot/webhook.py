@@ -100,7 +100,7 @@ class Webhook:
         body = await listener.read_body(request)
         try:
             data = json.loads(body)
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            if not isinstance(data, dict) or type(data.get("update_id")) is not int:
                 raise ValueError("no update_id")
             update = Update.de_json(data, self.bot)
         except Exception as exc:  # whatever de_json meets in a malformed update: the sender's fault
