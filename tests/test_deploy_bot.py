@@ -16,9 +16,11 @@ import time
 import httpx
 import pytest
 
+from lookalike.bot.listener import HEADER_SECONDS
 from tests.support.bot_api_server import FakeBotApi
 from tests.support.bot_harness import TOKEN, new_user, only_reply, run_bot, sample, selfie
 from tests.support.data import ROOT
+from tests.support.listeners import SlowLoris, listening_addresses, threads
 
 pytestmark = pytest.mark.e2e  # starts bot.py
 
@@ -203,3 +205,78 @@ def test_the_bot_reads_dot_env_and_the_environment_wins(assets, tmp_path):
             process.send_signal(signal.SIGTERM)
             assert process.wait(30) == 0
         assert "1 face workers ready" in (tmp_path / "bot.log").read_text()  # WORKERS=1 from the file
+
+
+def test_the_token_comes_from_a_secret_file_as_compose_and_systemd_hand_it_over(assets, tmp_path):
+    secret = tmp_path / "telegram_bot_token"
+    secret.write_text(TOKEN + "\n")
+    with FakeBotApi(token=TOKEN) as api:
+        bot = run_bot(api, assets, tmp_path / "bot.log", TELEGRAM_BOT_TOKEN="", TELEGRAM_BOT_TOKEN_FILE=str(secret))
+        try:
+            user = new_user()
+            api.send_text_update(user, "/start")
+            assert only_reply(api, user).method == "sendMessage"
+        finally:
+            assert bot.stop() == 0
+        assert TOKEN not in bot.log()
+
+
+def test_the_token_and_its_file_both_set_is_one_line(assets, tmp_path):
+    secret = tmp_path / "telegram_bot_token"
+    secret.write_text(TOKEN)
+    result = _run(
+        {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BOT_TOKEN_FILE": str(secret), "ASSETS_DIR": str(assets)}, tmp_path
+    )
+    assert result.returncode == 2
+    assert result.stderr == "bot.py: TELEGRAM_BOT_TOKEN and TELEGRAM_BOT_TOKEN_FILE are both set: set one of them\n"
+
+
+def test_metrics_listen_on_loopback_by_default_and_slow_clients_hold_no_thread(assets, tmp_path):
+    """The issue: /metrics and /readyz served on every interface, by a thread per connection
+    with no timeout, so forty slow-loris connections held forty threads for good."""
+    port = free_port()
+    with FakeBotApi(token=TOKEN) as api:
+        bot = run_bot(api, assets, tmp_path / "bot.log", METRICS_PORT=str(port), WORKERS="1")
+        try:
+            wait_ready(port)
+            assert listening_addresses(port) == {"127.0.0.1"}
+            before = threads(bot.pid)
+            with SlowLoris(port, b"GET /livez HTTP/1.1\r\nHost: bot\r\n", count=40) as loris:
+                time.sleep(2)
+                assert threads(bot.pid) < before + 5, "the slow clients hold threads"
+                started = time.monotonic()
+                assert get(port, "/livez").status_code == 200  # answered beside them
+                assert time.monotonic() - started < 2
+                assert loris.wait_cut_off(timeout=HEADER_SECONDS + 10) < HEADER_SECONDS + 5
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as large:
+                large.sendall(b"GET /metrics HTTP/1.1\r\nHost: bot\r\nContent-Length: 100000000\r\n\r\n")
+                assert large.recv(1024).startswith(b"HTTP/1.1 413")
+        finally:
+            assert bot.stop() == 0
+
+
+def test_metrics_listen_puts_them_on_another_address_where_the_probe_asks(assets, tmp_path):
+    port = free_port()
+    env = {"METRICS_PORT": str(port), "METRICS_LISTEN": "127.0.0.2"}  # loopback too, but not 127.0.0.1
+    with FakeBotApi(token=TOKEN) as api:
+        bot = run_bot(api, assets, tmp_path / "bot.log", WORKERS="1", **env)
+        try:
+            deadline = time.monotonic() + 30
+            while listening_addresses(port) != {"127.0.0.2"}:
+                assert time.monotonic() < deadline, listening_addresses(port)
+                time.sleep(0.2)
+            while True:
+                probe = subprocess.run(
+                    [sys.executable, "-m", "lookalike.bot.probe", "readyz"],
+                    env={**os.environ, **env},
+                    cwd=tmp_path,
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                )
+                if probe.returncode == 0 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            assert probe.returncode == 0 and json.loads(probe.stdout)["ready"] is True, probe
+        finally:
+            assert bot.stop() == 0

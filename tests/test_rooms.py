@@ -15,10 +15,11 @@ MAY_IMPORT = {
     "cluster": set(),
     "progress": set(),
     "libc": set(),
+    "secret_env": set(),
     "fetcher": {"fetcher", "catalog", "cluster", "progress"},
     "builder": {"builder", "catalog", "cluster", "progress", "engine", "libc"},
-    "bot": {"bot", "engine", "libc"},
-    "playground": {"playground", "bot", "engine"},
+    "bot": {"bot", "engine", "libc", "secret_env"},
+    "playground": {"playground", "bot", "engine", "secret_env"},
 }
 """For each room (a sub-package, or a module beside them), the rooms its code may import."""
 

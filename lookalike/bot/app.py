@@ -25,7 +25,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from lookalike.bot import handlers, metrics, telegram_menu
+from lookalike.bot import handlers, logs, metrics, telegram_menu
 from lookalike.bot.analytics import MatchAnalytics
 from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.config import Config
@@ -34,10 +34,11 @@ from lookalike.bot.delivery import Deliveries, Poller, TrackingUpdateProcessor
 from lookalike.bot.face_pool import FacePool
 from lookalike.bot.health import Health
 from lookalike.bot.index_reload import AssetsChanged, AssetsWatcher, load_assets_at_start
+from lookalike.bot.pseudonyms import Pseudonyms
 from lookalike.bot.services import Services
 from lookalike.bot.telegram_retry import BotRateLimiter
 from lookalike.bot.user_limits import UserLimits
-from lookalike.bot.webhook import WebhookQueue, answer_malformed_json_400
+from lookalike.bot.webhook import Webhook
 from lookalike.engine.index_files import IndexFormatError
 
 log = logging.getLogger("bot")
@@ -101,47 +102,18 @@ class UjsonRequest(HTTPXRequest):
             raise TelegramError("Invalid server response") from exc
 
 
-class RedactingFormatter(logging.Formatter):
-    """Formats records with every occurrence of the bot token replaced, tracebacks included."""
-
-    def __init__(self, fmt: str, secret: str):
-        super().__init__(fmt)
-        self.secret = secret
-
-    def format(self, record: logging.LogRecord) -> str:
-        return super().format(record).replace(self.secret, "<TOKEN>")
-
-
-class ShortStartupErrors(logging.Filter):
-    """PTB logs a start-up failure (bad token, unreachable server) with its whole traceback;
-    main() says what happened in one line, so the log keeps only PTB's message."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.name == "telegram.ext" and "(Bootstrap" in record.getMessage():
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-def setup_logging(config: Config) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", config.token))
-    handler.addFilter(ShortStartupErrors())
-    logging.basicConfig(level=config.log_level, handlers=[handler], force=True)
-    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-
-
 def build_application(
     config: Config,
     services: Services,
     deliveries: Deliveries,
     on_answer: Callable[[], None] | None = None,
-    webhook_queue: WebhookQueue | None = None,
 ) -> Application:
+    """The Application without PTB's Updater: updates come from the bot's own receivers,
+    ``delivery.Poller`` or ``webhook.Webhook``, which confirm them only once answered."""
     application = (
         Application.builder()
         .token(config.token)
+        .updater(None)
         .base_url(f"{config.api_url}/bot")
         .base_file_url(f"{config.api_url}/file/bot")
         .local_mode(config.local_mode)
@@ -169,7 +141,6 @@ def build_application(
         )
         # Enough concurrent handlers that the pool's MAX_PENDING, not PTB's queue, decides who waits.
         .concurrent_updates(TrackingUpdateProcessor(max(256, 4 * config.max_pending), deliveries))
-        .update_queue(webhook_queue if webhook_queue is not None else asyncio.Queue())
         .build()
     )
     application.bot_data["services"] = services
@@ -219,11 +190,14 @@ def run(config: Config, watcher: AssetsWatcher) -> None:
         chats=ChatLimits(config.chat_pending),
         analytics=MatchAnalytics(store=CountStore(config.stats_file)),
         admin_ids=config.admin_ids,
+        pseudonyms=Pseudonyms.from_key_file(config.log_key_file),
     )
     health = Health(services.pool, services.assets, telegram_silence=config.ready_telegram_seconds)
     if config.metrics_port:
-        metrics.serve(config.metrics_port, services.pool, services.assets, services.analytics, health)
-        log.info("serving /metrics, /livez and /readyz on :%d", config.metrics_port)
+        metrics.serve(
+            config.metrics_listen, config.metrics_port, services.pool, services.assets, services.analytics, health
+        )
+        log.info("serving /metrics, /livez and /readyz on %s:%d", config.metrics_listen, config.metrics_port)
     asyncio.run(_serve(config, services, health))
 
 
@@ -232,30 +206,32 @@ async def _serve(config: Config, services: Services, health: Health) -> None:
     receiving, give the photos in flight SHUTDOWN_GRACE_SECONDS to be answered, confirm to
     Telegram only those answered (``delivery``), then stop the workers."""
     deliveries = Deliveries()
-    webhook_queue = WebhookQueue(deliveries, config.answered_file) if config.webhook_url else None
-    application = build_application(config, services, deliveries, health.telegram_answered, webhook_queue)
+    application = build_application(config, services, deliveries, health.telegram_answered)
     application.bot_data["health"] = health
-    updater = application.updater
-    assert updater is not None  # build_application makes the Application with its Updater
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(stop_signal, stop.set)
-    poller = None
+    poller = webhook = None
     async with application:  # initialize (getMe: a wrong token fails here) ... shutdown
         try:
             await _post_init(application)
             await application.start()
-            if webhook_queue is not None and config.webhook_url:
+            if config.webhook_url:
                 log.info("receiving updates by webhook on %s:%d", config.listen, config.port)
-                webhook_queue.start()
-                answer_malformed_json_400()
-                await updater.start_webhook(
-                    listen=config.listen,
-                    port=config.port,
-                    url_path=urlsplit(config.webhook_url).path.lstrip("/"),
-                    webhook_url=config.webhook_url,
-                    secret_token=config.webhook_secret or secrets.token_urlsafe(32),
+                secret = config.webhook_secret or secrets.token_urlsafe(32)
+                webhook = Webhook(
+                    application.bot,
+                    application.update_queue,
+                    deliveries,
+                    config.answered_file,
+                    secret,
+                    path=urlsplit(config.webhook_url).path or "/",
+                )
+                await webhook.start(config.listen, config.port)  # listening before Telegram is told
+                await application.bot.set_webhook(
+                    config.webhook_url,
+                    secret_token=secret,
                     allowed_updates=ALLOWED_UPDATES,
                     max_connections=100,  # each POST is held until its update is answered
                 )
@@ -280,12 +256,9 @@ async def _serve(config: Config, services: Services, health: Health) -> None:
                 deliveries.abandon()
             if poller is not None:
                 await poller.confirm()
-            if webhook_queue is not None:
-                await webhook_queue.close()
-            if updater.running:
-                await updater.stop()
-            await application.stop()
         finally:
+            if webhook is not None:
+                await webhook.stop()
             if application.running:
                 await application.stop()
             await _post_shutdown(application)
@@ -293,7 +266,7 @@ async def _serve(config: Config, services: Services, health: Health) -> None:
 
 def main(config: Config) -> int:
     """Run the bot until it is stopped; the exit status, with one line on stderr for a failure."""
-    setup_logging(config)
+    logs.setup(config.log_level, config.log_format, config.token)
     try:
         watcher = AssetsWatcher(load_assets_at_start(config.assets_dir), config.index_poll_seconds)
     except (IndexFormatError, AssetsChanged, OSError) as exc:

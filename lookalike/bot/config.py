@@ -1,6 +1,7 @@
 """The bot's configuration, read from the environment in one place (``Config.from_env``):
 
 TELEGRAM_BOT_TOKEN   required; never logged
+TELEGRAM_BOT_TOKEN_FILE  a file holding the token instead (compose secrets, systemd LoadCredential=)
 TELEGRAM_API_URL     Bot API server root            (https://api.telegram.org)
 TELEGRAM_LOCAL_MODE  1: the server is a self-hosted Bot API server in --local mode (0)
 ASSETS_DIR           the assets directory build_embeddings.py wrote (assets)
@@ -15,7 +16,10 @@ WEBHOOK_URL          set: receive updates by webhook at this URL; unset: long po
 WEBHOOK_SECRET       X-Telegram-Bot-Api-Secret-Token     (random per start)
 LISTEN, PORT         webhook server address              (0.0.0.0, 8443)
 LOG_LEVEL            (INFO)
+LOG_FORMAT           text: plain lines; json: one JSON object a line   (text)
+LOG_KEY_FILE         the key of users' pseudonyms in the log, made at the first start (log-key beside ANSWERED_FILE)
 METRICS_PORT         set: serve /metrics (Prometheus), /livez and /readyz on it; unset: nothing listens
+METRICS_LISTEN       the address they are served on     (127.0.0.1: this machine only)
 READY_TELEGRAM_SECONDS  /readyz fails when the Bot API has not answered for this long (120)
 ADMIN_IDS            Telegram user ids (comma-separated) who may send /stats
 SHUTDOWN_GRACE_SECONDS  how long a stop waits for the photos in flight (20)
@@ -34,6 +38,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from lookalike.secret_env import SecretError, read_secret
+
+LOG_FORMATS = ("text", "json")
 
 TOKEN_SHAPE = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 """A bot token as @BotFather gives it: the bot's id, a colon, a secret of URL-safe characters."""
@@ -61,6 +69,7 @@ class Config:
     port: int
     log_level: str
     metrics_port: int | None = None
+    metrics_listen: str = "127.0.0.1"
     admin_ids: frozenset[int] = frozenset()
     shutdown_grace_seconds: float = 20.0
     answered_file: Path = Path("answered-updates.json")
@@ -68,12 +77,20 @@ class Config:
     ready_telegram_seconds: float = 120.0
     max_wait_seconds: float = 30.0
     telegram_retry_seconds: float = 300.0
+    log_format: str = "text"
+    log_key_file: Path = Path("log-key")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Config:
-        token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+        try:
+            token = (read_secret(env, "TELEGRAM_BOT_TOKEN") or "").strip()
+        except SecretError as exc:
+            raise ConfigError(str(exc)) from None
         if not token:
-            raise ConfigError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and export it")
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and export it"
+                " (or name a file holding it in TELEGRAM_BOT_TOKEN_FILE)"
+            )
         if not TOKEN_SHAPE.fullmatch(token):
             # Never shown: a mistyped token is still most of a secret.
             raise ConfigError(
@@ -87,6 +104,9 @@ class Config:
         log_level = env.get("LOG_LEVEL", "INFO").upper()
         if not isinstance(logging.getLevelName(log_level), int):
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
+        log_format = (env.get("LOG_FORMAT") or "text").lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT must be text or json, not {env['LOG_FORMAT']!r}")
         answered_file = Path(env.get("ANSWERED_FILE") or "answered-updates.json")
         return cls(
             token=token,
@@ -105,6 +125,7 @@ class Config:
             port=_number(env, "PORT", 8443, int, minimum=1, maximum=65535),
             log_level=log_level,
             metrics_port=_number(env, "METRICS_PORT", None, int, minimum=1, maximum=65535),
+            metrics_listen=env.get("METRICS_LISTEN") or "127.0.0.1",
             admin_ids=_ids(env, "ADMIN_IDS"),
             shutdown_grace_seconds=_number(env, "SHUTDOWN_GRACE_SECONDS", 20.0, float, minimum=0),
             answered_file=answered_file,
@@ -112,6 +133,8 @@ class Config:
             ready_telegram_seconds=_number(env, "READY_TELEGRAM_SECONDS", 120.0, float, minimum=10),
             max_wait_seconds=_number(env, "MAX_WAIT_SECONDS", 30.0, float, minimum=0.1),
             telegram_retry_seconds=_number(env, "TELEGRAM_RETRY_SECONDS", 300.0, float, minimum=0),
+            log_format=log_format,
+            log_key_file=Path(env.get("LOG_KEY_FILE") or answered_file.with_name("log-key")),
         )
 
 

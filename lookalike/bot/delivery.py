@@ -15,7 +15,7 @@ queueing), so a stop or a crash mid-answer would lose the photos in flight. Here
   which receives it again, skips it: after a stop that left some unanswered, and after a
   ``kill -9`` too. The last one in flight is not written: the poller confirms it with its
   next getUpdates, one round trip later;
-- by webhook, ``webhook.WebhookQueue`` holds each POST's 200 until its update is answered.
+- by webhook, ``webhook.Webhook`` holds each POST's 200 until its update is answered.
 """
 
 from __future__ import annotations

@@ -33,18 +33,20 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     task of its own, as "busy" is for photos: a group repeating commands holds up no one."""
     admitted = _services(context).admission.admit(_message(update).chat.id)
     if isinstance(admitted, Refusal):
-        context.application.create_task(_send_help(update, admitted.earlier), update=update)
+        context.application.create_task(_send_help(update, context, admitted.earlier), update=update)
         return
     with admitted:
-        await _send_help(update)
+        await _send_help(update, context)
 
 
-async def _send_help(update: Update, earlier: tuple[asyncio.Event, ...] = ()) -> None:
+async def _send_help(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, earlier: tuple[asyncio.Event, ...] = ()
+) -> None:
     started = time.perf_counter()
     for answered in earlier:
         await answered.wait()
     await _message(update).reply_text(say(_lang(update), "start"))
-    _log(update, Outcome("command", "help"), started)
+    _log(context, update, Outcome("command", "help"), started)
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -65,7 +67,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         await message.reply_photo(chart)
         await message.reply_text(text)
-    _log(update, Outcome("command", "stats"), started)
+    _log(context, update, Outcome("command", "stats"), started)
 
 
 async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -79,7 +81,7 @@ async def image_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         started = time.perf_counter()
         outcome = Outcome("document", "too_large", fields={"bytes": document.file_size})
         await send_answer(_message(update), say(_lang(update), "too_large"), outcome)
-        _log(update, outcome, started)
+        _log(context, update, outcome, started)
         return
     await _answer_photo(update, context, "document", document)
 
@@ -89,10 +91,10 @@ async def other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     started = time.perf_counter()
     message = _message(update)
     if message.chat.type != ChatType.PRIVATE:
-        _log(update, Outcome("other", "ignored"), started)
+        _log(context, update, Outcome("other", "ignored"), started)
         return
     await message.reply_text(say(_lang(update), "hint"))
-    _log(update, Outcome("other", "hint"), started)
+    _log(context, update, Outcome("other", "hint"), started)
 
 
 async def _answer_photo(
@@ -115,7 +117,7 @@ async def _answer_photo(
         if progress is not None:
             progress.cancel()  # the answer is here already
         await _send(services, message, reply, outcome)
-    _log(update, outcome, started)
+    _log(context, update, outcome, started)
 
 
 async def _refuse(
@@ -125,7 +127,7 @@ async def _refuse(
         await answered.wait()
     outcome = Outcome(kind, refusal.reason)
     await _send(_services(context), _message(update), say(_lang(update), refusal.key, **refusal.values), outcome)
-    _log(update, outcome, started)
+    _log(context, update, outcome, started)
 
 
 async def _send(services: Services, message: Message, reply: replies.Reply | str, outcome: Outcome) -> None:
@@ -145,11 +147,11 @@ async def runner_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     admitted = _services(context).admission.admit(chat_id, query.from_user.id)
     if isinstance(admitted, Refusal):
         await query.answer(say(_lang(update), admitted.key, **admitted.values), show_alert=True)
-        _log(update, Outcome("button", admitted.reason), started)
+        _log(context, update, Outcome("button", admitted.reason), started)
         return
     with admitted:
         outcome = await show_runner_up(update, context)
-    _log(update, outcome, started)
+    _log(context, update, outcome, started)
 
 
 async def show_runner_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Outcome:
@@ -166,7 +168,7 @@ async def show_runner_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return Outcome("button", "stale")
     await query.answer()
     chat_id = query.message.chat.id
-    fields: dict[str, object] = {"celebrity": repr(shown.name)}
+    fields: dict[str, object] = {"celebrity": shown.name}
     file_id = assets.file_ids.get(shown.id)
     if file_id is not None:
         await context.bot.send_photo(chat_id, file_id, caption=shown.credited)
@@ -186,7 +188,7 @@ async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     started = time.perf_counter()
     await _query(update).answer(say(_lang(update), "unknown_button"), show_alert=True)
     data = _query(update).data
-    _log(update, Outcome("button", "unknown", fields={"data": repr(data[:64]) if data else None}), started)
+    _log(context, update, Outcome("button", "unknown", fields={"data": data[:64] if data else None}), started)
 
 
 async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -219,16 +221,30 @@ def _lang(update: Update) -> str:
     return language(user.language_code if user else None)
 
 
-def _log(update: Update, outcome: Outcome, started: float) -> None:
-    metrics.update_handled(outcome.kind, outcome.label, time.perf_counter() - started)
+def _log(context: ContextTypes.DEFAULT_TYPE, update: Update, outcome: Outcome, started: float) -> None:
+    """The update's one log line, naming the user by their pseudonym, never their id; with
+    LOG_FORMAT=json its figures are the line's fields too."""
+    seconds = time.perf_counter() - started
+    metrics.update_handled(outcome.kind, outcome.label, seconds)
     user = update.effective_user
-    extra = "".join(f" {key}={value}" for key, value in outcome.fields.items() if value is not None)
+    pseudonym = _services(context).pseudonyms.of(user.id) if user else "-"
+    extra = {key: value for key, value in outcome.fields.items() if value is not None}
     log.info(
         "update=%s user=%s kind=%s outcome=%s%s ms=%d",
         update.update_id,
-        user.id if user else "-",
+        pseudonym,
         outcome.kind,
         outcome.logged,
-        extra,
-        (time.perf_counter() - started) * 1000,
+        outcome.fields_text,
+        seconds * 1000,
+        extra={
+            "fields": {
+                "update": update.update_id,
+                "user": pseudonym,
+                "kind": outcome.kind,
+                "outcome": outcome.logged,
+                **extra,
+                "ms": int(seconds * 1000),
+            }
+        },
     )

@@ -56,7 +56,7 @@ async def answer_photo(
         outcome.result = "error"
         return say(lang, "failed")
     outcome.result = "match"
-    outcome.fields.update(top=repr(reply.top.name), percent=replies.percent(reply.top))
+    outcome.fields.update(top=reply.top.name, percent=replies.percent(reply.top))
     return reply
 
 

@@ -1,5 +1,6 @@
-"""The bot's Prometheus metrics, served at ``/metrics`` when METRICS_PORT is set, beside
-the health endpoints ``/livez`` and ``/readyz`` (``health``).
+"""The bot's Prometheus metrics, served at ``/metrics`` when METRICS_PORT is set (on
+METRICS_LISTEN, loopback by default), beside the health endpoints ``/livez`` and ``/readyz``
+(``health``).
 
 Counted whether or not anything serves them (prometheus_client keeps them in memory);
 ``serve`` starts the HTTP endpoint. Labels are bounded: kinds of update, outcomes and
@@ -9,14 +10,17 @@ stages, never a user or a celebrity (unbounded cardinality, and users' privacy).
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 
+from lookalike.bot import listener
 from lookalike.bot.health import Health
+
+MAX_BODY_BYTES = 1024
+"""Its requests are GETs: a body is a mistake or an attack."""
 
 SECONDS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -101,36 +105,29 @@ class BotCollector(Collector):
         )
 
 
-def serve(port: int, pool, assets, analytics, health: Health, registry=REGISTRY) -> ThreadingHTTPServer:
-    """Register the bot's live figures and serve /metrics, /livez and /readyz on ``port``
-    (all interfaces) from a thread of its own; any other path is a 404."""
+def serve(
+    host: str, port: int, pool, assets, analytics, health: Health, registry=REGISTRY
+) -> listener.ThreadedListener:
+    """Register the bot's live figures and serve /metrics, /livez and /readyz on ``host:port``
+    from a thread and an event loop of their own (so /livez can say the bot's loop is stuck);
+    any other path is a 404. The listener's limits (``listener``) hold for every request."""
     registry.register(BotCollector(pool, assets, analytics))
-    server = ThreadingHTTPServer(("", port), _handler(health, registry))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
-    return server
+    app = listener.application(max_body=MAX_BODY_BYTES)
 
+    async def scrape(request: web.Request) -> web.Response:
+        await listener.read_body(request)  # none, or a small one: else 413 (or 408)
+        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-def _handler(health: Health, registry) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            if path == "/metrics":
-                self._send(200, generate_latest(registry), CONTENT_TYPE_LATEST)
-            elif path in ("/livez", "/readyz"):
-                ok, figures = health.liveness() if path == "/livez" else health.readiness()
-                self._send(200 if ok else 503, json.dumps(figures).encode() + b"\n", "application/json")
-            else:
-                self._send(404, b"not found: /metrics, /livez or /readyz\n", "text/plain; charset=utf-8")
+    async def probe(request: web.Request) -> web.Response:
+        await listener.read_body(request)
+        ok, figures = health.liveness() if request.path == "/livez" else health.readiness()
+        return web.json_response(figures, status=200 if ok else 503, dumps=lambda v: json.dumps(v) + "\n")
 
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    async def not_found(request: web.Request) -> web.Response:
+        return web.Response(status=404, text="not found: /metrics, /livez or /readyz\n")
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass  # a probe every few seconds would drown the log
-
-    return Handler
+    app.router.add_get("/metrics", scrape)
+    app.router.add_get("/livez", probe)
+    app.router.add_get("/readyz", probe)
+    app.router.add_route("*", "/{path:.*}", not_found)
+    return listener.ThreadedListener(app, host, port, name="metrics-http")

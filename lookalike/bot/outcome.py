@@ -44,8 +44,20 @@ class Outcome:
             text += f"-unsent({self.delivery_detail})"
         return text
 
+    @property
+    def fields_text(self) -> str:
+        """The fields as the text log line shows them: `` key=value`` each, a number or a word
+        as it is, other text (a celebrity's name) quoted."""
+        return "".join(f" {key}={_quoted(value)}" for key, value in self.fields.items() if value is not None)
+
     def not_sent(self, reason: str) -> None:
         self.delivery, self.delivery_detail = UNSENT, reason
 
     def sent_as_text(self, reason: str) -> None:
         self.delivery, self.delivery_detail = AS_TEXT, reason
+
+
+def _quoted(value: object) -> str:
+    if isinstance(value, str) and not value.replace("-", "_").isidentifier():
+        return repr(value)
+    return str(value)

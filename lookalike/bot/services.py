@@ -1,5 +1,5 @@
 """What the bot's answers share, whatever front end asks: the face pool, the index answering
-now, the limits that admit requests, and the match analytics."""
+now, the limits that admit requests, the match analytics, and the users' pseudonyms for the log."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from lookalike.bot.analytics import MatchAnalytics
 from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.face_pool import FacePool
 from lookalike.bot.index_reload import AssetsWatcher
+from lookalike.bot.pseudonyms import Pseudonyms
 from lookalike.bot.user_limits import UserLimits
 
 
@@ -22,6 +23,8 @@ class Services:
     chats: ChatLimits = field(default_factory=ChatLimits)
     analytics: MatchAnalytics = field(default_factory=MatchAnalytics)
     admin_ids: frozenset[int] = frozenset()
+    pseudonyms: Pseudonyms = field(default_factory=Pseudonyms.of_this_run)
+    """How the log names users (never by their id)."""
 
     @cached_property
     def admission(self) -> Admission:

@@ -23,6 +23,7 @@ longer stops downloads, and a 429 for one of them waits out only that call.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -59,6 +60,11 @@ def may_have_arrived(exc: NetworkError) -> bool:
     return isinstance(exc, TimedOut) or isinstance(cause, httpx.HTTPError)
 
 
+def seconds(period: float | dt.timedelta) -> float:
+    """A time period as PTB gives it: seconds, or a timedelta (PTB_TIMEDELTA=true, and PTB 23)."""
+    return period.total_seconds() if isinstance(period, dt.timedelta) else float(period)
+
+
 def is_send(method: str) -> bool:
     return method.startswith(SENDS) and method != "sendChatAction"
 
@@ -93,9 +99,10 @@ def _give_up(what: str, why: str) -> None:
 class BotRateLimiter(AIORateLimiter):
     """AIORateLimiter for messages to chats, every call tried again through Telegram's failures."""
 
-    def __init__(self, retry_seconds: float, **limits: Any):
-        super().__init__(**limits)
+    def __init__(self, retry_seconds: float, max_retries: int = 0, **limits: Any):
+        super().__init__(max_retries=max_retries, **limits)
         self.retry_seconds = retry_seconds
+        self.max_retries = max_retries
 
     async def process_request(
         self,
@@ -124,14 +131,14 @@ class BotRateLimiter(AIORateLimiter):
         self, callback: Callable[..., Any], args: Any, kwargs: dict[str, Any], endpoint: str, retries: int | None
     ) -> Any:
         """The call, waiting out a 429 that was for it, and only that."""
-        max_retries = retries or self._max_retries
+        max_retries = retries or self.max_retries
         for attempt in range(max_retries + 1):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 if attempt == max_retries:
                     raise
-                wait = exc._retry_after.total_seconds() + 0.1  # as PTB's own limiter reads it
+                wait = seconds(exc.retry_after) + 0.1  # a margin, as PTB's own limiter adds
                 log.info("%s: Telegram asked to wait %.1f s", endpoint, wait)
                 await asyncio.sleep(wait)
         raise AssertionError("unreachable")
