@@ -88,7 +88,7 @@ async def press(services: Services, visitor: int, data: str, lang: str) -> Messa
         if shown is None:  # an older build's button
             return _done(Outcome("button", "stale"), Message(alert=say(lang, "stale_button")), started)
         thumbnail = await asyncio.to_thread(assets.thumbnail, shown.id)
-    outcome = Outcome("button", "thumbnail" if thumbnail else "no_thumbnail", fields={"celebrity": repr(shown.name)})
+    outcome = Outcome("button", "thumbnail" if thumbnail else "no_thumbnail", fields={"celebrity": shown.name})
     if thumbnail is None:
         return _done(outcome, shown.caption, started)
     return _done(outcome, Message(caption=html.escape(shown.credited), picture=_data_url(thumbnail)), started)
@@ -110,12 +110,11 @@ def _done(outcome: Outcome, answer: Message | str, started: float) -> Message:
     message = answer if isinstance(answer, Message) else Message(text=answer)
     message.outcome = outcome.label
     metrics.update_handled(outcome.kind, outcome.label, time.perf_counter() - started)
-    extra = "".join(f" {key}={value}" for key, value in outcome.fields.items() if value is not None)
     log.info(
         "playground kind=%s outcome=%s%s ms=%d",
         outcome.kind,
         outcome.logged,
-        extra,
+        outcome.fields_text,
         (time.perf_counter() - started) * 1000,
     )
     return message

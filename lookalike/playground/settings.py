@@ -24,13 +24,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from lookalike import secret_env
 from lookalike.bot.config import ConfigError, _number
 
 DEFAULT_PORT = 8000
 MIN_SECRET_CHARS = 16
 """The secret is typed into a login form that anyone the playground is served to can reach:
 a short one could be guessed there."""
-MAX_SECRET_FILE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -111,25 +111,9 @@ def parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 
 
 def read_secret(env: Mapping[str, str | None]) -> str | None:
-    """PLAYGROUND_SECRET, or the content of the file PLAYGROUND_SECRET_FILE names without its
-    trailing newline; None when neither is set. Each failure is one line naming the variable
-    and the file, never the secret. (The bot reads TELEGRAM_BOT_TOKEN_FILE the same way.)"""
-    value, path = env.get("PLAYGROUND_SECRET") or None, env.get("PLAYGROUND_SECRET_FILE") or None
-    if value is not None and path is not None:
-        raise ConfigError("PLAYGROUND_SECRET and PLAYGROUND_SECRET_FILE are both set: set one of them")
-    if path is None:
-        return value
+    """PLAYGROUND_SECRET, or the content of the file PLAYGROUND_SECRET_FILE names, as the bot
+    reads TELEGRAM_BOT_TOKEN_FILE (``secret_env``); each failure is one line, never the secret."""
     try:
-        with open(path, "rb") as file:
-            raw = file.read(MAX_SECRET_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"cannot read PLAYGROUND_SECRET_FILE {path}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_SECRET_FILE_BYTES:
-        raise ConfigError(f"PLAYGROUND_SECRET_FILE {path} is larger than 64 KiB: not a secret file")
-    try:
-        text = raw.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:
-        raise ConfigError(f"PLAYGROUND_SECRET_FILE {path} is not UTF-8 text") from None
-    if not text:
-        raise ConfigError(f"PLAYGROUND_SECRET_FILE {path} is empty")
-    return text
+        return secret_env.read_secret({k: v for k, v in env.items() if v is not None}, "PLAYGROUND_SECRET")
+    except secret_env.SecretError as exc:
+        raise ConfigError(str(exc)) from None
