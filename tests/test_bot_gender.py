@@ -43,13 +43,15 @@ def selfie(person: str):
     return LFW / person / f"{person}_0001.jpg"
 
 
-def shown(reply) -> tuple[list[tuple[str, int]], dict]:
-    """(name, percent) of the answer and its runners-up as the reply shows them, and the other-gender button."""
+def shown(reply) -> tuple[list[tuple[str, int | None]], dict]:
+    """(name, percent) of the answer and its runners-up as the reply shows them (no percent when the
+    answer is "This is X!": a held-out photo of a gallery celebrity), and the other-gender button."""
     caption = reply.params["caption"]
     rows = reply.params["reply_markup"]["inline_keyboard"]
-    best = re.search(r"<b>(.*?)</b>: (\d+)%", caption)
+    best = re.search(r"<b>(.*?)</b>(?:: (\d+)%|!)", caption)
     runners_up = [re.fullmatch(r"(.*) · (\d+)%", button["text"]).groups() for button in rows[0]]
-    listed = [(best.group(1), int(best.group(2)))] + [(n, int(p)) for n, p in runners_up]
+    first = (best.group(1), None if best.group(2) is None else int(best.group(2)))
+    listed = [first] + [(n, int(p)) for n, p in runners_up]
     [[other]] = rows[1:]
     return listed, other
 
@@ -91,7 +93,11 @@ def test_model_py_prints_what_the_bot_answered(api, bot, assets, women):
     def as_shown(match: dict) -> tuple[str, int]:
         return match["name"], percent(Match(0, match["name"], match["distance"], match["similarity"]))
 
-    assert [as_shown(m) for m in line["matches"]] == listed
+    expected = [as_shown(m) for m in line["matches"]]
+    if "this_is" in line:  # the bot says "This is X!" without a percentage
+        assert line["this_is"] == expected[0][0]
+        expected[0] = (expected[0][0], None)
+    assert expected == listed
     assert line["gender"] == "female"
     assert "As a man: {} · {}%".format(*as_shown(line["other"])) == other["text"]
 

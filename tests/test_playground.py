@@ -107,7 +107,8 @@ def test_a_selfie_gets_the_picture_and_the_celebrity_model_py_ranks_first(page, 
     answer = send(page, photo)
     assert loaded(answer.locator("img.answer-picture"))
     caption = answer.locator(".caption").inner_text()
-    assert caption.startswith(f"You look like {first['matches'][0]['name']}:"), (caption, first)
+    assert first["this_is"] == first["matches"][0]["name"]  # a gallery celebrity's own (held-out) photo
+    assert caption.startswith(f"This is {first['matches'][0]['name']}!"), (caption, first)
     assert first["matches"][1]["name"] in caption  # "Also like: ..."
     labels = answer.locator(".reply-button").all_inner_texts()
     assert labels[0].startswith(first["matches"][1]["name"] + " · ")
@@ -165,7 +166,7 @@ def test_russian_is_the_bot_s_russian_and_a_dropped_photo_is_answered(page, wome
         f"() => document.querySelectorAll('.message.bot:not(.pending)').length > {before}", timeout=ANSWER_TIMEOUT
     )
     caption = page.locator(".message.bot").nth(before).locator(".caption").inner_text()
-    assert caption.startswith("Вы похожи на ")
+    assert caption.startswith("Это ")  # "This is X!": a gallery celebrity's own (held-out) photo
     assert page.locator("#camera").get_attribute("capture") == "user"  # a phone's camera
 
 
