@@ -29,11 +29,12 @@ from lookalike.bot.face_pool import FacePool
 from lookalike.bot.index_reload import AssetsChanged, AssetsWatcher, LoadedAssets, load_assets_at_start
 from lookalike.bot.services import Services
 from lookalike.bot.telegram_io import MAX_DOWNLOAD_BYTES
-from lookalike.bot.texts import language
 from lookalike.bot.user_limits import UserLimits
 from lookalike.engine.index_files import IndexFormatError
+from lookalike.languages import supported
 from lookalike.playground import conversation
 from lookalike.playground.first_run import DEFAULT_LIMIT, FirstRun
+from lookalike.playground.page_texts import page_texts
 from lookalike.playground.settings import Settings
 
 log = logging.getLogger("playground")
@@ -107,6 +108,7 @@ def make_app(playground: Playground) -> web.Application:
             web.get("/operator/chart.png", _operator(_chart)),
             web.get("/operator/summary", _operator(_summary)),
             web.get("/api/state", _state),
+            web.get("/api/texts", _texts),
             web.post("/api/photo", _photo),
             web.post("/api/button", _button),
             web.post("/api/first-run", _start_first_run),
@@ -174,6 +176,11 @@ async def _state(request: web.Request) -> web.Response:
     )
 
 
+async def _texts(request: web.Request) -> web.Response:
+    """The page's words in the language asked for (the browser's, or the visitor's choice)."""
+    return web.json_response(page_texts(request.query.get("lang")))
+
+
 async def _photo(request: web.Request) -> web.Response:
     services = _services(request)
     lang, data = "en", b""
@@ -184,7 +191,7 @@ async def _photo(request: web.Request) -> web.Response:
         if not isinstance(part, BodyPartReader):
             continue
         if part.name == "lang":
-            lang = language(await part.text())
+            lang = supported(await part.text())
         elif part.name == "photo":
             data = await _read_capped(part, MAX_DOWNLOAD_BYTES + 1)
     message = await conversation.photo(services, request["visitor"], data, lang)
@@ -205,7 +212,7 @@ async def _button(request: web.Request) -> web.Response:
     services = _services(request)
     body = await request.json()
     message = await conversation.press(
-        services, request["visitor"], str(body.get("data", "")), language(body.get("lang"))
+        services, request["visitor"], str(body.get("data", "")), supported(body.get("lang"))
     )
     return web.json_response(message.to_json())
 
@@ -227,14 +234,14 @@ async def _start_first_run(request: web.Request) -> web.Response:
 
 async def _chart(request: web.Request) -> web.Response:
     services = _services(request)
-    lang = language(request.query.get("lang"))
+    lang = supported(request.query.get("lang"))
     png = await asyncio.to_thread(stats_chart.draw, services.analytics, services.assets.current, lang)
     return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 async def _summary(request: web.Request) -> web.Response:
     services = _services(request)
-    lang = language(request.query.get("lang"))
+    lang = supported(request.query.get("lang"))
     return web.Response(text=await asyncio.to_thread(services.analytics.summary, services.assets.current, lang))
 
 
