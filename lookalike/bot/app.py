@@ -150,6 +150,9 @@ def build_application(
     application.add_handler(CommandHandler("forget", handlers.forget))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.PHOTO, handlers.photo))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & IMAGE_FILES, handlers.image_document))
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.VIDEO_NOTE, handlers.video_note))
+    videos = filters.VIDEO | filters.Document.VIDEO
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & videos, handlers.video))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, handlers.other))
     application.add_handler(CallbackQueryHandler(handlers.runner_up, pattern=r"^t:"))
     application.add_handler(CallbackQueryHandler(handlers.language_chosen, pattern=r"^l:"))

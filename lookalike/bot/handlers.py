@@ -13,19 +13,30 @@ import functools
 import logging
 import time
 
-from telegram import CallbackQuery, Document, InlineKeyboardButton, InlineKeyboardMarkup, Message, PhotoSize, Update
+from telegram import (
+    CallbackQuery,
+    Document,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    PhotoSize,
+    Update,
+    Video,
+    VideoNote,
+)
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from lookalike.bot import captions, metrics, replies, stats_chart
 from lookalike.bot.admission import Refusal
-from lookalike.bot.look_alike import answer_photo
+from lookalike.bot.look_alike import MAX_VIDEO_BYTES, answer_photo
 from lookalike.bot.outcome import UNSENT, Outcome
 from lookalike.bot.services import Services
 from lookalike.bot.telegram_io import MAX_DOWNLOAD_BYTES, download, pick_photo_size, send_answer, show_progress
 from lookalike.bot.texts import say
 from lookalike.bot.translations import native_name
+from lookalike.engine.video import MAX_SECONDS
 from lookalike.languages import DEFAULT, LANGUAGES, supported
 
 log = logging.getLogger(__name__)
@@ -89,6 +100,47 @@ async def image_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await _answer_photo(update, context, "document", document)
 
 
+async def video_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A round video message: answered from its sharpest frame with a face, like a photo."""
+    note = _message(update).video_note
+    assert note is not None, "the handler's filter passes video notes only"
+    await _answer_video(update, context, "video_note", note, note.duration, note.file_size)
+
+
+async def video(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A video, or a video sent as a file: the same, within the same limits."""
+    message = _message(update)
+    source = message.video or message.document
+    assert source is not None, "the handler's filter passes videos only"
+    duration = message.video.duration if message.video else None
+    await _answer_video(update, context, "video", source, duration, source.file_size)
+
+
+async def _answer_video(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    kind: str,
+    source: Video | VideoNote | Document,
+    duration: object,
+    size: int | None,
+) -> None:
+    """Refused at once, before its download, when Telegram says it is over the limits."""
+    seconds = duration.total_seconds() if hasattr(duration, "total_seconds") else duration
+    refusal = None
+    if isinstance(seconds, int | float) and seconds > MAX_SECONDS:
+        refusal = Outcome(kind, "too_long", fields={"seconds": round(seconds)}), "video_too_long"
+    elif size and size > MAX_VIDEO_BYTES:
+        refusal = Outcome(kind, "too_large", fields={"bytes": size}), "video_too_large"
+    if refusal is None:
+        await _answer_photo(update, context, kind, source, is_video=True)
+        return
+    started = time.perf_counter()
+    outcome, key = refusal
+    text = say(_lang(update, context), key, count=MAX_SECONDS, megabytes=MAX_VIDEO_BYTES >> 20)
+    await send_answer(_message(update), text, outcome)
+    _log(context, update, outcome, started)
+
+
 async def other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Text, stickers, voice, other files: a hint to send a photo (in private chats only)."""
     started = time.perf_counter()
@@ -101,7 +153,11 @@ async def other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _answer_photo(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, source: PhotoSize | Document
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    kind: str,
+    source: PhotoSize | Document | Video | VideoNote,
+    is_video: bool = False,
 ) -> None:
     started = time.perf_counter()
     services, message, lang = _services(context), _message(update), _lang(update, context)
@@ -116,7 +172,8 @@ async def _answer_photo(
     outcome = Outcome(kind, "match")
     with admitted:
         progress = show_progress(message) if message.chat.type == ChatType.PRIVATE else None
-        reply = await answer_photo(services, functools.partial(download, source), lang, admitted, outcome)
+        fetch = functools.partial(download, source)
+        reply = await answer_photo(services, fetch, lang, admitted, outcome, is_video)
         if progress is not None:
             progress.cancel()  # the answer is here already
         await _send(services, message, reply, outcome)
