@@ -87,3 +87,19 @@ def test_the_picture_draws_a_devanagari_name_unlike_its_missing_glyph_boxes():
     shaped, boxes = picture(HINDI_NAME), picture("\uffff" * 9)
     band = slice(-70, None)  # the strip under the faces
     assert np.abs(shaped[band] - boxes[band]).mean() > 0.5
+
+
+def test_in_a_right_to_left_language_the_picture_reads_from_the_right():
+    user = require(LFW / "Angela_Merkel" / "Angela_Merkel_0001.jpg").read_bytes()
+    celebrity = require(LFW / "Adam_Sandler" / "Adam_Sandler_0002.jpg").read_bytes()
+
+    def halves(lang: str) -> tuple[np.ndarray, np.ndarray]:
+        data = pictures.side_by_side(user, celebrity, "87%", name="Adam Sandler", lang=lang)
+        image = np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.int16)
+        side, margin = (image.shape[1] - 3 * pictures.MARGIN) // 2, pictures.MARGIN
+        rows = slice(margin, margin + side)
+        return image[rows, margin : margin + side], image[rows, 2 * margin + side : 2 * margin + 2 * side]
+
+    english, arabic = halves("en"), halves("ar")
+    assert np.abs(english[0] - arabic[1]).mean() < 3 and np.abs(english[1] - arabic[0]).mean() < 3  # swapped
+    assert np.abs(english[0] - english[1]).mean() > 10  # two different faces

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from lookalike.bot import shaped_text
+from lookalike.bot.translations import right_to_left
 from lookalike.engine.framing import CROP_SIDE, jpeg
 
 GROUP_SIDE = 1280
@@ -40,22 +41,29 @@ def side_by_side(
     With a ``name`` or a photo ``credit``, the label goes under the user's half and the name
     and credit under the celebrity's, so that a forwarded picture still says who it is and
     whose photo it is. Each is shaped and laid out in its own script and direction
-    (``shaped_text``); ``lang``, the user's language, picks its script's local forms.
+    (``shaped_text``); ``lang``, the user's language, picks its script's local forms, and in a
+    right-to-left language the picture reads from the right too: the user's face on the right.
     """
     images = [_to_height(_open(face), height)]
     if celebrity is not None:
         images.append(_to_height(_open(celebrity), height))
+    if lang is not None and right_to_left(lang):
+        images.reverse()
     width = sum(image.width for image in images) + MARGIN * (len(images) + 1)
     canvas = Image.new("RGB", (width, height + 2 * MARGIN + BAND), BACKGROUND)
+    lefts = []
     x = MARGIN
     for image in images:
         canvas.paste(image, (x, MARGIN))
+        lefts.append(x)
         x += image.width + MARGIN
     draw = ImageDraw.Draw(canvas)
     middle = height + MARGIN + BAND / 2 + 4
     if len(images) == 2 and (name or credit):
-        shaped_text.draw_line(draw, (MARGIN + images[0].width / 2, middle), label, LABEL_SIZE, ACCENT, language=lang)
-        _caption(draw, 2 * MARGIN + images[0].width, height + MARGIN, images[1].width, name, credit, lang)
+        user, other = (1, 0) if lang is not None and right_to_left(lang) else (0, 1)
+        user_centre = lefts[user] + images[user].width / 2
+        shaped_text.draw_line(draw, (user_centre, middle), label, LABEL_SIZE, ACCENT, language=lang)
+        _caption(draw, lefts[other], height + MARGIN, images[other].width, name, credit, lang)
     else:
         shaped_text.draw_line(draw, (width / 2, middle), label, LABEL_SIZE, ACCENT, language=lang)
     return jpeg(canvas)
