@@ -38,10 +38,12 @@ COPY install.sh requirements.txt ./
 # The tests' tools (pytest, ruff, mypy, playwright and its Chromium) stay out of the image.
 RUN --mount=type=cache,target=/root/.cache,sharing=locked \
     XDG_CACHE_HOME=$CACHE PROJECT=none TEST_TOOLS=no bash install.sh \
- && /opt/venv/bin/python -m pip uninstall -q -y mypy ruff pytest pytest-asyncio playwright
+ && /opt/venv/bin/python -m pip uninstall -q -y mypy ruff pytest pytest-asyncio playwright uharfbuzz
 COPY pyproject.toml README.md ./
 COPY lookalike lookalike
-RUN /opt/venv/bin/python -m pip install -q --no-deps --no-build-isolation --no-compile . \
+# The gettext catalogs compiled (their .po files are the source; the .mo files are not in git).
+RUN /opt/venv/bin/pybabel -q compile \
+ && /opt/venv/bin/python -m pip install -q --no-deps --no-build-isolation --no-compile . \
  && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 # The system packages the compiled modules link (OpenBLAS, X11, libpng...), by the names this
 # base gives them: what the runtime stage installs (and checks by importing the modules).
@@ -56,11 +58,12 @@ FROM ${BASE} AS runtime
 ARG EXTRA_CA_CERT
 ENV DEBIAN_FRONTEND=noninteractive
 # Python, the libraries the compiled modules link (the build stage's list: OpenBLAS for dlib...),
-# the font with Cyrillic for the pictures' names, CA certificates for api.telegram.org.
+# the fonts for the pictures' names in every script (DejaVu: Latin, Cyrillic; Noto: Arabic,
+# Devanagari...), CA certificates for api.telegram.org.
 COPY --from=build /opt/venv/runtime-packages /tmp/runtime-packages
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
-      python3 fonts-dejavu-core ca-certificates $(cat /tmp/runtime-packages) >/dev/null \
+      python3 fonts-dejavu-core fonts-noto-core ca-certificates $(cat /tmp/runtime-packages) >/dev/null \
  && rm -rf /var/lib/apt/lists/* \
  && if [ -n "$EXTRA_CA_CERT" ]; then \
       printf '%s\n' "$EXTRA_CA_CERT" > /usr/local/share/ca-certificates/extra.crt && update-ca-certificates >/dev/null; \

@@ -1,7 +1,7 @@
 """Fetch a celebrity photos folder from Wikidata and Wikimedia Commons, with photo credits::
 
     python fetch_celebrities.py --out photos --contact you@example.org [--limit 5000]
-        [--lang en,ru] [--occupation Q33999 ...] [--country Q159 ...] [--min-sitelinks N]
+        [--lang en,ru,...] [--occupation Q33999 ...] [--country Q159 ...] [--min-sitelinks N]
         [--born-after YEAR] [--photos-per-person 5] [--artworks]
         [--width 500] [--workers N] [--sparql-url URL] [--commons-api-url URL]
         [--dump latest-all.json.gz [--scheduler tcp://HOST:8786 | local]]
@@ -23,6 +23,7 @@ from lookalike import cluster
 from lookalike.fetcher import celebrity_fetch, commons, wikidata
 from lookalike.fetcher.celebrity_fetch import FetchError, FetchOptions
 from lookalike.fetcher.polite_http import PoliteClient, user_agent
+from lookalike.languages import LANGUAGES
 
 TOOL = "LookalikeBotCelebrityFetcher"
 VERSION = "1.0"
@@ -47,7 +48,10 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("photos"), help="photos folder (default: photos)")
     parser.add_argument("--limit", type=int, default=1000, help="people to list, most famous first (default 1000)")
     parser.add_argument(
-        "--lang", type=_languages, default="en", help="label languages, first one is the name (default: en)"
+        "--lang",
+        type=_languages,
+        default=",".join(LANGUAGES),
+        help=f"label languages, first one is the name (default: the bot's, {','.join(LANGUAGES)})",
     )
     parser.add_argument("--occupation", nargs="+", default=[], metavar="QID", help="only these occupations (P106)")
     parser.add_argument("--country", nargs="+", default=[], metavar="QID", help="only these citizenships (P27)")

@@ -41,8 +41,10 @@ fi
 include=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 [ -f "$include/Python.h" ] || missing+=(python3-dev)
 "$python" -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
-# DejaVu Sans draws the celebrity's name and photo credit in any script (Pillow's own font has no Cyrillic)
+# The pictures' names and credits: DejaVu Sans for Latin and Cyrillic (Pillow's own font has no
+# Cyrillic), Noto for Arabic, Persian and Devanagari (bot/shaped_text.py)
 [ -n "$(find /usr/share/fonts -name DejaVuSans.ttf -print -quit 2>/dev/null)" ] || missing+=(fonts-dejavu-core)
+[ -n "$(find /usr/share/fonts -name NotoSansDevanagari-Regular.ttf -print -quit 2>/dev/null)" ] || missing+=(fonts-noto-core)
 # Debian's Chromium, which the playground's browser tests drive through playwright (playwright's
 # own browser download is not used: it fetches a build from outside the package registries)
 if [ "${TEST_TOOLS:-yes}" != no ]; then
@@ -97,5 +99,7 @@ say "installing the pinned requirements (nmslib compiles from source the first t
 if [ "${PROJECT:-editable}" != none ]; then
   "${pip[@]}" install -q --no-deps --no-build-isolation -e .
 fi
+# --- the gettext catalogs, compiled from lookalike/locale/*/LC_MESSAGES/lookalike.po (README, "Languages")
+"$venv/bin/pybabel" -q compile
 "$venv/bin/python" -c 'import dlib, nmslib, telegram, prometheus_client'
 say "done in $((SECONDS - started)) s; test with: $venv/bin/python -m pytest -q"

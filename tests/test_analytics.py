@@ -47,7 +47,7 @@ def test_coverage_counts_names_of_the_current_gallery_only():
     assert analytics.coverage(assets("v2", ["Gone", "Eve"])).answered == 1  # a new build is looked at anew
     summary = analytics.summary(assets("v1", ["Ann", "Bob", "Cid", "Dee"]))
     assert "Photos answered: 3 since the start" in summary
-    assert "Celebrities answered: 2 of 4 (50.0% of the gallery)" in summary
+    assert "Celebrities answered: 2 of 4 (50% of the gallery)" in summary
     assert "Most answered: Ann 2, Bob 1, Gone 1" in summary
 
 

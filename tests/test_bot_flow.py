@@ -65,7 +65,7 @@ def test_admission_tells_a_user_over_the_minute_when_to_try_again():
             with door.admit(chat_id=1, user_id=1):
                 pass
         refused = door.admit(chat_id=1, user_id=1)
-        assert (refused.reason, refused.key, refused.values) == ("user_rate", "user_rate", {"seconds": 60})
+        assert (refused.reason, refused.key, refused.values) == ("user_rate", "user_rate", {"count": 60})
 
     asyncio.run(main())
 

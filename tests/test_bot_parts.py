@@ -200,7 +200,7 @@ def test_a_missing_index_is_a_clear_error(tmp_path):
 
 
 def test_captions_stay_within_telegram_s_1024_characters(tmp_path):
-    from lookalike.bot import replies
+    from lookalike.bot import replies, translations
     from lookalike.bot.analysis import Analysis, FoundFace
     from lookalike.bot.index_reload import load_assets
     from lookalike.engine.index import Match
@@ -218,7 +218,8 @@ def test_captions_stay_within_telegram_s_1024_characters(tmp_path):
             assert telegram_length(parse_html(caption)) <= 1024
         picture = Image.open(io.BytesIO(one.picture))
         assert picture.width > 1.5 * picture.height  # both faces, side by side
-        assert [b.label for b in one.buttons[0]] == ["Bob · 50%", "Cid · 20%"]
+        shown = [translations.percent(lang, 50), translations.percent(lang, 20)]
+        assert [b.label for b in one.buttons[0]] == [f"Bob · {shown[0]}", f"Cid · {shown[1]}"]
         assert replies.parse_button(one.buttons[0][0].data) == (loaded.version, 1, 50)
 
 
@@ -318,15 +319,6 @@ def test_the_smallest_photo_size_of_at_least_800_px_is_chosen():
     assert pick_photo_size(sizes(90, 320, 800, 1280)).width == 800
     assert pick_photo_size(sizes(90, 320, 1280)).width == 1280
     assert pick_photo_size(sizes(90, 320, 604)).width == 604  # none big enough: the largest
-
-
-def test_russian_for_ru_language_codes_english_otherwise():
-    from lookalike.bot.texts import TEXTS, language, say
-
-    assert language("ru") == language("ru-RU") == "ru"
-    assert language("uk") == language(None) == language("en-GB") == "en"
-    assert TEXTS["ru"].keys() == TEXTS["en"].keys()
-    assert say("ru", "user_rate", seconds=5).endswith("5 с.")
 
 
 def _swap_during_the_first_load(monkeypatch, assets, newer):

@@ -500,11 +500,12 @@ def test_build_embeddings_reads_the_folder_and_the_credits_and_names_reach_the_b
     ids = [rows["Q1001"], rows["Q1003"], rows["Q1002"]]
     matches = [Match(i, loaded.index.celebrity(i)["name"], 0.3 + n / 10, 0.9 - n / 10) for n, i in enumerate(ids)]
     credited = replies.one_face("ru", Analysis([selfie]), matches, loaded)
-    assert drawn[-1] == {"name": "Адам Сэндлер", "credit": "Фото: Gage Skidmore from Peoria, AZ,…, CC BY-SA 2.0"}
+    credit = "Фото: Gage Skidmore from Peoria, AZ,…, CC BY-SA 2.0"
+    assert drawn[-1] == {"name": "Адам Сэндлер", "credit": credit, "lang": "ru"}
     assert "Адам Сэндлер" in credited.caption and "Adam Sandler" not in credited.caption
-    assert [b.label for b in credited.buttons[0]] == ["Adrien Brody · 80%", "Alex Sink · 70%"]
+    assert [b.label for b in credited.buttons[0]] == ["Adrien Brody · 80\xa0%", "Alex Sink · 70\xa0%"]  # Russian's
     public_domain = replies.one_face("en", Analysis([selfie]), [matches[1], matches[0]], loaded)
-    assert drawn[-1] == {"name": "Adrien Brody", "credit": None}  # no author: no credit line
+    assert drawn[-1] == {"name": "Adrien Brody", "credit": None, "lang": "en"}  # no author: no credit line
 
     # The credit is drawn under the celebrity's half, in the strip where nothing is drawn without one.
     with_credit = np.asarray(Image.open(io.BytesIO(credited.picture)).convert("L"), dtype=np.int16)

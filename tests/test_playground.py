@@ -238,3 +238,36 @@ def test_the_operator_logs_in_with_the_secret_which_no_url_or_script_ever_sees(b
     assert page.url == f"{url}/operator/login"  # logged out
     assert blocked == []
     context.close()
+
+
+def test_an_arabic_browser_gets_the_page_and_the_answers_in_arabic_right_to_left(browser, playground, women):
+    from lookalike.bot.translations import catalog
+    from lookalike.playground.page_texts import PAGE_TEXTS
+
+    context = browser.new_context(viewport={"width": 900, "height": 1000}, locale="ar-EG")
+    page = context.new_page()
+    page.goto(playground.url)
+    page.wait_for_selector("#chat:not([hidden])")
+    assert page.evaluate("[document.documentElement.lang, document.documentElement.dir]") == ["ar", "rtl"]
+    assert page.locator("[data-text=choose]").inner_text() == catalog("ar").gettext(PAGE_TEXTS["choose"])
+    assert page.locator("#lang option").count() == 13
+    caption = send(page, require(LFW / women[3] / f"{women[3]}_0001.jpg")).locator(".caption").inner_text()
+    assert caption.lstrip("\u200f").startswith(("أنت تشبه", "هذا")), caption
+    page.select_option("#lang", "hi")
+    page.wait_for_function("document.documentElement.dir === 'ltr'")
+    assert page.locator("[data-text=choose]").inner_text() == catalog("hi").gettext(PAGE_TEXTS["choose"])
+    context.close()
+
+
+def test_every_word_the_page_marks_is_in_the_catalogs():
+    import re
+
+    from lookalike.playground.page_texts import PAGE_TEXTS
+
+    static = ROOT / "lookalike" / "playground" / "static"
+    marked = set()
+    for page in static.glob("*.html"):
+        marked |= set(re.findall(r'data-text="(\w+)"', page.read_text(encoding="utf-8")))
+    marked |= set(re.findall(r'\bt\("(\w+)"', (static / "app.js").read_text(encoding="utf-8")))
+    marked |= {"fetching", "building", "done", "failed", "chart"}  # looked up by the progress's state, the alt text
+    assert marked == set(PAGE_TEXTS)

@@ -16,10 +16,11 @@ MAY_IMPORT = {
     "progress": set(),
     "libc": set(),
     "secret_env": set(),
-    "fetcher": {"fetcher", "catalog", "cluster", "progress"},
+    "languages": set(),
+    "fetcher": {"fetcher", "catalog", "cluster", "progress", "languages"},
     "builder": {"builder", "catalog", "cluster", "progress", "engine", "libc"},
-    "bot": {"bot", "engine", "libc", "secret_env"},
-    "playground": {"playground", "bot", "engine", "secret_env"},
+    "bot": {"bot", "engine", "libc", "secret_env", "languages"},
+    "playground": {"playground", "bot", "engine", "secret_env", "languages"},
 }
 """For each room (a sub-package, or a module beside them), the rooms its code may import."""
 

@@ -85,5 +85,5 @@ class Admission:
             return Refusal("user_in_flight", "user_in_flight")
         except TooManyPerMinute as exc:
             admitted.close()
-            return Refusal("user_rate", "user_rate", {"seconds": round(exc.retry_in)})
+            return Refusal("user_rate", "user_rate", {"count": max(1, round(exc.retry_in))})
         return admitted

@@ -14,7 +14,8 @@ import numpy as np
 from lookalike.bot import pictures
 from lookalike.engine import framing
 from lookalike.engine.face_model import FaceModel
-from lookalike.engine.face_workers import faces_in_photo
+from lookalike.engine.face_workers import PhotoFaces, faces_in_photo, faces_in_video
+from lookalike.engine.video import VideoError
 
 MAX_FACES = 5
 """Faces answered per photo, largest first."""
@@ -49,6 +50,23 @@ def analyse(model: FaceModel, data: bytes, max_faces: int = MAX_FACES) -> Analys
     photo = faces_in_photo(model, data, max_faces=max_faces, photo_pixels=False)  # boxes to draw on its image
     if photo.error is not None:
         return Analysis(error=photo.error.reason)
+    return _drawn(photo)
+
+
+def analyse_video(model: FaceModel, data: bytes, max_faces: int = MAX_FACES) -> Analysis:
+    """The same for a video (a video note): the faces of its sharpest sampled frame; ``error``
+    a ``VideoError`` reason ("bad_video", "too_long", "too_large")."""
+    try:
+        frame = faces_in_video(model, data, max_faces=max_faces)
+    except VideoError as exc:
+        return Analysis(error=exc.reason)
+    return _drawn(frame)
+
+
+def _drawn(photo: PhotoFaces) -> Analysis:
+    """The faces found, with their crops and, for two or more, the numbered picture."""
+    if not photo.faces:
+        return Analysis()
     image = photo.image
     assert image is not None  # decoded whenever there is no error
     found = [

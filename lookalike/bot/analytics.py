@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from lookalike.bot.count_store import CountStore
 from lookalike.bot.texts import say
+from lookalike.bot.translations import number, percent
 
 DAY_MINUTES = 24 * 60
 
@@ -106,21 +107,28 @@ class MatchAnalytics:
         hours = (self._clock() - self.started) / 3600
         coverage = self.coverage(assets)
         with self._lock:
-            outcomes = ", ".join(f"{name} {count}" for name, count in self.outcomes.most_common())
+            outcomes = ", ".join(f"{name} {number(lang, count)}" for name, count in self.outcomes.most_common())
         lines = [
-            say(lang, "stats_answered", answered=self.answered, hours=f"{hours:.1f}", day=self.last_day()),
+            say(
+                lang,
+                "stats_answered",
+                answered=number(lang, self.answered),
+                hours=number(lang, round(hours, 1)),
+                day=number(lang, self.last_day()),
+            ),
             say(lang, "stats_outcomes", outcomes=outcomes or say(lang, "stats_none")),
             say(
                 lang,
                 "stats_coverage",
-                answered=coverage.answered,
-                size=coverage.size,
-                share=f"{coverage.share:.1%}",
+                answered=number(lang, coverage.answered),
+                size=number(lang, coverage.size),
+                share=percent(lang, round(coverage.share * 100, 1)),
             ),
         ]
         most = self.most_answered(top)
         if most:
-            lines.append(say(lang, "stats_most", names=", ".join(f"{name} {count}" for name, count in most)))
+            names = ", ".join(f"{name} {number(lang, count)}" for name, count in most)
+            lines.append(say(lang, "stats_most", names=names))
         return "\n".join(lines)
 
     def _minute(self) -> int:

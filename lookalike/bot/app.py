@@ -146,10 +146,16 @@ def build_application(
     application.bot_data["services"] = services
     application.add_handler(CommandHandler(["start", "help"], handlers.start))
     application.add_handler(CommandHandler("stats", handlers.stats))
+    application.add_handler(CommandHandler("language", handlers.choose_language))
+    application.add_handler(CommandHandler("forget", handlers.forget))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.PHOTO, handlers.photo))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & IMAGE_FILES, handlers.image_document))
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.VIDEO_NOTE, handlers.video_note))
+    videos = filters.VIDEO | filters.Document.VIDEO
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & videos, handlers.video))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, handlers.other))
     application.add_handler(CallbackQueryHandler(handlers.runner_up, pattern=r"^t:"))
+    application.add_handler(CallbackQueryHandler(handlers.language_chosen, pattern=r"^l:"))
     application.add_handler(CallbackQueryHandler(handlers.unknown_button))
     application.add_error_handler(handlers.error)
     return application
@@ -191,6 +197,7 @@ def run(config: Config, watcher: AssetsWatcher) -> None:
         analytics=MatchAnalytics(store=CountStore(config.stats_file)),
         admin_ids=config.admin_ids,
         pseudonyms=Pseudonyms.from_key_file(config.log_key_file),
+        languages_file=config.languages_file,
     )
     health = Health(services.pool, services.assets, telegram_silence=config.ready_telegram_seconds)
     if config.metrics_port:

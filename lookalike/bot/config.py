@@ -28,6 +28,7 @@ ANSWERED_FILE        updates answered but not yet confirmed (long polling) or an
 TELEGRAM_RETRY_SECONDS  how long a Bot API call or download is tried again through Telegram's 5xx and
                      network failures before it is given up (300)
 STATS_FILE           the operator's counts (/stats), kept across restarts (stats.sqlite beside ANSWERED_FILE)
+LANGUAGES_FILE       the languages users chose with /language, by pseudonym (languages.sqlite beside ANSWERED_FILE)
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class Config:
     telegram_retry_seconds: float = 300.0
     log_format: str = "text"
     log_key_file: Path = Path("log-key")
+    languages_file: Path = Path("languages.sqlite")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Config:
@@ -135,6 +137,7 @@ class Config:
             telegram_retry_seconds=_number(env, "TELEGRAM_RETRY_SECONDS", 300.0, float, minimum=0),
             log_format=log_format,
             log_key_file=Path(env.get("LOG_KEY_FILE") or answered_file.with_name("log-key")),
+            languages_file=Path(env.get("LANGUAGES_FILE") or answered_file.with_name("languages.sqlite")),
         )
 
 

@@ -26,12 +26,13 @@ import signal
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from multiprocessing.connection import Connection
 
-from lookalike.bot.analysis import Analysis, analyse
+from lookalike.bot.analysis import Analysis, analyse, analyse_video
 from lookalike.bot.lifeline import Lifeline, exit_with_the_bot
 from lookalike.engine import face_workers
 
@@ -84,6 +85,10 @@ def _start_forkserver() -> None:
 
 def _run_job(data: bytes) -> Analysis:
     return analyse(face_workers.worker_model(), data)
+
+
+def _run_video_job(data: bytes) -> Analysis:
+    return analyse_video(face_workers.worker_model(), data)
 
 
 class FacePool:
@@ -150,26 +155,28 @@ class FacePool:
         finally:
             self.pending -= 1
 
-    async def analyse(self, data: bytes) -> Analysis:
-        """Run the pipeline on ``data`` in a worker, surviving one broken pool."""
+    async def analyse(self, data: bytes, video: bool = False) -> Analysis:
+        """Run the pipeline on ``data`` (a photo, or a video's frames) in a worker, surviving one
+        broken pool."""
+        job = _run_video_job if video else _run_job
         try:
-            return await self._attempt(data)
+            return await self._attempt(data, job)
         except BrokenProcessPool:
             log.warning("a worker died while this photo was in the pool; retrying it once")
         async with self._retry_lock:
             try:
-                return await self._attempt(data)
+                return await self._attempt(data, job)
             except BrokenProcessPool as exc:
                 raise PhotoFailed("the photo broke the worker pool twice") from exc
 
-    async def _attempt(self, data: bytes) -> Analysis:
+    async def _attempt(self, data: bytes, job: Callable[[bytes], Analysis]) -> Analysis:
         async with self._slots:
             executor = self._started()
             try:
-                future = executor.submit(_run_job, data)
+                future = executor.submit(job, data)
             except BrokenProcessPool:
                 executor = self._replace(executor)
-                future = executor.submit(_run_job, data)
+                future = executor.submit(job, data)
             started = time.monotonic()
             try:
                 analysis = await asyncio.wait_for(asyncio.wrap_future(future), self.job_timeout)

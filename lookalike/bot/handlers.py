@@ -13,17 +13,31 @@ import functools
 import logging
 import time
 
-from telegram import CallbackQuery, Document, Message, PhotoSize, Update
+from telegram import (
+    CallbackQuery,
+    Document,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    PhotoSize,
+    Update,
+    Video,
+    VideoNote,
+)
 from telegram.constants import ChatType
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from lookalike.bot import captions, metrics, replies, stats_chart
 from lookalike.bot.admission import Refusal
-from lookalike.bot.look_alike import answer_photo
+from lookalike.bot.look_alike import MAX_VIDEO_BYTES, answer_photo
 from lookalike.bot.outcome import UNSENT, Outcome
 from lookalike.bot.services import Services
 from lookalike.bot.telegram_io import MAX_DOWNLOAD_BYTES, download, pick_photo_size, send_answer, show_progress
-from lookalike.bot.texts import language, say
+from lookalike.bot.texts import say
+from lookalike.bot.translations import native_name
+from lookalike.engine.video import MAX_SECONDS
+from lookalike.languages import DEFAULT, LANGUAGES, supported
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +59,7 @@ async def _send_help(
     started = time.perf_counter()
     for answered in earlier:
         await answered.wait()
-    await _message(update).reply_text(say(_lang(update), "start"))
+    await _message(update).reply_text(say(_lang(update, context), "start"))
     _log(context, update, Outcome("command", "help"), started)
 
 
@@ -58,7 +72,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await start(update, context)
         return
     started = time.perf_counter()
-    lang, assets = _lang(update), services.assets.current
+    lang, assets = _lang(update, context), services.assets.current
     # both in a thread: the first after a reload gathers the gallery's names (a million at 1M)
     text = await asyncio.to_thread(services.analytics.summary, assets, lang)
     chart = await asyncio.to_thread(stats_chart.draw, services.analytics, assets, lang)
@@ -80,10 +94,51 @@ async def image_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if document.file_size and document.file_size > MAX_DOWNLOAD_BYTES:
         started = time.perf_counter()
         outcome = Outcome("document", "too_large", fields={"bytes": document.file_size})
-        await send_answer(_message(update), say(_lang(update), "too_large"), outcome)
+        await send_answer(_message(update), say(_lang(update, context), "too_large"), outcome)
         _log(context, update, outcome, started)
         return
     await _answer_photo(update, context, "document", document)
+
+
+async def video_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A round video message: answered from its sharpest frame with a face, like a photo."""
+    note = _message(update).video_note
+    assert note is not None, "the handler's filter passes video notes only"
+    await _answer_video(update, context, "video_note", note, note.duration, note.file_size)
+
+
+async def video(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A video, or a video sent as a file: the same, within the same limits."""
+    message = _message(update)
+    source = message.video or message.document
+    assert source is not None, "the handler's filter passes videos only"
+    duration = message.video.duration if message.video else None
+    await _answer_video(update, context, "video", source, duration, source.file_size)
+
+
+async def _answer_video(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    kind: str,
+    source: Video | VideoNote | Document,
+    duration: object,
+    size: int | None,
+) -> None:
+    """Refused at once, before its download, when Telegram says it is over the limits."""
+    seconds = duration.total_seconds() if hasattr(duration, "total_seconds") else duration
+    refusal = None
+    if isinstance(seconds, int | float) and seconds > MAX_SECONDS:
+        refusal = Outcome(kind, "too_long", fields={"seconds": round(seconds)}), "video_too_long"
+    elif size and size > MAX_VIDEO_BYTES:
+        refusal = Outcome(kind, "too_large", fields={"bytes": size}), "video_too_large"
+    if refusal is None:
+        await _answer_photo(update, context, kind, source, is_video=True)
+        return
+    started = time.perf_counter()
+    outcome, key = refusal
+    text = say(_lang(update, context), key, count=MAX_SECONDS, megabytes=MAX_VIDEO_BYTES >> 20)
+    await send_answer(_message(update), text, outcome)
+    _log(context, update, outcome, started)
 
 
 async def other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -93,15 +148,19 @@ async def other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message.chat.type != ChatType.PRIVATE:
         _log(context, update, Outcome("other", "ignored"), started)
         return
-    await message.reply_text(say(_lang(update), "hint"))
+    await message.reply_text(say(_lang(update, context), "hint"))
     _log(context, update, Outcome("other", "hint"), started)
 
 
 async def _answer_photo(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, source: PhotoSize | Document
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    kind: str,
+    source: PhotoSize | Document | Video | VideoNote,
+    is_video: bool = False,
 ) -> None:
     started = time.perf_counter()
-    services, message, lang = _services(context), _message(update), _lang(update)
+    services, message, lang = _services(context), _message(update), _lang(update, context)
     admitted = services.admission.admit(message.chat.id, _user_id(message), uses_pool=True)
     if isinstance(admitted, Refusal):
         refused = _refuse(update, context, kind, admitted, started)
@@ -113,7 +172,8 @@ async def _answer_photo(
     outcome = Outcome(kind, "match")
     with admitted:
         progress = show_progress(message) if message.chat.type == ChatType.PRIVATE else None
-        reply = await answer_photo(services, functools.partial(download, source), lang, admitted, outcome)
+        fetch = functools.partial(download, source)
+        reply = await answer_photo(services, fetch, lang, admitted, outcome, is_video)
         if progress is not None:
             progress.cancel()  # the answer is here already
         await _send(services, message, reply, outcome)
@@ -126,7 +186,9 @@ async def _refuse(
     for answered in refusal.earlier:
         await answered.wait()
     outcome = Outcome(kind, refusal.reason)
-    await _send(_services(context), _message(update), say(_lang(update), refusal.key, **refusal.values), outcome)
+    await _send(
+        _services(context), _message(update), say(_lang(update, context), refusal.key, **refusal.values), outcome
+    )
     _log(context, update, outcome, started)
 
 
@@ -146,7 +208,7 @@ async def runner_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat_id = update.effective_chat.id if update.effective_chat else query.from_user.id
     admitted = _services(context).admission.admit(chat_id, query.from_user.id)
     if isinstance(admitted, Refusal):
-        await query.answer(say(_lang(update), admitted.key, **admitted.values), show_alert=True)
+        await query.answer(say(_lang(update, context), admitted.key, **admitted.values), show_alert=True)
         _log(context, update, Outcome("button", admitted.reason), started)
         return
     with admitted:
@@ -157,7 +219,7 @@ async def runner_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def show_runner_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Outcome:
     """Send the pressed button's celebrity photo, by file_id once Telegram has it."""
     query = _query(update)
-    lang = _lang(update)
+    lang = _lang(update, context)
     assets = _services(context).assets.current
     if query.message is None:  # a button of an inline message: there is no chat to send to
         await query.answer(say(lang, "inline_button"), show_alert=True)
@@ -182,11 +244,55 @@ async def show_runner_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     return Outcome("button", "thumbnail", fields={"source": "upload", **fields})
 
 
+LANGUAGE_BUTTONS_PER_ROW = 3
+
+
+async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/language: the languages as buttons, each in its own name (``l:<code>``)."""
+    started = time.perf_counter()
+    buttons = [InlineKeyboardButton(native_name(code), callback_data=f"l:{code}") for code in LANGUAGES]
+    rows = [buttons[i : i + LANGUAGE_BUTTONS_PER_ROW] for i in range(0, len(buttons), LANGUAGE_BUTTONS_PER_ROW)]
+    await _message(update).reply_text(
+        say(_lang(update, context), "language_choose"), reply_markup=InlineKeyboardMarkup(rows)
+    )
+    _log(context, update, Outcome("command", "language"), started)
+
+
+async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A press of a /language button: the choice kept (by the user's pseudonym), and said so,
+    in the language chosen, in place of the buttons."""
+    started = time.perf_counter()
+    query = _query(update)
+    code = (query.data or "").removeprefix("l:")
+    if code not in LANGUAGES:
+        await unknown_button(update, context)
+        return
+    await asyncio.to_thread(_services(context).languages.choose, query.from_user.id, code)
+    await query.answer()
+    text = say(code, "language_chosen")
+    if query.message is not None:
+        try:
+            await query.edit_message_text(text)
+        except BadRequest:  # the message is too old to edit, or gone
+            await context.bot.send_message(query.message.chat.id, text)
+    _log(context, update, Outcome("button", "language", fields={"language": code}), started)
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/forget: the user's language choice deleted; the bot follows their Telegram's language again."""
+    started = time.perf_counter()
+    user = update.effective_user
+    if user is not None:
+        await asyncio.to_thread(_services(context).languages.forget, user.id)
+    await _message(update).reply_text(say(_lang(update, context), "forgotten"))
+    _log(context, update, Outcome("command", "forget"), started)
+
+
 async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A press of a button the bot never made (other data, a game's button): a short, true
     alert, so the user's button stops spinning."""
     started = time.perf_counter()
-    await _query(update).answer(say(_lang(update), "unknown_button"), show_alert=True)
+    await _query(update).answer(say(_lang(update, context), "unknown_button"), show_alert=True)
     data = _query(update).data
     _log(context, update, Outcome("button", "unknown", fields={"data": data[:64] if data else None}), started)
 
@@ -216,9 +322,13 @@ def _user_id(message: Message) -> int:
     return message.from_user.id if message.from_user else message.chat.id
 
 
-def _lang(update: Update) -> str:
+def _lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The language the user chose with /language, else their Telegram's (a regional variant
+    as its language: "pt-br" is Portuguese), else English."""
     user = update.effective_user
-    return language(user.language_code if user else None)
+    if user is None:
+        return DEFAULT
+    return _services(context).languages.get(user.id) or supported(user.language_code)
 
 
 def _log(context: ContextTypes.DEFAULT_TYPE, update: Update, outcome: Outcome, started: float) -> None:

@@ -16,7 +16,7 @@ from lookalike.bot.face_pool import PhotoFailed
 from lookalike.bot.outcome import Outcome
 from lookalike.bot.services import Services
 from lookalike.bot.texts import say
-from lookalike.engine import imaging
+from lookalike.engine import imaging, video
 from lookalike.engine.imaging import ImageError
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,13 @@ IMAGE_ERROR_TEXTS = {
 }
 """The text that says truly why a file could not be read, by ``ImageError.reason``."""
 
+MAX_VIDEO_BYTES = 12 * 1024 * 1024
+"""The largest video read: a minute's video note is 1-8 MB; a longer or larger video is refused
+before its download (Telegram says its size and duration) and its frames are never decoded."""
+
+VIDEO_ERROR_TEXTS = {"bad_video": "bad_video", "too_long": "video_too_long", "too_large": "video_too_large"}
+"""The text that says why a video was not read, by ``VideoError.reason``."""
+
 
 class Declined(Exception):
     """A photo answered with a text instead of a look-alike: ``key`` in texts, ``result`` and
@@ -41,13 +48,18 @@ class Declined(Exception):
 
 
 async def answer_photo(
-    services: Services, fetch: Callable[[], Awaitable[bytes]], lang: str, admitted: Pass, outcome: Outcome
+    services: Services,
+    fetch: Callable[[], Awaitable[bytes]],
+    lang: str,
+    admitted: Pass,
+    outcome: Outcome,
+    is_video: bool = False,
 ) -> replies.Reply | str:
-    """The photo's answer: a look-alike, or the text that says why not. ``outcome`` gets the
-    result and what the log and the analytics need. The pool's and the user's places in
-    ``admitted`` are given back once the photo is analysed."""
+    """The photo's answer (``is_video``: a video's, from its sharpest frame): a look-alike, or
+    the text that says why not. ``outcome`` gets the result and what the log and the analytics
+    need. The pool's and the user's places in ``admitted`` are given back once it is analysed."""
     try:
-        reply = await _look_alike(services, fetch, lang, admitted, outcome)
+        reply = await _look_alike(services, fetch, lang, admitted, outcome, is_video)
     except Declined as declined:
         outcome.result, outcome.detail = declined.result, declined.detail
         return say(lang, declined.key, **declined.values)
@@ -61,18 +73,33 @@ async def answer_photo(
 
 
 async def _look_alike(
-    services: Services, fetch: Callable[[], Awaitable[bytes]], lang: str, admitted: Pass, outcome: Outcome
+    services: Services,
+    fetch: Callable[[], Awaitable[bytes]],
+    lang: str,
+    admitted: Pass,
+    outcome: Outcome,
+    is_video: bool,
 ) -> replies.Reply:
     try:
         with metrics.STAGE_SECONDS.labels("download").time():
             data = await fetch()
         outcome.fields["bytes"] = len(data)
+        if is_video and len(data) > MAX_VIDEO_BYTES:  # Telegram said less, or did not say
+            raise Declined("video_too_large", "too_large", megabytes=MAX_VIDEO_BYTES >> 20)
         with metrics.STAGE_SECONDS.labels("faces").time():
-            analysis = await services.pool.analyse(data)
+            analysis = await services.pool.analyse(data, video=is_video)
     except PhotoFailed as exc:
         raise Declined("failed", "failed", str(exc)) from exc
     finally:
         admitted.worked()
+    if is_video and analysis.error is not None:
+        raise Declined(
+            VIDEO_ERROR_TEXTS.get(analysis.error, "bad_video"),
+            analysis.error,
+            analysis.error,
+            count=video.MAX_SECONDS,
+            megabytes=MAX_VIDEO_BYTES >> 20,
+        )
     if analysis.error is not None:
         raise Declined(
             IMAGE_ERROR_TEXTS.get(analysis.error, "bad_image"),
@@ -84,7 +111,7 @@ async def _look_alike(
     outcome.fields["faces"] = len(analysis.faces)
     metrics.FACES.observe(len(analysis.faces))
     if not analysis.faces:
-        raise Declined("no_face", "no_face")
+        raise Declined("no_face_video" if is_video else "no_face", "no_face")
     assets = services.assets.current  # one build for the whole answer, even across a reload
     # what model.py prints, too
     answers = assets.index.look_alikes(analysis.embeddings, k=3, gender_scores=analysis.gender_scores)

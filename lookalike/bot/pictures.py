@@ -6,12 +6,13 @@ thread, never on the event loop.
 
 from __future__ import annotations
 
-import functools
 import io
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from lookalike.bot import shaped_text
+from lookalike.bot.translations import right_to_left
 from lookalike.engine.framing import CROP_SIDE, jpeg
 
 GROUP_SIDE = 1280
@@ -23,9 +24,7 @@ MARGIN = 12
 BAND = 56  # the strip under the two faces where the percentage is written
 NAME_SIZE, NAME_COLOUR = 24, (236, 236, 236)
 CREDIT_SIZE, CREDIT_COLOUR = 14, (160, 164, 172)
-CAPTION_FONT = "DejaVuSans.ttf"
-"""For names and credits in any script (Debian: fonts-dejavu-core); Pillow's built-in font,
-the fallback, has Latin letters only."""
+LABEL_SIZE = BAND - 18
 
 
 def side_by_side(
@@ -35,35 +34,44 @@ def side_by_side(
     height: int = CROP_SIDE,
     name: str | None = None,
     credit: str | None = None,
+    lang: str | None = None,
 ) -> bytes:
     """The user's face and the celebrity's, equal heights, with ``label`` written under them.
 
     With a ``name`` or a photo ``credit``, the label goes under the user's half and the name
     and credit under the celebrity's, so that a forwarded picture still says who it is and
-    whose photo it is.
+    whose photo it is. Each is shaped and laid out in its own script and direction
+    (``shaped_text``); ``lang``, the user's language, picks its script's local forms, and in a
+    right-to-left language the picture reads from the right too: the user's face on the right.
     """
     images = [_to_height(_open(face), height)]
     if celebrity is not None:
         images.append(_to_height(_open(celebrity), height))
+    if lang is not None and right_to_left(lang):
+        images.reverse()
     width = sum(image.width for image in images) + MARGIN * (len(images) + 1)
     canvas = Image.new("RGB", (width, height + 2 * MARGIN + BAND), BACKGROUND)
+    lefts = []
     x = MARGIN
     for image in images:
         canvas.paste(image, (x, MARGIN))
+        lefts.append(x)
         x += image.width + MARGIN
     draw = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default(size=BAND - 18)
+    middle = height + MARGIN + BAND / 2 + 4
     if len(images) == 2 and (name or credit):
-        draw.text(
-            (MARGIN + images[0].width / 2, height + MARGIN + BAND / 2 + 4), label, fill=ACCENT, font=font, anchor="mm"
-        )
-        _caption(draw, 2 * MARGIN + images[0].width, height + MARGIN, images[1].width, name, credit)
+        user, other = (1, 0) if lang is not None and right_to_left(lang) else (0, 1)
+        user_centre = lefts[user] + images[user].width / 2
+        shaped_text.draw_line(draw, (user_centre, middle), label, LABEL_SIZE, ACCENT, language=lang)
+        _caption(draw, lefts[other], height + MARGIN, images[other].width, name, credit, lang)
     else:
-        draw.text((width / 2, height + MARGIN + BAND / 2 + 4), label, fill=ACCENT, font=font, anchor="mm")
+        shaped_text.draw_line(draw, (width / 2, middle), label, LABEL_SIZE, ACCENT, language=lang)
     return jpeg(canvas)
 
 
-def _caption(draw: ImageDraw.ImageDraw, left: int, top: int, width: int, name: str | None, credit: str | None) -> None:
+def _caption(
+    draw: ImageDraw.ImageDraw, left: int, top: int, width: int, name: str | None, credit: str | None, lang: str | None
+) -> None:
     """The name, and the credit in small grey type under it, centred under the celebrity's half."""
     centre = left + width / 2
     lines = [
@@ -75,20 +83,8 @@ def _caption(draw: ImageDraw.ImageDraw, left: int, top: int, width: int, name: s
         if text
     ]
     for (text, size, smallest, colour), middle in zip(lines, (top + 20, top + 47)):
-        shown, font = _fitted(draw, text, width, size, smallest)
-        draw.text((centre, middle), shown, fill=colour, font=font, anchor="mm")
-
-
-def _fitted(draw: ImageDraw.ImageDraw, text: str, width: int, size: int, smallest: int):
-    """``text`` and a font no larger than ``size`` that fits ``width``: smaller type, then an ellipsis."""
-    while True:
-        font = text_font(size)
-        if draw.textlength(text, font=font) <= width or size <= smallest:
-            break
-        size -= 1
-    while len(text) > 1 and draw.textlength(text, font=font) > width:
-        text = text[:-2].rstrip() + "…"
-    return text, font
+        shown, fitted_size = shaped_text.fitted(text, width, size, smallest, lang)
+        shaped_text.draw_line(draw, (centre, middle), shown, fitted_size, colour, language=lang)
 
 
 def group_picture(image: np.ndarray, boxes: list[tuple[int, int, int, int]], side: int = GROUP_SIDE) -> bytes:
@@ -116,13 +112,10 @@ def group_picture(image: np.ndarray, boxes: list[tuple[int, int, int, int]], sid
     return jpeg(picture)
 
 
-@functools.lru_cache(maxsize=32)
 def text_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """DejaVu Sans at ``size`` (Cyrillic too), else Pillow's own font: for every picture the bot draws."""
-    try:
-        return ImageFont.truetype(CAPTION_FONT, size)  # Pillow looks in the system's font folders
-    except OSError:
-        return ImageFont.load_default(size=size)
+    """The Latin and Cyrillic font at ``size``: for numbers and Latin words (``shaped_text``
+    draws words in any script)."""
+    return shaped_text.font_of(shaped_text.LATIN, size)
 
 
 def _open(data: bytes) -> Image.Image:

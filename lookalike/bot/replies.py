@@ -14,7 +14,7 @@ import dataclasses
 import html
 from dataclasses import dataclass
 
-from lookalike.bot import captions, credits, pictures
+from lookalike.bot import captions, credits, pictures, translations
 from lookalike.bot.analysis import Analysis
 from lookalike.bot.index_reload import LoadedAssets
 from lookalike.bot.texts import say
@@ -79,7 +79,7 @@ def runner_up(assets: LoadedAssets, data: str, lang: str) -> RunnerUp | None:
     _, celebrity, shown_percent = parsed
     entry = assets.index.celebrity(celebrity)
     name = credits.shown_name(entry, lang)
-    caption = say(lang, "thumbnail", name=name, percent=shown_percent)
+    caption = say(lang, "thumbnail", name=name, percent=translations.percent(lang, shown_percent))
     credit = credits.photo_credit(entry, lang)
     credited = captions.cut_text(f"{caption}\n{credit}" if credit else caption)  # wherever the photo is shown
     return RunnerUp(celebrity, name, caption, credited)
@@ -101,15 +101,21 @@ def one_face(
     best, others = matches[0], matches[1:3]
     credit = credits.photo_credit(assets.index.celebrity(best.id), lang, credits.AUTHOR_ON_PICTURE)
     picture = pictures.side_by_side(
-        analysis.faces[0].crop, assets.thumbnail(best.id), f"{percent(best)}%", name=best.name, credit=credit
+        analysis.faces[0].crop,
+        assets.thumbnail(best.id),
+        translations.percent(lang, percent(best)),
+        name=best.name,
+        credit=credit,
+        lang=lang,
     )
-    lines = [say(lang, "this_is" if this_is else "match", name=_name(assets, best), percent=percent(best))]
+    shown = translations.percent(lang, percent(best))
+    lines = [say(lang, "this_is" if this_is else "match", name=_name(assets, best), percent=shown)]
     if others:
-        listed = ", ".join(f"{html.escape(m.name)} ({percent(m)}%)" for m in others)
+        listed = ", ".join(f"{html.escape(m.name)} ({translations.percent(lang, percent(m))})" for m in others)
         lines.append(say(lang, "also", others=listed))
     if analysis.faces[0].eye_distance < SMALL_FACE_EYES:
         lines.append(say(lang, "small_face"))
-    buttons = [Button(_label(m), button_data(assets, m)) for m in others]
+    buttons = [Button(_label(m, lang), button_data(assets, m)) for m in others]
     rows = [buttons] if buttons else []
     if other is not None:
         rows.append([other_gender_button(lang, other, assets)])
@@ -120,7 +126,7 @@ def other_gender_button(lang: str, other: Match, assets: LoadedAssets) -> Button
     """The button that shows ``other``, labelled with its gender ("As a man: ...")."""
     male = gender.label(assets.index.celebrity(other.id).get("gender")) == gender.MALE
     key = "other_male" if male else "other_female"
-    text = say(lang, key, name=other.name, percent=percent(other))
+    text = say(lang, key, name=other.name, percent=translations.percent(lang, percent(other)))
     return Button(text[:60], button_data(assets, other))
 
 
@@ -136,8 +142,9 @@ def several_faces(
     for number, (face_matches, known) in enumerate(zip(matches, identified), start=1):
         best = face_matches[0]
         key = "group_this_is" if known else "group_line"
-        lines.append(say(lang, key, number=number, name=_name(assets, best), percent=percent(best)))
-        buttons.append([Button(f"{number}. {_label(best)}", button_data(assets, best))])
+        shown = translations.percent(lang, percent(best))
+        lines.append(say(lang, key, number=number, name=_name(assets, best), percent=shown))
+        buttons.append([Button(f"{number}. {_label(best, lang)}", button_data(assets, best))])
     assert analysis.group_picture is not None  # drawn for every photo of two faces or more
     return Reply(analysis.group_picture, _fit(lines), buttons, matches[0][0])
 
@@ -153,8 +160,8 @@ def _name(assets: LoadedAssets, match: Match) -> str:
     return f'<a href="{html.escape(link)}">{name}</a>' if link else name
 
 
-def _label(match: Match) -> str:
-    return f"{match.name} · {percent(match)}%"[:60]
+def _label(match: Match, lang: str) -> str:
+    return f"{match.name} · {translations.percent(lang, percent(match))}"[:60]
 
 
 def _fit(lines: list[str]) -> str:

@@ -1,16 +1,19 @@
 """What the bot's answers share, whatever front end asks: the face pool, the index answering
-now, the limits that admit requests, the match analytics, and the users' pseudonyms for the log."""
+now, the limits that admit requests, the match analytics, the users' pseudonyms for the log, and
+the languages users chose."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from lookalike.bot.admission import Admission
 from lookalike.bot.analytics import MatchAnalytics
 from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.face_pool import FacePool
 from lookalike.bot.index_reload import AssetsWatcher
+from lookalike.bot.language_choice import LanguageChoices
 from lookalike.bot.pseudonyms import Pseudonyms
 from lookalike.bot.user_limits import UserLimits
 
@@ -25,7 +28,14 @@ class Services:
     admin_ids: frozenset[int] = frozenset()
     pseudonyms: Pseudonyms = field(default_factory=Pseudonyms.of_this_run)
     """How the log names users (never by their id)."""
+    languages_file: Path | None = None
+    """Where users' /language choices are kept (None: in memory)."""
 
     @cached_property
     def admission(self) -> Admission:
         return Admission(self.chats, self.limits, self.pool)
+
+    @cached_property
+    def languages(self) -> LanguageChoices:
+        """The languages users chose, by their pseudonyms."""
+        return LanguageChoices(self.languages_file, self.pseudonyms.of)

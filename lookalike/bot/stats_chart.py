@@ -14,9 +14,11 @@ from collections import Counter
 
 from PIL import Image, ImageDraw
 
+from lookalike.bot import shaped_text
 from lookalike.bot.analytics import MatchAnalytics
 from lookalike.bot.pictures import text_font
 from lookalike.bot.texts import say
+from lookalike.bot.translations import number, percent, right_to_left
 
 WIDTH = 1000
 PAD = 24
@@ -60,23 +62,17 @@ def _celebrities_height(most: list[tuple[str, int]]) -> int:
 
 
 def _celebrities(canvas: ImageDraw.ImageDraw, y: int, most: list[tuple[str, int]], answered: int, lang: str) -> int:
-    canvas.text(
-        (PAD, y), say(lang, "chart_celebrities", shown=len(most), answered=answered), fill=INK, font=text_font(18)
-    )
+    title = say(lang, "chart_celebrities", shown=number(lang, len(most)), answered=number(lang, answered))
+    _title(canvas, y, title, lang)
     y += 34
     if not most:
-        canvas.text((PAD, y), say(lang, "chart_empty"), fill=FAINT, font=text_font(15))
+        shaped_text.draw_line(canvas, (PAD, y + 9), say(lang, "chart_empty"), 15, FAINT, align="left", language=lang)
         return y + ROW
     longest = most[0][1]
     span = WIDTH - 2 * PAD - NAME_COLUMN - 60
     for name, count in most:
-        canvas.text(
-            (PAD + NAME_COLUMN - 10, y + ROW / 2),
-            _clip(canvas, name, NAME_COLUMN - 20),
-            fill=INK,
-            font=text_font(14),
-            anchor="rm",
-        )
+        shown, size = shaped_text.fitted(name, NAME_COLUMN - 20, 14, 14, lang)
+        shaped_text.draw_line(canvas, (PAD + NAME_COLUMN - 10, y + ROW / 2), shown, size, INK, "right", lang)
         right = PAD + NAME_COLUMN + max(2, round(span * count / longest))
         canvas.rectangle([PAD + NAME_COLUMN, y + 4, right, y + ROW - 4], fill=BAR)
         canvas.text((right + 6, y + ROW / 2), str(count), fill=INK, font=text_font(14), anchor="lm")
@@ -85,9 +81,9 @@ def _celebrities(canvas: ImageDraw.ImageDraw, y: int, most: list[tuple[str, int]
 
 
 def _coverage(canvas: ImageDraw.ImageDraw, y: int, coverage, lang: str) -> int:
-    share = f"{coverage.share:.1%}"
-    text = say(lang, "chart_coverage", answered=coverage.answered, size=coverage.size, share=share)
-    canvas.text((PAD, y), text, fill=INK, font=text_font(18))
+    share = percent(lang, round(coverage.share * 100, 1))
+    answered, size = number(lang, coverage.answered), number(lang, coverage.size)
+    _title(canvas, y, say(lang, "chart_coverage", answered=answered, size=size, share=share), lang)
     top, left, right = y + 34, PAD, WIDTH - PAD
     canvas.rectangle([left, top, right, top + 26], fill=(233, 236, 239))
     canvas.rectangle(
@@ -98,7 +94,7 @@ def _coverage(canvas: ImageDraw.ImageDraw, y: int, coverage, lang: str) -> int:
 
 def _hours(canvas: ImageDraw.ImageDraw, y: int, hours: list[Counter[str]], lang: str) -> None:
     day = sum(counts.total() for counts in hours)
-    canvas.text((PAD, y), say(lang, "chart_hours", day=day), fill=INK, font=text_font(18))
+    _title(canvas, y, say(lang, "chart_hours", day=number(lang, day)), lang)
     outcomes = [name for name, _ in sum(hours, Counter()).most_common()]
     colours = _colours(outcomes)
     top, bottom = y + 34, y + 34 + HOURS_HEIGHT - 50
@@ -119,7 +115,7 @@ def _hours(canvas: ImageDraw.ImageDraw, y: int, hours: list[Counter[str]], lang:
         ago = len(hours) - 1 - i
         if ago % 3 == 0:
             canvas.text(((x0 + x1) / 2, bottom + 4), str(ago), fill=FAINT, font=text_font(12), anchor="ma")
-    canvas.text((right, bottom + 20), say(lang, "chart_hours_axis"), fill=FAINT, font=text_font(12), anchor="ra")
+    shaped_text.draw_line(canvas, (right, bottom + 27), say(lang, "chart_hours_axis"), 12, FAINT, "right", lang)
     x = left
     for outcome in outcomes:
         canvas.rectangle([x, bottom + 42, x + 14, bottom + 56], fill=colours[outcome])
@@ -133,9 +129,7 @@ def _colours(outcomes: list[str]) -> dict[str, tuple[int, int, int]]:
     return {name: OUTCOME_COLOURS.get(name) or next(others) for name in outcomes}
 
 
-def _clip(canvas: ImageDraw.ImageDraw, text: str, width: int) -> str:
-    if canvas.textlength(text, font=text_font(14)) <= width:
-        return text
-    while text and canvas.textlength(text + "…", font=text_font(14)) > width:
-        text = text[:-1]
-    return text + "…"
+def _title(canvas: ImageDraw.ImageDraw, y: int, text: str, lang: str) -> None:
+    """A panel's title, on the left (on the right in a right-to-left language)."""
+    x, align = (WIDTH - PAD, "right") if right_to_left(lang) else (PAD, "left")
+    shaped_text.draw_line(canvas, (x, y + 11), text, 18, INK, align, lang)

@@ -8,7 +8,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from telegram import Document, File, InlineKeyboardButton, InlineKeyboardMarkup, Message, PhotoSize
+from telegram import Document, File, InlineKeyboardButton, InlineKeyboardMarkup, Message, PhotoSize, Video, VideoNote
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 
@@ -41,7 +41,7 @@ def pick_photo_size(sizes: tuple[PhotoSize, ...], side: int = PIPELINE_SIDE) -> 
     return max(sizes, key=lambda size: size.width * size.height)
 
 
-async def download(source: PhotoSize | Document) -> bytes:
+async def download(source: PhotoSize | Document | Video | VideoNote) -> bytes:
     """The file's bytes, in memory only, tried again through Telegram's failures (getFile by
     the bot's rate limiter, the download here); a failure is ``Declined`` with its true reason."""
     try:

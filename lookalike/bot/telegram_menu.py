@@ -1,6 +1,8 @@
 """What Telegram shows about the bot before anyone writes to it: the command menu (private
 chats and groups) and the descriptions (the empty chat's "What can this bot do?" and the
-profile's short line), in English and, for users whose Telegram is in Russian, Russian.
+profile's short line), in every language the bot speaks (``lookalike.languages``), from the
+same catalogs as its answers; English is also the default, for users whose Telegram is in a
+language the bot does not speak.
 
 Set at every start (``set_up``) so they follow the code; a failure is logged, never fatal:
 the bot answers photos without a menu.
@@ -13,39 +15,21 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
 from telegram.error import TelegramError
 
+from lookalike.bot.texts import say
+from lookalike.languages import DEFAULT, LANGUAGES
+
 log = logging.getLogger(__name__)
 
-LANGUAGES = ("en", "ru")
-"""English is also the default (``language_code`` unset): every other language sees it."""
-
 COMMANDS = {
-    "private": {
-        "en": [("start", "What this bot does"), ("help", "How to get the best look-alike")],
-        "ru": [("start", "Что умеет этот бот"), ("help", "Как получить лучший ответ")],
-    },
-    "groups": {
-        "en": [("help", "How the bot answers photos in this group")],
-        "ru": [("help", "Как бот отвечает на фото в этой группе")],
-    },
+    "private": [
+        ("start", "command_start"),
+        ("help", "command_help"),
+        ("language", "command_language"),
+        ("forget", "command_forget"),
+    ],
+    "groups": [("help", "command_help_group")],
 }
-
-DESCRIPTION = {
-    "en": (
-        "Send me a selfie and I'll tell you which celebrity you look like, how alike you are, "
-        "and show your faces side by side. Group photos get a look-alike for every face. "
-        "Photos are processed in memory and never stored."
-    ),
-    "ru": (
-        "Пришлите селфи, и я скажу, на какую знаменитость вы похожи и насколько, и покажу "
-        "ваши лица рядом. На групповом фото найду двойника для каждого лица. "
-        "Фотографии обрабатываются в памяти и нигде не сохраняются."
-    ),
-}
-
-SHORT_DESCRIPTION = {
-    "en": "Which celebrity do you look like? Send a selfie.",
-    "ru": "На какую знаменитость вы похожи? Пришлите селфи.",
-}
+"""Each menu's commands and the keys of their descriptions (``texts``)."""
 
 
 async def set_up(bot: Bot) -> bool:
@@ -53,12 +37,12 @@ async def set_up(bot: Bot) -> bool:
     scopes = {"private": BotCommandScopeAllPrivateChats(), "groups": BotCommandScopeAllGroupChats()}
     try:
         for lang in LANGUAGES:
-            code = None if lang == "en" else lang
+            code = None if lang == DEFAULT else lang
             for where, scope in scopes.items():
-                commands = [BotCommand(command, text) for command, text in COMMANDS[where][lang]]
+                commands = [BotCommand(command, say(lang, key)) for command, key in COMMANDS[where]]
                 await bot.set_my_commands(commands, scope=scope, language_code=code)
-            await bot.set_my_description(DESCRIPTION[lang], language_code=code)
-            await bot.set_my_short_description(SHORT_DESCRIPTION[lang], language_code=code)
+            await bot.set_my_description(say(lang, "description"), language_code=code)
+            await bot.set_my_short_description(say(lang, "short_description"), language_code=code)
     except TelegramError as exc:
         log.warning("could not set the command menu and descriptions: %s", exc)
         return False

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from multiprocessing.context import ForkServerContext
 
 import numpy as np
+from PIL import Image
 
-from lookalike.engine import low_light
+from lookalike.engine import low_light, video
 from lookalike.engine.face_model import MAX_FACES, Face, FaceModel
 from lookalike.engine.imaging import ImageError, decode_image_scaled
 from lookalike.engine.second_look import look_again
@@ -127,6 +128,46 @@ def faces_in_photo(
     if photo_pixels and scale > 1:
         faces = [face.enlarged(scale) for face in faces]
     return PhotoFaces(faces=faces, found=found, image=image, scale=scale, second_look=looked_again and bool(found))
+
+
+SHARPNESS_SIDE = 96
+"""Face crops are compared for sharpness at this size, so a near face is not sharper for its size."""
+
+
+def faces_in_video(model: FaceModel, data: bytes, *, max_faces: int = MAX_FACES) -> PhotoFaces:
+    """The faces of the sharpest frame among a few of the video in ``data``
+    (``video.sample_frames``): each frame is looked at once (the first look), its largest
+    face's sharpness measured (the variance of the Laplacian of its grey crop), and the frame
+    whose face is sharpest is the one embedded, as a photo's. No face in any: none. Raises
+    ``video.VideoError`` for a video that cannot be read or is over the limits."""
+    best: tuple[float, np.ndarray, np.ndarray, list] | None = None
+    for frame in video.sample_frames(data):
+        seen = low_light.cleaned(frame) if low_light.needs_cleaning(frame) else frame
+        detections = model.detect(seen)
+        if not detections:
+            continue
+        sharpness = face_sharpness(seen, detections[0][0])
+        if best is None or sharpness > best[0]:
+            best = (sharpness, frame, seen, detections)
+    if best is None:
+        return PhotoFaces()
+    _, frame, seen, detections = best
+    faces = model.describe(seen, detections[:max_faces])
+    return PhotoFaces(faces=faces, found=len(faces), image=frame)
+
+
+def face_sharpness(image: np.ndarray, rect) -> float:
+    """The variance of the Laplacian of the face's grey crop at ``SHARPNESS_SIDE`` px: low for
+    a face blurred by motion or focus."""
+    height, width = image.shape[:2]
+    left, top = max(0, rect.left()), max(0, rect.top())
+    right, bottom = min(width, rect.right()), min(height, rect.bottom())
+    if right - left < 3 or bottom - top < 3:
+        return 0.0
+    crop = Image.fromarray(image[top:bottom, left:right]).convert("L").resize((SHARPNESS_SIDE, SHARPNESS_SIDE))
+    grey = np.asarray(crop, dtype=np.float32)
+    laplacian = grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4 * grey[1:-1, 1:-1]
+    return float(laplacian.var())
 
 
 def choose_main_face(faces: list[Face], width: int, height: int) -> Face | None:

@@ -3,7 +3,7 @@
 Runs the operator's own two commands as child processes, one after the other, exactly as the
 README gives them::
 
-    python fetch_celebrities.py --out PHOTOS --contact C --limit N --lang en,ru
+    python fetch_celebrities.py --out PHOTOS --contact C --limit N
     python build_embeddings.py PHOTOS --out ASSETS --jitters 1
 
 so the playground imports neither the fetcher nor the builder (the flow stays one-way), and
@@ -89,7 +89,7 @@ class FirstRun:
 
     async def _run(self, contact: str, limit: int) -> None:
         fetch = [str(TOOLS / "fetch_celebrities.py"), "--out", str(self.photos_dir), "--contact", contact]
-        fetch += ["--limit", str(limit), "--lang", "en,ru"]
+        fetch += ["--limit", str(limit)]  # names in every language the bot speaks, by default
         if self.sparql_url:
             fetch += ["--sparql-url", self.sparql_url]
         if self.commons_api_url:

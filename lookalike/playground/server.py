@@ -29,12 +29,13 @@ from lookalike.bot.face_pool import FacePool
 from lookalike.bot.index_reload import AssetsChanged, AssetsWatcher, LoadedAssets, load_assets_at_start
 from lookalike.bot.services import Services
 from lookalike.bot.telegram_io import MAX_DOWNLOAD_BYTES
-from lookalike.bot.texts import language
 from lookalike.bot.user_limits import UserLimits
 from lookalike.engine.index_files import IndexFormatError
+from lookalike.languages import supported
 from lookalike.playground import bodies, conversation, guards
 from lookalike.playground.bodies import Limits
 from lookalike.playground.first_run import DEFAULT_LIMIT, FirstRun
+from lookalike.playground.page_texts import page_texts
 from lookalike.playground.settings import Settings
 
 log = logging.getLogger("playground")
@@ -126,6 +127,7 @@ def make_app(playground: Playground, limits: Limits | None = None) -> web.Applic
             web.get("/operator/chart.png", operator_only(_chart)),
             web.get("/operator/summary", operator_only(_summary)),
             web.get("/api/state", _state),
+            web.get("/api/texts", _texts),
             web.post("/api/photo", _photo),
             web.post("/api/button", _button),
             web.post("/api/first-run", operator_only(_start_first_run)),
@@ -232,13 +234,18 @@ async def _state(request: web.Request) -> web.Response:
     return web.json_response(state, headers={"Cache-Control": "no-store"})
 
 
+async def _texts(request: web.Request) -> web.Response:
+    """The page's words in the language asked for (the browser's, or the visitor's choice)."""
+    return web.json_response(page_texts(request.query.get("lang")))
+
+
 async def _photo(request: web.Request) -> web.Response:
     """A photo posted as multipart/form-data (fields ``lang`` and ``photo``): the bot's answer.
     Past the bot's 20 MB the answer is its "too large" text, before the rest is read."""
     limits = request.app[bodies.LIMITS]
     if not request.content_type.startswith("multipart/"):
         raise web.HTTPBadRequest(text="Send the photo as multipart/form-data, field 'photo'.\n")
-    lang = language(request.headers.get("Accept-Language"))
+    lang = supported((request.headers.get("Accept-Language") or "").split(",")[0])
     if (request.content_length or 0) > MAX_DOWNLOAD_BYTES + FORM_OVERHEAD_BYTES:
         return web.json_response(conversation.too_large(request.content_length or 0, lang).to_json(), status=413)
     data = b""
@@ -251,7 +258,7 @@ async def _photo(request: web.Request) -> web.Response:
                 raise web.HTTPBadRequest(text="The form's fields are 'lang' and 'photo', once each.\n")
             value = await bodies.read_part(part, PHOTO_FIELDS[part.name])
             if part.name == "lang":
-                lang = language(bodies.text_part("lang", value, PHOTO_FIELDS["lang"]))
+                lang = supported(bodies.text_part("lang", value, PHOTO_FIELDS["lang"]))
             elif len(value) > MAX_DOWNLOAD_BYTES:  # the rest is not read: the answer cannot change
                 return web.json_response(conversation.too_large(len(value), lang).to_json(), status=413)
             else:
@@ -262,7 +269,7 @@ async def _photo(request: web.Request) -> web.Response:
 
 async def _button(request: web.Request) -> web.Response:
     fields = await bodies.json_fields(request, {"data": 64, "lang": 16})  # Telegram's callback data: 64 bytes
-    message = await conversation.press(_services(request), request[VISITOR], fields["data"], language(fields["lang"]))
+    message = await conversation.press(_services(request), request[VISITOR], fields["data"], supported(fields["lang"]))
     return web.json_response(message.to_json())
 
 
@@ -283,14 +290,14 @@ async def _start_first_run(request: web.Request) -> web.Response:
 
 async def _chart(request: web.Request) -> web.Response:
     services = _services(request)
-    lang = language(request.query.get("lang"))
+    lang = supported(request.query.get("lang"))
     png = await asyncio.to_thread(stats_chart.draw, services.analytics, services.assets.current, lang)
     return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 async def _summary(request: web.Request) -> web.Response:
     services = _services(request)
-    lang = language(request.query.get("lang"))
+    lang = supported(request.query.get("lang"))
     return web.Response(text=await asyncio.to_thread(services.analytics.summary, services.assets.current, lang))
 
 

@@ -96,8 +96,14 @@ _BOOL_FIELDS = frozenset(
         "disable_content_type_detection",
     }
 )
-_FILE_ID_PREFIXES = {"photo": "AgAC", "document": "BQAC", "sticker": "CAAC"}
-_FILE_FOLDERS = {"photo": "photos", "document": "documents", "sticker": "stickers"}
+_FILE_ID_PREFIXES = {"photo": "AgAC", "document": "BQAC", "sticker": "CAAC", "video_note": "DQAC", "video": "BAAC"}
+_FILE_FOLDERS = {
+    "photo": "photos",
+    "document": "documents",
+    "sticker": "stickers",
+    "video_note": "video_notes",
+    "video": "videos",
+}
 _CHAT_TYPES = frozenset({"private", "group", "supergroup"})
 
 
@@ -1122,6 +1128,53 @@ class FakeBotApi:
             stored = self._store_file("sticker", data, mime_type="image/webp", width=width, height=height)
         content = {"sticker": stored.as_sticker(emoji)}
         return self.send_message_update(user_id, content, chat_id, **kwargs)
+
+    def send_video_note_update(
+        self,
+        user_id: int,
+        data: bytes,
+        *,
+        duration: int,
+        length: int = 384,
+        file_size: int | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Queue a round video message (MP4, ``length`` px square); ``file_size`` may claim more."""
+        with self._lock:
+            stored = self._store_file("video_note", data, mime_type="video/mp4", file_size=file_size)
+        note = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "length": length,
+            "duration": duration,
+            "file_size": stored.file_size,
+        }
+        return self.send_message_update(user_id, {"video_note": note}, **kwargs)
+
+    def send_video_update(
+        self,
+        user_id: int,
+        data: bytes,
+        *,
+        duration: int,
+        width: int,
+        height: int,
+        file_size: int | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Queue a video message (MP4); ``file_size`` may claim more than ``len(data)``."""
+        with self._lock:
+            stored = self._store_file("video", data, mime_type="video/mp4", file_size=file_size)
+        clip = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "width": width,
+            "height": height,
+            "duration": duration,
+            "mime_type": "video/mp4",
+            "file_size": stored.file_size,
+        }
+        return self.send_message_update(user_id, {"video": clip}, **kwargs)
 
     def delete_message(self, chat_id: int, message_id: int) -> None:
         """Delete a message, as its sender or an anti-spam bot does: replies to it now fail."""

@@ -27,7 +27,11 @@ def press_runner_up(assets, data: str, lang: str = "en") -> list[str | None]:
     )
     context = SimpleNamespace(
         bot=SimpleNamespace(send_photo=send_photo),
-        bot_data={"services": SimpleNamespace(assets=SimpleNamespace(current=assets))},
+        bot_data={
+            "services": SimpleNamespace(
+                assets=SimpleNamespace(current=assets), languages=SimpleNamespace(get=lambda user_id: None)
+            )
+        },
     )
     asyncio.run(handlers.show_runner_up(update, context))  # uploaded
     asyncio.run(handlers.show_runner_up(update, context))  # then by file_id

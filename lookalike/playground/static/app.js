@@ -4,7 +4,27 @@
 
 const $ = (id) => document.getElementById(id);
 const lang = $("lang");
-lang.value = (navigator.language || "en").toLowerCase().startsWith("ru") ? "ru" : "en";
+let texts = {};
+
+// The page's words in the chosen language (the browser's at first), from the bot's catalogs.
+// The bot's answers come in lang.value too: the server translates them.
+async function speak(code) {
+  const page = await (await fetch(`/api/texts?lang=${encodeURIComponent(code)}`)).json();
+  texts = page.texts;
+  document.documentElement.lang = page.lang;
+  document.documentElement.dir = page.dir;
+  lang.replaceChildren(...page.languages.map(({code, name}) => new Option(name, code)));
+  lang.value = page.lang;
+  document.querySelectorAll("[data-text]").forEach((element) => {
+    if (texts[element.dataset.text]) element.textContent = texts[element.dataset.text];
+  });
+  document.title = texts.title || document.title;
+}
+
+// A message of the catalog with its %(name)s values filled in.
+function t(key, values = {}) {
+  return (texts[key] || key).replace(/%\((\w+)\)s/g, (_, name) => String(values[name]));
+}
 
 const OPERATOR_HOW = {
   local: "open this page on the machine the playground runs on, not through a proxy (or set PLAYGROUND_SECRET).",
@@ -19,7 +39,7 @@ async function refresh() {
   $("chat").hidden = !state.index;
   $("first-run").hidden = !!state.index;
   if (state.index) {
-    $("index-line").textContent = `${state.index.celebrities} celebrities in the index (version ${state.index.version})`;
+    $("index-line").textContent = t("index_line", {count: state.index.celebrities, version: state.index.version});
     return;
   }
   $("first-run-form").hidden = !state.operator;
@@ -51,8 +71,8 @@ function showProgress(progress) {
   const running = progress.state === "fetching" || progress.state === "building";
   $("first-run-progress").hidden = progress.state === "idle";
   $("first-run-start").disabled = running;
-  $("first-run-state").textContent = {fetching: "Fetching photos from Wikimedia…", building: "Building the index…",
-    done: "Done: loading the index…", failed: "Failed"}[progress.state] || "";
+  const states = {fetching: "fetching", building: "building", done: "done", failed: "failed"};
+  $("first-run-state").textContent = states[progress.state] ? t(states[progress.state]) : "";
   if (progress.percent === null) $("first-run-bar").removeAttribute("value");
   else $("first-run-bar").value = progress.percent;
   $("first-run-stage").textContent = running && progress.percent !== null
@@ -91,7 +111,7 @@ function showAnswer(div, message) {
   if (message.picture) {
     const img = document.createElement("img");
     img.className = "answer-picture";
-    img.alt = "the bot's picture";
+    img.alt = t("picture");
     img.src = message.picture;
     div.append(img);
   }
@@ -154,7 +174,7 @@ async function send(file) {
     const answer = await fetch("/api/photo", {method: "POST", body: form});
     showAnswer(reply, await answerOf(answer, (text) => ({text, buttons: [], outcome: "refused"})));
   } catch (error) {
-    showAnswer(reply, {text: `The playground did not answer: ${error}`, buttons: [], outcome: "unsent"});
+    showAnswer(reply, {text: t("no_answer", {error}), buttons: [], outcome: "unsent"});
   }
 }
 
@@ -178,4 +198,5 @@ document.addEventListener("drop", (event) => {
   send(event.dataTransfer.files[0]);
 });
 
-refresh();
+lang.addEventListener("change", () => speak(lang.value));
+speak(navigator.language || "en").then(refresh);

@@ -1,10 +1,21 @@
-// The operator's page: the playground's numbers as the bot's /stats sends them. The session
-// cookie (set by the login form, HttpOnly) goes with each request; nothing here holds a secret.
+// The operator's page: the playground's numbers as the bot's /stats sends them, in the language
+// chosen, its words from the bot's catalogs (/api/texts). The session cookie (set by the login
+// form, HttpOnly) goes with each request; nothing here holds a secret.
 "use strict";
 
 const params = new URLSearchParams(location.search);
 const lang = document.getElementById("lang");
-lang.value = (params.get("lang") || navigator.language || "en").toLowerCase().startsWith("ru") ? "ru" : "en";
+
+async function speak(code) {
+  const page = await (await fetch("/api/texts?lang=" + encodeURIComponent(code))).json();
+  document.documentElement.lang = page.lang;
+  document.documentElement.dir = page.dir;
+  lang.replaceChildren(...page.languages.map(({code, name}) => new Option(name, code)));
+  lang.value = page.lang;
+  document.querySelectorAll("[data-text]").forEach((element) => { element.textContent = page.texts[element.dataset.text]; });
+  document.getElementById("chart").alt = page.texts.chart;
+  show();
+}
 
 function show() {
   const query = new URLSearchParams({lang: lang.value});
@@ -14,5 +25,5 @@ function show() {
     .then((text) => { document.getElementById("summary").textContent = text; });
 }
 
-lang.addEventListener("change", show);
-show();
+lang.addEventListener("change", () => speak(lang.value));
+speak(params.get("lang") || navigator.language || "en");
