@@ -254,7 +254,7 @@ def test_an_arabic_browser_gets_the_page_and_the_answers_in_arabic_right_to_left
     caption = send(page, require(LFW / women[3] / f"{women[3]}_0001.jpg")).locator(".caption").inner_text()
     assert caption.lstrip("\u200f").startswith(("أنت تشبه", "هذا")), caption
     page.select_option("#lang", "hi")
-    page.wait_for_function("document.documentElement.dir === 'ltr'")
+    page.wait_for_function("() => document.documentElement.dir === 'ltr'")
     assert page.locator("[data-text=choose]").inner_text() == catalog("hi").gettext(PAGE_TEXTS["choose"])
     context.close()
 
