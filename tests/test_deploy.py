@@ -314,3 +314,71 @@ def test_photos_readme_runs_the_tools_from_the_venv():
     text = (ROOT / "photos" / "README.md").read_text()
     commands = re.findall(r"^\s+(\S*python\S*) (build_embeddings|fetch_celebrities)\.py", text, re.MULTILINE)
     assert commands and all(python == ".venv/bin/python" for python, _ in commands), commands
+
+
+# ------------------------------------------------------------------ the CPU the compiled modules need
+
+# /proc/cpuinfo of a Sandy Bridge Xeon (E5-2670, 2012): AVX but no AVX2, FMA, BMI, F16C, LZCNT or MOVBE.
+SANDY_BRIDGE = """processor\t: 0
+vendor_id\t: GenuineIntel
+model name\t: Intel(R) Xeon(R) CPU E5-2670 0 @ 2.60GHz
+flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ss ht syscall nx pdpe1gb rdtscp lm constant_tsc rep_good nopl xtopology cpuid tsc_known_freq pni pclmulqdq ssse3 cx16 pcid sse4_1 sse4_2 x2apic popcnt tsc_deadline_timer aes xsave avx hypervisor lahf_lm pti xsaveopt
+bugs\t\t: cpu_meltdown spectre_v1 spectre_v2
+
+processor\t: 1
+flags\t\t: fpu sse sse2 ssse3 avx avx2 fma
+"""
+# The same machine a generation on (Haswell, 2013): everything x86-64-v3 needs.
+HASWELL = SANDY_BRIDGE.replace("popcnt", "popcnt movbe fma f16c abm bmi1 avx2 bmi2", 1)
+
+
+@pytest.fixture
+def cpu(tmp_path, monkeypatch):
+    """cpu_check pointed at a /proc/cpuinfo text and a virtualenv's build target of the test's choosing."""
+    from lookalike import cpu_check
+
+    def given(cpuinfo: str, target: str):
+        (tmp_path / "cpuinfo").write_text(cpuinfo)
+        (tmp_path / "lookalike-cpu-target").write_text(f"{target}\n")
+        monkeypatch.setattr(cpu_check, "CPUINFO", tmp_path / "cpuinfo")
+        monkeypatch.setattr(cpu_check, "TARGET_FILE", tmp_path / "lookalike-cpu-target")
+        return cpu_check
+
+    return given
+
+
+def test_a_portable_build_on_a_cpu_without_avx2_exits_with_one_line(cpu, capsys, monkeypatch):
+    cpu_check = cpu(SANDY_BRIDGE, "x86-64-v3")
+    monkeypatch.setattr("sys.argv", ["/app/bot.py"])
+    with pytest.raises(SystemExit) as exited:
+        cpu_check.exit_if_unsupported()
+    assert exited.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bot.py: this CPU lacks "), lines
+    # what Sandy Bridge lacks of x86-64-v3, named; only the first processor's flags count
+    assert "avx2, bmi1, bmi2, f16c, fma, abm, movbe," in lines[0] and "x86-64-v3" in lines[0]
+
+
+def test_a_portable_build_runs_on_a_cpu_with_x86_64_v3_and_a_native_build_anywhere(cpu):
+    assert cpu(HASWELL, "x86-64-v3").problem() is None
+    cpu_check = cpu(SANDY_BRIDGE, "native")  # built on this machine, for its own CPU
+    assert cpu_check.problem() is None
+    cpu_check.exit_if_unsupported()  # returns
+
+
+def test_a_cpuinfo_without_flags_or_an_install_without_a_target_is_not_refused(cpu, tmp_path):
+    cpu_check = cpu("processor\t: 0\nFeatures\t: fp asimd\n", "x86-64-v3")  # an ARM CPU's cpuinfo
+    assert cpu_check.problem() is None
+    (tmp_path / "lookalike-cpu-target").unlink()  # not installed by install.sh
+    (tmp_path / "cpuinfo").write_text(SANDY_BRIDGE)
+    assert cpu_check.problem() is None
+
+
+def test_install_sh_writes_the_target_the_check_reads():
+    """install.sh records the target of the build it made, where lookalike.cpu_check looks."""
+    from lookalike import cpu_check
+
+    assert cpu_check.TARGET_FILE.read_text().strip() in cpu_check.REQUIRED.keys() | {"native"}
+    script = (ROOT / "install.sh").read_text()
+    assert f'>"$venv/{cpu_check.TARGET_FILE.name}"' in script and "target=x86-64-v3" in script
+    assert set(cpu_check.REQUIRED) == {"x86-64-v3"}

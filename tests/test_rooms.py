@@ -15,6 +15,7 @@ MAY_IMPORT = {
     "cluster": set(),
     "progress": set(),
     "libc": set(),
+    "cpu_check": set(),
     "fetcher": {"fetcher", "catalog", "cluster", "progress"},
     "builder": {"builder", "catalog", "cluster", "progress", "engine", "libc"},
     "bot": {"bot", "engine", "libc"},
