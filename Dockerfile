@@ -1,19 +1,26 @@
 # The look-alike bot's image: dlib and nmslib compiled once in a build stage (by install.sh
-# itself, so with the same flags as a host install), then a slim runtime stage with the
-# virtualenv, the font and a non-root user.
+# itself, from the locked and hashed sources), then a slim runtime stage with the virtualenv,
+# the font and a non-root user.
 #
 #   docker build -t lookalike .                                   # Debian bookworm-slim
 #   docker build --build-arg BASE=ubuntu:24.04 -t lookalike .     # any Debian/Ubuntu with Python >= 3.11
 #
-# Like install.sh, the build compiles dlib and nmslib for the CPU it runs on (AVX2/FMA where
-# present, nmslib with -march=native): build the image on the machine that runs it, or on one
-# with the same CPU features. README "Run it in a container" has the whole walk-through.
+# Portable: dlib and nmslib are compiled for x86-64-v3 (install.sh --portable: AVX2, FMA, BMI2;
+# every x86-64 server CPU of the last ten years), not for the CPU of the machine that builds the
+# image, so an image built in CI runs on any such host (bench/README.md measures it against a
+# build for this machine's own CPU). On a CPU without them the bot exits with one line saying
+# so (lookalike/cpu_check.py), not with SIGILL. README "Run it in a container" has the whole
+# walk-through.
 
 ARG BASE=debian:bookworm-slim
 
 # EXTRA_CA_CERT: PEM certificates to trust besides the system's, for a network whose HTTPS
 # goes through an intercepting proxy (pip in the build, Telegram in the runtime).
 ARG EXTRA_CA_CERT=""
+# What the image's labels say of the source (.ci/image passes the commit and, when the clone has
+# one, its origin's URL).
+ARG REVISION=""
+ARG SOURCE=""
 
 FROM ${BASE} AS build
 ARG EXTRA_CA_CERT
@@ -29,16 +36,15 @@ RUN apt-get update -qq \
     fi
 WORKDIR /src
 # Only what the compilation depends on, so that a code change reuses this layer (7-8 minutes).
-# The cache mount keeps install.sh's dlib wheel and pip's nmslib wheel across layer rebuilds.
-# CACHE names another cache directory instead: CI mounts the host's ~/.cache there (podman
-# build --volume), so the image reuses the wheels the host's install.sh compiled on the same
-# Debian release and CPU rather than compiling them a second time.
+# The cache mount keeps install.sh's dlib and nmslib wheels across layer rebuilds. CACHE names
+# another cache directory instead: CI mounts the host's ~/.cache there (podman build --volume),
+# so the image reuses portable wheels that the host compiled on the same Debian release (install.sh
+# keys them by source hash and flags) rather than compiling them a second time.
 ARG CACHE=/root/.cache
 COPY install.sh requirements.txt ./
-# The tests' tools (pytest, ruff, mypy, playwright and its Chromium) stay out of the image.
+# The production set only: no test tools (pytest, ruff, mypy, playwright) and no Chromium.
 RUN --mount=type=cache,target=/root/.cache,sharing=locked \
-    XDG_CACHE_HOME=$CACHE PROJECT=none TEST_TOOLS=no bash install.sh \
- && /opt/venv/bin/python -m pip uninstall -q -y mypy ruff pytest pytest-asyncio playwright uharfbuzz
+    XDG_CACHE_HOME=$CACHE PROJECT=none bash install.sh --portable
 COPY pyproject.toml README.md ./
 COPY lookalike lookalike
 # The gettext catalogs compiled (their .po files are the source; the .mo files are not in git).
@@ -56,6 +62,16 @@ RUN find /opt/venv -name '*.so*' -type f -print0 | xargs -0 ldd 2>/dev/null > /t
 
 FROM ${BASE} AS runtime
 ARG EXTRA_CA_CERT
+ARG REVISION
+ARG SOURCE
+# The OCI annotations: the version is pyproject.toml's (tests/test_deploy.py checks they agree).
+# The project states no licence, so the image claims none (org.opencontainers.image.licenses is
+# left out rather than guessed); dlib (Boost), nmslib (Apache-2.0) and the rest keep their own.
+LABEL org.opencontainers.image.title="lookalike" \
+      org.opencontainers.image.description="Celebrity look-alike bot for Telegram: dlib face embeddings, an HNSW index, python-telegram-bot" \
+      org.opencontainers.image.version="0.5.0" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}"
 ENV DEBIAN_FRONTEND=noninteractive
 # Python, the libraries the compiled modules link (the build stage's list: OpenBLAS for dlib...),
 # the fonts for the pictures' names in every script (DejaVu: Latin, Cyrillic; Noto: Arabic,
@@ -76,11 +92,17 @@ COPY --from=build /opt/venv /opt/venv
 RUN /opt/venv/bin/python -c "import dlib, nmslib, onnxruntime, numpy, PIL, telegram"
 WORKDIR /app
 COPY bot.py model.py build_embeddings.py fetch_celebrities.py ./
+# The code is compiled at build time and nothing is written beside it (PYTHONDONTWRITEBYTECODE):
+# the root file system can be read-only (compose.yaml), with the volumes and /tmp writable.
+# ORT_DISABLE_TELEMETRY: onnxruntime 1.32 (the gender classifier) otherwise writes a device id
+# into ~/.cache/Microsoft and starts its telemetry uploader in every process that loads a model.
 # The volumes: /data/index holds the assets directory (and the build's cache beside it, so the
 # build's atomic swap stays on one file system), /data/photos the photo folder, /data/state
 # the answered-updates file that must outlive a restart.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    ORT_DISABLE_TELEMETRY=1 \
     ASSETS_DIR=/data/index/assets \
     ANSWERED_FILE=/data/state/answered-updates.json \
     METRICS_PORT=9100

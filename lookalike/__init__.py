@@ -12,7 +12,10 @@
   of the build answering now (``index_reload``) and answered (``replies``, ``telegram_io``);
 - ``lookalike.playground``: the bot's same steps in a browser, without Telegram.
 
-Beside them, ``lookalike.catalog`` (the catalog's one reader and its ``CelebrityRecord``),
+Beside them, ``lookalike.cpu_check`` runs first, when the package is imported: dlib and
+nmslib built for x86-64-v3 (``install.sh --portable``, the container image) on a CPU without
+AVX2 or FMA stop the process with one line, not with SIGILL at their first instruction.
+``lookalike.catalog`` (the catalog's one reader and its ``CelebrityRecord``),
 ``lookalike.cluster`` (Dask) and ``lookalike.progress`` (a bar or log lines) serve both the
 fetcher and the builder.
 
@@ -27,3 +30,7 @@ nothing imports the playground. The top-level scripts (bot.py, build_embeddings.
 model.py, fetch_celebrities.py) are thin entry points over this package; README.md's "How
 it is built" names the module and function of each step.
 """
+
+from lookalike.cpu_check import exit_if_unsupported
+
+exit_if_unsupported()

@@ -143,7 +143,19 @@ def test_the_systemd_unit_outwaits_the_grace_and_is_sandboxed():
     writable = settings["ReadWritePaths"][0].split()
     answered = next(v.split("=", 1)[1] for v in settings["Environment"] if v.startswith("ANSWERED_FILE="))
     assert any(answered.startswith(path + "/") for path in writable)
-    assert settings["EnvironmentFile"] == ["/etc/lookalike/bot.env"]
+    assert settings["EnvironmentFile"] == ["-/etc/lookalike/bot.env"]  # optional: the token is a credential
+
+
+def test_the_systemd_unit_hands_the_token_over_as_a_credential_file():
+    """The token file systemd loads (LoadCredential=NAME:PATH) is the one TELEGRAM_BOT_TOKEN_FILE
+    names in the service's credentials directory (%d), and the token is in no Environment= line."""
+    settings = unit_settings()
+    [credential] = settings["LoadCredential"]
+    name, source = credential.split(":", 1)
+    assert source.startswith("/etc/lookalike/")
+    environment = dict(value.split("=", 1) for value in settings["Environment"])
+    assert environment["TELEGRAM_BOT_TOKEN_FILE"] == f"%d/{name}"
+    assert "TELEGRAM_BOT_TOKEN" not in environment
 
 
 def test_the_systemd_unit_passes_systemd_analyze_verify(tmp_path):
@@ -314,3 +326,169 @@ def test_photos_readme_runs_the_tools_from_the_venv():
     text = (ROOT / "photos" / "README.md").read_text()
     commands = re.findall(r"^\s+(\S*python\S*) (build_embeddings|fetch_celebrities)\.py", text, re.MULTILINE)
     assert commands and all(python == ".venv/bin/python" for python, _ in commands), commands
+
+
+# ------------------------------------------------------------------ the CPU the compiled modules need
+
+# /proc/cpuinfo of a Sandy Bridge Xeon (E5-2670, 2012): AVX but no AVX2, FMA, BMI, F16C, LZCNT or MOVBE.
+SANDY_BRIDGE = """processor\t: 0
+vendor_id\t: GenuineIntel
+model name\t: Intel(R) Xeon(R) CPU E5-2670 0 @ 2.60GHz
+flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ss ht syscall nx pdpe1gb rdtscp lm constant_tsc rep_good nopl xtopology cpuid tsc_known_freq pni pclmulqdq ssse3 cx16 pcid sse4_1 sse4_2 x2apic popcnt tsc_deadline_timer aes xsave avx hypervisor lahf_lm pti xsaveopt
+bugs\t\t: cpu_meltdown spectre_v1 spectre_v2
+
+processor\t: 1
+flags\t\t: fpu sse sse2 ssse3 avx avx2 fma
+"""
+# The same machine a generation on (Haswell, 2013): everything x86-64-v3 needs.
+HASWELL = SANDY_BRIDGE.replace("popcnt", "popcnt movbe fma f16c abm bmi1 avx2 bmi2", 1)
+
+
+@pytest.fixture
+def cpu(tmp_path, monkeypatch):
+    """cpu_check pointed at a /proc/cpuinfo text and a virtualenv's build target of the test's choosing."""
+    from lookalike import cpu_check
+
+    def given(cpuinfo: str, target: str):
+        (tmp_path / "cpuinfo").write_text(cpuinfo)
+        (tmp_path / "lookalike-cpu-target").write_text(f"{target}\n")
+        monkeypatch.setattr(cpu_check, "CPUINFO", tmp_path / "cpuinfo")
+        monkeypatch.setattr(cpu_check, "TARGET_FILE", tmp_path / "lookalike-cpu-target")
+        return cpu_check
+
+    return given
+
+
+def test_a_portable_build_on_a_cpu_without_avx2_exits_with_one_line(cpu, capsys, monkeypatch):
+    cpu_check = cpu(SANDY_BRIDGE, "x86-64-v3")
+    monkeypatch.setattr("sys.argv", ["/app/bot.py"])
+    with pytest.raises(SystemExit) as exited:
+        cpu_check.exit_if_unsupported()
+    assert exited.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bot.py: this CPU lacks "), lines
+    # what Sandy Bridge lacks of x86-64-v3, named; only the first processor's flags count
+    assert "avx2, bmi1, bmi2, f16c, fma, abm, movbe," in lines[0] and "x86-64-v3" in lines[0]
+
+
+def test_a_portable_build_runs_on_a_cpu_with_x86_64_v3_and_a_native_build_anywhere(cpu):
+    assert cpu(HASWELL, "x86-64-v3").problem() is None
+    cpu_check = cpu(SANDY_BRIDGE, "native")  # built on this machine, for its own CPU
+    assert cpu_check.problem() is None
+    cpu_check.exit_if_unsupported()  # returns
+
+
+def test_a_cpuinfo_without_flags_or_an_install_without_a_target_is_not_refused(cpu, tmp_path):
+    cpu_check = cpu("processor\t: 0\nFeatures\t: fp asimd\n", "x86-64-v3")  # an ARM CPU's cpuinfo
+    assert cpu_check.problem() is None
+    (tmp_path / "lookalike-cpu-target").unlink()  # not installed by install.sh
+    (tmp_path / "cpuinfo").write_text(SANDY_BRIDGE)
+    assert cpu_check.problem() is None
+
+
+def test_install_sh_writes_the_target_the_check_reads():
+    """install.sh records the target of the build it made, where lookalike.cpu_check looks."""
+    from lookalike import cpu_check
+
+    assert cpu_check.TARGET_FILE.read_text().strip() in cpu_check.REQUIRED.keys() | {"native"}
+    script = (ROOT / "install.sh").read_text()
+    assert f'>"$venv/{cpu_check.TARGET_FILE.name}"' in script and "target=x86-64-v3" in script
+    assert set(cpu_check.REQUIRED) == {"x86-64-v3"}
+
+
+# ------------------------------------------------------------------ compose.yaml and the image's labels
+
+
+def compose() -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+
+def test_every_compose_service_runs_hardened_with_rotated_logs():
+    services = compose()["services"]
+    assert set(services) == {"bot", "fetch", "build"}
+    for name, service in services.items():
+        assert service["read_only"] is True and "/tmp" in service["tmpfs"], name
+        assert service["cap_drop"] == ["ALL"] and "no-new-privileges:true" in service["security_opt"], name
+        assert re.fullmatch(r"(\$\{[A-Z_]+:-)?\d+[mg]\}?", service["mem_limit"]), name
+        logging_ = service["logging"]
+        assert logging_["driver"] == "json-file", name
+        assert re.fullmatch(r"\d+m", logging_["options"]["max-size"]) and int(logging_["options"]["max-file"]) >= 2
+
+
+def test_with_a_read_only_root_the_bot_writes_only_to_its_volumes():
+    """Whatever the bot writes (ANSWERED_FILE, STATS_FILE beside it) is on a writable volume; the
+    index is read-only to it, and the builder's output and the fetcher's photos are volumes too."""
+    services = compose()["services"]
+    bot, build, fetch = services["bot"], services["build"], services["fetch"]
+    mounts = {v.split(":")[1]: v.split(":")[2:] for v in bot["volumes"]}
+    answered = bot["environment"]["ANSWERED_FILE"]
+    assert any(answered.startswith(path + "/") and "ro" not in options for path, options in mounts.items())
+    assert mounts["/data/index"] == ["ro"]
+    out = build["entrypoint"][build["entrypoint"].index("--out") + 1]
+    assert any(out.startswith(v.split(":")[1] + "/") and not v.endswith(":ro") for v in build["volumes"])
+    photos = fetch["entrypoint"][fetch["entrypoint"].index("--out") + 1]
+    assert any(v.split(":")[1] == photos and not v.endswith(":ro") for v in fetch["volumes"])
+
+
+def test_compose_gives_the_token_as_a_secret_file_and_metrics_an_address():
+    config = compose()
+    bot = config["services"]["bot"]
+    [secret] = bot["secrets"]
+    assert "file" in config["secrets"][secret]
+    assert bot["environment"]["TELEGRAM_BOT_TOKEN_FILE"] == f"/run/secrets/{secret}"
+    assert "TELEGRAM_BOT_TOKEN" not in bot["environment"]
+    assert bot["env_file"] == [{"path": ".env", "required": False}]
+    # /metrics on the container's own interface; a port, if any, published on the host's loopback only
+    assert bot["environment"]["METRICS_LISTEN"] == "0.0.0.0"
+    assert all(str(port).startswith("127.0.0.1:") for port in bot.get("ports", []))
+    ignored = (ROOT / ".gitignore").read_text().split() + (ROOT / ".dockerignore").read_text().split()
+    source = config["secrets"][secret]["file"].removeprefix("./")
+    assert {f"{source.split('/')[0]}/", source.split("/")[0]} <= set(ignored)
+
+
+def test_the_bots_memory_limit_follows_the_readmes_formula():
+    """compose.yaml plans for twice the index, as README's ASSETS_DIR row says a reload needs."""
+    per_million = float(
+        re.search(r"twice the index \(about ([\d.]+) GB a million", (ROOT / "README.md").read_text())[1]
+    )
+    text = (ROOT / "compose.yaml").read_text()
+    base, planned = map(float, re.search(r"([\d.]+) GB \+ ([\d.]+) GB per million celebrities", text).groups())
+    assert planned == 2 * per_million
+    limit = re.fullmatch(r"\$\{BOT_MEMORY:-(\d+)g\}", compose()["services"]["bot"]["mem_limit"])
+    fits = float(re.search(r"fits a gallery of up to ~(\d+)k", text)[1]) / 1000
+    assert base + planned * fits <= int(limit[1])
+
+
+def test_the_images_version_label_is_the_packages():
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f'org.opencontainers.image.version="{version}"' in dockerfile
+
+
+# ------------------------------------------------------------------ the locks
+
+
+def locked(name: str) -> dict[str, tuple[str, int]]:
+    """A pip-compile lock's packages: name -> (version, how many hashes)."""
+    packages: dict[str, tuple[str, int]] = {}
+    for block in re.split(r"\n(?=\S)", (ROOT / name).read_text()):
+        pin = re.match(r"([a-z0-9._-]+)==(\S+)", block)
+        if pin:
+            packages[pin[1]] = (pin[2], len(re.findall(r"--hash=sha256:[0-9a-f]{64}", block)))
+        else:
+            assert block.startswith(("#", "--no-binary")) or not block.strip(), block
+    return packages
+
+
+def test_both_locks_pin_every_package_with_hashes_and_agree():
+    runtime, dev = locked("requirements.txt"), locked("requirements-dev.txt")
+    assert {"dlib", "nmslib", "numpy", "python-telegram-bot", "setuptools", "pybind11", "pip"} <= runtime.keys()
+    assert all(hashes > 0 for _, hashes in [*runtime.values(), *dev.values()])
+    assert all(runtime[name][0] == dev[name][0] for name in runtime.keys() & dev.keys())
+    # The development set stays out of a production install (install.sh without --dev, the image).
+    tools = {"pytest", "pytest-asyncio", "playwright", "ruff", "mypy", "pip-tools"}
+    assert tools <= dev.keys() and not tools & runtime.keys()

@@ -17,6 +17,7 @@ MAY_IMPORT = {
     "libc": set(),
     "secret_env": set(),
     "languages": set(),
+    "cpu_check": set(),
     "fetcher": {"fetcher", "catalog", "cluster", "progress", "languages"},
     "builder": {"builder", "catalog", "cluster", "progress", "engine", "libc"},
     "bot": {"bot", "engine", "libc", "secret_env", "languages"},
