@@ -149,3 +149,17 @@ def test_the_build_fits_the_probe_on_at_most_gender_photos_spread_over_the_galle
     [owners] = fitted
     assert len(owners) == 300 and owners.min() == 0 and owners.max() == 599
     assert index.probe is not None
+
+
+def test_the_gender_classifier_leaves_no_telemetry_in_the_home_directory(tmp_path):
+    """onnxruntime writes a device id under ~/.cache/Microsoft and starts its telemetry uploader
+    in each process that loads a model, unless ORT_DISABLE_TELEMETRY is set: the classifier sets it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    env.update(HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / ".cache"))
+    code = "from lookalike.engine.gender_classifier import GenderClassifier; GenderClassifier()"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    assert list(tmp_path.rglob("*")) == []

@@ -14,6 +14,8 @@ probe (gender.py), which is why the two are fused rather than one replacing the 
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,10 @@ class GenderClassifier:
     """The ONNX session, loaded once per process (0.5 MB, a few milliseconds)."""
 
     def __init__(self, model_file: Path = MODEL_FILE):
+        # onnxruntime 1.32 writes a device id into ~/.cache/Microsoft and starts its telemetry
+        # uploader in every process that loads a model unless told not to (ORT_TELEMETRY_DISABLED
+        # does not stop it); the image and the systemd unit set this too.
+        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
         import onnxruntime  # ~0.2 s to import: only where faces are analysed
 
         options = onnxruntime.SessionOptions()
