@@ -15,7 +15,6 @@ probe (gender.py), which is why the two are fused rather than one replacing the 
 from __future__ import annotations
 
 import os
-
 from pathlib import Path
 from typing import Any
 
