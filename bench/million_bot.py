@@ -49,6 +49,7 @@ import numpy as np
 from common import LFW, ROOT, load_average, table
 
 sys.path.insert(0, str(ROOT))
+from lookalike import assets_layout
 
 MB = 1024 * 1024
 
@@ -88,7 +89,7 @@ def make_gallery(size: int, seed: int, out: Path) -> dict:
     saved = time.perf_counter()
     with staged_directory(out) as staging:
         index.save(staging)
-        link_thumbnails(staging / "thumbs", len(entries))
+        link_thumbnails(staging / assets_layout.THUMBS_DIR, len(entries))
     return {
         "celebrities": len(entries),
         "photos": sum(len(entry.embeddings) for entry in entries),
@@ -183,12 +184,21 @@ def link_thumbnails(folder: Path, count: int) -> None:
 
 
 def gallery(size: int, seed: int, out: Path) -> dict:
-    """``out`` made by a child process (reused if there), and what making it cost."""
+    """``out`` made by a child process (reused if there, in this version's format), and what making it cost."""
     report = out.with_suffix(".json")
-    if not (out / "index.json").exists() or not report.exists():
+    if not in_this_format(out) or not report.exists():
         command = [sys.executable, __file__, "--make", str(size), str(seed), str(out)]
         subprocess.run(command, check=True)
     return json.loads(report.read_text())
+
+
+def in_this_format(assets_dir: Path) -> bool:
+    """Whether ``assets_dir`` holds an index of the format this version reads."""
+    try:
+        meta = json.loads((assets_dir / assets_layout.META_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("format_version") == assets_layout.FORMAT_VERSION
 
 
 def copy_gallery(source: Path, target: Path) -> None:
@@ -409,7 +419,7 @@ def main() -> None:
         "small": gallery(args.small, 1, made_dirs["small"]),
         "A": gallery(args.celebrities, 2, made_dirs["A"]),
     }
-    if not (made_dirs["B"] / "index.json").exists():
+    if not in_this_format(made_dirs["B"]):
         copy_gallery(made_dirs["A"], made_dirs["B"])
     print_galleries(made)
     photos = test_photos(args.photos)

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lookalike import assets_layout
+from tests.support.assets import records
 from tests.support.data import LFW, ROOT, SAMPLES, require
 
 FOLDER_PEOPLE = [  # <Name>/ with photos 1-3; photo 4 is held out of the gallery
@@ -145,7 +147,7 @@ def test_contact_sheets_show_each_rejected_photo_and_each_celebrity(built):
         differences = {other: _difference(tile, photos / other) for other in readable}
         assert min(differences, key=differences.get) == path and differences[path] < 12, differences
     sheet = Image.open(out / "gallery.jpg")
-    thumbs = sorted((out / "thumbs").glob("*.jpg"), key=lambda p: int(p.stem))
+    thumbs = sorted((out / assets_layout.THUMBS_DIR).glob("*.jpg"), key=lambda p: int(p.stem))
     assert len(thumbs) == report.celebrities
     for number in (0, 7, len(thumbs) - 1):
         tile = _tile(sheet, number)
@@ -190,7 +192,7 @@ def test_model_py_prints_one_json_line_per_face_with_true_distances(built, face_
     assert [m["name"] for m in first["matches"]][0] == "Andre Agassi" and len(first["matches"]) == 2
     [face] = faces_in_photo(face_model, selfie.read_bytes()).faces
     vectors = np.load(out / "embeddings.npy")
-    names = json.loads((out / "celebrities.json").read_text())
+    names = records(out)
     for match in first["matches"]:
         row = next(i for i, c in enumerate(names) if c["name"] == match["name"])
         assert match["distance"] == pytest.approx(np.linalg.norm(vectors[row] - face.embedding), abs=1e-5)
@@ -246,8 +248,8 @@ def test_display_names_have_spaces_and_the_catalog_wins(built):
     assert not any("_" in name for name in names)
 
 
-def test_catalog_fields_reach_celebrities_json(built):
-    celebrities = json.loads((built[1] / "celebrities.json").read_text(encoding="utf-8"))
+def test_catalog_fields_reach_celebrities_jsonl(built):
+    celebrities = records(built[1])
     by_key = {celebrity["key"]: celebrity for celebrity in celebrities}
     assert by_key["Adam_Sandler"] == {
         "name": "Adam Richard Sandler",
@@ -270,7 +272,7 @@ def test_thumbnails_are_square_jpegs_of_the_right_size(built):
         with Image.open(index.thumbnail_path(i)) as thumbnail:
             assert thumbnail.format == "JPEG" and thumbnail.size == (THUMB_SIZE, THUMB_SIZE)
             thumbnail.load()
-    assert len(list((built[1] / "thumbs").iterdir())) == len(index)
+    assert len(list((built[1] / assets_layout.THUMBS_DIR).iterdir())) == len(index)
 
 
 def test_celebrity_vectors_are_the_mean_of_the_kept_photos(built, face_model):
@@ -302,7 +304,7 @@ def test_a_second_run_analyses_nothing_and_a_new_photo_alone(copy_of):
     assert command_line.main([str(photos), "--out", str(out), "--workers", "2", "--jitters", "1"]) == 0
     report = json.loads((out / "build.json").read_text())
     assert (report["computed"], report["cached"]) == (1, PHOTO_COUNT)
-    celebrities = json.loads((out / "celebrities.json").read_text())
+    celebrities = records(out)
     assert next(c for c in celebrities if c["key"] == "Adam_Sandler")["photos"] == 4
     assert leftovers(out) == []
 
@@ -366,7 +368,7 @@ def test_a_build_failing_midway_leaves_the_previous_index(copy_of, monkeypatch):
 
     def fail_halfway(directory, entries, photo_cache, size):
         real(directory, entries[:5], photo_cache, size)
-        assert (directory.parent / "celebrities.json").exists()  # the new index is half written
+        assert (directory / assets_layout.CELEBRITIES_FILE).exists()  # the new index is half written
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(builder, "write_thumbnails", fail_halfway)

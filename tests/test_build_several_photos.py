@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lookalike import assets_layout
+from tests.support.assets import records
 from tests.support.data import LFW, SAMPLES, require
 
 GROUP = ("George_W_Bush", 276)  # Bush centred and largest (the main face), Koizumi at the right edge
@@ -192,14 +194,13 @@ def make_photos(root: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def gallery(tmp_path_factory):
-    """(photos, assets, report, celebrities.json by key) of the module's build."""
+    """(photos, assets, report, celebrities.jsonl's records by key) of the module's build."""
     from lookalike.builder import build as builder
 
     root = tmp_path_factory.mktemp("several")
     photos = make_photos(root)
     report = builder.build(photos, root / "assets", workers=2, jitters=1, thumb_size=THUMB_SIZE, progress=False)
-    records = json.loads((root / "assets" / "celebrities.json").read_text(encoding="utf-8"))
-    return photos, root / "assets", report, {record["key"]: record for record in records}
+    return photos, root / "assets", report, {record["key"]: record for record in records(root / "assets")}
 
 
 def faces(face_model, photo: Path) -> dict[tuple[int, int, int, int], np.ndarray]:
@@ -218,16 +219,14 @@ def main_face(face_model, photo: Path) -> np.ndarray:
 
 
 def vector_of(assets: Path, key: str) -> np.ndarray:
-    records = json.loads((assets / "celebrities.json").read_text(encoding="utf-8"))
-    row = next(i for i, record in enumerate(records) if record["key"] == key)
+    row = next(i for i, record in enumerate(records(assets)) if record["key"] == key)
     return np.load(assets / "embeddings.npy")[row]
 
 
 def thumbnail_face(face_model, assets: Path, key: str) -> np.ndarray:
     """The main face of ``key``'s thumbnail: the face a viewer takes for the person named."""
-    records = json.loads((assets / "celebrities.json").read_text(encoding="utf-8"))
-    row = next(i for i, record in enumerate(records) if record["key"] == key)
-    return main_face(face_model, assets / "thumbs" / f"{row}.jpg")
+    row = next(i for i, record in enumerate(records(assets)) if record["key"] == key)
+    return main_face(face_model, assets_layout.thumbnail_path(assets, row))
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -292,7 +291,7 @@ def test_a_p18_that_disagrees_with_four_real_photos_loses_and_is_not_shown_or_cr
     """Lula's P18 is another person's photo (as a painting or a wrong file would be): the real
     photos outvote it, and still anchor the group photo where Chavez is the main face (the
     main-face rule, the fallback when nothing agrees, would lose it); the thumbnail is the
-    kept photo with the largest face (Lula 2) and celebrities.json credits that photo alone."""
+    kept photo with the largest face (Lula 2) and celebrities.jsonl credits that photo alone."""
     _, assets, report, records = gallery
     assert report.rejected_photos["Q3.jpg"] == "disagrees"
     lula = records["Q3"]
@@ -459,8 +458,8 @@ def test_a_cache_of_the_one_face_pipeline_is_analysed_again(tmp_path):
 
 
 def test_every_face_of_a_photo_comes_back_from_the_cache(tmp_path, face_model):
-    from lookalike.builder.photo_analysis import analyse_image
     from lookalike.builder.photo_cache import PhotoCache
+    from lookalike.builder.photo_faces import analyse_image
 
     result = analyse_image(face_model, lfw(*TENNIS).read_bytes(), jitters=1)
     assert len(result.faces) == 2 and result.main == 1  # Sampras, centred, though Agassi's face is larger

@@ -4,6 +4,7 @@ index as the local process pool's, a resumed interrupted build, and a worker kil
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import threading
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support.assets import records
 from tests.support.data import LFW, require
 
 PEOPLE = [
@@ -47,13 +49,13 @@ def make_photos(root: Path) -> Path:
 def build(photos: Path, out: Path, **options):
     from lookalike.builder import build as builder
 
-    return builder.build(photos, out, workers=2, jitters=1, thumb_size=32, progress=False, **options)
+    return builder.build(photos, out, workers=2, jitters=1, thumb_size=32, **{"progress": False, **options})
 
 
 def index_files(out: Path) -> dict:
     return {
         "embeddings": np.load(out / "embeddings.npy"),
-        "celebrities": json.loads((out / "celebrities.json").read_text()),
+        "celebrities": records(out),
         "rejected": json.loads((out / "build.json").read_text())["rejected_photos"],
     }
 
@@ -76,11 +78,14 @@ def pool_build(tmp_path_factory):
 
 
 @pytest.mark.parametrize("send_photos", [False, True])
-def test_a_local_cluster_build_equals_the_local_pool_build(pool_build, tmp_path, send_photos):
+def test_a_local_cluster_build_equals_the_local_pool_build(pool_build, tmp_path, send_photos, caplog):
+    """Its progress too: without a terminal (Docker, systemd), log lines as the pool's."""
     photos, pool_out = pool_build
-    report = build(photos, tmp_path / "assets", scheduler="local", send_photos=send_photos)
+    with caplog.at_level(logging.INFO, logger="progress"):
+        report = build(photos, tmp_path / "assets", scheduler="local", send_photos=send_photos, progress=None)
     assert (report.computed, report.cached) == (PHOTOS, 0)
     same_index(tmp_path / "assets", pool_out)
+    assert f"analysing: {PHOTOS}/{PHOTOS} photos in" in caplog.text
 
 
 def test_an_interrupted_cluster_build_resumes_from_the_photo_cache(pool_build, tmp_path, monkeypatch):

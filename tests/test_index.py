@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from lookalike.assets_layout import CELEBRITIES_FILE, EMBEDDINGS_FILE, GENDERS_FILE, GRAPH_FILE, META_FILE
 from lookalike.engine.calibration import Calibration, CalibrationPhotos, fit_calibration
 from lookalike.engine.hnsw import HnswParameters
 from lookalike.engine.index import CelebrityIndex, Match
-from lookalike.engine.index_files import CELEBRITIES_FILE, EMBEDDINGS_FILE, GRAPH_FILE, META_FILE, IndexFormatError
+from lookalike.engine.index_files import IndexFormatError
 from tests.support.vectors import faces
 
 CALIBRATION = Calibration(mean=0.6, std=0.1)
@@ -84,108 +86,77 @@ def test_save_and_load_give_identical_results(index, queries, tmp_path):
     assert loaded.names == index.names and len(loaded) == len(index)
 
 
-@pytest.mark.parametrize("beside_a_loop", [False, True])
-def test_metadata_survives_as_given(tmp_path, beside_a_loop):
+def test_metadata_survives_as_given(tmp_path):
     celebrities = [{"name": "Zoë Saldaña", "wiki": "Q1", "tags": ["actor"]}, {"name": "李连杰", "wiki": None}]
     CelebrityIndex.build(faces(2, seed=6), celebrities, CALIBRATION).save(tmp_path)
-    loaded = CelebrityIndex.load(tmp_path, beside_a_loop=beside_a_loop)
+    loaded = CelebrityIndex.load(tmp_path)
     assert [loaded.celebrity(0), loaded.celebrity(1)] == celebrities
 
 
-def test_records_loaded_beside_a_loop_are_read_a_chunk_at_a_time(tmp_path, monkeypatch):
-    """Decoded whole, a million records' text held the GIL 0.1-0.7 s (bench/million_bot.py)."""
-    from lookalike.engine import json_array
-
-    celebrities = [{"name": f"Celebrity {i}", "bio": "x" * 500} for i in range(20)]
-    CelebrityIndex.build(faces(20, seed=8), celebrities, CALIBRATION).save(tmp_path)
-    reads = []
-    monkeypatch.setattr(json_array, "CHUNK_BYTES", 1000)
-    monkeypatch.setattr(
-        json_array.codecs, "iterdecode", lambda chunks, _: (reads.append(c) or c.decode() for c in chunks)
-    )
-    assert [CelebrityIndex.load(tmp_path, beside_a_loop=True).celebrity(i) for i in range(20)] == celebrities
-    assert len(reads) > 10 and max(map(len, reads)) == 1000
+def test_records_are_saved_as_json_lines_one_a_celebrity_in_row_order(tmp_path):
+    celebrities = [{"name": "Zoë Saldaña", "note": "a\nb"}, *names(3), {"name": "李连杰"}]
+    CelebrityIndex.build(faces(5, seed=6), celebrities, CALIBRATION).save(tmp_path)
+    lines = (tmp_path / CELEBRITIES_FILE).read_text(encoding="utf-8").split("\n")
+    assert lines[-1] == ""  # each line ends with its newline
+    assert [json.loads(line) for line in lines[:-1]] == celebrities
 
 
-def in_chunks(text: str, size: int) -> list[str]:
-    return [text[i : i + size] for i in range(0, len(text), size)]
+def test_a_load_parses_no_record_until_one_is_read(tmp_path, monkeypatch):
+    """A million records parsed at load held the GIL for seconds beside the bot's answers
+    (bench/million_bot.py): a load reads their text, an answer parses the few it names."""
+    from lookalike.engine import celebrity_records
+
+    CelebrityIndex.build(faces(300, seed=8), names(300), CALIBRATION).save(tmp_path)
+    parsed = []
+    real_loads = json.loads
+    counting = SimpleNamespace(loads=lambda text: parsed.append(text) or real_loads(text), dumps=json.dumps)
+    monkeypatch.setattr(celebrity_records, "json", counting)
+    loaded = CelebrityIndex.load(tmp_path)
+    assert parsed == []
+    [matches] = loaded.query(faces(1, seed=9)[0], k=3)
+    assert len(parsed) == 3  # the answer's three, not the ten candidates it was chosen among
+    assert loaded.celebrity(7) == {"name": "Person 7", "born": 1907}
+    assert [match.name for match in matches] == [f"Person {match.id}" for match in matches]
 
 
-@pytest.mark.parametrize(
-    "text", ["[]", " [ ]\n", "[1]", '[{"a": [1, {"b": "]"}]}, "x,y" , null]', '[\n {\n  "name": "Ä"\n },\n {}\n]']
-)
-def test_records_parsed_item_by_item_are_what_json_parses(text):
-    """In chunks of every size: an item, a number or a space cut between two chunks."""
-    from lookalike.engine.json_array import json_array_items
-
-    for size in range(1, len(text) + 1):
-        assert json_array_items(in_chunks(text, size)) == json.loads(text), size
+def test_a_record_read_is_a_new_dict_each_time(index):
+    record = index.celebrity(3)
+    record["name"] = "changed"
+    assert index.celebrity(3)["name"] == "Person 3"
 
 
-def test_a_number_cut_between_chunks_is_read_whole():
-    from lookalike.engine.json_array import json_array_items
-
-    assert json_array_items(["[12", "34, 5", "6.7", "5e1", "]"]) == [1234, 56.75e1]
-
-
-def test_records_are_parsed_as_their_chunks_come_not_all_at_once():
-    """A 10 MB text (1,000 items 10,000 blanks apart) parsed within 1 MB of memory."""
-    import tracemalloc
-
-    from lookalike.engine.json_array import json_array_items
-
-    def chunks():
-        yield "["
-        for i in range(1000):
-            yield ("," if i else "") + " " * 10_000 + str(i)
-        yield "\n]\n"
-
-    tracemalloc.start()
-    try:
-        items = json_array_items(chunks())
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert items == list(range(1000))
-    assert peak < 1_000_000
-
-
-def test_records_read_from_a_file_in_chunks_are_what_json_parses(tmp_path, monkeypatch):
-    """UTF-8 characters cut between two reads are decoded whole."""
-    from lookalike.engine import json_array
-
-    records = [{"name": "Zoë Saldaña", "n": i} for i in range(50)] + [{"name": "李连杰"}]
-    path = tmp_path / "records.json"
-    path.write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
-    monkeypatch.setattr(json_array, "CHUNK_BYTES", 7)
-    with path.open("rb") as file:
-        assert json_array.json_file_items(file) == records
-
-
-def test_records_parsed_item_by_item_share_their_keys_as_json_loads_does():
-    """A million records' own copies of "name", "link", "gender"... took 300 MB more."""
-    from lookalike.engine.json_array import json_array_items
-
-    first, second = json_array_items(['[{"name": "A", "link": "x"}, {"link": "y", "name": "B"}]'])
-    assert [id(key) for key in first] == [id(key) for key in sorted(second, key=list(first).index)]
+def test_records_of_another_build_are_refused_by_their_checksum(tmp_path):
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    ours.mkdir(), theirs.mkdir()
+    CelebrityIndex.build(faces(50, seed=9), names(50), CALIBRATION).save(ours)
+    CelebrityIndex.build(faces(50, seed=9), [{"name": f"Other {i}"} for i in range(50)], CALIBRATION).save(theirs)
+    (ours / CELEBRITIES_FILE).write_bytes((theirs / CELEBRITIES_FILE).read_bytes())
+    with pytest.raises(IndexFormatError, match="another build's records"):
+        CelebrityIndex.load(ours)
 
 
 @pytest.mark.parametrize(
-    "text", ["", "{}", "[1,]", "[1 2]", "[1 x2]", "[1;2]", "[1] x", "[", "[1,", "[,1]", '["a" "b"]', '[{"a": 1']
+    "text, count, problem",
+    [
+        (b'{"name": "A"}\n{"name": "B"}\n', 3, "2 records, expected 3"),
+        (b'{"name": "A"}\n{"name": "B"}', 2, "cut short"),
+    ],
 )
-def test_records_that_are_not_one_json_array_are_refused(text):
-    from lookalike.engine.json_array import json_array_items
+def test_records_text_of_another_count_or_cut_short_is_refused(text, count, problem):
+    from lookalike.engine.celebrity_records import CelebrityRecords, RecordsError
 
-    for size in range(1, len(text) + 1):
-        with pytest.raises(ValueError):
-            json_array_items(in_chunks(text, size))
+    with pytest.raises(RecordsError, match=problem):
+        CelebrityRecords.parse(text, count)
 
 
-def test_a_refusal_says_where_in_the_whole_text():
-    from lookalike.engine.json_array import json_array_items
-
-    with pytest.raises(ValueError, match="at character 13"):
-        json_array_items(["[1, 2, ", "3, 4, ", "x]"])
+def test_an_index_of_an_older_format_is_refused_in_one_line_that_says_rebuild(tmp_path):
+    CelebrityIndex.build(faces(20, seed=9), names(20), CALIBRATION).save(tmp_path)
+    meta = json.loads((tmp_path / META_FILE).read_text(encoding="utf-8"))
+    (tmp_path / META_FILE).write_text(json.dumps({**meta, "format_version": 3}), encoding="utf-8")
+    with pytest.raises(IndexFormatError) as refused:
+        CelebrityIndex.load(tmp_path)
+    assert "\n" not in str(refused.value)
+    assert "format 3" in str(refused.value) and "rebuild it with build_embeddings.py" in str(refused.value)
 
 
 def test_thumbnails_live_beside_a_saved_index(index, tmp_path):
@@ -256,7 +227,7 @@ def _garble(path):
 
 
 def _drop_a_celebrity(path):
-    path.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8"))[:-1]), encoding="utf-8")
+    path.write_text("".join(path.read_text(encoding="utf-8").splitlines(keepends=True)[:-1]), encoding="utf-8")
 
 
 def _future_version(path):
@@ -284,6 +255,8 @@ def _cut_in_the_last_vector(path):
         (META_FILE, _garble),
         (CELEBRITIES_FILE, _garble),
         (CELEBRITIES_FILE, _drop_a_celebrity),
+        (GENDERS_FILE, lambda path: path.unlink()),
+        (GENDERS_FILE, _fewer_vectors),
         (META_FILE, _future_version),
         (EMBEDDINGS_FILE, _fewer_vectors),
         (EMBEDDINGS_FILE, _cut_in_the_last_vector),

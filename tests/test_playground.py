@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.assets import thumbnail
 from tests.support.bot_harness import name, say
 from tests.support.data import LFW, ROOT, SAMPLES, require
 from tests.support.playground import PlaygroundProcess, chromium, csp_violations
@@ -93,8 +94,7 @@ def shown_thumbnail(message) -> bytes:
 
 
 def thumbnail_of(assets: Path, celebrity: str) -> bytes:
-    names = [record["name"] for record in json.loads((assets / "celebrities.json").read_text())]
-    return (assets / "thumbs" / f"{names.index(celebrity)}.jpg").read_bytes()
+    return thumbnail(assets, celebrity).read_bytes()
 
 
 def loaded(picture) -> bool:

@@ -11,13 +11,13 @@ import json
 import numpy as np
 import pytest
 
+from lookalike.assets_layout import GENDERS_FILE, META_FILE, RANKING_FILE
 from lookalike.engine import calibration as calibration_module
 from lookalike.engine import gender
 from lookalike.engine import ranking as ranking_module
 from lookalike.engine.calibration import Calibration, CalibrationPhotos, fit_calibration
 from lookalike.engine.gender import GenderProbe, fit_probe
 from lookalike.engine.index import CelebrityIndex
-from lookalike.engine.index_files import META_FILE, RANKING_FILE
 from lookalike.engine.ranking import first_photos, fit_ranking, within_spread
 from tests.support.vectors import faces
 
@@ -118,9 +118,10 @@ def test_the_statistics_are_saved_with_the_index_and_loaded_unchanged(ranked, qu
     assert loaded.look_alikes(queries, k=3) == ranked.look_alikes(queries, k=3)
 
 
-def test_the_files_keep_the_names_and_fields_of_format_3(gallery, ranked, tmp_path):
-    """Assets directories built before must keep loading: a graph per gender label (or one
-    over everyone) under the same file names, and index.json's fields as format 3 has them."""
+def test_the_files_keep_format_3s_names_and_fields_beside_format_4s_records(gallery, celebrities, ranked, tmp_path):
+    """A graph per gender label (or one over everyone) under format 3's file names, and
+    index.json's fields as format 3 has them, with format 4's checksum of the records (JSON
+    Lines) and the gender codes the graphs are split by beside them."""
     (tmp_path / "gendered").mkdir()
     ranked.save(tmp_path / "gendered")
     meta = json.loads((tmp_path / "gendered" / META_FILE).read_text())
@@ -129,6 +130,7 @@ def test_the_files_keep_the_names_and_fields_of_format_3(gallery, ranked, tmp_pa
     assert list(meta) == [
         "format_version",
         "graph_bytes",
+        "celebrities_sha256",
         "method",
         "space",
         "dimension",
@@ -139,7 +141,10 @@ def test_the_files_keep_the_names_and_fields_of_format_3(gallery, ranked, tmp_pa
         "gender_probe",
         "identity_rule",  # added within format 3: an index without it loads with no rule
     ]
-    assert meta["format_version"] == 3 and list(meta["parameters"]) == ["M", "efConstruction", "efSearch"]
+    assert meta["format_version"] == 4 and list(meta["parameters"]) == ["M", "efConstruction", "efSearch"]
+    genders = np.load(tmp_path / "gendered" / GENDERS_FILE)
+    labels = [{"female": 0, "male": 1}.get(str(celebrity["gender"]).strip().lower(), -1) for celebrity in celebrities]
+    assert genders.dtype == np.int8 and genders.tolist() == labels and set(labels) == {0, 1, -1}
     assert list(meta["calibration"]) == ["mean", "std", "min_similarity", "quantiles"]
     vectors, _, _ = gallery
     (tmp_path / "plain").mkdir()

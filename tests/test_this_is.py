@@ -17,12 +17,12 @@ import sys
 import numpy as np
 import pytest
 
+from lookalike.assets_layout import IDENTITY_FILE, META_FILE
 from lookalike.builder.build import identity_photos
 from lookalike.engine import identity
 from lookalike.engine.calibration import CalibrationPhotos
 from lookalike.engine.identity import IdentityRule, Limits, fit_identity_rule
 from lookalike.engine.index import LEAD_CANDIDATES, CelebrityIndex
-from lookalike.engine.index_files import IDENTITY_FILE, META_FILE
 from lookalike.engine.ranking import fit_ranking
 from tests.support.bot_harness import name, new_user, only_reply, running_bot, say, selfie
 from tests.support.data import LFW, ROOT

@@ -9,19 +9,18 @@ credited wherever they are shown: "Photo: <author>, <licence>". A photo with no 
 from __future__ import annotations
 
 from lookalike.bot.texts import say
+from lookalike.records import CelebrityRecord
 
 AUTHOR_ON_PICTURE = 32
 """Characters of the author in the picture's credit line, so that the licence still fits."""
 
 
-def shown_name(celebrity: dict, lang: str) -> str:
+def shown_name(celebrity: CelebrityRecord, lang: str) -> str:
     """``names[lang]`` when the catalog has it, else ``name``."""
-    names = celebrity.get("names")
-    name = names.get(lang) if isinstance(names, dict) else None
-    return name.strip() if isinstance(name, str) and name.strip() else celebrity["name"]
+    return _text(celebrity.get("names", {}).get(lang)) or celebrity["name"]
 
 
-def photo_credit(celebrity: dict, lang: str, author_limit: int | None = None) -> str | None:
+def photo_credit(celebrity: CelebrityRecord, lang: str, author_limit: int | None = None) -> str | None:
     """ "Photo: Gage Skidmore, CC BY-SA 2.0", or None when the photo has no author.
 
     ``author_limit`` shortens a long author (with an ellipsis) so that the licence fits.
@@ -35,5 +34,6 @@ def photo_credit(celebrity: dict, lang: str, author_limit: int | None = None) ->
     return say(lang, "credit", author=author, license=licence) if licence else say(lang, "credit_author", author=author)
 
 
-def _text(value: object) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+def _text(value: str | None) -> str | None:
+    """``value`` without its surrounding blanks; None when nothing is left."""
+    return (value or "").strip() or None

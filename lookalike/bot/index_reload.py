@@ -6,8 +6,9 @@ thumbnails already sent from it. ``AssetsWatcher`` polls ASSETS_DIR/index.json a
 the builder has swapped in a new directory, loads it in a thread and replaces ``current``
 in one assignment. While it loads, the GIL changes hands every ``LOADING_SWITCH_INTERVAL``
 instead of Python's 5 ms: each time the event loop gives the GIL up for I/O it waits that
-long for the loading thread to give it back, dozens of times an answer, and a million
-records' parse otherwise made answers ~1 s slow for as long as it ran (bench/million_bot.py).
+long for the loading thread to give it back, dozens of times an answer (a million records
+parsed at load made answers ~1 s slow for as long as it ran; they are read as text now and
+parsed one by one when an answer needs them, ``engine/celebrity_records``).
 Handlers read ``current`` once per request, so a request in flight finishes with the build
 it started with; a failed load logs and keeps the old one.
 
@@ -15,11 +16,10 @@ Thumbnails are read through a descriptor of the directory the index was loaded f
 so an old build never shows a thumbnail from the new one that replaced its path.
 
 Once the last request on a replaced build has finished, the poll frees its index in a
-worker thread (``CelebrityIndex.release``: a million records freed at once would stop the
-event loop for ~0.5 s) and hands the memory back to the system (``release_free_memory``):
-glibc keeps freed heap for reuse, and a million-celebrity index's graphs and records are
-many small allocations, so without it the bot would hold two indexes' worth of memory
-from its first reload on (bench/million_bot.py).
+worker thread, not wherever its last request ends, and hands the memory back to the system
+(``release_free_memory``): glibc keeps freed heap for reuse, and a million-celebrity
+index's graphs are many small allocations, so without it the bot would hold two indexes'
+worth of memory from its first reload on (bench/million_bot.py).
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lookalike import libc
+from lookalike.assets_layout import META_FILE
 from lookalike.engine.index import CelebrityIndex
-from lookalike.engine.index_files import META_FILE, IndexFormatError
+from lookalike.engine.index_files import IndexFormatError
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +80,15 @@ class LoadedAssets:
             return file.read()
 
 
-def load_assets(directory: Path, beside_a_loop: bool = False) -> LoadedAssets:
-    """Load the assets directory; raises IndexFormatError (or OSError) when it is missing or corrupt.
-    ``beside_a_loop``: in a thread while the bot answers (``CelebrityIndex.load``)."""
+def load_assets(directory: Path) -> LoadedAssets:
+    """Load the assets directory; raises IndexFormatError (or OSError) when it is missing or corrupt."""
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
         raise IndexFormatError(f"{directory}: no assets directory ({exc.strerror})") from exc
     try:
         stamp = _stamp(os.stat(META_FILE, dir_fd=fd))
-        index = CelebrityIndex.load(directory, beside_a_loop=beside_a_loop)
+        index = CelebrityIndex.load(directory)
         if stamp_of(directory) != stamp:
             raise AssetsChanged(f"{directory} changed while it was being loaded")
         return LoadedAssets(index, directory, fd, stamp)
@@ -167,7 +167,7 @@ class AssetsWatcher:
             return False
         try:
             with _gil_handed_over_often():
-                assets = await asyncio.to_thread(load_assets, self.directory, True)
+                assets = await asyncio.to_thread(load_assets, self.directory)
         except AssetsChanged:
             return False  # the next poll loads the finished one
         except Exception as exc:
@@ -205,8 +205,7 @@ def _gil_handed_over_often() -> Iterator[None]:
 def _release(held: list[CelebrityIndex]) -> None:
     """Free the index in ``held`` (its only holder) in this thread, then trim the heap."""
     index = held.pop()
-    index.release()
-    del index  # the last reference: its graphs and arrays are freed here, in this thread
+    del index  # the last reference: its graphs, arrays and records are freed here, in this thread
     release_free_memory()
 
 

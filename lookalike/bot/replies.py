@@ -124,7 +124,7 @@ def one_face(
 
 def other_gender_button(lang: str, other: Match, assets: LoadedAssets) -> Button:
     """The button that shows ``other``, labelled with its gender ("As a man: ...")."""
-    male = gender.label(assets.index.celebrity(other.id).get("gender")) == gender.MALE
+    male = assets.index.gender(other.id) == gender.MALE
     key = "other_male" if male else "other_female"
     text = say(lang, key, name=other.name, percent=translations.percent(lang, percent(other)))
     return Button(text[:60], button_data(assets, other))

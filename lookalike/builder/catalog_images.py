@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 P18 = "P18"
 """``source`` of the person's Wikidata image: the preferred anchor of their photos' consensus."""
 CREDIT_FIELDS = ("file", "file_page", "photo_url", "photo_width", "author", "license", "license_url")
-"""A photo's credit: what celebrities.json carries for the photo a celebrity is shown with."""
+"""A photo's credit: what celebrities.jsonl carries for the photo a celebrity is shown with."""
 _WHOLE_NUMBERS = ("photo_width",)
 
 

@@ -1,7 +1,7 @@
 """The build report to look at: contact sheets of the rejected photos and of the gallery.
 
 Whether a photo "disagrees with the celebrity's other photos" can only be judged by looking
-at it, so the build writes, beside build.json in the assets directory, ``rejected.jpg``
+at it, so the build writes, beside build.json in the assets directory (``assets_layout``), ``rejected.jpg``
 (each rejected photo, its file name and the reason) and ``gallery.jpg`` (each celebrity's
 thumbnail and name). A sheet shows at most MAX_TILES photos (about 2,500 x 4,000 px, a few
 MB at most); one with more says how many were left out: build.json lists them all.
@@ -20,8 +20,6 @@ from lookalike.engine.framing import jpeg
 
 log = logging.getLogger(__name__)
 
-REJECTED_FILE = "rejected.jpg"
-GALLERY_FILE = "gallery.jpg"
 MAX_TILES = 400
 COLUMNS = 16
 TILE = 144  # the photo's square, px

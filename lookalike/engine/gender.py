@@ -14,9 +14,12 @@ The two err on different faces, so together they are wrong less often than eithe
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+
+from lookalike.records import CelebrityRecord
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +49,8 @@ def label(value: object) -> str | None:
     return text if text in CODES else UNKNOWN
 
 
-def codes(celebrities: list[dict]) -> np.ndarray:
-    """Per celebrity: its gender's code, ``UNKNOWN_CODE`` when unknown."""
+def codes(celebrities: Iterable[CelebrityRecord]) -> np.ndarray:
+    """Per celebrity: its gender's code, ``UNKNOWN_CODE`` when unknown (int8)."""
     return np.array([CODES.get(label(c.get("gender")), UNKNOWN_CODE) for c in celebrities], dtype=np.int8)
 
 

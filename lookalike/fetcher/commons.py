@@ -31,8 +31,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from lookalike.catalog import CelebrityRecord
 from lookalike.fetcher.polite_http import PoliteClient
+from lookalike.records import CelebrityRecord
 
 BATCH = 50
 """Titles per imageinfo request: the API's limit for clients without the bot right."""

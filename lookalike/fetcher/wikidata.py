@@ -23,7 +23,7 @@ import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from lookalike.catalog import CelebrityRecord
+from lookalike.records import CelebrityRecord
 
 ENTITY = "http://www.wikidata.org/entity/"
 FILE_PATH = "/wiki/Special:FilePath/"
