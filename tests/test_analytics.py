@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from lookalike.bot.analytics import MatchAnalytics
+from lookalike.answering.analytics import MatchAnalytics
 
 
 class Clock:
@@ -52,7 +52,7 @@ def test_coverage_counts_names_of_the_current_gallery_only():
 
 
 def test_the_counts_survive_a_restart_and_the_store_keeps_counts_only(tmp_path):
-    from lookalike.bot.count_store import CountStore
+    from lookalike.answering.count_store import CountStore
 
     clock = Clock()
     first = MatchAnalytics(clock, CountStore(tmp_path / "stats.sqlite"))
@@ -75,7 +75,7 @@ def test_the_counts_survive_a_restart_and_the_store_keeps_counts_only(tmp_path):
 
 
 def test_an_unusable_stats_file_leaves_the_counts_in_memory(tmp_path, caplog):
-    from lookalike.bot.count_store import CountStore
+    from lookalike.answering.count_store import CountStore
 
     (tmp_path / "stats.sqlite").mkdir()  # a directory where the file should be
     analytics = MatchAnalytics(Clock(), CountStore(tmp_path / "stats.sqlite"))
@@ -92,7 +92,7 @@ def test_the_chart_draws_the_counts(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from lookalike.bot import stats_chart
+    from lookalike.answering import stats_chart
 
     clock = Clock()
     analytics = MatchAnalytics(clock)
@@ -125,7 +125,7 @@ def test_counts_read_in_other_threads_while_the_loop_counts():
     import sys
     import threading
 
-    from lookalike.bot import stats_chart
+    from lookalike.answering import stats_chart
 
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-5)

@@ -11,13 +11,13 @@ import httpx
 import pytest
 from telegram.error import BadRequest, NetworkError, TimedOut
 
-from lookalike.bot import metrics
-from lookalike.bot.admission import Admission, Pass, Refusal
-from lookalike.bot.chat_limits import ChatLimits
-from lookalike.bot.face_pool import Busy, FacePool
-from lookalike.bot.outcome import Outcome
+from lookalike.answering import metrics
+from lookalike.answering.admission import Admission, Pass, Refusal
+from lookalike.answering.chat_limits import ChatLimits
+from lookalike.answering.face_pool import Busy, FacePool
+from lookalike.answering.outcome import Outcome
+from lookalike.answering.user_limits import UserLimits
 from lookalike.bot.telegram_retry import may_have_arrived, patiently
-from lookalike.bot.user_limits import UserLimits
 
 
 class Clock:

@@ -75,7 +75,7 @@ def test_answers_stay_within_the_gender_and_a_button_shows_the_other(api, bot, w
 
 
 def test_model_py_prints_what_the_bot_answered(api, bot, assets, women):
-    from lookalike.bot.replies import percent
+    from lookalike.answering.replies import percent
     from lookalike.engine.index import Match
 
     person = women[4]

@@ -12,9 +12,9 @@ import sys
 
 import pytest
 
+from lookalike.answering.outcome import Outcome
+from lookalike.answering.pseudonyms import DIGITS, Pseudonyms
 from lookalike.bot.logs import JsonFormatter, RedactingFormatter
-from lookalike.bot.outcome import Outcome
-from lookalike.bot.pseudonyms import DIGITS, Pseudonyms
 from tests.support.bot_api_server import FakeBotApi
 from tests.support.bot_harness import TOKEN, replies_to, run_bot, selfie
 

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from lookalike import assets_layout
+from lookalike.answering import build_reload
 from tests.support.data import LFW, require
 from tests.support.press import press_runner_up
 from tests.support.telegram_html import (
@@ -32,7 +33,7 @@ class Clock:
 
 
 def test_a_user_has_at_most_three_photos_in_flight():
-    from lookalike.bot.user_limits import TooManyInFlight, UserLimits
+    from lookalike.answering.user_limits import TooManyInFlight, UserLimits
 
     limits = UserLimits(max_in_flight=3, per_minute=100)
     with limits.admit(1), limits.admit(1), limits.admit(1):
@@ -46,7 +47,7 @@ def test_a_user_has_at_most_three_photos_in_flight():
 
 
 def test_a_user_sends_at_most_twelve_photos_a_minute():
-    from lookalike.bot.user_limits import TooManyPerMinute, UserLimits
+    from lookalike.answering.user_limits import TooManyPerMinute, UserLimits
 
     clock = Clock()
     limits = UserLimits(max_in_flight=3, per_minute=12, clock=clock)
@@ -63,7 +64,7 @@ def test_a_user_sends_at_most_twelve_photos_a_minute():
 
 
 def test_users_idle_for_a_minute_are_forgotten():
-    from lookalike.bot.user_limits import UserLimits
+    from lookalike.answering.user_limits import UserLimits
 
     clock = Clock()
     limits = UserLimits(max_in_flight=3, per_minute=12, clock=clock)
@@ -100,12 +101,12 @@ def _save_index(directory, names, thumbnail_person):
 
 
 def test_a_new_index_is_swapped_in_a_broken_one_is_not_and_old_thumbnails_never_come_from_the_new(tmp_path):
-    from lookalike.bot.index_reload import AssetsWatcher, load_assets
+    from lookalike.answering.build_reload import BuildReloader, load_build
     from lookalike.builder.directory_swap import replace_directory
 
     assets = tmp_path / "assets"
     old_thumb = _save_index(assets, ["Ann", "Bob", "Cid"], "Adam_Sandler")
-    watcher = AssetsWatcher(load_assets(assets), poll_seconds=0.1)
+    watcher = BuildReloader(load_build(assets), poll_seconds=0.1)
     old = watcher.current
     old.file_ids[0] = "cached-file-id"
     assert old.thumbnail(0) == old_thumb
@@ -133,34 +134,32 @@ def test_a_new_index_loads_with_the_gil_handed_over_often(tmp_path, monkeypatch)
     Python's 5 ms a million records' parse made answers ~1 s slow while it ran (format 3)."""
     import sys
 
-    from lookalike.bot import index_reload
     from lookalike.builder.directory_swap import replace_directory
 
     assets = tmp_path / "assets"
     _save_index(assets, ["Ann", "Bob", "Cid"], "Adam_Sandler")
-    watcher = index_reload.AssetsWatcher(index_reload.load_assets(assets), poll_seconds=0.1)
+    watcher = build_reload.BuildReloader(build_reload.load_build(assets), poll_seconds=0.1)
     intervals = []
-    load = index_reload.load_assets
+    load = build_reload.load_build
     monkeypatch.setattr(
-        index_reload, "load_assets", lambda *args: intervals.append(sys.getswitchinterval()) or load(*args)
+        build_reload, "load_build", lambda *args: intervals.append(sys.getswitchinterval()) or load(*args)
     )
     new = tmp_path / "new"
     _save_index(new, ["Dan", "Eve"], "Angela_Merkel")
     replace_directory(new, assets)
     before = sys.getswitchinterval()
     assert asyncio.run(watcher.check()) is True
-    assert intervals == [index_reload.LOADING_SWITCH_INTERVAL] and sys.getswitchinterval() == before
+    assert intervals == [build_reload.LOADING_SWITCH_INTERVAL] and sys.getswitchinterval() == before
 
 
 def test_a_replaced_index_is_released_once_its_last_request_is_done(tmp_path, monkeypatch):
-    from lookalike.bot import index_reload
     from lookalike.builder.directory_swap import replace_directory
 
     released = []
-    monkeypatch.setattr(index_reload, "release_free_memory", lambda: released.append(True))
+    monkeypatch.setattr(build_reload, "release_free_memory", lambda: released.append(True))
     assets = tmp_path / "assets"
     _save_index(assets, ["Ann", "Bob", "Cid"], "Adam_Sandler")
-    watcher = index_reload.AssetsWatcher(index_reload.load_assets(assets), poll_seconds=0.1)
+    watcher = build_reload.BuildReloader(build_reload.load_build(assets), poll_seconds=0.1)
     old_index = weakref.ref(watcher.current.index)
     finalized = []  # the thread the replaced index was freed in: its graphs, arrays and records
     weakref.finalize(watcher.current.index, lambda: finalized.append(threading.current_thread()))
@@ -180,28 +179,28 @@ def test_a_replaced_index_is_released_once_its_last_request_is_done(tmp_path, mo
 
 
 def test_a_missing_index_is_a_clear_error(tmp_path):
-    from lookalike.bot.index_reload import load_assets
+    from lookalike.answering.build_reload import load_build
     from lookalike.engine.index_files import IndexFormatError
 
     with pytest.raises(IndexFormatError, match="no assets directory"):
-        load_assets(tmp_path / "nowhere")
+        load_build(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
     with pytest.raises(IndexFormatError, match="index.json"):
-        load_assets(tmp_path / "empty")
+        load_build(tmp_path / "empty")
 
 
 # ------------------------------------------------------------------ what is sent
 
 
 def test_captions_stay_within_telegram_s_1024_characters(tmp_path):
-    from lookalike.bot import replies, translations
-    from lookalike.bot.analysis import Analysis, FoundFace
-    from lookalike.bot.index_reload import load_assets
+    from lookalike.answering import replies, translations
+    from lookalike.answering.analysis import Analysis, FoundFace
+    from lookalike.answering.build_reload import load_build
     from lookalike.engine.index import Match
 
     long_name = "Maria " * 400
     _save_index(tmp_path / "assets", [long_name, "Bob", "Cid"], "Adam_Sandler")
-    loaded = load_assets(tmp_path / "assets")
+    loaded = load_build(tmp_path / "assets")
     face_jpeg = require(LFW / "Angela_Merkel" / "Angela_Merkel_0001.jpg").read_bytes()
     face = FoundFace((0, 0, 100, 100), 40.0, np.zeros(128, np.float32), face_jpeg)
     matches = [Match(0, long_name, 0.3, 0.97), Match(1, "Bob", 0.6, 0.5), Match(2, "Cid", 0.7, 0.2)]
@@ -220,7 +219,7 @@ def test_captions_stay_within_telegram_s_1024_characters(tmp_path):
 def test_a_runner_up_photo_with_a_very_long_credit_keeps_its_caption_within_1024(tmp_path):
     """The runner-up's caption is plain text with the photo's credit: an author of a thousand
     characters must not make Telegram refuse the photo (and lose the press's answer)."""
-    from lookalike.bot.index_reload import load_assets
+    from lookalike.answering.build_reload import load_build
     from lookalike.engine.calibration import Calibration
     from lookalike.engine.index import CelebrityIndex
 
@@ -230,7 +229,7 @@ def test_a_runner_up_photo_with_a_very_long_credit_keeps_its_caption_within_1024
     author = "<Studio> & " + "Ж" * 1200
     celebrities = [{"name": "Ann"}, {"name": "Bob", "author": author, "license": "CC BY 4.0"}, {"name": "Cid"}]
     CelebrityIndex.build(vectors, celebrities, Calibration(mean=0.7, std=0.05)).save(assets)
-    loaded = load_assets(assets)
+    loaded = load_build(assets)
     caption, again = press_runner_up(loaded, f"t:{loaded.version}:1:50")
     assert again == caption
     assert len(caption.encode("utf-16-le")) // 2 <= 1024  # sent without a parse mode: Telegram counts it as it is
@@ -238,7 +237,7 @@ def test_a_runner_up_photo_with_a_very_long_credit_keeps_its_caption_within_1024
 
 
 def test_a_long_caption_loses_whole_lines_from_the_end():
-    from lookalike.bot.captions import fit
+    from lookalike.answering.captions import fit
 
     lines = [
         f'{n}. <b><a href="https://www.wikidata.org/wiki/Q{n}">{"Ω" * 280}</a></b> &amp; more' for n in range(1, 6)
@@ -250,7 +249,7 @@ def test_a_long_caption_loses_whole_lines_from_the_end():
 
 @pytest.mark.parametrize("name", ["Maria " * 400, "🎬" * 700, "Tom &amp; Jerry " * 100])
 def test_a_line_too_long_alone_is_cut_in_its_text_with_its_markup_whole(name):
-    from lookalike.bot.captions import fit
+    from lookalike.answering.captions import fit
 
     link = "https://commons.wikimedia.org/wiki/File:" + "x" * 300
     line = f'You look like <b><a href="{link}">{name}</a></b>: 97%'
@@ -317,10 +316,9 @@ def test_the_smallest_photo_size_of_at_least_800_px_is_chosen():
 
 def _swap_during_the_first_load(monkeypatch, assets, newer):
     """CelebrityIndex.load that lets the builder swap ``newer`` in under the first load."""
-    from lookalike.bot import index_reload
     from lookalike.builder.directory_swap import replace_directory
 
-    real_load = index_reload.CelebrityIndex.load
+    real_load = build_reload.CelebrityIndex.load
     loads = []
 
     def load(directory, **options):
@@ -329,23 +327,23 @@ def _swap_during_the_first_load(monkeypatch, assets, newer):
             replace_directory(newer, assets)  # lands between the stamp and the check
         return real_load(directory, **options)
 
-    monkeypatch.setattr(index_reload.CelebrityIndex, "load", staticmethod(load))
+    monkeypatch.setattr(build_reload.CelebrityIndex, "load", staticmethod(load))
     return loads
 
 
 def test_an_index_swapped_in_during_start_up_is_loaded_again_not_a_crash(tmp_path, monkeypatch):
-    from lookalike.bot.index_reload import AssetsChanged, load_assets, load_assets_at_start
+    from lookalike.answering.build_reload import BuildChanged, load_build, load_build_at_start
 
     assets = tmp_path / "assets"
     _save_index(assets, ["Ann", "Bob", "Cid"], "Adam_Sandler")
     _save_index(tmp_path / "newer", ["Dan", "Eve"], "Angela_Merkel")
     _swap_during_the_first_load(monkeypatch, assets, tmp_path / "newer")
-    with pytest.raises(AssetsChanged):
-        load_assets(assets)  # what the reload watcher sees: it keeps the old build and polls again
+    with pytest.raises(BuildChanged):
+        load_build(assets)  # what the reload watcher sees: it keeps the old build and polls again
 
     _save_index(tmp_path / "newest", ["Fay", "Gus"], "Angela_Merkel")
     loads = _swap_during_the_first_load(monkeypatch, assets, tmp_path / "newest")
-    loaded = load_assets_at_start(assets, pause=0.01)
+    loaded = load_build_at_start(assets, pause=0.01)
     assert len(loads) == 2
     assert [loaded.index.celebrity(i)["name"] for i in (0, 1)] == ["Fay", "Gus"] and len(loaded) == 2
 
@@ -363,16 +361,16 @@ def test_local_mode_and_the_chat_cap_come_from_the_environment():
     from lookalike.bot.config import Config, ConfigError
 
     default = Config.from_env({"TELEGRAM_BOT_TOKEN": "1:x"})
-    assert default.local_mode is False and default.chat_pending == 10
+    assert default.local_mode is False and default.answering.chat_pending == 10
     local = Config.from_env({"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_LOCAL_MODE": "1", "CHAT_PENDING": "3"})
-    assert local.local_mode is True and local.chat_pending == 3
+    assert local.local_mode is True and local.answering.chat_pending == 3
     with pytest.raises(ConfigError, match="TELEGRAM_LOCAL_MODE must be 1 or 0"):
         Config.from_env({"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_LOCAL_MODE": "maybe"})
 
 
 def test_each_reason_a_file_cannot_be_read_has_its_own_true_text_in_both_languages():
-    from lookalike.bot.look_alike import IMAGE_ERROR_TEXTS
-    from lookalike.bot.texts import say
+    from lookalike.answering.look_alike import IMAGE_ERROR_TEXTS
+    from lookalike.answering.texts import say
     from lookalike.engine.imaging import ImageError
 
     reasons = {value for name, value in vars(ImageError).items() if name.isupper()}

@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from lookalike.bot.listener import BODY_SECONDS, HEADER_SECONDS
+from lookalike.answering.listener import BODY_SECONDS, HEADER_SECONDS
 from lookalike.bot.webhook import MAX_UPDATE_BYTES
 from tests.support.bot_api_server import FakeBotApi
 from tests.support.bot_harness import TOKEN, new_user, only_reply, run_bot, say

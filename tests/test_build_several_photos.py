@@ -484,13 +484,13 @@ def test_every_face_of_a_photo_comes_back_from_the_cache(tmp_path, face_model):
 def test_the_bot_credits_the_photo_it_shows_not_the_p18(gallery, monkeypatch):
     """Lula's P18 was rejected: the picture and a runner-up's caption (the playground shows
     the same) credit the photo the thumbnail comes from."""
-    from lookalike.bot import pictures, replies
-    from lookalike.bot.analysis import Analysis, FoundFace
-    from lookalike.bot.index_reload import load_assets
+    from lookalike.answering import pictures, replies
+    from lookalike.answering.analysis import Analysis, FoundFace
+    from lookalike.answering.build_reload import load_build
     from lookalike.engine.index import Match
 
     _, assets, _, _ = gallery
-    loaded = load_assets(assets)
+    loaded = load_build(assets)
     row = next(i for i in range(len(loaded)) if loaded.index.celebrity(i)["key"] == "Q3")
     runner_up = replies.runner_up(loaded, f"t:{loaded.version}:{row}:42", "en")
     assert runner_up is not None

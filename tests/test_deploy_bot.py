@@ -16,7 +16,7 @@ import time
 import httpx
 import pytest
 
-from lookalike.bot.listener import HEADER_SECONDS
+from lookalike.answering.listener import HEADER_SECONDS
 from tests.support.bot_api_server import FakeBotApi
 from tests.support.bot_harness import TOKEN, new_user, only_reply, run_bot, sample, selfie
 from tests.support.data import ROOT

@@ -25,7 +25,7 @@ def enlarged(path: Path, factor: int = 3) -> bytes:
 
 
 def test_a_photo_over_the_job_timeout_fails_its_worker_is_killed_and_the_next_photo_works(sample):
-    from lookalike.bot.face_pool import FacePool, PhotoFailed
+    from lookalike.answering.face_pool import FacePool, PhotoFailed
 
     slow = enlarged(sample("dlib_faces/bald_guys.jpg"))
     quick = sample("face_recognition/obama.jpg").read_bytes()

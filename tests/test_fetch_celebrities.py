@@ -461,9 +461,9 @@ def test_ctrl_c_leaves_every_photo_with_its_entry_and_the_next_run_finishes(tmp_
 def test_build_embeddings_reads_the_folder_and_the_credits_and_names_reach_the_bot(fake, tmp_path, monkeypatch):
     import numpy as np
 
-    from lookalike.bot import pictures, replies
-    from lookalike.bot.analysis import Analysis, FoundFace
-    from lookalike.bot.index_reload import load_assets
+    from lookalike.answering import pictures, replies
+    from lookalike.answering.analysis import Analysis, FoundFace
+    from lookalike.answering.build_reload import load_build
     from lookalike.engine.index import Match
 
     fetch(fake, tmp_path / "photos")
@@ -485,7 +485,7 @@ def test_build_embeddings_reads_the_folder_and_the_credits_and_names_reach_the_b
         timeout=300,
     )
     assert built.returncode == 0, built.stderr
-    loaded = load_assets(tmp_path / "assets")
+    loaded = load_build(tmp_path / "assets")
     rows = {loaded.index.celebrity(i)["key"]: i for i in range(len(loaded))}
     assert sorted(rows) == USABLE
     sandler = loaded.index.celebrity(rows["Q1001"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from lookalike.bot.language_choice import LanguageChoices
-from lookalike.bot.pseudonyms import Pseudonyms
+from lookalike.answering.language_choice import LanguageChoices
+from lookalike.answering.pseudonyms import Pseudonyms
 
 USER = 123456789
 

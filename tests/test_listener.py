@@ -1,4 +1,4 @@
-"""The bot's HTTP listeners' limits (lookalike.bot.listener), on a real aiohttp server and raw
+"""The bot's HTTP listeners' limits (lookalike.answering.listener), on a real aiohttp server and raw
 sockets: a client trickling its headers is cut off, a slow body gets 408, a large one 413,
 and neither holds the server up for anyone else. The limits are shortened here; the bot's
 own listeners are tried with theirs end to end (test_deploy_bot, test_bot_webhook)."""
@@ -13,7 +13,7 @@ import time
 import pytest
 from aiohttp import web
 
-from lookalike.bot import listener
+from lookalike.answering import listener
 
 
 @pytest.fixture

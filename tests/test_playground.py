@@ -241,7 +241,7 @@ def test_the_operator_logs_in_with_the_secret_which_no_url_or_script_ever_sees(b
 
 
 def test_an_arabic_browser_gets_the_page_and_the_answers_in_arabic_right_to_left(browser, playground, women):
-    from lookalike.bot.translations import catalog
+    from lookalike.answering.translations import catalog
     from lookalike.playground.page_texts import PAGE_TEXTS
 
     context = browser.new_context(viewport={"width": 900, "height": 1000}, locale="ar-EG")

@@ -19,9 +19,10 @@ import pytest
 from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient, TestServer
 
+from lookalike.answering import settings as answering_settings
+from lookalike.answering.look_alike import MAX_DOWNLOAD_BYTES
+from lookalike.answering.texts import say
 from lookalike.bot.config import ConfigError
-from lookalike.bot.telegram_io import MAX_DOWNLOAD_BYTES
-from lookalike.bot.texts import say
 from lookalike.playground import guards
 from lookalike.playground.bodies import Limits
 from lookalike.playground.server import STATIC, Playground, make_app, make_runner
@@ -412,16 +413,16 @@ def test_the_readme_table_has_every_setting_and_flag():
     rows = re.findall(r"^\| (.+) \|$", section, re.MULTILINE)
     in_table = {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row)}
     flags_in_table = {flag for row in rows for flag in re.findall(r"`(--[a-z-]+)`", row)}
-    shared = {"ASSETS_DIR", "WORKERS", "MAX_PENDING", "USER_IN_FLIGHT", "USER_PER_MINUTE", "INDEX_POLL_SECONDS"}
-    assert env.asked - shared - {"LOG_LEVEL"} - in_table == set(), "missing from the playground's table"
-    assert all(f"`{name}`" in section for name in shared | {"LOG_LEVEL"})  # "mean what they mean for the bot"
+    shared = {variable.name for variable in answering_settings.VARIABLES}  # the bot's table has them
+    assert env.asked - shared - in_table == set(), "missing from the playground's table"
+    assert all(f"`{name}`" in section for name in shared)  # "read as the bot reads them"
     flags = {flag for action in parser({})._actions for flag in action.option_strings if flag.startswith("--")}
     assert flags - {"--help", "--playground"} - flags_in_table == set(), "a flag missing from the table"
 
 
-def test_the_playground_imports_the_bot_but_neither_the_builder_nor_the_fetcher():
-    """The flow goes one way: playground -> bot -> engine; the first run runs the builder's and
-    the fetcher's command lines instead of importing them."""
+def test_the_playground_imports_the_answering_room_but_not_the_bot_the_builder_or_the_fetcher():
+    """The flow goes one way: playground -> answering -> engine; the first run runs the builder's
+    and the fetcher's command lines instead of importing them."""
     loaded = subprocess.run(
         [
             sys.executable,
@@ -432,8 +433,9 @@ def test_the_playground_imports_the_bot_but_neither_the_builder_nor_the_fetcher(
         text=True,
         check=True,
     ).stdout.split()
-    assert "lookalike.bot.look_alike" in loaded and "lookalike.bot.replies" in loaded
-    assert not [name for name in loaded if name.startswith(("lookalike.builder", "lookalike.fetcher"))]
+    assert "lookalike.answering.look_alike" in loaded and "lookalike.answering.replies" in loaded
+    assert not [name for name in loaded if name.startswith(("lookalike.builder", "lookalike.fetcher", "lookalike.bot"))]
+    assert "telegram" not in loaded
     bot = subprocess.run(
         [sys.executable, "-c", "import sys, lookalike.bot.app; print(*sys.modules)"],
         capture_output=True,

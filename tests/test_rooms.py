@@ -23,8 +23,9 @@ MAY_IMPORT = {
     "cpu_check": set(),
     "fetcher": {"fetcher", "catalog", "records", "cluster", "progress", "languages"},
     "builder": {"builder", "catalog", "records", "assets_layout", "cluster", "progress", "engine", "libc"},
-    "bot": {"bot", "engine", "records", "assets_layout", "libc", "secret_env", "languages"},
-    "playground": {"playground", "bot", "engine", "secret_env", "languages"},
+    "answering": {"answering", "engine", "records", "assets_layout", "libc", "languages"},
+    "bot": {"bot", "answering", "engine", "secret_env", "languages"},
+    "playground": {"playground", "answering", "engine", "secret_env", "languages"},
 }
 """For each room (a sub-package, or a module beside them), the rooms its code may import."""
 

@@ -10,8 +10,8 @@ import pytest
 import uharfbuzz as hb
 from PIL import Image, ImageDraw, ImageFont
 
-from lookalike.bot import pictures, shaped_text
-from lookalike.bot.shaped_text import ARABIC, DEVANAGARI, LATIN
+from lookalike.answering import pictures, shaped_text
+from lookalike.answering.shaped_text import ARABIC, DEVANAGARI, LATIN
 from tests.support.data import LFW, require
 
 ARABIC_NAME = "محمد صلاح"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from lookalike.bot import texts, translations
+from lookalike.answering import texts, translations
 from lookalike.languages import LANGUAGES, supported
 from tests.support.data import ROOT
 

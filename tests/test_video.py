@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lookalike.bot.analysis import analyse, analyse_video
+from lookalike.answering.analysis import analyse, analyse_video
 from lookalike.engine import video
 from lookalike.engine.face_workers import face_sharpness, faces_in_video
 from tests.support.data import LFW, SAMPLES, require

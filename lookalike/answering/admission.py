@@ -21,9 +21,9 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
-from lookalike.bot.chat_limits import ChatBusy, ChatLimits
-from lookalike.bot.face_pool import Busy, FacePool
-from lookalike.bot.user_limits import TooManyInFlight, TooManyPerMinute, UserLimits
+from lookalike.answering.chat_limits import ChatBusy, ChatLimits
+from lookalike.answering.face_pool import Busy, FacePool
+from lookalike.answering.user_limits import TooManyInFlight, TooManyPerMinute, UserLimits
 
 
 @dataclass(frozen=True)

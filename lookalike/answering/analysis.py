@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lookalike.bot import pictures
+from lookalike.answering import pictures
 from lookalike.engine import framing
 from lookalike.engine.face_model import FaceModel
 from lookalike.engine.face_workers import PhotoFaces, faces_in_photo, faces_in_video

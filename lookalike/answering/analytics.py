@@ -18,12 +18,13 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from lookalike.bot.count_store import CountStore
-from lookalike.bot.texts import say
-from lookalike.bot.translations import number, percent
+from lookalike.answering.build_reload import LoadedBuild
+from lookalike.answering.count_store import CountStore
+from lookalike.answering.texts import say
+from lookalike.answering.translations import number, percent
 
 DAY_MINUTES = 24 * 60
 
@@ -36,7 +37,7 @@ class Coverage:
 
 
 class MatchAnalytics:
-    def __init__(self, clock=time.time, store: CountStore | None = None):
+    def __init__(self, clock: Callable[[], float] = time.time, store: CountStore | None = None):
         self._clock = clock
         self._store = store
         self._lock = threading.Lock()
@@ -45,7 +46,7 @@ class MatchAnalytics:
         self.celebrities: collections.Counter[str] = collections.Counter()
         # [minute, Counter(outcome -> photos)], oldest first
         self._minutes: collections.deque[tuple[int, collections.Counter[str]]] = collections.deque()
-        self._names: tuple[str, frozenset[str]] | None = None  # (the assets' version, the gallery's names)
+        self._names: tuple[str, frozenset[str]] | None = None  # (the build's version, the gallery's names)
         self.started = now
         if store is not None:
             counts = store.load(now, self._minute() - DAY_MINUTES)
@@ -92,20 +93,20 @@ class MatchAnalytics:
                     hours[23 - ago // 60].update(counts)
         return hours
 
-    def coverage(self, assets) -> Coverage:
-        """How many celebrities of the gallery ``assets`` answers from have been a best match since the start."""
+    def coverage(self, build: LoadedBuild) -> Coverage:
+        """How many celebrities of the gallery ``build`` answers from have been a best match since the start."""
         known = self._names  # read once: the chart's thread and the metrics' may each set it
-        if known is None or known[0] != assets.version:
-            known = self._names = (assets.version, frozenset(assets.index.names))
+        if known is None or known[0] != build.version:
+            known = self._names = (build.version, frozenset(build.index.names))
         names = known[1]
         with self._lock:
             answered = sum(1 for name in self.celebrities if name in names)
         return Coverage(answered, len(names), answered / len(names) if names else 0.0)
 
-    def summary(self, assets, lang: str = "en", top: int = 5) -> str:
+    def summary(self, build: LoadedBuild, lang: str = "en", top: int = 5) -> str:
         """The short /stats message for admins, in ``lang``."""
         hours = (self._clock() - self.started) / 3600
-        coverage = self.coverage(assets)
+        coverage = self.coverage(build)
         with self._lock:
             outcomes = ", ".join(f"{name} {number(lang, count)}" for name, count in self.outcomes.most_common())
         lines = [

@@ -1,8 +1,8 @@
 """The celebrity index the bot answers from, and its reload when a new one is built.
 
-``LoadedAssets`` is one build of the assets directory (ASSETS_DIR) as loaded: the index,
+``LoadedBuild`` is one build of the assets directory (ASSETS_DIR) as loaded: the index,
 a version string (for buttons that refer to it) and the Telegram file_ids of the
-thumbnails already sent from it. ``AssetsWatcher`` polls ASSETS_DIR/index.json and, when
+thumbnails already sent from it. ``BuildReloader`` polls ASSETS_DIR/index.json and, when
 the builder has swapped in a new directory, loads it in a thread and replaces ``current``
 in one assignment. While it loads, the GIL changes hands every ``LOADING_SWITCH_INTERVAL``
 instead of Python's 5 ms: each time the event loop gives the GIL up for I/O it waits that
@@ -43,11 +43,11 @@ from lookalike.engine.index_files import IndexFormatError
 log = logging.getLogger(__name__)
 
 
-class AssetsChanged(Exception):
+class BuildChanged(Exception):
     """The directory was swapped while it was being loaded; try again."""
 
 
-class LoadedAssets:
+class LoadedBuild:
     """One build of the assets directory, loaded: what a request answers from, start to end."""
 
     def __init__(self, index: CelebrityIndex, directory: Path, directory_fd: int, stamp: tuple):
@@ -80,7 +80,7 @@ class LoadedAssets:
             return file.read()
 
 
-def load_assets(directory: Path) -> LoadedAssets:
+def load_build(directory: Path) -> LoadedBuild:
     """Load the assets directory; raises IndexFormatError (or OSError) when it is missing or corrupt."""
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
@@ -90,8 +90,8 @@ def load_assets(directory: Path) -> LoadedAssets:
         stamp = _stamp(os.stat(META_FILE, dir_fd=fd))
         index = CelebrityIndex.load(directory)
         if stamp_of(directory) != stamp:
-            raise AssetsChanged(f"{directory} changed while it was being loaded")
-        return LoadedAssets(index, directory, fd, stamp)
+            raise BuildChanged(f"{directory} changed while it was being loaded")
+        return LoadedBuild(index, directory, fd, stamp)
     except FileNotFoundError as exc:
         os.close(fd)
         raise IndexFormatError(
@@ -102,19 +102,19 @@ def load_assets(directory: Path) -> LoadedAssets:
         raise
 
 
-def load_assets_at_start(directory: Path, attempts: int = 5, pause: float = 0.5) -> LoadedAssets:
-    """``load_assets``, tried again when a new build was swapped in while it loaded.
+def load_build_at_start(directory: Path, attempts: int = 5, pause: float = 0.5) -> LoadedBuild:
+    """``load_build``, tried again when a new build was swapped in while it loaded.
 
     At start-up there is no old build to keep answering from, so the bot waits for a
-    stable one instead of failing; AssetsChanged after ``attempts`` tries is raised.
+    stable one instead of failing; BuildChanged after ``attempts`` tries is raised.
     """
     for _ in range(attempts - 1):
         try:
-            return load_assets(directory)
-        except AssetsChanged:
+            return load_build(directory)
+        except BuildChanged:
             log.info("%s changed while it was being loaded; loading it again", directory)
             time.sleep(pause)
-    return load_assets(directory)
+    return load_build(directory)
 
 
 def stamp_of(directory: Path) -> tuple:
@@ -126,10 +126,10 @@ def _stamp(stat: os.stat_result) -> tuple:
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
-class AssetsWatcher:
+class BuildReloader:
     """The assets directory's current build, and the polling that swaps a new one in."""
 
-    def __init__(self, assets: LoadedAssets, poll_seconds: float = 5.0):
+    def __init__(self, assets: LoadedBuild, poll_seconds: float = 5.0):
         self.current = assets
         self.directory = assets.directory
         self.poll_seconds = poll_seconds
@@ -137,7 +137,7 @@ class AssetsWatcher:
         self._failed_stamp: tuple | None = None
         # the build the last reload replaced, while requests may hold it, and its index, held
         # here so that it is freed in a worker thread, not wherever its last request ends
-        self._replaced: tuple[weakref.ref[LoadedAssets], CelebrityIndex] | None = None
+        self._replaced: tuple[weakref.ref[LoadedBuild], CelebrityIndex] | None = None
 
     async def run(self) -> None:
         """Poll forever (until cancelled)."""
@@ -167,8 +167,8 @@ class AssetsWatcher:
             return False
         try:
             with _gil_handed_over_often():
-                assets = await asyncio.to_thread(load_assets, self.directory)
-        except AssetsChanged:
+                assets = await asyncio.to_thread(load_build, self.directory)
+        except BuildChanged:
             return False  # the next poll loads the finished one
         except Exception as exc:
             self._failed_stamp = stamp

@@ -8,7 +8,7 @@ credited wherever they are shown: "Photo: <author>, <licence>". A photo with no 
 
 from __future__ import annotations
 
-from lookalike.bot.texts import say
+from lookalike.answering.texts import say
 from lookalike.records import CelebrityRecord
 
 AUTHOR_ON_PICTURE = 32

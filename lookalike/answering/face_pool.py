@@ -26,14 +26,14 @@ import signal
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from multiprocessing.connection import Connection
 
-from lookalike.bot.analysis import Analysis, analyse, analyse_video
-from lookalike.bot.lifeline import Lifeline, exit_with_the_bot
+from lookalike.answering.analysis import Analysis, analyse, analyse_video
+from lookalike.answering.lifeline import Lifeline, exit_with_the_bot
 from lookalike.engine import face_workers
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ class FacePool:
         return (self.pending + 1) * self.seconds_per_photo / self.workers
 
     @contextlib.contextmanager
-    def reserve(self):
+    def reserve(self) -> Iterator[None]:
         """Hold a place among the photos in progress, or raise Busy (see the module's docstring)."""
         if self.pending >= self.max_pending or self.expected_wait() > self.max_wait:
             raise Busy()

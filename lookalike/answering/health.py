@@ -33,7 +33,7 @@ class Workers(Protocol):
     def check_workers(self) -> int: ...
 
 
-class Index(Protocol):
+class Reloader(Protocol):
     @property
     def current(self) -> Any: ...
 
@@ -41,7 +41,7 @@ class Index(Protocol):
 @dataclass
 class Health:
     pool: Workers
-    assets: Index
+    reloader: Reloader
     telegram_silence: float = 120.0
     clock: Callable[[], float] = time.monotonic
     started: bool = False
@@ -65,7 +65,7 @@ class Health:
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Whether the bot can answer now, and each check's figure (the JSON of /readyz)."""
         now = self.clock()
-        current = self.assets.current
+        current = self.reloader.current
         alive = self.workers_alive
         quiet = None if self.telegram_answered_at is None else now - self.telegram_answered_at
         checks = {

@@ -20,12 +20,13 @@ import contextlib
 import os
 import threading
 from multiprocessing.connection import Connection
+from multiprocessing.context import BaseContext
 
 
 class Lifeline:
     """Created in the bot; ``end`` is handed to every worker (picklable as a process argument)."""
 
-    def __init__(self, context) -> None:
+    def __init__(self, context: BaseContext) -> None:
         self.end, self._held = context.Pipe(duplex=False)
 
 

@@ -10,12 +10,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from lookalike.bot import metrics, replies
-from lookalike.bot.admission import Pass
-from lookalike.bot.face_pool import PhotoFailed
-from lookalike.bot.outcome import Outcome
-from lookalike.bot.services import Services
-from lookalike.bot.texts import say
+from lookalike.answering import metrics, replies
+from lookalike.answering.admission import Pass
+from lookalike.answering.face_pool import PhotoFailed
+from lookalike.answering.outcome import Outcome
+from lookalike.answering.services import Services
+from lookalike.answering.texts import say
 from lookalike.engine import imaging, video
 from lookalike.engine.imaging import ImageError
 
@@ -29,6 +29,10 @@ IMAGE_ERROR_TEXTS = {
     ImageError.TOO_MANY_PIXELS: "too_many_pixels",
 }
 """The text that says truly why a file could not be read, by ``ImageError.reason``."""
+
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+"""The largest file answered: Telegram lets bots download files of at most 20 MB, and the
+playground takes a photo up to the same size."""
 
 MAX_VIDEO_BYTES = 12 * 1024 * 1024
 """The largest video read: a minute's video note is 1-8 MB; a longer or larger video is refused
@@ -112,14 +116,14 @@ async def _look_alike(
     metrics.FACES.observe(len(analysis.faces))
     if not analysis.faces:
         raise Declined("no_face_video" if is_video else "no_face", "no_face")
-    assets = services.assets.current  # one build for the whole answer, even across a reload
+    build = services.reloader.current  # one build for the whole answer, even across a reload
     # what model.py prints, too
-    answers = assets.index.look_alikes(analysis.embeddings, k=3, gender_scores=analysis.gender_scores)
+    answers = build.index.look_alikes(analysis.embeddings, k=3, gender_scores=analysis.gender_scores)
     outcome.best_matches = [answer.matches[0].name for answer in answers if answer.matches]
     if len(analysis.faces) == 1:
         answer = answers[0]
         return await asyncio.to_thread(
-            replies.one_face, lang, analysis, answer.matches, assets, answer.other, answer.this_is is not None
+            replies.one_face, lang, analysis, answer.matches, build, answer.other, answer.this_is is not None
         )
     identified = [answer.this_is is not None for answer in answers]
-    return replies.several_faces(lang, analysis, [answer.matches for answer in answers], assets, identified)
+    return replies.several_faces(lang, analysis, [answer.matches for answer in answers], build, identified)

@@ -10,14 +10,18 @@ stages, never a user or a celebrity (unbounded cardinality, and users' privacy).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from lookalike.bot import listener
-from lookalike.bot.health import Health
+from lookalike.answering import listener
+from lookalike.answering.analytics import MatchAnalytics
+from lookalike.answering.build_reload import BuildReloader
+from lookalike.answering.face_pool import FacePool
+from lookalike.answering.health import Health
 
 MAX_BODY_BYTES = 1024
 """Its requests are GETs: a body is a mistake or an attack."""
@@ -62,10 +66,10 @@ def update_handled(kind: str, label: str, seconds: float) -> None:
 class BotCollector(Collector):
     """Figures read at scrape time from the running bot: the pool, the index, the analytics."""
 
-    def __init__(self, pool, assets, analytics):
-        self.pool, self.assets, self.analytics = pool, assets, analytics
+    def __init__(self, pool: FacePool, reloader: BuildReloader, analytics: MatchAnalytics):
+        self.pool, self.reloader, self.analytics = pool, reloader, analytics
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         yield GaugeMetricFamily(
             "lookalike_photos_pending",
             "Photos downloading, waiting for a worker or being analysed (MAX_PENDING bounds them)",
@@ -81,13 +85,13 @@ class BotCollector(Collector):
         yield CounterMetricFamily(
             "lookalike_worker_restarts", "Times the worker pool broke and was replaced", value=self.pool.restarts
         )
-        current = self.assets.current
+        current = self.reloader.current
         yield GaugeMetricFamily(
             "lookalike_index_celebrities", "Celebrities in the index answering now", value=len(current)
         )
         yield InfoMetricFamily("lookalike_index", "The index answering now", value={"version": current.version})
         yield CounterMetricFamily(
-            "lookalike_index_reloads", "New indexes swapped in without a restart", value=self.assets.reloads
+            "lookalike_index_reloads", "New indexes swapped in without a restart", value=self.reloader.reloads
         )
         coverage = self.analytics.coverage(current)
         yield GaugeMetricFamily(
@@ -106,12 +110,18 @@ class BotCollector(Collector):
 
 
 def serve(
-    host: str, port: int, pool, assets, analytics, health: Health, registry=REGISTRY
+    host: str,
+    port: int,
+    pool: FacePool,
+    reloader: BuildReloader,
+    analytics: MatchAnalytics,
+    health: Health,
+    registry: CollectorRegistry = REGISTRY,
 ) -> listener.ThreadedListener:
     """Register the bot's live figures and serve /metrics, /livez and /readyz on ``host:port``
     from a thread and an event loop of their own (so /livez can say the bot's loop is stuck);
     any other path is a 404. The listener's limits (``listener``) hold for every request."""
-    registry.register(BotCollector(pool, assets, analytics))
+    registry.register(BotCollector(pool, reloader, analytics))
     app = listener.application(max_body=MAX_BODY_BYTES)
 
     async def scrape(request: web.Request) -> web.Response:

@@ -11,8 +11,8 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from lookalike.bot import shaped_text
-from lookalike.bot.translations import right_to_left
+from lookalike.answering import shaped_text
+from lookalike.answering.translations import right_to_left
 from lookalike.engine.framing import CROP_SIDE, jpeg
 
 GROUP_SIDE = 1280

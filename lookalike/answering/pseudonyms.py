@@ -9,7 +9,7 @@ kept across restarts anyway), made at the first start, readable by the bot's use
 Deleting it gives everyone new pseudonyms from the next start. A key file that cannot be read
 or made is logged, and the bot runs on with a key of this run's own.
 
-    python -m lookalike.bot.pseudonyms USER_ID      # the pseudonym the log gives a user
+    python -m lookalike.answering.pseudonyms USER_ID      # the pseudonym the log gives a user
 
 (with the bot's environment, or ``.env``), to find the lines of a user who writes in with
 their id.
@@ -22,7 +22,6 @@ import hmac
 import logging
 import os
 import secrets
-import sys
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -45,6 +44,11 @@ class Pseudonyms:
         return cls(secrets.token_bytes(KEY_BYTES))
 
     @classmethod
+    def of_key_file(cls, path: Path) -> Pseudonyms:
+        """The key in ``path``, which must exist; OSError or ValueError when it cannot be read."""
+        return cls(_read_key(path))
+
+    @classmethod
     def from_key_file(cls, path: Path) -> Pseudonyms:
         """The key in ``path``, made there if it does not exist yet."""
         try:
@@ -60,10 +64,7 @@ def _read_or_make_key(path: Path) -> bytes:
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
-        if len(key) != KEY_BYTES:
-            raise ValueError(f"not {KEY_BYTES} bytes in hex") from None
-        return key
+        return _read_key(path)
     key = secrets.token_bytes(KEY_BYTES)
     with os.fdopen(descriptor, "w", encoding="ascii") as file:
         file.write(key.hex() + "\n")
@@ -72,29 +73,8 @@ def _read_or_make_key(path: Path) -> bytes:
     return key
 
 
-def main(argv: list[str]) -> int:
-    from lookalike.bot.config import Config, ConfigError
-    from lookalike.bot.env_file import with_env_file
-
-    if len(argv) != 1 or not argv[0].isdigit():
-        print("usage: python -m lookalike.bot.pseudonyms USER_ID", file=sys.stderr)
-        return 2
-    try:
-        key_file = Config.from_env(with_env_file(os.environ)).log_key_file
-    except ConfigError as exc:
-        print(f"pseudonyms: {exc}", file=sys.stderr)
-        return 2
-    if not key_file.exists():
-        print(f"pseudonyms: no key in {key_file} (LOG_KEY_FILE): the bot makes it at its first start", file=sys.stderr)
-        return 1
-    try:
-        pseudonyms = Pseudonyms(_read_or_make_key(key_file))
-    except (OSError, ValueError) as exc:
-        print(f"pseudonyms: cannot read the key in {key_file} (LOG_KEY_FILE): {exc}", file=sys.stderr)
-        return 1
-    print(pseudonyms.of(int(argv[0])))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+def _read_key(path: Path) -> bytes:
+    key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"not {KEY_BYTES} bytes in hex")
+    return key

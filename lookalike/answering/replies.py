@@ -14,10 +14,10 @@ import dataclasses
 import html
 from dataclasses import dataclass
 
-from lookalike.bot import captions, credits, pictures, translations
-from lookalike.bot.analysis import Analysis
-from lookalike.bot.index_reload import LoadedAssets
-from lookalike.bot.texts import say
+from lookalike.answering import captions, credits, pictures, translations
+from lookalike.answering.analysis import Analysis
+from lookalike.answering.build_reload import LoadedBuild
+from lookalike.answering.texts import say
 from lookalike.engine import gender
 from lookalike.engine.index import Match
 
@@ -58,9 +58,9 @@ def percent(match: Match) -> int:
     return max(1, min(99, round(match.similarity * 100)))
 
 
-def button_data(assets: LoadedAssets, match: Match) -> str:
+def button_data(build: LoadedBuild, match: Match) -> str:
     """Callback data of a button that shows ``match``'s thumbnail: ``t:<version>:<id>:<percent>``."""
-    return f"t:{assets.version}:{match.id}:{percent(match)}"
+    return f"t:{build.version}:{match.id}:{percent(match)}"
 
 
 def parse_button(data: str) -> tuple[str, int, int] | None:
@@ -71,13 +71,13 @@ def parse_button(data: str) -> tuple[str, int, int] | None:
         return None
 
 
-def runner_up(assets: LoadedAssets, data: str, lang: str) -> RunnerUp | None:
+def runner_up(build: LoadedBuild, data: str, lang: str) -> RunnerUp | None:
     """What the button with ``data`` shows, or None for a button of another build (or none)."""
     parsed = parse_button(data)
-    if parsed is None or parsed[0] != assets.version or not 0 <= parsed[1] < len(assets):
+    if parsed is None or parsed[0] != build.version or not 0 <= parsed[1] < len(build):
         return None
     _, celebrity, shown_percent = parsed
-    entry = assets.index.celebrity(celebrity)
+    entry = build.index.celebrity(celebrity)
     name = credits.shown_name(entry, lang)
     caption = say(lang, "thumbnail", name=name, percent=translations.percent(lang, shown_percent))
     credit = credits.photo_credit(entry, lang)
@@ -89,53 +89,53 @@ def one_face(
     lang: str,
     analysis: Analysis,
     matches: list[Match],
-    assets: LoadedAssets,
+    build: LoadedBuild,
     other: Match | None = None,
     this_is: bool = False,
 ) -> Reply:
     """Side-by-side picture and caption for a photo with one face, and a button for ``other``
     (the other gender's best look-alike) if given; ``this_is``: the face almost surely is the
     best match (engine.identity), and the caption says so. Blocking: run in a thread."""
-    matches = in_language(matches, assets, lang)
-    other = in_language([other], assets, lang)[0] if other is not None else None
+    matches = in_language(matches, build, lang)
+    other = in_language([other], build, lang)[0] if other is not None else None
     best, others = matches[0], matches[1:3]
-    credit = credits.photo_credit(assets.index.celebrity(best.id), lang, credits.AUTHOR_ON_PICTURE)
+    credit = credits.photo_credit(build.index.celebrity(best.id), lang, credits.AUTHOR_ON_PICTURE)
     picture = pictures.side_by_side(
         analysis.faces[0].crop,
-        assets.thumbnail(best.id),
+        build.thumbnail(best.id),
         translations.percent(lang, percent(best)),
         name=best.name,
         credit=credit,
         lang=lang,
     )
     shown = translations.percent(lang, percent(best))
-    lines = [say(lang, "this_is" if this_is else "match", name=_name(assets, best), percent=shown)]
+    lines = [say(lang, "this_is" if this_is else "match", name=_name(build, best), percent=shown)]
     if others:
         listed = ", ".join(f"{html.escape(m.name)} ({translations.percent(lang, percent(m))})" for m in others)
         lines.append(say(lang, "also", others=listed))
     if analysis.faces[0].eye_distance < SMALL_FACE_EYES:
         lines.append(say(lang, "small_face"))
-    buttons = [Button(_label(m, lang), button_data(assets, m)) for m in others]
+    buttons = [Button(_label(m, lang), button_data(build, m)) for m in others]
     rows = [buttons] if buttons else []
     if other is not None:
-        rows.append([other_gender_button(lang, other, assets)])
+        rows.append([other_gender_button(lang, other, build)])
     return Reply(picture, _fit(lines), rows, best)
 
 
-def other_gender_button(lang: str, other: Match, assets: LoadedAssets) -> Button:
+def other_gender_button(lang: str, other: Match, build: LoadedBuild) -> Button:
     """The button that shows ``other``, labelled with its gender ("As a man: ...")."""
-    male = assets.index.gender(other.id) == gender.MALE
+    male = build.index.gender(other.id) == gender.MALE
     key = "other_male" if male else "other_female"
     text = say(lang, key, name=other.name, percent=translations.percent(lang, percent(other)))
-    return Button(text[:60], button_data(assets, other))
+    return Button(text[:60], button_data(build, other))
 
 
 def several_faces(
-    lang: str, analysis: Analysis, matches: list[list[Match]], assets: LoadedAssets, this_is: list[bool] | None = None
+    lang: str, analysis: Analysis, matches: list[list[Match]], build: LoadedBuild, this_is: list[bool] | None = None
 ) -> Reply:
     """The numbered group picture and one caption line and button per face; ``this_is``
     per face: it almost surely is its best match, and its line says so."""
-    matches = [in_language(face_matches, assets, lang) for face_matches in matches]
+    matches = [in_language(face_matches, build, lang) for face_matches in matches]
     identified = this_is or [False] * len(matches)
     lines = [say(lang, "group", count=len(analysis.faces))]
     buttons = []
@@ -143,20 +143,20 @@ def several_faces(
         best = face_matches[0]
         key = "group_this_is" if known else "group_line"
         shown = translations.percent(lang, percent(best))
-        lines.append(say(lang, key, number=number, name=_name(assets, best), percent=shown))
-        buttons.append([Button(f"{number}. {_label(best, lang)}", button_data(assets, best))])
+        lines.append(say(lang, key, number=number, name=_name(build, best), percent=shown))
+        buttons.append([Button(f"{number}. {_label(best, lang)}", button_data(build, best))])
     assert analysis.group_picture is not None  # drawn for every photo of two faces or more
     return Reply(analysis.group_picture, _fit(lines), buttons, matches[0][0])
 
 
-def in_language(matches: list[Match], assets: LoadedAssets, lang: str) -> list[Match]:
+def in_language(matches: list[Match], build: LoadedBuild, lang: str) -> list[Match]:
     """The matches named as the catalog names them in the user's language, where it does."""
-    return [dataclasses.replace(m, name=credits.shown_name(assets.index.celebrity(m.id), lang)) for m in matches]
+    return [dataclasses.replace(m, name=credits.shown_name(build.index.celebrity(m.id), lang)) for m in matches]
 
 
-def _name(assets: LoadedAssets, match: Match) -> str:
+def _name(build: LoadedBuild, match: Match) -> str:
     name = html.escape(match.name)
-    link = assets.link(match.id)
+    link = build.link(match.id)
     return f'<a href="{html.escape(link)}">{name}</a>' if link else name
 
 

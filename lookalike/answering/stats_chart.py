@@ -14,11 +14,12 @@ from collections import Counter
 
 from PIL import Image, ImageDraw
 
-from lookalike.bot import shaped_text
-from lookalike.bot.analytics import MatchAnalytics
-from lookalike.bot.pictures import text_font
-from lookalike.bot.texts import say
-from lookalike.bot.translations import number, percent, right_to_left
+from lookalike.answering import shaped_text
+from lookalike.answering.analytics import Coverage, MatchAnalytics
+from lookalike.answering.build_reload import LoadedBuild
+from lookalike.answering.pictures import text_font
+from lookalike.answering.texts import say
+from lookalike.answering.translations import number, percent, right_to_left
 
 WIDTH = 1000
 PAD = 24
@@ -43,14 +44,14 @@ OUTCOME_COLOURS = {
 OTHER_COLOURS = [(21, 170, 191), (12, 166, 120), (130, 201, 30), (230, 73, 128), (134, 142, 150)]
 
 
-def draw(analytics: MatchAnalytics, assets, lang: str) -> bytes:
-    """The chart of ``analytics`` against ``assets`` (the build answering now), as PNG bytes."""
+def draw(analytics: MatchAnalytics, build: LoadedBuild, lang: str) -> bytes:
+    """The chart of ``analytics`` against ``build`` (the build answering now), as PNG bytes."""
     most = analytics.most_answered(TOP_CELEBRITIES)
     height = PAD + _celebrities_height(most) + PAD + 70 + PAD + HOURS_HEIGHT + 60 + PAD
     image = Image.new("RGB", (WIDTH, height), BACKGROUND)
     canvas = ImageDraw.Draw(image)
     y = _celebrities(canvas, PAD, most, len(analytics.celebrities), lang)
-    y = _coverage(canvas, y + PAD, analytics.coverage(assets), lang)
+    y = _coverage(canvas, y + PAD, analytics.coverage(build), lang)
     _hours(canvas, y + PAD, analytics.hours(), lang)
     out = io.BytesIO()
     image.save(out, "PNG", optimize=True)
@@ -80,7 +81,7 @@ def _celebrities(canvas: ImageDraw.ImageDraw, y: int, most: list[tuple[str, int]
     return y
 
 
-def _coverage(canvas: ImageDraw.ImageDraw, y: int, coverage, lang: str) -> int:
+def _coverage(canvas: ImageDraw.ImageDraw, y: int, coverage: Coverage, lang: str) -> int:
     share = percent(lang, round(coverage.share * 100, 1))
     answered, size = number(lang, coverage.answered), number(lang, coverage.size)
     _title(canvas, y, say(lang, "chart_coverage", answered=answered, size=size, share=share), lang)

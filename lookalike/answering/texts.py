@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from lookalike.bot.translations import catalog, right_to_left
+from lookalike.answering.translations import catalog, right_to_left
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,11 @@ import secrets
 import signal
 import sys
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import ujson
-from telegram import Update
+from telegram import Message, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
@@ -25,19 +26,17 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from lookalike.bot import handlers, logs, metrics, telegram_menu
-from lookalike.bot.analytics import MatchAnalytics
-from lookalike.bot.chat_limits import ChatLimits
+from lookalike.answering import metrics
+from lookalike.answering.analytics import MatchAnalytics
+from lookalike.answering.build_reload import BuildChanged, BuildReloader, load_build_at_start
+from lookalike.answering.count_store import CountStore
+from lookalike.answering.health import Health
+from lookalike.answering.pseudonyms import Pseudonyms
+from lookalike.answering.services import Services
+from lookalike.bot import handlers, logs, telegram_menu
 from lookalike.bot.config import Config
-from lookalike.bot.count_store import CountStore
 from lookalike.bot.delivery import Deliveries, Poller, TrackingUpdateProcessor
-from lookalike.bot.face_pool import FacePool
-from lookalike.bot.health import Health
-from lookalike.bot.index_reload import AssetsChanged, AssetsWatcher, load_assets_at_start
-from lookalike.bot.pseudonyms import Pseudonyms
-from lookalike.bot.services import Services
 from lookalike.bot.telegram_retry import BotRateLimiter
-from lookalike.bot.user_limits import UserLimits
 from lookalike.bot.webhook import Webhook
 from lookalike.engine.index_files import IndexFormatError
 
@@ -64,7 +63,7 @@ class _MimelessImage(filters.MessageFilter):
     named like an image or not named at all: the pipeline reads its content and says truly
     if it is no image. A named file of another kind (notes.txt) gets the hint."""
 
-    def filter(self, message) -> bool:
+    def filter(self, message: Message) -> bool:
         document = message.document
         if document is None or document.mime_type not in (None, "", "application/octet-stream"):
             return False
@@ -80,11 +79,11 @@ class UjsonRequest(HTTPXRequest):
     counting Telegram's 429s (AIORateLimiter retries each after the wait Telegram asks for)
     and telling ``on_answer`` when Telegram answered (readiness: ``health``)."""
 
-    def __init__(self, *args, on_answer: Callable[[], None] | None = None, **kwargs):
+    def __init__(self, *args: Any, on_answer: Callable[[], None] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.on_answer = on_answer
 
-    async def do_request(self, *args, **kwargs) -> tuple[int, bytes]:
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         status, payload = await super().do_request(*args, **kwargs)
         if status == 429:
             metrics.RETRY_AFTER.inc()
@@ -140,7 +139,7 @@ def build_application(
             )
         )
         # Enough concurrent handlers that the pool's MAX_PENDING, not PTB's queue, decides who waits.
-        .concurrent_updates(TrackingUpdateProcessor(max(256, 4 * config.max_pending), deliveries))
+        .concurrent_updates(TrackingUpdateProcessor(max(256, 4 * config.answering.max_pending), deliveries))
         .build()
     )
     application.bot_data["services"] = services
@@ -164,18 +163,18 @@ def build_application(
 async def _post_init(application: Application) -> None:
     services: Services = application.bot_data["services"]
     await services.pool.start()
-    application.bot_data["watcher_task"] = asyncio.create_task(services.assets.run(), name="index-watcher")
+    application.bot_data["reloader_task"] = asyncio.create_task(services.reloader.run(), name="build-reloader")
     # The menu and descriptions are set beside the start, not before it: a slow Telegram
     # delays no answer, and a refusal is only logged.
     application.bot_data["menu_task"] = asyncio.create_task(telegram_menu.set_up(application.bot), name="menu")
     health: Health = application.bot_data["health"]
     health.started = True
     application.bot_data["health_task"] = asyncio.create_task(health.beat(application.bot.get_me), name="health-beat")
-    log.info("ready: %d celebrities, %d workers", len(services.assets.current), services.pool.workers)
+    log.info("ready: %d celebrities, %d workers", len(services.reloader.current), services.pool.workers)
 
 
 async def _post_shutdown(application: Application) -> None:
-    for name in ("watcher_task", "menu_task", "health_task"):
+    for name in ("reloader_task", "menu_task", "health_task"):
         task = application.bot_data.get(name)
         if task is not None:
             task.cancel()
@@ -183,26 +182,27 @@ async def _post_shutdown(application: Application) -> None:
     log.info("stopped")
 
 
-def run(config: Config, watcher: AssetsWatcher) -> None:
-    """Serve until stopped. The start-up index is held by ``watcher`` alone, so that the first
+def run(config: Config, reloader: BuildReloader) -> None:
+    """Serve until stopped. The start-up build is held by ``reloader`` alone, so that the first
     reload can let it go (a reference here would keep it, and its memory, for good)."""
     log.info(
-        "index: %d celebrities from %s (version %s)", len(watcher.current), config.assets_dir, watcher.current.version
+        "index: %d celebrities from %s (version %s)",
+        len(reloader.current),
+        reloader.directory,
+        reloader.current.version,
     )
-    services = Services(
-        pool=FacePool(config.workers, config.max_pending, max_wait=config.max_wait_seconds),
-        assets=watcher,
-        limits=UserLimits(config.user_in_flight, config.user_per_minute),
-        chats=ChatLimits(config.chat_pending),
+    services = Services.from_settings(
+        config.answering,
+        reloader,
         analytics=MatchAnalytics(store=CountStore(config.stats_file)),
         admin_ids=config.admin_ids,
         pseudonyms=Pseudonyms.from_key_file(config.log_key_file),
         languages_file=config.languages_file,
     )
-    health = Health(services.pool, services.assets, telegram_silence=config.ready_telegram_seconds)
+    health = Health(services.pool, services.reloader, telegram_silence=config.ready_telegram_seconds)
     if config.metrics_port:
         metrics.serve(
-            config.metrics_listen, config.metrics_port, services.pool, services.assets, services.analytics, health
+            config.metrics_listen, config.metrics_port, services.pool, services.reloader, services.analytics, health
         )
         log.info("serving /metrics, /livez and /readyz on %s:%d", config.metrics_listen, config.metrics_port)
     asyncio.run(_serve(config, services, health))
@@ -273,14 +273,14 @@ async def _serve(config: Config, services: Services, health: Health) -> None:
 
 def main(config: Config) -> int:
     """Run the bot until it is stopped; the exit status, with one line on stderr for a failure."""
-    logs.setup(config.log_level, config.log_format, config.token)
+    logs.setup(config.answering.log_level, config.log_format, config.token)
     try:
-        watcher = AssetsWatcher(load_assets_at_start(config.assets_dir), config.index_poll_seconds)
-    except (IndexFormatError, AssetsChanged, OSError) as exc:
+        reloader = BuildReloader(load_build_at_start(config.answering.assets_dir), config.answering.index_poll_seconds)
+    except (IndexFormatError, BuildChanged, OSError) as exc:
         print(f"bot.py: cannot load the index from the assets directory (ASSETS_DIR): {exc}", file=sys.stderr)
         return 2
     try:
-        run(config, watcher)
+        run(config, reloader)
     except InvalidToken:
         print("bot.py: the Bot API rejected TELEGRAM_BOT_TOKEN", file=sys.stderr)
         return 2

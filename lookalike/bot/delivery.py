@@ -23,8 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import TelegramError
@@ -47,7 +48,7 @@ class NotAnswered(Exception):
 
 
 class Deliveries:
-    def __init__(self):
+    def __init__(self) -> None:
         self._answered: dict[int, asyncio.Future] = {}  # update id -> done when its handlers are
         self._tasks: dict[int, asyncio.Task] = {}
         self._idle = asyncio.Event()
@@ -110,7 +111,7 @@ class TrackingUpdateProcessor(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self.deliveries = deliveries
 
-    async def do_process_update(self, update: object, coroutine) -> None:
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if not isinstance(update, Update):
             await coroutine
             return

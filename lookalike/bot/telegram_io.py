@@ -12,15 +12,12 @@ from telegram import Document, File, InlineKeyboardButton, InlineKeyboardMarkup,
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 
-from lookalike.bot import captions, replies
-from lookalike.bot.look_alike import Declined
-from lookalike.bot.outcome import Outcome
+from lookalike.answering import captions, replies
+from lookalike.answering.look_alike import Declined
+from lookalike.answering.outcome import Outcome
 from lookalike.bot.telegram_retry import patiently
 
 log = logging.getLogger(__name__)
-
-MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
-"""Telegram lets bots download files of at most 20 MB."""
 
 PIPELINE_SIDE = 800
 """The smallest PhotoSize whose longest side reaches this is enough: the detector looks at a

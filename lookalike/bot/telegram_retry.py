@@ -33,7 +33,7 @@ import httpx
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter
 
-from lookalike.bot import metrics
+from lookalike.answering import metrics
 
 log = logging.getLogger(__name__)
 

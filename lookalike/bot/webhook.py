@@ -28,7 +28,7 @@ from pathlib import Path
 from aiohttp import web
 from telegram import Bot, Update
 
-from lookalike.bot import listener
+from lookalike.answering import listener
 from lookalike.bot.answered_file import AnsweredFile
 from lookalike.bot.delivery import Deliveries, NotAnswered
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
@@ -41,7 +41,13 @@ def write_gallery(path: Path, thumbnails: list[tuple[Path, str]]) -> None:
     _write(path, f"Gallery: {len(thumbnails)} celebrities", tiles, len(thumbnails), _photo)
 
 
-def _write(path: Path, title: str, tiles: Iterable[tuple[Path, str, str]], count: int, load) -> None:
+def _write(
+    path: Path,
+    title: str,
+    tiles: Iterable[tuple[Path, str, str]],
+    count: int,
+    load: Callable[[Path], Image.Image | None],
+) -> None:
     shown = min(count, MAX_TILES)
     rows = max(1, -(-shown // COLUMNS))
     width = COLUMNS * (TILE + GAP) + GAP

@@ -15,6 +15,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dlib
 import numpy as np
 
 from lookalike.engine import face_model as model
@@ -70,7 +71,7 @@ def settings_key(jitters: int) -> tuple[str, dict]:
         "pipeline": PIPELINE_VERSION,
         "jitters": jitters,
         "models": models,
-        "dlib": getattr(model.dlib, "__version__", "?"),
+        "dlib": getattr(dlib, "__version__", "?"),
         "detect_side": model.DETECT_SIDE,
         "max_faces": model.MAX_FACES,
         "second_look": {
@@ -192,5 +193,5 @@ class PhotoCache:
     def __enter__(self) -> PhotoCache:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import cast, overload
@@ -25,6 +26,8 @@ import numpy as np
 from lookalike.records import CelebrityRecord
 
 NEWLINE = ord("\n")
+NAMES_AT_A_TIME = 1000
+"""Records parsed between two hand-overs of the GIL by ``names`` (~2 ms)."""
 
 
 class RecordsError(ValueError):
@@ -81,6 +84,17 @@ class CelebrityRecords(Sequence[CelebrityRecord]):
     def name(self, row: int) -> str:
         """Celebrity ``row``'s name."""
         return self[row]["name"]
+
+    def names(self) -> list[str]:
+        """Every celebrity's name, in row order: every record parsed (~2 s at a million), the GIL
+        handed over every ``NAMES_AT_A_TIME`` records, so that an event loop in another thread
+        waits ~2 ms for it at most, not the 5 ms switch interval at each of its hand-backs."""
+        names = []
+        for row in range(len(self)):
+            names.append(self.name(row))
+            if row % NAMES_AT_A_TIME == NAMES_AT_A_TIME - 1:
+                time.sleep(0)
+        return names
 
     @overload
     def __getitem__(self, row: int) -> CelebrityRecord: ...

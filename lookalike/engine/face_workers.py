@@ -19,6 +19,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.context import ForkServerContext
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -156,7 +157,19 @@ def faces_in_video(model: FaceModel, data: bytes, *, max_faces: int = MAX_FACES)
     return PhotoFaces(faces=faces, found=len(faces), image=frame)
 
 
-def face_sharpness(image: np.ndarray, rect) -> float:
+class Rectangle(Protocol):
+    """A dlib rectangle's corners, as ``face_sharpness`` reads them."""
+
+    def left(self) -> int: ...
+
+    def top(self) -> int: ...
+
+    def right(self) -> int: ...
+
+    def bottom(self) -> int: ...
+
+
+def face_sharpness(image: np.ndarray, rect: Rectangle) -> float:
     """The variance of the Laplacian of the face's grey crop at ``SHARPNESS_SIDE`` px: low for
     a face blurred by motion or focus."""
     height, width = image.shape[:2]

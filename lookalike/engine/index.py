@@ -256,8 +256,8 @@ class CelebrityIndex:
 
     @property
     def names(self) -> list[str]:
-        """Every celebrity's name, in row order (each record parsed: a second at a million)."""
-        return [celebrity["name"] for celebrity in self._celebrities]
+        """Every celebrity's name, in row order (``CelebrityRecords.names``: ~2 s at a million)."""
+        return self._celebrities.names()
 
     def celebrity(self, i: int) -> CelebrityRecord:
         """Celebrity ``i``'s record as given to ``build`` (a new dict at each call)."""

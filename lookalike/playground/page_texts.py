@@ -7,8 +7,8 @@ for a browser without scripts. ``%(name)s`` values are filled in by the page.
 
 from __future__ import annotations
 
-from lookalike.bot.texts import N_
-from lookalike.bot.translations import catalog, native_name, right_to_left
+from lookalike.answering.texts import N_
+from lookalike.answering.translations import catalog, native_name, right_to_left
 from lookalike.languages import LANGUAGES, supported
 
 PAGE_TEXTS = {

@@ -38,7 +38,7 @@ def new_user() -> int:
 
 
 def say(key: str, lang: str = "en", **values) -> str:
-    from lookalike.bot.texts import say as texts_say
+    from lookalike.answering.texts import say as texts_say
 
     return texts_say(lang, key, **values)
 
