@@ -86,9 +86,9 @@ def limits(services) -> dict:
 
 def test_the_playground_answers_within_the_limits_the_bot_makes_of_the_same_settings(tmp_path):
     """The playground's pool had no MAX_WAIT_SECONDS, its chats ignored CHAT_PENDING, and its
-    MAX_PENDING was 16 a worker against the bot's 64: both now make theirs with ``Services.from_settings``."""
+    MAX_PENDING was 16 a worker against the bot's 64: both now make theirs with ``front_end.services``."""
+    from lookalike.answering import front_end
     from lookalike.answering.build_reload import BuildReloader, load_build
-    from lookalike.answering.services import Services
     from lookalike.engine.calibration import Calibration
     from lookalike.engine.index import CelebrityIndex
     from lookalike.playground.server import Playground
@@ -98,7 +98,7 @@ def test_the_playground_answers_within_the_limits_the_bot_makes_of_the_same_sett
     vectors = np.random.default_rng(1).normal(size=(3, 128)).astype(np.float32)
     CelebrityIndex.build(vectors, [{"name": n} for n in "ABC"], Calibration(mean=0.7, std=0.05)).save(assets)
     env = {**ENV, "ASSETS_DIR": str(assets)}
-    bot = Services.from_settings(config.Config.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, **env}).answering, None)
+    bot = front_end.services(config.Config.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, **env}).answering, None)
     served = Playground(playground.Settings.from_env([], env))
 
     async def answering_from_the_build() -> None:

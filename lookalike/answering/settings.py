@@ -5,7 +5,7 @@ way every setting of the bot and the playground is declared.
 directory, the face workers, the limits, the reload's poll, the log level): the bot's
 ``Config`` and the playground's ``Settings`` each hold one, read by the same
 ``AnsweringSettings.from_env``, so the playground's limits are the bot's by construction
-(``services.Services.from_settings`` builds both front ends' services from it).
+(``front_end.services`` makes both front ends' services from it).
 
 Each environment variable is declared once, as a ``Variable``: its name, what it means and
 its default, in README's words. ``VARIABLES`` are these; the bot's own are

@@ -26,7 +26,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from lookalike.answering import metrics
+from lookalike.answering import front_end, metrics
 from lookalike.answering.analytics import MatchAnalytics
 from lookalike.answering.build_reload import BuildChanged, BuildReloader, load_build_at_start
 from lookalike.answering.count_store import CountStore
@@ -191,7 +191,7 @@ def run(config: Config, reloader: BuildReloader) -> None:
         reloader.directory,
         reloader.current.version,
     )
-    services = Services.from_settings(
+    services = front_end.services(
         config.answering,
         reloader,
         analytics=MatchAnalytics(store=CountStore(config.stats_file)),

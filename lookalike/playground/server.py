@@ -22,11 +22,11 @@ from urllib.parse import urlencode
 
 from aiohttp import BodyPartReader, web
 
-from lookalike.answering import stats_chart
+from lookalike.answering import front_end, stats_chart
 from lookalike.answering.analytics import MatchAnalytics
 from lookalike.answering.build_reload import BuildChanged, BuildReloader, LoadedBuild, load_build_at_start
 from lookalike.answering.look_alike import MAX_DOWNLOAD_BYTES
-from lookalike.answering.services import Services, face_pool
+from lookalike.answering.services import Services
 from lookalike.engine.index_files import IndexFormatError
 from lookalike.languages import supported
 from lookalike.playground import bodies, conversation, guards
@@ -50,12 +50,12 @@ LOGIN_DESTINATIONS = ("/", "/operator")
 
 
 class Playground:
-    """The bot's services without Telegram (``Services.from_settings``, as the bot makes its
+    """The bot's services without Telegram (``front_end.services``, as the bot makes its
     own); ``services`` is None until an index is loaded."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.pool = face_pool(settings.answering)  # started at once: the first run needs no index
+        self.pool = front_end.face_pool(settings.answering)  # started at once: the first run needs no index
         self.analytics = MatchAnalytics()  # the playground's own counts, in memory
         self.services: Services | None = None
         self.problem = ""  # why there is no index yet
@@ -88,7 +88,7 @@ class Playground:
     def _answer_from(self, build: LoadedBuild) -> None:
         answering = self.settings.answering
         reloader = BuildReloader(build, answering.index_poll_seconds)
-        self.services = Services.from_settings(answering, reloader, pool=self.pool, analytics=self.analytics)
+        self.services = front_end.services(answering, reloader, pool=self.pool, analytics=self.analytics)
         self._tasks.append(asyncio.create_task(reloader.run(), name="build-reloader"))
         log.info("index: %d celebrities from %s", len(build), answering.assets_dir)
 
