@@ -6,7 +6,6 @@ import datetime as dtm
 import io
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -19,14 +18,13 @@ from tests.support.bot_api_server import (
     WaitTimeout,
     max_events_in_window,
 )
-from tests.support.data import require
+from tests.support.data import SAMPLES, require
 from tests.support.telegram_html import (
     HtmlError,
     parse_html,
 )
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-OBAMA = SHARED_DATA / "samples" / "face_recognition" / "obama.jpg"
+OBAMA = SAMPLES / "face_recognition" / "obama.jpg"
 USER_ID = 4242
 
 
