@@ -10,7 +10,6 @@ import json
 import os
 import re
 import signal
-import socket
 import threading
 import time
 
@@ -34,14 +33,9 @@ from tests.support.bot_harness import (
     slow_photo,
 )
 from tests.support.data import LFW
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.e2e  # starts bot.py
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def scrape(port: int) -> dict[str, float]:

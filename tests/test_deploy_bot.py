@@ -21,14 +21,9 @@ from tests.support.bot_api_server import FakeBotApi
 from tests.support.bot_harness import TOKEN, new_user, only_reply, run_bot, sample, selfie
 from tests.support.data import ROOT
 from tests.support.listeners import SlowLoris, listening_addresses, threads
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.e2e  # starts bot.py
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def get(port: int, path: str) -> httpx.Response:
