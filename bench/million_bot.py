@@ -15,7 +15,7 @@
    child process, whose wall and CPU time, peak RSS and the time of make_index's parts
    are printed; a gallery already in --work is reused (delete it to measure again).
 2. The bot. ``python bot.py`` (WORKERS=2) against the tests' fake Bot API
-   (tests/support/bot_api_server.py), on the small gallery and on A: time from start to
+   (tests/support/bot_api/), on the small gallery and on A: time from start to
    /readyz 200, RSS of the bot's main process when ready (its face workers are separate
    processes and never hold the index), and answer times (photo update queued -> the
    answer's sendPhoto received) of --photos LFW photos sent one after another.
@@ -423,7 +423,7 @@ def main() -> None:
         copy_gallery(made_dirs["A"], made_dirs["B"])
     print_galleries(made)
     photos = test_photos(args.photos)
-    from tests.support.bot_api_server import FakeBotApi
+    from tests.support.bot_api import FakeBotApi
 
     admin = 42
     runs = {}

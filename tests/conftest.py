@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.bot_api_server import FakeBotApi
+from tests.support.bot_api import FakeBotApi
 from tests.support.bot_harness import (
     GALLERY_SIZE,
     NEW_PEOPLE,

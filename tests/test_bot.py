@@ -25,7 +25,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.support.bot_api_server import (
+from tests.support.bot_api import (
     DOWNLOAD_METHOD,
     FakeBotApi,
     max_events_in_window,

@@ -12,17 +12,17 @@ import pytest_asyncio
 import telegram
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter
 
-from tests.support.bot_api_server import (
+from tests.support.bot_api import (
     DOWNLOAD_METHOD,
     FakeBotApi,
     WaitTimeout,
     max_events_in_window,
 )
-from tests.support.data import SAMPLES, require
-from tests.support.telegram_html import (
+from tests.support.bot_api.html import (
     HtmlError,
     parse_html,
 )
+from tests.support.data import SAMPLES, require
 
 OBAMA = SAMPLES / "face_recognition" / "obama.jpg"
 USER_ID = 4242

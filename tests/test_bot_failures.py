@@ -14,7 +14,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.support.bot_api_server import DOWNLOAD_METHOD, FakeBotApi
+from tests.support.bot_api import DOWNLOAD_METHOD, FakeBotApi
 from tests.support.bot_harness import (
     TOKEN,
     new_user,

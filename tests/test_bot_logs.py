@@ -15,7 +15,7 @@ import pytest
 from lookalike.answering.outcome import Outcome
 from lookalike.answering.pseudonyms import DIGITS, Pseudonyms
 from lookalike.bot.logs import JsonFormatter, RedactingFormatter
-from tests.support.bot_api_server import FakeBotApi
+from tests.support.bot_api import FakeBotApi
 from tests.support.bot_harness import TOKEN, replies_to, run_bot, selfie
 
 USER = 7_340_912_658

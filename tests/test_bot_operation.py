@@ -16,7 +16,7 @@ import time
 import httpx
 import pytest
 
-from tests.support.bot_api_server import (
+from tests.support.bot_api import (
     FakeBotApi,
     photo_sizes_from_image,
 )

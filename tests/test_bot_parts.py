@@ -14,12 +14,12 @@ from PIL import Image
 
 from lookalike import assets_layout
 from lookalike.answering import build_reload
-from tests.support.data import LFW, require
-from tests.support.press import press_runner_up
-from tests.support.telegram_html import (
+from tests.support.bot_api.html import (
     parse_html,
     telegram_length,
 )
+from tests.support.data import LFW, require
+from tests.support.press import press_runner_up
 
 # ------------------------------------------------------------------ user limits
 

@@ -14,7 +14,7 @@ import pytest
 
 from lookalike.answering.listener import BODY_SECONDS, HEADER_SECONDS
 from lookalike.bot.webhook import MAX_UPDATE_BYTES
-from tests.support.bot_api_server import FakeBotApi
+from tests.support.bot_api import FakeBotApi
 from tests.support.bot_harness import TOKEN, new_user, only_reply, run_bot, say
 from tests.support.listeners import SlowLoris, threads
 from tests.support.processes import free_port

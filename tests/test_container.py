@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.bot_api_server import FakeBotApi
+from tests.support.bot_api import FakeBotApi
 from tests.support.bot_harness import TOKEN, name, new_user, only_reply, selfie
 from tests.support.data import ROOT, missing_data
 from tests.support.processes import descendants, free_port

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from lookalike.answering.listener import HEADER_SECONDS
-from tests.support.bot_api_server import FakeBotApi
+from tests.support.bot_api import FakeBotApi
 from tests.support.bot_harness import TOKEN, new_user, only_reply, run_bot, sample, selfie
 from tests.support.data import ROOT
 from tests.support.listeners import SlowLoris, listening_addresses, threads

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.support.bot_api_server import FakeBotApi
+from tests.support.bot_api import FakeBotApi
 from tests.support.data import LFW, ROOT, SAMPLES, missing_data, require
 from tests.support.processes import LoggedProcess, descendants, process_parents
 
