@@ -10,7 +10,7 @@ directory, the face workers, the limits, the reload's poll, the log level): the 
 Each environment variable is declared once, as a ``Variable``: its name, what it means and
 its default, in README's words. ``VARIABLES`` are these; the bot's own are
 ``lookalike.bot.config.VARIABLES``, the playground's ``lookalike.playground.settings.VARIABLES``;
-README's tables are ``table`` of them (tests/test_settings.py keeps them equal).
+README's tables are ``table`` of them (tests/answering/test_settings.py keeps them equal).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """bot.py end to end in the users' languages and with their videos: the real bot as a
-subprocess against the fake Bot API (tests/test_bot.py's gallery of LFW people)."""
+subprocess against the fake Bot API (tests/bot/test_end_to_end.py's gallery of LFW people)."""
 
 from __future__ import annotations
 

@@ -409,7 +409,7 @@ def test_build_json_counts_the_new_rejections_and_names_each_reason(gallery):
 
 
 def test_rejected_jpg_shows_the_new_rejections(gallery):
-    from tests.test_build_embeddings import _difference, _tile
+    from tests.builder.test_build import _difference, _tile
 
     photos, assets, report, _ = gallery
     sheet = Image.open(assets / "rejected.jpg")

@@ -253,8 +253,8 @@ def test_the_persons_commons_category_fills_in_when_too_few_files_depict_them(fa
 def test_one_photo_a_person_is_the_fetch_as_it_was_before(tmp_path):
     """--photos-per-person 1: Wikidata's image only, <QID>.jpg and nothing else, the same entries
     as before plus their one-record ``images``, and no searching."""
-    from tests.test_fetch_celebrities import USABLE, credit, sandler_before_27
-    from tests.test_fetch_celebrities import world as one_photo_world
+    from tests.fetcher.test_celebrity_fetch import USABLE, credit, sandler_before_27
+    from tests.fetcher.test_celebrity_fetch import world as one_photo_world
 
     with FakeWikimedia(*one_photo_world()) as fake:
         run(fake, tmp_path, "--photos-per-person", "1", "--lang", "en,ru")
