@@ -18,7 +18,7 @@ import csv
 import json
 import logging
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from lookalike.records import CelebrityRecord, ImageRecord
 
@@ -79,7 +79,7 @@ def read_catalog(folder: Path) -> Catalog:
     return catalog
 
 
-def record(fields: dict) -> CelebrityRecord:
+def record(fields: dict[str, Any]) -> CelebrityRecord:
     """``fields`` as a record: known fields checked (ValueError says which is wrong), a
     whole number written as text made an int, a JSON null dropped; others kept as they are."""
     checked = _typed(fields, _TEXT_FIELDS, _WHOLE_NUMBER_FIELDS)
@@ -111,7 +111,7 @@ def _images(value: object) -> list[ImageRecord]:
     return images
 
 
-def _typed(fields: dict, text: tuple[str, ...], numbers: tuple[str, ...], where: str = "") -> dict:
+def _typed(fields: dict[str, Any], text: tuple[str, ...], numbers: tuple[str, ...], where: str = "") -> dict[str, Any]:
     """``fields`` without JSON nulls, the ``text`` ones checked to be text, the ``numbers`` made
     ints (a ValueError names the field, after ``where``)."""
     checked = {name: value for name, value in fields.items() if value is not None}

@@ -90,7 +90,7 @@ class Health:
     async def beat(self, ask_telegram: Callable[[], Awaitable[object]], every: float = 1.0) -> None:
         """Tick for liveness; ask Telegram (getMe) when it has been quiet for a third of
         ``telegram_silence``, so that an idle webhook bot stays ready while Telegram is up."""
-        asking: asyncio.Task | None = None
+        asking: asyncio.Task[None] | None = None
         while True:
             self.loop_tick_at = now = self.clock()
             self.workers_alive = self.pool.check_workers()

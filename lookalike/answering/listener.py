@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+from typing import Any
 
 from aiohttp import web
 
@@ -70,7 +71,7 @@ class ThreadedListener:
         self._thread.start()
         self._runner = started.result()
 
-    def _serve(self, app: web.Application, host: str, port: int, started: concurrent.futures.Future) -> None:
+    def _serve(self, app: web.Application, host: str, port: int, started: concurrent.futures.Future[Any]) -> None:
         asyncio.set_event_loop(self._loop)
         try:
             runner = self._loop.run_until_complete(start(app, host, port))

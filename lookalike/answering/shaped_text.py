@@ -20,6 +20,7 @@ import functools
 import logging
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -217,7 +218,7 @@ def _visual_order(runs: list[Run], rtl: bool) -> list[Run]:
     return [run for group in reversed(groups) for run in group]
 
 
-def _options(font: ImageFont.ImageFont | ImageFont.FreeTypeFont, rtl: bool, language: str | None) -> dict:
+def _options(font: ImageFont.ImageFont | ImageFont.FreeTypeFont, rtl: bool, language: str | None) -> dict[str, Any]:
     if not isinstance(font, ImageFont.FreeTypeFont):
         return {}
     options: dict[str, str] = {"direction": "rtl" if rtl else "ltr"}

@@ -110,7 +110,7 @@ async def send_answer(message: Message, reply: replies.Reply | str, outcome: Out
         outcome.not_sent(f"{exc.__class__.__name__}: {exc}")
 
 
-def show_progress(message: Message) -> asyncio.Task:
+def show_progress(message: Message) -> asyncio.Task[None]:
     """ "Sending a photo..." in the chat if the answer is not ready within CHAT_ACTION_DELAY;
     cancel the task once it is."""
     return asyncio.create_task(_chat_action(message))

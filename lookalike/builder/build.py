@@ -122,10 +122,10 @@ class Report:
     computed: int = 0  # photos analysed in this run
     seconds: float = 0.0
     output: str = ""
-    calibration: dict = field(default_factory=dict)
-    settings: dict = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict[str, Any])
+    settings: dict[str, Any] = field(default_factory=dict[str, Any])
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

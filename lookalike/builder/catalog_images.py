@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def photo_images(key: str, images: object, photos: list[Path], photos_dir: Path)
     return found
 
 
-def _credit(entry: dict) -> dict[str, str | int]:
+def _credit(entry: dict[str, Any]) -> dict[str, str | int]:
     credit: dict[str, str | int] = {}
     for name in CREDIT_FIELDS:
         value = entry.get(name)

@@ -115,7 +115,9 @@ def run_on_dask(
         client.cancel(list(running))
 
 
-def _fill(client: Client, queue: Iterator[Path], running: dict, done: Any, limit: int, send_photos: bool) -> None:
+def _fill(
+    client: Client, queue: Iterator[Path], running: dict[Any, list[Path]], done: Any, limit: int, send_photos: bool
+) -> None:
     while len(running) < limit:
         batch = list(itertools.islice(queue, PHOTOS_PER_TASK))
         if not batch:

@@ -9,7 +9,7 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Generator, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,7 +113,7 @@ def _run_pool(
     )
     bar = progress_bar(len(paths), "photo", "analysing", progress)
     queue = iter(paths)
-    running: dict = {}
+    running: dict[Future[tuple[str | None, PhotoResult]], Path] = {}
     try:
         _fill(pool, queue, running, 2 * workers, jitters)
         while running:
@@ -133,7 +133,13 @@ def _run_pool(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _fill(pool: ProcessPoolExecutor, queue: Iterator[Path], running: dict, limit: int, jitters: int) -> None:
+def _fill(
+    pool: ProcessPoolExecutor,
+    queue: Iterator[Path],
+    running: dict[Future[tuple[str | None, PhotoResult]], Path],
+    limit: int,
+    jitters: int,
+) -> None:
     while len(running) < limit:
         path = next(queue, None)
         if path is None:

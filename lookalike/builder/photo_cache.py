@@ -14,6 +14,7 @@ import logging
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dlib
 import numpy as np
@@ -61,7 +62,7 @@ class PhotoResult:
     second_look: bool = False  # the faces were found by the second look (engine.second_look)
 
 
-def settings_key(jitters: int) -> tuple[str, dict]:
+def settings_key(jitters: int) -> tuple[str, dict[str, Any]]:
     """A digest of everything besides the photo that changes its analysis, and the settings themselves."""
     models = {}
     for role, path in sorted({**model.model_paths(), "gender": str(GENDER_MODEL_FILE)}.items()):

@@ -19,7 +19,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.context import ForkServerContext
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image
@@ -141,7 +141,7 @@ def faces_in_video(model: FaceModel, data: bytes, *, max_faces: int = MAX_FACES)
     face's sharpness measured (the variance of the Laplacian of its grey crop), and the frame
     whose face is sharpest is the one embedded, as a photo's. No face in any: none. Raises
     ``video.VideoError`` for a video that cannot be read or is over the limits."""
-    best: tuple[float, np.ndarray, np.ndarray, list] | None = None
+    best: tuple[float, np.ndarray, np.ndarray, list[Any]] | None = None
     for frame in video.sample_frames(data):
         seen = low_light.cleaned(frame) if low_light.needs_cleaning(frame) else frame
         detections = model.detect(seen)

@@ -200,7 +200,7 @@ def _read_ranking(path: Path, scalars: dict[str, Any], count: int) -> Ranking:
 
 def _read_tails(path: Path, count: int) -> np.ndarray:
     try:
-        tails = np.load(path, allow_pickle=False)
+        tails: np.ndarray = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise IndexFormatError(f"{path}: cannot read the 'this is X' rule's tails ({exc})") from exc
     if tails.shape != (count,) or not (np.isfinite(tails) & (tails >= 0)).all():
@@ -249,7 +249,7 @@ def _read_celebrities(path: Path, meta: IndexMeta) -> CelebrityRecords:
 
 def _read_genders(path: Path, count: int) -> np.ndarray:
     try:
-        genders = np.load(path, allow_pickle=False)
+        genders: np.ndarray = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise IndexFormatError(f"{path}: cannot read the gender codes ({exc})") from exc
     if (

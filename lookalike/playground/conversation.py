@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from lookalike.answering import metrics, replies
 from lookalike.answering.admission import Refusal
@@ -41,7 +42,7 @@ class Message:
     alert: str | None = None
     outcome: str = ""  # what the bot's log says of it: match, no_face, busy...
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 

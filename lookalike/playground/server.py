@@ -18,6 +18,7 @@ import secrets
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import BodyPartReader, web
@@ -62,7 +63,7 @@ class Playground:
         self.first_run = FirstRun(
             settings.photos_dir, settings.answering.assets_dir, settings.sparql_url, settings.commons_api_url
         )
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         await self.pool.start()
@@ -213,7 +214,7 @@ async def _state(request: web.Request) -> web.Response:
         build = services.reloader.current
         index = {"celebrities": len(build), "version": build.version}
     progress = playground.first_run.progress
-    state: dict = {
+    state: dict[str, Any] = {
         "index": index,
         "operator": operator.recognises(request),
         "access": operator.access,
