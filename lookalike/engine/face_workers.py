@@ -1,6 +1,6 @@
 """The face workers: the processes that hold a FaceModel, and what any of them does with a photo.
 
-The bot's pool (``bot/face_pool.py``), the builder's pool (``builder/build.py``) and
+The answering room's pool (``answering/face_pool.py``), the builder's pool (``builder/photo_analysis.py``) and
 ``model.py`` (``engine/lookup.py``) all look at a photo through ``faces_in_photo``, and both
 pools start their processes through ``forkserver_context`` and ``start_worker``, so the
 three can no longer drift apart (a stale preload list once made every build worker load dlib
