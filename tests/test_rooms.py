@@ -121,3 +121,23 @@ def test_the_circle_check_sees_a_circle_round_three_modules(tmp_path, monkeypatc
     (package / "d.py").write_text("import lookalike.a\n")
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     assert import_circles(sorted(package.glob("*.py"))) == [{"lookalike.a", "lookalike.b", "lookalike.c"}]
+
+
+def test_the_answering_room_and_the_playground_know_nothing_of_telegram():
+    """A photo reaches the answering room as bytes and a fetch, and leaves it as a Reply: only the
+    bot, its Telegram front end, imports python-telegram-bot."""
+    modules = [*(PACKAGE / "answering").rglob("*.py"), *(PACKAGE / "playground").rglob("*.py")]
+    assert len(modules) > 30
+    telegram = [str(path.relative_to(ROOT)) for path in modules if "telegram" in third_party_imports(path)]
+    assert telegram == []
+
+
+def third_party_imports(path: Path) -> set[str]:
+    """The top-level names of what the module at ``path`` imports from outside ``lookalike``."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found - {"lookalike"}
