@@ -99,11 +99,14 @@ def test_not_ready_while_the_bot_api_fails(assets, tmp_path):
             bot.stop()
 
 
-def test_command_menu_and_descriptions_in_english_and_russian(assets, tmp_path):
+def test_command_menu_and_descriptions_in_every_language(assets, tmp_path):
+    from lookalike.languages import DEFAULT, LANGUAGES
+
+    codes = {None} | {lang for lang in LANGUAGES if lang != DEFAULT}  # English is the default, for everyone else
     with FakeBotApi(token=TOKEN) as api:
         bot = run_bot(api, assets, tmp_path / "bot.log")
         try:
-            api.wait_for(lambda c: c.method == "setMyShortDescription", count=2, timeout=30)
+            api.wait_for(lambda c: c.method == "setMyShortDescription", count=len(codes), timeout=30)
             menus = {
                 (
                     json.loads(c.params["scope"])["type"]
@@ -113,25 +116,20 @@ def test_command_menu_and_descriptions_in_english_and_russian(assets, tmp_path):
                 ): c.params["commands"]
                 for c in api.calls("setMyCommands")
             }
-            assert set(menus) == {
-                ("all_private_chats", None),
-                ("all_group_chats", None),
-                ("all_private_chats", "ru"),
-                ("all_group_chats", "ru"),
-            }
+            assert set(menus) == {(scope, code) for scope in ("all_private_chats", "all_group_chats") for code in codes}
             commands = {key: [c["command"] for c in _json(value)] for key, value in menus.items()}
-            assert commands[("all_private_chats", None)] == ["start", "help"]
+            assert commands[("all_private_chats", None)] == ["start", "help", "language", "forget"]
             assert commands[("all_group_chats", "ru")] == ["help"]
             assert "Что умеет" in _json(menus[("all_private_chats", "ru")])[0]["description"]
             descriptions = {
                 c.params.get("language_code"): c.params["description"] for c in api.calls("setMyDescription")
             }
-            assert set(descriptions) == {None, "ru"} and "selfie" in descriptions[None]
+            assert set(descriptions) == codes and "selfie" in descriptions[None]
             assert "селфи" in descriptions["ru"]
             shorts = {
                 c.params.get("language_code"): c.params["short_description"] for c in api.calls("setMyShortDescription")
             }
-            assert all(len(text) <= 120 for text in shorts.values()) and set(shorts) == {None, "ru"}
+            assert all(len(text) <= 120 for text in shorts.values()) and set(shorts) == codes
             assert all(len(text) <= 512 for text in descriptions.values())
             # And the bot answers as before.
             user = new_user()
