@@ -21,7 +21,7 @@ import logging
 import unicodedata
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, features
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +101,28 @@ def fitted(text: str, width: float, size: int, smallest: int, language: str | No
     return text, size
 
 
+@functools.cache
+def shaping() -> bool:
+    """Whether Pillow's raqm layout can run here. Pillow's wheels carry raqm and HarfBuzz but load
+    FriBiDi from the system (libfribidi0, which install.sh and the image install); without it every
+    name is drawn with the basic layout, unshaped, and a warning says so once."""
+    if features.check("raqm"):
+        return True
+    log.warning(
+        "Pillow's raqm layout is not available (is libfribidi0 installed?): Arabic, Persian and Devanagari names are drawn unshaped"
+    )
+    return False
+
+
 @functools.lru_cache(maxsize=64)
 def font_of(script: str, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """The first of the script's ``FONTS`` installed, at ``size``, laid out by raqm; for a
-    script with none installed, the Latin font (logged once), and for Latin, Pillow's own."""
+    """The first of the script's ``FONTS`` installed, at ``size``, laid out by raqm (by the basic
+    layout where raqm cannot run); for a script with none installed, the Latin font (logged
+    once), and for Latin, Pillow's own."""
+    engine = ImageFont.Layout.RAQM if shaping() else ImageFont.Layout.BASIC
     for name in FONTS[script]:
         try:
-            return ImageFont.truetype(name, size, layout_engine=ImageFont.Layout.RAQM)
+            return ImageFont.truetype(name, size, layout_engine=engine)
         except OSError:
             continue
     if script != LATIN:
@@ -218,7 +233,7 @@ def _visual_order(runs: list[Run], rtl: bool) -> list[Run]:
 
 
 def _options(font, rtl: bool, language: str | None) -> dict:
-    if not isinstance(font, ImageFont.FreeTypeFont):
+    if not isinstance(font, ImageFont.FreeTypeFont) or not shaping():
         return {}
     options: dict[str, str] = {"direction": "rtl" if rtl else "ltr"}
     if language:
