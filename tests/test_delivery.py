@@ -258,6 +258,54 @@ def _recorded_yet(path: Path) -> bool:
         return False
 
 
+def test_more_than_a_window_in_flight_is_kept_whole_confirmed_and_answered_after_a_kill(tmp_path):
+    """150 photos in flight (sends failing): getUpdates hands over 100 at most; the 100 are kept
+    whole in ANSWERED_FILE before the offset passes them, so the next 50 come, and a kill -9
+    then loses none: the next start answers the kept ones, Telegram sends the rest again."""
+    answered_file = tmp_path / "answered.json"
+
+    async def scenario():
+        telegram = FakeTelegram(*range(1, 151))
+        first = Bot(telegram, answered_file)
+        await first.poller.start()
+        assert await first.received(150) == list(range(1, 151))
+        assert min(telegram.pending) == 101, "the window was confirmed before its updates were kept"
+        assert {u["update_id"] for u in read_record(answered_file)["kept"]} == set(range(1, 101))
+        first.answer(*range(1, 11))  # answered meanwhile: they leave the file
+        await until(lambda: len(read_record(answered_file)["kept"]) == 90)
+        await first.poller.stop()  # a kill -9
+
+        second = Bot(telegram, answered_file)
+        await second.poller.start()
+        again = await second.received(140)
+        assert sorted(again) == list(range(11, 151)), "an update was lost or handed over twice"
+        second.answer(*again)
+        await until(lambda: telegram.pending == [] and read_record(answered_file)["kept"] == [])
+        await second.poller.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_full_window_that_cannot_be_kept_is_not_confirmed(tmp_path, monkeypatch, caplog):
+    answered_file = tmp_path / "answered.json"
+
+    async def scenario():
+        telegram = FakeTelegram(*range(1, 121))
+        bot = Bot(telegram, answered_file)
+        await bot.poller.start()
+        monkeypatch.setattr(bot.poller.answered, "_write", lambda record: False)  # the disk full
+        assert await bot.received(100) == list(range(1, 101))
+        await bot.polls(3)
+        assert set(telegram.offsets) <= {0, 1} and bot.queue.empty(), "updates were confirmed unanswered"
+        monkeypatch.undo()  # space again
+        assert await bot.received(20) == list(range(101, 121))
+        await bot.poller.stop()
+
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(scenario())
+    assert "cannot be written: new updates wait" in caplog.text
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A 1 MiB tmpfs (root only), unmounted after the test."""
