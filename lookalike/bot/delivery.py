@@ -6,7 +6,9 @@ answered 200. PTB's Updater confirms on receipt (the next getUpdates, the 200 ri
 queueing), so a stop or a crash mid-answer would lose the photos in flight. Here:
 
 - ``Deliveries`` knows which received updates are still being handled;
-- ``TrackingUpdateProcessor`` (PTB's hook around each update's handlers) tells it when one is done;
+- ``TrackingUpdateProcessor`` (PTB's hook around each update's handlers) tells it when one is
+  done; an answer a handler leaves to a task of its own (``answer_later``: a "busy" that waits
+  for the chat's earlier answers) keeps its update in flight until that task ends;
 - ``Poller`` long-polls with the offset held at the first unanswered update: while some are
   in flight, Telegram hands them back, the poller skips the ones it has, and polls again
   shortly for new ones (the long poll waits only when nothing is in flight). An update
@@ -27,14 +29,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import TelegramError
-from telegram.ext import BaseUpdateProcessor
+from telegram.ext import BaseUpdateProcessor, ContextTypes
 
 from lookalike.bot.answered_file import AnsweredFile
 
@@ -58,6 +62,8 @@ class Deliveries:
     def __init__(self):
         self._answered: dict[int, asyncio.Future] = {}  # update id -> done when its handlers are
         self._tasks: dict[int, asyncio.Task] = {}
+        self._later: dict[int, set[asyncio.Task]] = {}  # update id -> its answers' own tasks
+        self._handled: set[int] = set()  # handlers ended, an answer's task still running
         self._idle = asyncio.Event()
         self._idle.set()
         self.stopping = False
@@ -75,8 +81,27 @@ class Deliveries:
     def running(self, update_id: int, task: asyncio.Task) -> None:
         self._tasks[update_id] = task
 
+    def answer_later(self, update_id: int, task: asyncio.Task) -> None:
+        """``task`` sends an answer of ``update_id`` after its handlers end: the update is
+        answered once both have ended."""
+        self._later.setdefault(update_id, set()).add(task)
+        task.add_done_callback(functools.partial(self._sent_later, update_id))
+
+    def _sent_later(self, update_id: int, task: asyncio.Task) -> None:
+        tasks = self._later.get(update_id, set())
+        tasks.discard(task)
+        if not tasks:
+            self._later.pop(update_id, None)
+            if update_id in self._handled:
+                self._handled.discard(update_id)
+                self.done(update_id)
+
     def done(self, update_id: int) -> None:
+        """The update's handlers have ended: it is answered, unless a task still sends its answer."""
         self._tasks.pop(update_id, None)
+        if self._later.get(update_id):
+            self._handled.add(update_id)
+            return
         future = self._answered.pop(update_id, None)
         if future is not None and not future.done():
             future.set_result(None)
@@ -99,12 +124,22 @@ class Deliveries:
 
     def abandon(self) -> None:
         """Stop handling what is still in flight: its handlers are cancelled, unconfirmed."""
-        for task in self._tasks.values():
+        for task in [*self._tasks.values(), *(t for tasks in self._later.values() for t in tasks)]:
             task.cancel()
         for future in self._answered.values():
             if not future.done():
                 future.set_exception(NotAnswered())
                 future.exception()  # retrieved: a poller's future has no one waiting on it
+
+
+def answer_later(context: ContextTypes.DEFAULT_TYPE, update: Update, answer: Coroutine[Any, Any, None]) -> asyncio.Task:
+    """Send ``answer`` from a task of its own, which holds none of the handlers' places while it
+    waits; its update stays in flight (unconfirmed to Telegram) until the task ends."""
+    task = context.application.create_task(answer, update=update)
+    processor = context.application.update_processor
+    if isinstance(processor, TrackingUpdateProcessor):
+        processor.deliveries.answer_later(update.update_id, task)
+    return task
 
 
 class TrackingUpdateProcessor(BaseUpdateProcessor):
