@@ -27,6 +27,7 @@ from telegram.request import HTTPXRequest
 
 from lookalike.bot import handlers, logs, metrics, telegram_menu
 from lookalike.bot.analytics import MatchAnalytics
+from lookalike.bot.api_url_check import ApiUrlCheck, NotTheBotApi
 from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.config import Config
 from lookalike.bot.count_store import CountStore
@@ -77,15 +78,30 @@ IMAGE_FILES = filters.Document.IMAGE | _MimelessImage()
 
 class UjsonRequest(HTTPXRequest):
     """PTB's HTTPX networking with the Bot API's answers parsed by ujson (faster than json),
-    counting Telegram's 429s (AIORateLimiter retries each after the wait Telegram asks for)
-    and telling ``on_answer`` when Telegram answered (readiness: ``health``)."""
+    counting Telegram's 429s (AIORateLimiter retries each after the wait Telegram asks for),
+    telling ``on_answer`` when Telegram answered (readiness: ``health``), and ``url_check``
+    each answer and failure until the Bot API has answered once (a wrong TELEGRAM_API_URL)."""
 
-    def __init__(self, *args, on_answer: Callable[[], None] | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        on_answer: Callable[[], None] | None = None,
+        url_check: ApiUrlCheck | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.on_answer = on_answer
+        self.url_check = url_check
 
     async def do_request(self, *args, **kwargs) -> tuple[int, bytes]:
-        status, payload = await super().do_request(*args, **kwargs)
+        try:
+            status, payload = await super().do_request(*args, **kwargs)
+        except NetworkError as exc:
+            if self.url_check is not None:
+                self.url_check.failed(exc)
+            raise
+        if self.url_check is not None:
+            self.url_check.answer(status, payload)
         if status == 429:
             metrics.RETRY_AFTER.inc()
         # 401/404: the token is refused, so the bot cannot work; 5xx: Telegram is down.
@@ -110,6 +126,7 @@ def build_application(
 ) -> Application:
     """The Application without PTB's Updater: updates come from the bot's own receivers,
     ``delivery.Poller`` or ``webhook.Webhook``, which confirm them only once answered."""
+    url_check = ApiUrlCheck()
     application = (
         Application.builder()
         .token(config.token)
@@ -124,9 +141,12 @@ def build_application(
                 read_timeout=30.0,
                 write_timeout=30.0,
                 on_answer=on_answer,
+                url_check=url_check,
             )
         )
-        .get_updates_request(UjsonRequest(connection_pool_size=1, read_timeout=10.0, on_answer=on_answer))
+        .get_updates_request(
+            UjsonRequest(connection_pool_size=1, read_timeout=10.0, on_answer=on_answer, url_check=url_check)
+        )
         # A reply whose quoted message was deleted meanwhile is sent without the quote, not lost.
         .defaults(Defaults(allow_sending_without_reply=True))
         .rate_limiter(
@@ -277,6 +297,13 @@ def main(config: Config) -> int:
     except InvalidToken:
         print("bot.py: the Bot API rejected TELEGRAM_BOT_TOKEN", file=sys.stderr)
         return 2
+    except NotTheBotApi as exc:
+        reason = exc.reason.replace(config.token, "<TOKEN>")
+        if exc.answered:
+            print(f"bot.py: {config.api_url} (TELEGRAM_API_URL) is not a Bot API server: {reason}", file=sys.stderr)
+            return 2
+        print(f"bot.py: cannot reach the Bot API at {config.api_url} (TELEGRAM_API_URL): {reason}", file=sys.stderr)
+        return 1
     except NetworkError as exc:
         reason = str(exc).replace(config.token, "<TOKEN>")
         print(f"bot.py: cannot reach the Bot API at {config.api_url} (TELEGRAM_API_URL): {reason}", file=sys.stderr)
