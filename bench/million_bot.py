@@ -51,6 +51,8 @@ from common import LFW, ROOT, load_average, table
 sys.path.insert(0, str(ROOT))
 
 MB = 1024 * 1024
+MAX_WAIT_SECONDS = 30.0
+"""The bot's default: no photo it admits may be answered later (issue #31)."""
 
 
 # ------------------------------------------------------------------ the galleries (in a child process)
@@ -219,6 +221,7 @@ class Bot:
             "ADMIN_IDS": str(admin),
             "INDEX_POLL_SECONDS": "0.5",
             "USER_PER_MINUTE": "1000",
+            "MAX_WAIT_SECONDS": str(MAX_WAIT_SECONDS),
             "ANSWERED_FILE": str(folder / "answered.json"),
         }
         self.started = time.perf_counter()
@@ -293,6 +296,14 @@ class Sender:
                 times[call.chat_id].append(call.timestamp)
         return times
 
+    def told_busy(self) -> set[int]:
+        """The users whose first answer was "busy" (a text, where a look-alike is a photo)."""
+        first: dict[int, str] = {}
+        for call in self.api.replies():
+            if call.chat_id in self.sent:
+                first.setdefault(call.chat_id, call.method)
+        return {user for user, method in first.items() if method == "sendMessage"}
+
     def waited(self) -> dict[int, float]:
         """Each answered user's time from sending to the first answer."""
         return {user: times[0] - self.sent[user] for user, times in self.answers().items() if times}
@@ -350,6 +361,8 @@ def hot_reload(api, bot: Bot, photos: list[bytes], assets: Path, second: Path, i
     slowest_during = max(
         (s for user, s in waited.items() if swapped <= sender.sent[user] <= reloaded), default=float("nan")
     )
+    busy = sender.told_busy()
+    admitted = {user: s for user, s in waited.items() if user not in busy}
     return {
         "photos": len(sender.sent),
         "answered once": sum(len(times) == 1 for times in answers.values()),
@@ -362,6 +375,10 @@ def hot_reload(api, bot: Bot, photos: list[bytes], assets: Path, second: Path, i
         "answers during": len(during),
         "slowest_before_s": slowest_before,
         "slowest_during_s": slowest_during,
+        "busy": len(busy),
+        "slowest_busy_s": max((waited[user] for user in busy if user in waited), default=float("nan")),
+        "slowest_admitted_s": max(admitted.values(), default=float("nan")),
+        "admitted_over_max_wait": sum(1 for s in admitted.values() if s > MAX_WAIT_SECONDS),
         "latency_p50_s": float(np.median(latencies)),
         "latency_p99_s": float(np.quantile(latencies, 0.99)),
     }
@@ -506,7 +523,9 @@ def print_bot(runs: dict, args: argparse.Namespace) -> None:
         f"{reload['gap_during_s']:.2f} s during the reload ({reload['answers during']} answers) against "
         f"{reload['gap_before_s']:.2f} s before; the slowest answer to a photo sent during the reload "
         f"{reload['slowest_during_s']:.2f} s against {reload['slowest_before_s']:.2f} s before; answer p50/p99 over the whole run "
-        f"{1000 * reload['latency_p50_s']:.0f}/{1000 * reload['latency_p99_s']:.0f} ms"
+        f"{1000 * reload['latency_p50_s']:.0f}/{1000 * reload['latency_p99_s']:.0f} ms; told busy {reload['busy']} "
+        f"(the slowest busy after {reload['slowest_busy_s']:.2f} s); the slowest look-alike {reload['slowest_admitted_s']:.2f} s, "
+        f"{reload['admitted_over_max_wait']} later than MAX_WAIT_SECONDS ({MAX_WAIT_SECONDS:g} s)"
     )
     print(f"/stats on A: answered in {big['stats_s']:.2f} s")
     print(load_average())

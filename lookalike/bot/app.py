@@ -179,6 +179,7 @@ async def _post_init(application: Application) -> None:
     services: Services = application.bot_data["services"]
     await services.pool.start()
     application.bot_data["watcher_task"] = asyncio.create_task(services.assets.run(), name="index-watcher")
+    application.bot_data["loop_lag_task"] = asyncio.create_task(services.loop_lag.run(), name="loop-lag")
     # The menu and descriptions are set beside the start, not before it: a slow Telegram
     # delays no answer, and a refusal is only logged.
     application.bot_data["menu_task"] = asyncio.create_task(telegram_menu.set_up(application.bot), name="menu")
@@ -189,7 +190,7 @@ async def _post_init(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
-    for name in ("watcher_task", "menu_task", "health_task"):
+    for name in ("watcher_task", "loop_lag_task", "menu_task", "health_task"):
         task = application.bot_data.get(name)
         if task is not None:
             task.cancel()
@@ -204,18 +205,26 @@ def run(config: Config, watcher: AssetsWatcher) -> None:
         "index: %d celebrities from %s (version %s)", len(watcher.current), config.assets_dir, watcher.current.version
     )
     services = Services(
-        pool=FacePool(config.workers, config.max_pending, max_wait=config.max_wait_seconds),
+        pool=FacePool(config.workers, config.max_pending),
         assets=watcher,
         limits=UserLimits(config.user_in_flight, config.user_per_minute),
         chats=ChatLimits(config.chat_pending),
         analytics=MatchAnalytics(store=CountStore(config.stats_file)),
         admin_ids=config.admin_ids,
         pseudonyms=Pseudonyms.from_key_file(config.log_key_file),
+        max_wait=config.max_wait_seconds,
     )
     health = Health(services.pool, services.assets, telegram_silence=config.ready_telegram_seconds)
     if config.metrics_port:
         metrics.serve(
-            config.metrics_listen, config.metrics_port, services.pool, services.assets, services.analytics, health
+            config.metrics_listen,
+            config.metrics_port,
+            services.pool,
+            services.assets,
+            services.analytics,
+            health,
+            services.admission.reckoning,
+            services.loop_lag,
         )
         log.info("serving /metrics, /livez and /readyz on %s:%d", config.metrics_listen, config.metrics_port)
     asyncio.run(_serve(config, services, health))

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from lookalike.bot import metrics, replies
 from lookalike.bot.admission import Pass
-from lookalike.bot.face_pool import PhotoFailed
+from lookalike.bot.face_pool import PhotoFailed, TooLate
 from lookalike.bot.outcome import Outcome
 from lookalike.bot.services import Services
 from lookalike.bot.texts import say
@@ -67,10 +67,13 @@ async def _look_alike(
         with metrics.STAGE_SECONDS.labels("download").time():
             data = await fetch()
         outcome.fields["bytes"] = len(data)
+        admitted.fetched()
         with metrics.STAGE_SECONDS.labels("faces").time():
-            analysis = await services.pool.analyse(data)
+            analysis = await services.pool.analyse(data, admitted.deadline)
     except PhotoFailed as exc:
         raise Declined("failed", "failed", str(exc)) from exc
+    except TooLate as exc:  # the reckoning at admission was wrong: "busy" now, not an answer too late
+        raise Declined("busy", "busy", "late") from exc
     finally:
         admitted.worked()
     if analysis.error is not None:
