@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import logging
 import time
 from pathlib import Path
 
@@ -149,3 +150,41 @@ def test_a_call_to_no_chat_waits_out_the_429_telegram_asked_for(monkeypatch, tim
     assert asyncio.run(process()) == "done"
     assert len(call.calls) == 2
     assert 1.0 <= call.calls[1] - call.calls[0] < 1.5
+
+
+class _TooManyFor:
+    """A Bot API call answered 429 "retry after ``seconds``" its first ``times`` calls (a storm)."""
+
+    def __init__(self, times: int, seconds: int):
+        self.times, self.seconds, self.calls = times, seconds, 0
+
+    async def __call__(self) -> str:
+        self.calls += 1
+        if self.calls <= self.times:
+            raise RetryAfter(self.seconds)
+        return "sent"
+
+
+@pytest.mark.parametrize(("endpoint", "data"), [("sendPhoto", {"chat_id": 7}), ("getFile", {"file_id": "x"})])
+def test_a_429_storm_longer_than_the_limiter_s_retries_is_waited_out_within_the_retry_budget(endpoint, data, caplog):
+    """PTB's limiter gives up after max_retries 429s, and the answer was lost; the waits now count
+    against TELEGRAM_RETRY_SECONDS instead, like a 5xx outage's, without PTB's traceback."""
+    call = _TooManyFor(times=3, seconds=1)
+
+    async def process() -> str:
+        limiter = BotRateLimiter(retry_seconds=30, max_retries=1)
+        return await limiter.process_request(call, (), {}, endpoint, data, None)
+
+    with caplog.at_level(logging.INFO):
+        assert asyncio.run(process()) == "sent"
+    assert call.calls == 4
+
+    over_budget = _TooManyFor(times=100, seconds=1)
+
+    async def hopeless() -> str:
+        limiter = BotRateLimiter(retry_seconds=2, max_retries=1)
+        return await limiter.process_request(over_budget, (), {}, endpoint, data, None)
+
+    with pytest.raises(RetryAfter):
+        asyncio.run(hopeless())
+    assert over_budget.calls < 5

@@ -50,10 +50,13 @@ class RedactingFormatter(logging.Formatter):
 
 class ShortStartupErrors(logging.Filter):
     """PTB logs a start-up failure (bad token, unreachable server) with its whole traceback;
-    main() says what happened in one line, so the log keeps only PTB's message."""
+    main() says what happened in one line, so the log keeps only PTB's message. Likewise its rate
+    limiter's last 429 before it gives up, which ``telegram_retry`` waits out and logs itself."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name == "telegram.ext" and "(Bootstrap" in record.getMessage():
+        if (record.name == "telegram.ext" and "(Bootstrap" in record.getMessage()) or (
+            record.name == "telegram.ext.AIORateLimiter" and str(record.msg).startswith("Rate limit hit after maximum")
+        ):
             record.exc_info, record.exc_text = None, None
         return True
 
