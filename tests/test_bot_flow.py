@@ -13,7 +13,7 @@ import pytest
 from telegram.error import BadRequest, NetworkError, TimedOut
 
 from lookalike.bot import metrics
-from lookalike.bot.admission import RELOAD_SLOWDOWN, Admission, Pass, Refusal, WaitReckoning
+from lookalike.bot.admission import ANSWER_SAMPLES, RELOAD_SLOWDOWN, Admission, Pass, Refusal, WaitReckoning
 from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.face_pool import DRAIN_SAMPLES, Busy, FacePool, TooLate
 from lookalike.bot.loop_lag import LoopLag
@@ -99,13 +99,51 @@ def _reckoning(reloading: list[bool] | None = None) -> tuple[WaitReckoning, Face
 def test_photos_are_admitted_while_their_answer_is_reckoned_within_max_wait():
     """The photos in progress at the workers' pace (a median: huge files aside), the photo's own
     steps before and after the pool, and nothing more while nothing else slows it."""
-    reckoning, pool, _, _ = _reckoning()
+    reckoning, pool, _, clock = _reckoning()
     reckoning.fetched(0.3)  # its download
-    reckoning.answered(0.2)  # its answer made and sent
+    reckoning.admitted()
+    reckoning.answered(analysed=clock.now - 0.2)  # its answer made and sent
     pool.pending = 70
     assert reckoning.expected() == pytest.approx(71 / 8 + 0.5)
     assert not reckoning.too_long()
     pool.pending = 80
+    assert reckoning.too_long()
+
+
+def test_the_time_since_the_bot_received_a_photo_counts_in_its_reckoning_and_its_deadline():
+    """A photo that waited in the bot before its handler ran (the loop's backlog of updates) has
+    that much less time; its deadline counts from its receipt, less the recent time after analysis."""
+
+    async def main():
+        door, pool = _door(max_pending=100)
+        assert door.reckoning is not None
+        door.reckoning.max_wait = 10.0
+        pool._recent_seconds.extend([0.25] * 20)  # 4 photos a second with one worker
+        pool.pending = 20  # 5.25 s
+        received = door.reckoning.clock() - 6.0
+        assert isinstance(door.admit(chat_id=1, user_id=1, uses_pool=True), Pass)
+        assert door.admit(chat_id=2, user_id=2, uses_pool=True, received=received).reason == "busy"
+        admitted = door.admit(chat_id=3, user_id=3, uses_pool=True, received=door.reckoning.clock() - 2.0)
+        assert isinstance(admitted, Pass) and admitted.deadline == pytest.approx(door.reckoning.clock() + 8.0)
+        door.reckoning._after.extend([1.5] * 5)
+        assert admitted.analysed_by() == pytest.approx(door.reckoning.clock() + 6.5)
+
+    asyncio.run(main())
+
+
+def test_the_bot_s_own_pace_of_answers_counts_when_slower_than_the_pipeline_s_steps():
+    """Answers going out slower than the pool's pace (the event loop saturated, the GIL shared
+    with a reload's load, sends held up): the photos admitted before a new one at that pace."""
+    reckoning, pool, _, clock = _reckoning()
+    pool.pending = 10  # 1.4 s at the workers' pace
+    for _ in range(200):
+        reckoning.admitted()
+    assert not reckoning.too_long()
+    for _ in range(ANSWER_SAMPLES):  # an answer every 0.2 s while 170 and more waited
+        clock.now += 0.2
+        reckoning.answered(analysed=None)
+    assert reckoning.in_flight == 170
+    assert reckoning.expected() == pytest.approx(171 * 0.2)
     assert reckoning.too_long()
 
 

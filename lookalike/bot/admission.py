@@ -17,13 +17,16 @@ is sent (``Pass.close``), and a photo's deadline, by which a photo still waiting
 is let go as "busy" rather than answered late (the reckoning was wrong: a reload began, the
 machine slowed). Nothing here knows Telegram: any front end asks the same door.
 
-The reckoning of a new photo's answer time (``WaitReckoning``) counts everything ahead of it:
-the photos in progress, at the pace the pool lets them through (a worker's recent time per
-photo, or, measured while photos queued, the time between two analyses, which includes what
-else slows them); the recent time of a photo's own steps before the pool (its download) and
-after it (its answer made and sent); the event loop's own lag (``loop_lag``); and a reload in
-progress, during which everything runs RELOAD_SLOWDOWN times slower until the pace is measured
-anew (a new index's load takes a core and shares the GIL with the loop).
+The reckoning of a new photo's answer time (``WaitReckoning``) counts from when the bot
+received it (the time it waited for a handler, the loop's backlog of updates, included) and
+everything ahead of it: the photos in progress, at the pace the pool lets them through (a
+worker's recent time per photo, or, measured while photos queued, the time between two
+analyses, which includes what else slows them); the recent time of a photo's own steps before
+the pool (its download) and after it (its answer made and sent); the event loop's own lag
+(``loop_lag``); and a reload in progress, during which everything runs RELOAD_SLOWDOWN times
+slower until the pace is measured anew (a new index's load takes a core and shares the GIL with
+the loop). When answers have lately gone out slower than that (the loop saturated), the photos
+admitted before it at that pace are the reckoning instead.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 import math
 import statistics
 import time
@@ -41,6 +45,8 @@ from lookalike.bot.chat_limits import ChatBusy, ChatLimits
 from lookalike.bot.face_pool import Busy, FacePool
 from lookalike.bot.loop_lag import LoopLag
 from lookalike.bot.user_limits import TooManyInFlight, TooManyPerMinute, UserLimits
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,10 @@ let ~7 answers a second through against well over 20 before it (bench/README.md)
 
 RECENT_PHOTOS = 25
 
+ANSWER_SAMPLES = 30
+"""Answers timed while others waited behind them: the bot's own end-to-end pace (at least this
+many before it counts; the last ANSWER_SAMPLES of them)."""
+
 
 class WaitReckoning:
     """How long a photo admitted now would take to be answered (see the module's docstring)."""
@@ -77,12 +87,18 @@ class WaitReckoning:
         self.pool, self.max_wait, self.loop_lag, self.reloading = pool, max_wait, loop_lag, reloading
         self.clock = clock
         self.last = 0.0  # the latest reckoning (the metrics read it from their own thread)
+        self.in_flight = 0  # photos admitted and not answered yet
         self._before: collections.deque[float] = collections.deque(maxlen=RECENT_PHOTOS)  # its download
         self._after: collections.deque[float] = collections.deque(maxlen=RECENT_PHOTOS)  # made and sent
+        self._answers: collections.deque[float] = collections.deque(maxlen=ANSWER_SAMPLES)  # while others waited
         self._in_reload = False
+        self._refusing = False
 
-    def expected(self) -> float:
-        """Seconds until a photo admitted now would be answered."""
+    def expected(self, waited: float = 0.0) -> float:
+        """Seconds until a photo admitted now, received ``waited`` seconds ago, would be answered,
+        counted from its receipt: the larger of two reckonings, the pipeline's steps (the pool's
+        queue at its pace, the photo's own steps, the loop's lag) and the bot's measured
+        end-to-end pace (the photos admitted before it, at the rate answers went out lately)."""
         reloading = self.reloading()
         if reloading != self._in_reload:  # the pace measured so far no longer holds
             self._in_reload = reloading
@@ -92,20 +108,58 @@ class WaitReckoning:
         interval = max(self.pool.interval() * slowdown, measured or 0.0)
         steps = (_median(self._before) + _median(self._after)) * slowdown
         lag = self.loop_lag.seconds if self.loop_lag is not None else 0.0
-        self.last = (self.pool.pending + 1) * interval + steps + lag
+        pipeline = (self.pool.pending + 1) * interval + steps + lag
+        self.last = waited + max(pipeline, (self.in_flight + 1) * (self._answer_interval() or 0.0))
         return self.last
 
-    def too_long(self) -> bool:
-        return self.expected() > self.max_wait
+    def too_long(self, waited: float = 0.0) -> bool:
+        refusing = self.expected(waited) > self.max_wait
+        if refusing != self._refusing:
+            self._refusing = refusing
+            log.info(
+                "%s: a new photo's answer reckoned at %.1f s (%d in progress; pool queue %d, pace %.3f s; "
+                "steps %.2f s; loop lag %.2f s; answers every %.3f s lately%s)",
+                "telling new photos busy" if refusing else "admitting photos again",
+                self.last,
+                self.in_flight,
+                self.pool.pending,
+                self.pool.drain_interval() or self.pool.interval(),
+                _median(self._before) + _median(self._after),
+                self.loop_lag.seconds if self.loop_lag is not None else 0.0,
+                self._answer_interval() or 0.0,
+                "; reloading" if self._in_reload else "",
+            )
+        return refusing
 
-    def deadline(self, admitted: float) -> float | None:
-        return admitted + self.max_wait if math.isfinite(self.max_wait) else None
+    def deadline(self, received: float) -> float | None:
+        return received + self.max_wait if math.isfinite(self.max_wait) else None
+
+    def after_analysis(self) -> float:
+        """The recent time from a photo's analysis to its answer sent."""
+        return _median(self._after)
 
     def fetched(self, seconds: float) -> None:
         self._before.append(seconds)
 
-    def answered(self, seconds: float) -> None:
-        self._after.append(seconds)
+    def admitted(self) -> None:
+        self.in_flight += 1
+
+    def answered(self, analysed: float | None) -> None:
+        """An admitted photo answered (``analysed``: when its analysis ended, None if it had none)."""
+        now = self.clock()
+        self.in_flight -= 1
+        if analysed is not None:
+            self._after.append(now - analysed)
+        if self.in_flight >= self.pool.workers:  # others waited behind it: the pace of a backlog
+            self._answers.append(now)
+        else:
+            self._answers.clear()
+
+    def _answer_interval(self) -> float | None:
+        """Seconds per answer lately, while photos waited (None: not measured, or no backlog)."""
+        if len(self._answers) < ANSWER_SAMPLES:
+            return None
+        return (self.clock() - self._answers[0]) / (len(self._answers) - 1)
 
 
 def _median(values: collections.deque[float]) -> float:
@@ -116,19 +170,31 @@ class Pass:
     """An admitted request's places; a context manager that gives them all back on exit. A
     photo's pass also times its steps for the reckoning and carries its ``deadline``."""
 
-    def __init__(self, reckoning: WaitReckoning | None = None) -> None:
+    def __init__(self) -> None:
         self._work = contextlib.ExitStack()  # the pool's and the user's
         self._answer = contextlib.ExitStack()  # the chat's
-        self._reckoning = reckoning
-        self._admitted = time.monotonic() if reckoning is None else reckoning.clock()
+        self._reckoning: WaitReckoning | None = None
+        self._received = 0.0
         self._analysed: float | None = None
-        self.deadline = None if reckoning is None else reckoning.deadline(self._admitted)
+        self.deadline: float | None = None
         """When the photo must be answered by (``time.monotonic()``), or None."""
+
+    def _timed(self, reckoning: WaitReckoning, received: float) -> None:
+        """An admitted photo, received at ``received``: timed for ``reckoning``, with a deadline."""
+        self._reckoning, self._received = reckoning, received
+        self.deadline = reckoning.deadline(received)
+        reckoning.admitted()
+
+    def analysed_by(self) -> float | None:
+        """When the photo's analysis must end for its answer to go out by the deadline."""
+        if self.deadline is None or self._reckoning is None:
+            return self.deadline
+        return self.deadline - self._reckoning.after_analysis()
 
     def fetched(self) -> None:
         """The photo's bytes are here: its analysis is asked for."""
         if self._reckoning is not None:
-            self._reckoning.fetched(self._reckoning.clock() - self._admitted)
+            self._reckoning.fetched(self._reckoning.clock() - self._received)
 
     def worked(self) -> None:
         """The work is done (the photo analysed): free the pool's and the user's places."""
@@ -137,8 +203,8 @@ class Pass:
         self._work.close()
 
     def close(self) -> None:
-        if self._reckoning is not None and self._analysed is not None:
-            self._reckoning.answered(self._reckoning.clock() - self._analysed)
+        if self._reckoning is not None:
+            self._reckoning.answered(self._analysed)
             self._reckoning = None
         self._work.close()
         self._answer.close()
@@ -161,16 +227,21 @@ class Admission:
         self.chats, self.limits, self.pool = chats, limits, pool
         self.reckoning = reckoning if reckoning is not None or pool is None else WaitReckoning(pool)
 
-    def admit(self, chat_id: int, user_id: int | None = None, *, uses_pool: bool = False) -> Pass | Refusal:
+    def admit(
+        self, chat_id: int, user_id: int | None = None, *, uses_pool: bool = False, received: float | None = None
+    ) -> Pass | Refusal:
         """Take the places a request needs, all at once, or none and say why not. ``user_id``
-        None: nothing counts against a user (a command); ``uses_pool``: a photo to analyse."""
-        photo = uses_pool and self.pool is not None
-        admitted = Pass(self.reckoning if photo else None)
+        None: nothing counts against a user (a command); ``uses_pool``: a photo to analyse;
+        ``received``: when the bot received it (``time.monotonic()``; None: now), the time its
+        answer is reckoned from."""
+        admitted = Pass()
+        reckoning = self.reckoning if uses_pool and self.pool is not None else None
+        now = time.monotonic() if reckoning is None else reckoning.clock()
+        since = now if received is None else min(received, now)
         try:
             admitted._answer.enter_context(self.chats.admit(chat_id))
-            if photo:
-                assert self.pool is not None and self.reckoning is not None
-                if self.reckoning.too_long():
+            if reckoning is not None and self.pool is not None:
+                if reckoning.too_long(waited=now - since):
                     raise Busy()
                 admitted._work.enter_context(self.pool.reserve())
             if user_id is not None:
@@ -187,4 +258,6 @@ class Admission:
         except TooManyPerMinute as exc:
             admitted.close()
             return Refusal("user_rate", "user_rate", {"seconds": round(exc.retry_in)})
+        if reckoning is not None:
+            admitted._timed(reckoning, since)
         return admitted

@@ -32,6 +32,7 @@ import contextlib
 import functools
 import json
 import logging
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,7 @@ class NotAnswered(Exception):
 class Deliveries:
     def __init__(self):
         self._answered: dict[int, asyncio.Future] = {}  # update id -> done when its handlers are
+        self._received: dict[int, float] = {}  # update id -> when it came (time.monotonic())
         self._tasks: dict[int, asyncio.Task] = {}
         self._later: dict[int, set[asyncio.Task]] = {}  # update id -> its answers' own tasks
         self._handled: set[int] = set()  # handlers ended, an answer's task still running
@@ -74,6 +76,7 @@ class Deliveries:
         return len(self._answered)
 
     def received(self, update_id: int) -> asyncio.Future:
+        self._received.setdefault(update_id, time.monotonic())
         future = self._answered.setdefault(update_id, asyncio.get_running_loop().create_future())
         self._idle.clear()
         return future
@@ -102,6 +105,7 @@ class Deliveries:
         if self._later.get(update_id):
             self._handled.add(update_id)
             return
+        self._received.pop(update_id, None)
         future = self._answered.pop(update_id, None)
         if future is not None and not future.done():
             future.set_result(None)
@@ -109,6 +113,10 @@ class Deliveries:
                 self.on_answered(update_id)
         if not self._answered:
             self._idle.set()
+
+    def received_at(self, update_id: int) -> float | None:
+        """When an update in flight was received (``time.monotonic()``)."""
+        return self._received.get(update_id)
 
     def is_pending(self, update_id: int) -> bool:
         return update_id in self._answered
@@ -140,6 +148,14 @@ def answer_later(context: ContextTypes.DEFAULT_TYPE, update: Update, answer: Cor
     if isinstance(processor, TrackingUpdateProcessor):
         processor.deliveries.answer_later(update.update_id, task)
     return task
+
+
+def received_at(context: ContextTypes.DEFAULT_TYPE, update: Update) -> float | None:
+    """When the bot received ``update`` (``time.monotonic()``): what its answer's time counts from."""
+    processor = context.application.update_processor
+    if isinstance(processor, TrackingUpdateProcessor):
+        return processor.deliveries.received_at(update.update_id)
+    return None
 
 
 class TrackingUpdateProcessor(BaseUpdateProcessor):

@@ -19,7 +19,7 @@ from telegram.ext import ContextTypes
 
 from lookalike.bot import captions, metrics, replies, stats_chart
 from lookalike.bot.admission import Refusal
-from lookalike.bot.delivery import answer_later
+from lookalike.bot.delivery import answer_later, received_at
 from lookalike.bot.look_alike import answer_photo
 from lookalike.bot.outcome import UNSENT, Outcome
 from lookalike.bot.services import Services
@@ -103,7 +103,9 @@ async def _answer_photo(
 ) -> None:
     started = time.perf_counter()
     services, message, lang = _services(context), _message(update), _lang(update)
-    admitted = services.admission.admit(message.chat.id, _user_id(message), uses_pool=True)
+    admitted = services.admission.admit(
+        message.chat.id, _user_id(message), uses_pool=True, received=received_at(context, update)
+    )
     if isinstance(admitted, Refusal):
         refused = _refuse(update, context, kind, admitted, started)
         if admitted.earlier:  # a task holds no handler while the chat's earlier answers go first

@@ -69,7 +69,7 @@ async def _look_alike(
         outcome.fields["bytes"] = len(data)
         admitted.fetched()
         with metrics.STAGE_SECONDS.labels("faces").time():
-            analysis = await services.pool.analyse(data, admitted.deadline)
+            analysis = await services.pool.analyse(data, admitted.analysed_by())
     except PhotoFailed as exc:
         raise Declined("failed", "failed", str(exc)) from exc
     except TooLate as exc:  # the reckoning at admission was wrong: "busy" now, not an answer too late
