@@ -68,6 +68,10 @@ let ~7 answers a second through against well over 20 before it (bench/README.md)
 
 RECENT_PHOTOS = 25
 
+LOG_SECONDS = 10.0
+"""At most one line a while when admission starts or stops telling photos busy (near the limit
+it changes its mind photo by photo)."""
+
 ANSWER_SAMPLES = 30
 """Answers timed while others waited behind them: the bot's own end-to-end pace (at least this
 many before it counts; the last ANSWER_SAMPLES of them)."""
@@ -92,7 +96,8 @@ class WaitReckoning:
         self._after: collections.deque[float] = collections.deque(maxlen=RECENT_PHOTOS)  # made and sent
         self._answers: collections.deque[float] = collections.deque(maxlen=ANSWER_SAMPLES)  # while others waited
         self._in_reload = False
-        self._refusing = False
+        self._refusing = False  # as the log last said
+        self._logged = -math.inf
 
     def expected(self, waited: float = 0.0) -> float:
         """Seconds until a photo admitted now, received ``waited`` seconds ago, would be answered,
@@ -114,8 +119,8 @@ class WaitReckoning:
 
     def too_long(self, waited: float = 0.0) -> bool:
         refusing = self.expected(waited) > self.max_wait
-        if refusing != self._refusing:
-            self._refusing = refusing
+        if refusing != self._refusing and self.clock() - self._logged >= LOG_SECONDS:
+            self._refusing, self._logged = refusing, self.clock()
             log.info(
                 "%s: a new photo's answer reckoned at %.1f s (%d in progress; pool queue %d, pace %.3f s; "
                 "steps %.2f s; loop lag %.2f s; answers every %.3f s lately%s)",
