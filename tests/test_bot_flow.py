@@ -13,7 +13,15 @@ import pytest
 from telegram.error import BadRequest, NetworkError, TimedOut
 
 from lookalike.bot import metrics
-from lookalike.bot.admission import ANSWER_SAMPLES, RELOAD_SLOWDOWN, Admission, Pass, Refusal, WaitReckoning
+from lookalike.bot.admission import (
+    ANSWER_SAMPLES,
+    BACKLOG_TAIL,
+    RELOAD_SLOWDOWN,
+    Admission,
+    Pass,
+    Refusal,
+    WaitReckoning,
+)
 from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.face_pool import DRAIN_SAMPLES, Busy, FacePool, TooLate
 from lookalike.bot.loop_lag import LoopLag
@@ -143,7 +151,7 @@ def test_the_bot_s_own_pace_of_answers_counts_when_slower_than_the_pipeline_s_st
         clock.now += 0.2
         reckoning.answered(analysed=None)
     assert reckoning.in_flight == 170
-    assert reckoning.expected() == pytest.approx(171 * 0.2)
+    assert reckoning.expected() == pytest.approx(171 * 0.2 * BACKLOG_TAIL)
     assert reckoning.too_long()
 
 
