@@ -17,6 +17,7 @@ from lookalike.bot.admission import (
     ANSWER_SAMPLES,
     BACKLOG_TAIL,
     RELOAD_SLOWDOWN,
+    TROUBLE_SECONDS,
     Admission,
     Pass,
     Refusal,
@@ -108,9 +109,9 @@ def test_photos_are_admitted_while_their_answer_is_reckoned_within_max_wait():
     """The photos in progress at the workers' pace (a median: huge files aside), the photo's own
     steps before and after the pool, and nothing more while nothing else slows it."""
     reckoning, pool, _, clock = _reckoning()
-    reckoning.fetched(0.3)  # its download
+    reckoning.fetched(0.3, received=clock.now - 0.3)  # its download
     reckoning.admitted()
-    reckoning.answered(analysed=clock.now - 0.2)  # its answer made and sent
+    reckoning.answered(analysed=clock.now - 0.2, received=clock.now - 0.6)  # its answer made and sent
     pool.pending = 70
     assert reckoning.expected() == pytest.approx(71 / 8 + 0.5)
     assert not reckoning.too_long()
@@ -149,10 +150,40 @@ def test_the_bot_s_own_pace_of_answers_counts_when_slower_than_the_pipeline_s_st
     assert not reckoning.too_long()
     for _ in range(ANSWER_SAMPLES):  # an answer every 0.2 s while 170 and more waited
         clock.now += 0.2
-        reckoning.answered(analysed=None)
+        reckoning.answered(analysed=None, received=clock.now - 1.0)
     assert reckoning.in_flight == 170
     assert reckoning.expected() == pytest.approx(171 * 0.2 * BACKLOG_TAIL)
     assert reckoning.too_long()
+
+
+def test_what_met_telegram_failing_is_not_the_bot_s_pace_and_is_not_let_go():
+    """Answers held up by a 429 storm or a send outage: the bot's pace is not measured through
+    them, nor counted while Telegram fails, and an admitted photo that met the failure keeps its
+    place (its lateness is Telegram's, and a "busy" would be as late)."""
+    pool = FacePool(workers=2, max_pending=1000)
+    pool._recent_seconds.extend([0.25] * 20)
+    clock = Clock()
+    failed = [clock.now]  # Telegram's last failure
+    reckoning = WaitReckoning(pool, 10.0, None, lambda: False, lambda: failed[0], clock=clock)
+    pool.pending = 10
+    for _ in range(200):
+        reckoning.admitted()
+    received = clock.now - 1.0  # before the failure
+    for _ in range(ANSWER_SAMPLES):  # an answer every 0.2 s, held up by Telegram
+        clock.now += 0.2
+        reckoning.answered(analysed=clock.now - 8.0, received=received)
+    assert not reckoning.too_long() and reckoning.after_analysis() == 0.0, "Telegram's delays were measured"
+    clock.now += TROUBLE_SECONDS
+    for _ in range(ANSWER_SAMPLES):  # the same pace, Telegram fine: the bot's own
+        clock.now += 0.2
+        reckoning.answered(analysed=clock.now - 8.0, received=clock.now - 9.0)
+    assert reckoning.too_long() and reckoning.after_analysis() == 8.0
+    admitted = Pass()
+    admitted._timed(reckoning, clock.now)
+    assert admitted.analysed_by() == pytest.approx(clock.now + 2.0)
+    failed[0] = clock.now + 1.0  # Telegram fails while it waits
+    assert admitted.analysed_by() is None
+    assert not reckoning.too_long()  # the backlog's pace no longer counts either
 
 
 def test_the_event_loop_s_lag_counts_in_the_reckoning():

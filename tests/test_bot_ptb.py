@@ -13,9 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-from telegram.error import RetryAfter
+import telegram
+from telegram.error import BadRequest, NetworkError, RetryAfter
 
+from lookalike.bot.app import UjsonRequest
 from lookalike.bot.telegram_retry import BotRateLimiter
+from tests.support.bot_api_server import FakeBotApi
 from tests.support.data import ROOT
 
 SOURCES = [*sorted((ROOT / "lookalike").rglob("*.py")), ROOT / "bot.py"]
@@ -188,3 +191,28 @@ def test_a_429_storm_longer_than_the_limiter_s_retries_is_waited_out_within_the_
     with pytest.raises(RetryAfter):
         asyncio.run(hopeless())
     assert over_budget.calls < 5
+
+
+@pytest.mark.asyncio
+async def test_the_bot_s_requests_tell_when_telegram_fails_a_call():
+    """5xx, 429 and a network failure each count as Telegram failing (admission then leaves the
+    delays out of the bot's own pace); an answer, or a 400, does not."""
+    failures: list[int] = []
+    with FakeBotApi() as api:
+        bot = telegram.Bot(
+            api.token, base_url=f"{api.url}/bot", request=UjsonRequest(on_failure=lambda: failures.append(1))
+        )
+        async with bot:
+            api.fail_next("getMe", status=500)
+            with pytest.raises(NetworkError):
+                await bot.get_me()
+            api.fail_next("getMe", status=429)
+            with pytest.raises(RetryAfter):
+                await bot.get_me()
+            with pytest.raises(BadRequest):
+                await bot.send_message(1, "to a chat that does not exist")
+            assert len(failures) == 2
+            api.stop()  # the server gone: a network failure
+            with pytest.raises(NetworkError):
+                await bot.get_me()
+    assert len(failures) == 3

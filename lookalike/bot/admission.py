@@ -27,7 +27,10 @@ the pool (its download) and after it (its answer made and sent); the event loop'
 slower until the pace is measured anew (a new index's load takes a core and shares the GIL with
 the loop). When answers have lately gone out slower than that (the loop saturated), the photos
 admitted before it at that pace are the reckoning instead, with a margin for the slowest of
-them (``BACKLOG_TAIL``).
+them (``BACKLOG_TAIL``). Telegram's own failures (5xx, 429 storms, a network down) are not the
+bot's capacity: the times of photos that met them are left out of the paces, the backlog's pace
+does not count while Telegram fails (and TROUBLE_SECONDS after), and a photo that met them is
+not let go by its deadline: its lateness is Telegram's, and a "busy" would be as late.
 """
 
 from __future__ import annotations
@@ -69,6 +72,9 @@ let ~7 answers a second through against well over 20 before it (bench/README.md)
 
 RECENT_PHOTOS = 25
 
+TROUBLE_SECONDS = 10.0
+"""How long after Telegram's last failure the backlog's pace still says nothing of the bot's."""
+
 LOG_SECONDS = 10.0
 """At most one line a while when admission starts or stops telling photos busy (near the limit
 it changes its mind photo by photo)."""
@@ -93,10 +99,11 @@ class WaitReckoning:
         max_wait: float = math.inf,
         loop_lag: LoopLag | None = None,
         reloading: Callable[[], bool] = lambda: False,
+        telegram_failed: Callable[[], float] = lambda: -math.inf,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.pool, self.max_wait, self.loop_lag, self.reloading = pool, max_wait, loop_lag, reloading
-        self.clock = clock
+        self.telegram_failed, self.clock = telegram_failed, clock
         self.last = 0.0  # the latest reckoning (the metrics read it from their own thread)
         self.in_flight = 0  # photos admitted and not answered yet
         self._before: collections.deque[float] = collections.deque(maxlen=RECENT_PHOTOS)  # its download
@@ -121,7 +128,10 @@ class WaitReckoning:
         steps = (_median(self._before) + _median(self._after)) * slowdown
         lag = self.loop_lag.seconds if self.loop_lag is not None else 0.0
         pipeline = (self.pool.pending + 1) * interval + steps + lag
-        backlog = (self.in_flight + 1) * (self._answer_interval() or 0.0) * BACKLOG_TAIL
+        if self.clock() - self.telegram_failed() < TROUBLE_SECONDS:  # answers held up by Telegram
+            backlog = 0.0
+        else:
+            backlog = (self.in_flight + 1) * (self._answer_interval() or 0.0) * BACKLOG_TAIL
         self.last = waited + max(pipeline, backlog)
         return self.last
 
@@ -151,16 +161,24 @@ class WaitReckoning:
         """The recent time from a photo's analysis to its answer sent."""
         return _median(self._after)
 
-    def fetched(self, seconds: float) -> None:
-        self._before.append(seconds)
+    def met_telegram_failing(self, since: float) -> bool:
+        """Whether Telegram has failed a call since ``since`` (a photo's receipt): its times are
+        Telegram's, not the bot's."""
+        return self.telegram_failed() >= since
+
+    def fetched(self, seconds: float, received: float) -> None:
+        if not self.met_telegram_failing(received):
+            self._before.append(seconds)
 
     def admitted(self) -> None:
         self.in_flight += 1
 
-    def answered(self, analysed: float | None) -> None:
+    def answered(self, analysed: float | None, received: float) -> None:
         """An admitted photo answered (``analysed``: when its analysis ended, None if it had none)."""
         now = self.clock()
         self.in_flight -= 1
+        if self.met_telegram_failing(received):
+            return
         if analysed is not None:
             self._after.append(now - analysed)
         if self.in_flight >= self.pool.workers:  # others waited behind it: the pace of a backlog
@@ -199,15 +217,19 @@ class Pass:
         reckoning.admitted()
 
     def analysed_by(self) -> float | None:
-        """When the photo's analysis must end for its answer to go out by the deadline."""
+        """When the photo's analysis must end for its answer to go out by the deadline (None
+        once Telegram has failed since its receipt: its lateness is Telegram's, its answer now
+        the best it can get, where a "busy" would be as late)."""
         if self.deadline is None or self._reckoning is None:
             return self.deadline
+        if self._reckoning.met_telegram_failing(self._received):
+            return None
         return self.deadline - self._reckoning.after_analysis()
 
     def fetched(self) -> None:
         """The photo's bytes are here: its analysis is asked for."""
         if self._reckoning is not None:
-            self._reckoning.fetched(self._reckoning.clock() - self._received)
+            self._reckoning.fetched(self._reckoning.clock() - self._received, self._received)
 
     def worked(self) -> None:
         """The work is done (the photo analysed): free the pool's and the user's places."""
@@ -217,7 +239,7 @@ class Pass:
 
     def close(self) -> None:
         if self._reckoning is not None:
-            self._reckoning.answered(self._analysed)
+            self._reckoning.answered(self._analysed, self._received)
             self._reckoning = None
         self._work.close()
         self._answer.close()

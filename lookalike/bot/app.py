@@ -87,16 +87,20 @@ class UjsonRequest(HTTPXRequest):
         *args,
         on_answer: Callable[[], None] | None = None,
         url_check: ApiUrlCheck | None = None,
+        on_failure: Callable[[], None] | None = None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.on_answer = on_answer
         self.url_check = url_check
+        self.on_failure = on_failure
 
     async def do_request(self, *args, **kwargs) -> tuple[int, bytes]:
         try:
             status, payload = await super().do_request(*args, **kwargs)
         except NetworkError as exc:
+            if self.on_failure is not None:
+                self.on_failure()
             if self.url_check is not None:
                 self.url_check.failed(exc)
             raise
@@ -104,6 +108,8 @@ class UjsonRequest(HTTPXRequest):
             self.url_check.answer(status, payload)
         if status == 429:
             metrics.RETRY_AFTER.inc()
+        if (status == 429 or status >= 500) and self.on_failure is not None:
+            self.on_failure()
         # 401/404: the token is refused, so the bot cannot work; 5xx: Telegram is down.
         if self.on_answer is not None and status < 500 and status not in (401, 404):
             self.on_answer()
@@ -142,10 +148,17 @@ def build_application(
                 write_timeout=30.0,
                 on_answer=on_answer,
                 url_check=url_check,
+                on_failure=services.telegram.failed,
             )
         )
         .get_updates_request(
-            UjsonRequest(connection_pool_size=1, read_timeout=10.0, on_answer=on_answer, url_check=url_check)
+            UjsonRequest(
+                connection_pool_size=1,
+                read_timeout=10.0,
+                on_answer=on_answer,
+                url_check=url_check,
+                on_failure=services.telegram.failed,
+            )
         )
         # A reply whose quoted message was deleted meanwhile is sent without the quote, not lost.
         .defaults(Defaults(allow_sending_without_reply=True))

@@ -15,6 +15,7 @@ from lookalike.bot.face_pool import FacePool
 from lookalike.bot.index_reload import AssetsWatcher
 from lookalike.bot.loop_lag import LoopLag
 from lookalike.bot.pseudonyms import Pseudonyms
+from lookalike.bot.telegram_retry import TelegramTrouble
 from lookalike.bot.user_limits import UserLimits
 
 
@@ -32,8 +33,12 @@ class Services:
     """MAX_WAIT_SECONDS: a photo that would be answered later is told "busy"."""
     loop_lag: LoopLag = field(default_factory=LoopLag)
     """The event loop's lag, measured once ``loop_lag.run()`` runs on it."""
+    telegram: TelegramTrouble = field(default_factory=TelegramTrouble)
+    """When Telegram last failed a call (the bot's requests tell it)."""
 
     @cached_property
     def admission(self) -> Admission:
-        reckoning = WaitReckoning(self.pool, self.max_wait, self.loop_lag, lambda: self.assets.loading)
+        reckoning = WaitReckoning(
+            self.pool, self.max_wait, self.loop_lag, lambda: self.assets.loading, lambda: self.telegram.last
+        )
         return Admission(self.chats, self.limits, self.pool, reckoning)
