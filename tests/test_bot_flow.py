@@ -186,6 +186,25 @@ def test_what_met_telegram_failing_is_not_the_bot_s_pace_and_is_not_let_go():
     assert not reckoning.too_long()  # the backlog's pace no longer counts either
 
 
+def test_the_answers_let_out_after_a_telegram_outage_all_count_in_the_pace():
+    """After a 429 storm the answers held up by it go out at the send limiter's pace, among them
+    a few photos received since the storm: the pace is of every answer, or the few would be
+    timed far apart and the bot told busy by a pace it does not have."""
+    pool = FacePool(workers=2, max_pending=1000)
+    pool._recent_seconds.extend([0.05] * 20)
+    clock = Clock()
+    storm_over = clock.now
+    reckoning = WaitReckoning(pool, 10.0, None, lambda: False, lambda: storm_over, clock=clock)
+    for _ in range(300):
+        reckoning.admitted()
+    clock.now += TROUBLE_SECONDS
+    for n in range(150):  # 25 answers a second; one in five of a photo received since the storm
+        clock.now += 0.04
+        reckoning.answered(analysed=clock.now - 0.1, received=storm_over + (1 if n % 5 == 0 else -30))
+    assert reckoning.expected() == pytest.approx(151 * 0.04 * BACKLOG_TAIL)
+    assert not reckoning.too_long()
+
+
 def test_the_event_loop_s_lag_counts_in_the_reckoning():
     reckoning, pool, lag, _ = _reckoning()
     pool.pending = 60  # 7.6 s

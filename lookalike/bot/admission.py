@@ -177,12 +177,10 @@ class WaitReckoning:
         """An admitted photo answered (``analysed``: when its analysis ended, None if it had none)."""
         now = self.clock()
         self.in_flight -= 1
-        if self.met_telegram_failing(received):
-            return
-        if analysed is not None:
+        if analysed is not None and not self.met_telegram_failing(received):  # else Telegram's time
             self._after.append(now - analysed)
         if self.in_flight >= self.pool.workers:  # others waited behind it: the pace of a backlog
-            self._answers.append(now)
+            self._answers.append(now)  # every answer, held up or not: a pace counts them all
         else:
             self._answers.clear()
 
