@@ -27,6 +27,7 @@ from telegram.request import HTTPXRequest
 
 from lookalike.bot import handlers, logs, metrics, telegram_menu
 from lookalike.bot.analytics import MatchAnalytics
+from lookalike.bot.api_url_check import ApiUrlCheck, NotTheBotApi
 from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.config import Config
 from lookalike.bot.count_store import CountStore
@@ -77,17 +78,38 @@ IMAGE_FILES = filters.Document.IMAGE | _MimelessImage()
 
 class UjsonRequest(HTTPXRequest):
     """PTB's HTTPX networking with the Bot API's answers parsed by ujson (faster than json),
-    counting Telegram's 429s (AIORateLimiter retries each after the wait Telegram asks for)
-    and telling ``on_answer`` when Telegram answered (readiness: ``health``)."""
+    counting Telegram's 429s (AIORateLimiter retries each after the wait Telegram asks for),
+    telling ``on_answer`` when Telegram answered (readiness: ``health``), and ``url_check``
+    each answer and failure until the Bot API has answered once (a wrong TELEGRAM_API_URL)."""
 
-    def __init__(self, *args, on_answer: Callable[[], None] | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        on_answer: Callable[[], None] | None = None,
+        url_check: ApiUrlCheck | None = None,
+        on_failure: Callable[[], None] | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.on_answer = on_answer
+        self.url_check = url_check
+        self.on_failure = on_failure
 
     async def do_request(self, *args, **kwargs) -> tuple[int, bytes]:
-        status, payload = await super().do_request(*args, **kwargs)
+        try:
+            status, payload = await super().do_request(*args, **kwargs)
+        except NetworkError as exc:
+            if self.on_failure is not None:
+                self.on_failure()
+            if self.url_check is not None:
+                self.url_check.failed(exc)
+            raise
+        if self.url_check is not None:
+            self.url_check.answer(status, payload)
         if status == 429:
             metrics.RETRY_AFTER.inc()
+        if (status == 429 or status >= 500) and self.on_failure is not None:
+            self.on_failure()
         # 401/404: the token is refused, so the bot cannot work; 5xx: Telegram is down.
         if self.on_answer is not None and status < 500 and status not in (401, 404):
             self.on_answer()
@@ -110,6 +132,7 @@ def build_application(
 ) -> Application:
     """The Application without PTB's Updater: updates come from the bot's own receivers,
     ``delivery.Poller`` or ``webhook.Webhook``, which confirm them only once answered."""
+    url_check = ApiUrlCheck()
     application = (
         Application.builder()
         .token(config.token)
@@ -124,9 +147,19 @@ def build_application(
                 read_timeout=30.0,
                 write_timeout=30.0,
                 on_answer=on_answer,
+                url_check=url_check,
+                on_failure=services.telegram.failed,
             )
         )
-        .get_updates_request(UjsonRequest(connection_pool_size=1, read_timeout=10.0, on_answer=on_answer))
+        .get_updates_request(
+            UjsonRequest(
+                connection_pool_size=1,
+                read_timeout=10.0,
+                on_answer=on_answer,
+                url_check=url_check,
+                on_failure=services.telegram.failed,
+            )
+        )
         # A reply whose quoted message was deleted meanwhile is sent without the quote, not lost.
         .defaults(Defaults(allow_sending_without_reply=True))
         .rate_limiter(
@@ -165,6 +198,7 @@ async def _post_init(application: Application) -> None:
     services: Services = application.bot_data["services"]
     await services.pool.start()
     application.bot_data["watcher_task"] = asyncio.create_task(services.assets.run(), name="index-watcher")
+    application.bot_data["loop_lag_task"] = asyncio.create_task(services.loop_lag.run(), name="loop-lag")
     # The menu and descriptions are set beside the start, not before it: a slow Telegram
     # delays no answer, and a refusal is only logged.
     application.bot_data["menu_task"] = asyncio.create_task(telegram_menu.set_up(application.bot), name="menu")
@@ -175,7 +209,7 @@ async def _post_init(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
-    for name in ("watcher_task", "menu_task", "health_task"):
+    for name in ("watcher_task", "loop_lag_task", "menu_task", "health_task"):
         task = application.bot_data.get(name)
         if task is not None:
             task.cancel()
@@ -190,7 +224,7 @@ def run(config: Config, watcher: AssetsWatcher) -> None:
         "index: %d celebrities from %s (version %s)", len(watcher.current), config.assets_dir, watcher.current.version
     )
     services = Services(
-        pool=FacePool(config.workers, config.max_pending, max_wait=config.max_wait_seconds),
+        pool=FacePool(config.workers, config.max_pending),
         assets=watcher,
         limits=UserLimits(config.user_in_flight, config.user_per_minute),
         chats=ChatLimits(config.chat_pending),
@@ -198,11 +232,19 @@ def run(config: Config, watcher: AssetsWatcher) -> None:
         admin_ids=config.admin_ids,
         pseudonyms=Pseudonyms.from_key_file(config.log_key_file),
         languages_file=config.languages_file,
+        max_wait=config.max_wait_seconds,
     )
     health = Health(services.pool, services.assets, telegram_silence=config.ready_telegram_seconds)
     if config.metrics_port:
         metrics.serve(
-            config.metrics_listen, config.metrics_port, services.pool, services.assets, services.analytics, health
+            config.metrics_listen,
+            config.metrics_port,
+            services.pool,
+            services.assets,
+            services.analytics,
+            health,
+            services.admission.reckoning,
+            services.loop_lag,
         )
         log.info("serving /metrics, /livez and /readyz on %s:%d", config.metrics_listen, config.metrics_port)
     asyncio.run(_serve(config, services, health))
@@ -284,6 +326,13 @@ def main(config: Config) -> int:
     except InvalidToken:
         print("bot.py: the Bot API rejected TELEGRAM_BOT_TOKEN", file=sys.stderr)
         return 2
+    except NotTheBotApi as exc:
+        reason = exc.reason.replace(config.token, "<TOKEN>")
+        if exc.answered:
+            print(f"bot.py: {config.api_url} (TELEGRAM_API_URL) is not a Bot API server: {reason}", file=sys.stderr)
+            return 2
+        print(f"bot.py: cannot reach the Bot API at {config.api_url} (TELEGRAM_API_URL): {reason}", file=sys.stderr)
+        return 1
     except NetworkError as exc:
         reason = str(exc).replace(config.token, "<TOKEN>")
         print(f"bot.py: cannot reach the Bot API at {config.api_url} (TELEGRAM_API_URL): {reason}", file=sys.stderr)

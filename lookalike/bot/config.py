@@ -7,7 +7,7 @@ TELEGRAM_LOCAL_MODE  1: the server is a self-hosted Bot API server in --local mo
 ASSETS_DIR           the assets directory build_embeddings.py wrote (assets)
 WORKERS              face-pipeline processes         (number of cores)
 MAX_PENDING          photos accepted, not yet analysed: a ceiling on the memory they hold (64 per worker)
-MAX_WAIT_SECONDS     "busy" once a new photo would wait longer than this for its analysis (30)
+MAX_WAIT_SECONDS     "busy" once a new photo would be answered later than this after its receipt (30)
 USER_IN_FLIGHT       photos one user may have in progress (3)
 USER_PER_MINUTE      photos one user may send a minute    (12)
 CHAT_PENDING         photos one chat may have waiting for their answers before "busy" (10)

@@ -30,6 +30,7 @@ from telegram.ext import ContextTypes
 
 from lookalike.bot import captions, metrics, replies, stats_chart
 from lookalike.bot.admission import Refusal
+from lookalike.bot.delivery import answer_later, received_at
 from lookalike.bot.look_alike import MAX_VIDEO_BYTES, answer_photo
 from lookalike.bot.outcome import UNSENT, Outcome
 from lookalike.bot.services import Services
@@ -47,7 +48,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     task of its own, as "busy" is for photos: a group repeating commands holds up no one."""
     admitted = _services(context).admission.admit(_message(update).chat.id)
     if isinstance(admitted, Refusal):
-        context.application.create_task(_send_help(update, context, admitted.earlier), update=update)
+        answer_later(context, update, _send_help(update, context, admitted.earlier))
         return
     with admitted:
         await _send_help(update, context)
@@ -161,11 +162,13 @@ async def _answer_photo(
 ) -> None:
     started = time.perf_counter()
     services, message, lang = _services(context), _message(update), _lang(update, context)
-    admitted = services.admission.admit(message.chat.id, _user_id(message), uses_pool=True)
+    admitted = services.admission.admit(
+        message.chat.id, _user_id(message), uses_pool=True, received=received_at(context, update)
+    )
     if isinstance(admitted, Refusal):
         refused = _refuse(update, context, kind, admitted, started)
         if admitted.earlier:  # a task holds no handler while the chat's earlier answers go first
-            context.application.create_task(refused, update=update)
+            answer_later(context, update, refused)
         else:
             await refused
         return

@@ -134,6 +134,7 @@ class AssetsWatcher:
         self.directory = assets.directory
         self.poll_seconds = poll_seconds
         self.reloads = 0
+        self.loading = False  # a new build is being loaded beside the answers
         self._failed_stamp: tuple | None = None
         # the build the last reload replaced, while requests may hold it, and its index, held
         # here so that it is freed in a worker thread, not wherever its last request ends
@@ -165,6 +166,7 @@ class AssetsWatcher:
             return False  # mid-swap, or removed: keep answering from the current build
         if stamp in (self.current.stamp, self._failed_stamp):
             return False
+        self.loading = True
         try:
             with _gil_handed_over_often():
                 assets = await asyncio.to_thread(load_assets, self.directory, True)
@@ -174,6 +176,8 @@ class AssetsWatcher:
             self._failed_stamp = stamp
             log.error("new index in %s not loaded, still answering from the old one: %s", self.directory, exc)
             return False
+        finally:
+            self.loading = False
         old, self.current = self.current, assets
         self._replaced = (weakref.ref(old), old.index)
         self.reloads += 1

@@ -60,10 +60,12 @@ def update_handled(kind: str, label: str, seconds: float) -> None:
 
 
 class BotCollector(Collector):
-    """Figures read at scrape time from the running bot: the pool, the index, the analytics."""
+    """Figures read at scrape time from the running bot: the pool, the index, the analytics,
+    the admission's latest reckoning of a photo's answer time and the event loop's lag."""
 
-    def __init__(self, pool, assets, analytics):
+    def __init__(self, pool, assets, analytics, reckoning=None, loop_lag=None):
         self.pool, self.assets, self.analytics = pool, assets, analytics
+        self.reckoning, self.loop_lag = reckoning, loop_lag
 
     def collect(self):
         yield GaugeMetricFamily(
@@ -72,11 +74,18 @@ class BotCollector(Collector):
             value=self.pool.pending,
         )
         yield GaugeMetricFamily("lookalike_photos_max_pending", "MAX_PENDING", value=self.pool.max_pending)
-        yield GaugeMetricFamily(
-            "lookalike_photos_expected_wait_seconds",
-            "How long a photo accepted now would wait for its analysis ('busy' over MAX_WAIT_SECONDS)",
-            value=self.pool.expected_wait(),
-        )
+        if self.reckoning is not None:
+            yield GaugeMetricFamily(
+                "lookalike_photos_expected_wait_seconds",
+                "How long the latest photo was reckoned to wait for its answer ('busy' over MAX_WAIT_SECONDS)",
+                value=self.reckoning.last,
+            )
+        if self.loop_lag is not None:
+            yield GaugeMetricFamily(
+                "lookalike_event_loop_lag_seconds",
+                "How late the event loop ran a ticker lately (the worst of the last 5 s)",
+                value=self.loop_lag.seconds,
+            )
         yield GaugeMetricFamily("lookalike_workers", "Face-pipeline worker processes", value=self.pool.workers)
         yield CounterMetricFamily(
             "lookalike_worker_restarts", "Times the worker pool broke and was replaced", value=self.pool.restarts
@@ -106,12 +115,12 @@ class BotCollector(Collector):
 
 
 def serve(
-    host: str, port: int, pool, assets, analytics, health: Health, registry=REGISTRY
+    host: str, port: int, pool, assets, analytics, health: Health, reckoning=None, loop_lag=None, registry=REGISTRY
 ) -> listener.ThreadedListener:
     """Register the bot's live figures and serve /metrics, /livez and /readyz on ``host:port``
     from a thread and an event loop of their own (so /livez can say the bot's loop is stuck);
     any other path is a 404. The listener's limits (``listener``) hold for every request."""
-    registry.register(BotCollector(pool, assets, analytics))
+    registry.register(BotCollector(pool, assets, analytics, reckoning, loop_lag))
     app = listener.application(max_body=MAX_BODY_BYTES)
 
     async def scrape(request: web.Request) -> web.Response:

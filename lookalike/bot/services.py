@@ -1,20 +1,24 @@
 """What the bot's answers share, whatever front end asks: the face pool, the index answering
-now, the limits that admit requests, the match analytics, the users' pseudonyms for the log, and
-the languages users chose."""
+now, the limits that admit requests (and MAX_WAIT_SECONDS, reckoned with the event loop's lag
+and a reload in progress), the match analytics, the users' pseudonyms for the log, and the
+languages users chose."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from lookalike.bot.admission import Admission
+from lookalike.bot.admission import Admission, WaitReckoning
 from lookalike.bot.analytics import MatchAnalytics
 from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.face_pool import FacePool
 from lookalike.bot.index_reload import AssetsWatcher
 from lookalike.bot.language_choice import LanguageChoices
+from lookalike.bot.loop_lag import LoopLag
 from lookalike.bot.pseudonyms import Pseudonyms
+from lookalike.bot.telegram_retry import TelegramTrouble
 from lookalike.bot.user_limits import UserLimits
 
 
@@ -30,10 +34,19 @@ class Services:
     """How the log names users (never by their id)."""
     languages_file: Path | None = None
     """Where users' /language choices are kept (None: in memory)."""
+    max_wait: float = math.inf
+    """MAX_WAIT_SECONDS: a photo that would be answered later is told "busy"."""
+    loop_lag: LoopLag = field(default_factory=LoopLag)
+    """The event loop's lag, measured once ``loop_lag.run()`` runs on it."""
+    telegram: TelegramTrouble = field(default_factory=TelegramTrouble)
+    """When Telegram last failed a call (the bot's requests tell it)."""
 
     @cached_property
     def admission(self) -> Admission:
-        return Admission(self.chats, self.limits, self.pool)
+        reckoning = WaitReckoning(
+            self.pool, self.max_wait, self.loop_lag, lambda: self.assets.loading, lambda: self.telegram.last
+        )
+        return Admission(self.chats, self.limits, self.pool, reckoning)
 
     @cached_property
     def languages(self) -> LanguageChoices:

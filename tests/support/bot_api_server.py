@@ -14,8 +14,14 @@ characters for a caption, 4096 for a message) and refuses broken markup in Teleg
 words (:mod:`tests.support.telegram_html`); a reply to a deleted message (:meth:`FakeBotApi.delete_message`)
 fails with "message to be replied not found" unless ``allow_sending_without_reply``.
 
+Updates reach the bot as Telegram hands them over: by ``getUpdates`` (at most ``limit``, 100,
+from ``offset``; an update is forgotten once a getUpdates carries an offset above it), or, once
+``setWebhook`` names a URL, POSTed to it with the secret header, up to ``max_connections`` at a
+time, each sent again after a pause until a POST is answered 2xx (:attr:`FakeBotApi.webhook_posts`).
+
 The aiohttp server runs in a background thread with its own event loop, so synchronous
-pytest tests can queue updates (``send_*_update``), inject faults (:meth:`FakeBotApi.fail_next`)
+pytest tests can queue updates (``send_*_update``), inject faults (:meth:`FakeBotApi.fail_next`,
+and for a while: :meth:`FakeBotApi.fail_for` with 5xx or 429s, :meth:`FakeBotApi.slow_downloads_for`)
 and block until the bot has answered (:meth:`FakeBotApi.wait_for`).  Every request the bot
 makes is recorded as a :class:`RecordedCall`.
 """
@@ -38,7 +44,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientSession, ClientTimeout, web
 from PIL import Image, ImageOps
 
 from tests.support.telegram_html import HtmlError, parse_html, telegram_length
@@ -105,6 +111,10 @@ _FILE_FOLDERS = {
     "video": "videos",
 }
 _CHAT_TYPES = frozenset({"private", "group", "supergroup"})
+#: Telegram's default ``max_connections`` for a webhook.
+WEBHOOK_CONNECTIONS = 40
+#: Seconds before an update whose POST failed is sent again: the first pause, and the longest.
+WEBHOOK_RETRY_FIRST, WEBHOOK_RETRY_MAX = 0.5, 8.0
 
 
 class WaitTimeout(AssertionError):
@@ -285,6 +295,29 @@ class _Fault:
         return _ApiError(self.status, self.description or HTTPStatus(self.status).phrase)
 
 
+@dataclass(frozen=True)
+class _Outage:
+    """Calls of ``methods`` (None: every method and download) fail with ``status`` until ``until``."""
+
+    until: float
+    methods: frozenset[str] | None
+    status: int
+    retry_after: int
+
+    def covers(self, method: str, now: float) -> bool:
+        return now < self.until and (self.methods is None or method.lower() in self.methods)
+
+
+@dataclass(frozen=True)
+class WebhookPost:
+    """One POST of an update to the bot's webhook: its answer's status, or the error (``status`` 0)."""
+
+    update_id: int
+    started: float
+    status: int
+    error: str | None = None
+
+
 @dataclass
 class _Method:
     name: str
@@ -423,11 +456,21 @@ def _command_entities(text: str) -> list[dict[str, Any]]:
 class FakeBotApi:
     """Fake Telegram Bot API server; use as a context manager or call start()/stop()."""
 
-    def __init__(self, token: str = DEFAULT_TOKEN, *, shutdown_timeout: float = 1.0, local_files: Path | None = None):
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        *,
+        shutdown_timeout: float = 1.0,
+        local_files: Path | None = None,
+        renditions: bool = True,
+    ):
         """``local_files``: act as a self-hosted server in ``--local`` mode, whose getFile
-        writes the file under this folder and answers with its absolute path (no size limit)."""
+        writes the file under this folder and answers with its absolute path (no size limit).
+        ``renditions`` False: a photo the bot uploads is kept as one size, without the smaller
+        renditions Telegram makes (a long soak's server spends no CPU scaling its answers)."""
         self.token = token
         self.local_files = local_files
+        self.renditions = renditions
         self.bot_user = {
             "id": int(token.split(":", 1)[0]),
             "is_bot": True,
@@ -444,7 +487,8 @@ class FakeBotApi:
         self._calls_changed = threading.Condition(self._lock)
         self._calls: list[RecordedCall] = []
         self._faults: dict[str, deque[_Fault]] = {}
-        self._outages: list[tuple[float, frozenset[str] | None, int]] = []  # (until, methods or all, status)
+        self._outages: list[_Outage] = []
+        self._slow_downloads: list[tuple[float, float]] = []  # (until, seconds each download waits)
         self._pending_updates: list[dict[str, Any]] = []
         self._allowed_updates: list[str] = []
         self._update_ids = itertools.count(100_000_001)
@@ -469,6 +513,12 @@ class FakeBotApi:
         self._port: int | None = None
         #: getUpdates requests still waiting; they are recorded only once answered.
         self._polls_waiting = 0
+        self.webhook_max_connections = WEBHOOK_CONNECTIONS
+        #: How long a webhook POST may take before it counts as failed (and the update is sent again).
+        self.webhook_timeout = 60.0
+        #: Every POST of an update to the webhook, in the order they ended.
+        self.webhook_posts: list[WebhookPost] = []
+        self._webhook_task: asyncio.Task | None = None
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -550,6 +600,8 @@ class FakeBotApi:
         self._closing = True
         self._wake_long_polls()
         self._downloads_released.set()
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
         await self._runner.cleanup()
 
     # ------------------------------------------------------------ HTTP handlers
@@ -563,6 +615,8 @@ class FakeBotApi:
             decoded = await _read_request(request)
         except _ApiError as error:
             return self._answer_error(name, _Request({}, {}), arrived, error)
+        except ConnectionResetError:  # the bot went away mid-request (a kill -9): nothing to answer
+            return web.Response(status=HTTPStatus.BAD_REQUEST)
         if request.match_info["token"] != self.token:
             return self._answer_error(name, decoded, arrived, _ApiError(HTTPStatus.UNAUTHORIZED, "Unauthorized"))
         fault = self._take_fault(name)
@@ -612,6 +666,9 @@ class FakeBotApi:
         while stored.file_name in self._held_files and not self._closing:
             await released.wait()
             released = self._downloads_released
+        delay = self._download_delay()
+        if delay:
+            await asyncio.sleep(delay)
         self._record(DOWNLOAD_METHOD, decoded, arrived, HTTPStatus.OK, stored.file_id)
         content_type = stored.mime_type or "application/octet-stream"
         return web.Response(body=stored.data, content_type=content_type)
@@ -729,8 +786,14 @@ class FakeBotApi:
     def _set_webhook(self, request: _Request) -> bool:
         self.webhook_url = request.params.get("url", "")
         self.webhook_secret_token = request.params.get("secret_token")
+        self.webhook_max_connections = _int_param(request.params, "max_connections", WEBHOOK_CONNECTIONS)
+        if "allowed_updates" in request.params:
+            self._allowed_updates = list(request.params["allowed_updates"] or [])
         if request.params.get("drop_pending_updates"):
             self._pending_updates.clear()
+        if self.webhook_url and (self._webhook_task is None or self._webhook_task.done()):
+            self._webhook_task = asyncio.get_running_loop().create_task(self._deliver_by_webhook())
+        self._wake_long_polls()
         return True
 
     def _delete_webhook(self, request: _Request) -> bool:
@@ -738,7 +801,65 @@ class FakeBotApi:
         self.webhook_secret_token = None
         if request.params.get("drop_pending_updates"):
             self._pending_updates.clear()
+        self._wake_long_polls()
         return True
+
+    async def _deliver_by_webhook(self) -> None:
+        """Telegram's side of a webhook: every pending update POSTed to the URL, at most
+        ``max_connections`` at a time; one answered 2xx is forgotten, one whose POST failed
+        (an error status, a refused connection, no answer within ``webhook_timeout``) is sent
+        again after a pause that doubles up to WEBHOOK_RETRY_MAX. Runs on the server loop
+        until the webhook is deleted (updates being POSTed then are left to getUpdates)."""
+        loop = asyncio.get_running_loop()
+        posting: dict[int, asyncio.Task] = {}
+        retry_at: dict[int, tuple[float, float]] = {}  # update id -> (when, the pause after that)
+        async with ClientSession(timeout=ClientTimeout(total=self.webhook_timeout)) as session:
+            while self.webhook_url and not self._closing:
+                changed = self._updates_changed
+                now = loop.time()
+                with self._lock:
+                    free = self.webhook_max_connections - len(posting)
+                    due = [
+                        update
+                        for update in self._pending_updates
+                        if update["update_id"] not in posting
+                        and retry_at.get(update["update_id"], (0.0, 0.0))[0] <= now
+                        and self._is_allowed(update)
+                    ][: max(free, 0)]
+                for update in due:
+                    task = loop.create_task(self._post_update(session, update, retry_at))
+                    posting[update["update_id"]] = task
+                    task.add_done_callback(lambda _, update_id=update["update_id"]: posting.pop(update_id, None))
+                waits = [asyncio.ensure_future(changed.wait()), *posting.values()]
+                later = [when for update_id, (when, _) in retry_at.items() if update_id not in posting]
+                timeout = max(min(later) - loop.time(), 0.01) if later else None
+                await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                waits[0].cancel()
+            for task in posting.values():
+                task.cancel()
+
+    async def _post_update(self, session: ClientSession, update: dict[str, Any], retry_at: dict) -> None:
+        update_id = update["update_id"]
+        started = time.monotonic()
+        headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret_token} if self.webhook_secret_token else {}
+        status, error = 0, None
+        try:
+            async with session.post(self.webhook_url, json=update, headers=headers) as answer:
+                status = answer.status
+                await answer.read()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a refused connection, a reset, no answer in time: sent again
+            error = f"{type(exc).__name__}: {exc}"
+        with self._lock:
+            self.webhook_posts.append(WebhookPost(update_id, started, status, error))
+            if 200 <= status < 300:
+                self._pending_updates = [u for u in self._pending_updates if u["update_id"] != update_id]
+                retry_at.pop(update_id, None)
+                return
+            last = retry_at.get(update_id, (0.0, 0.0))[1]
+            pause = min(max(2 * last, WEBHOOK_RETRY_FIRST), WEBHOOK_RETRY_MAX)
+            retry_at[update_id] = (asyncio.get_running_loop().time() + pause, pause)
 
     def _get_webhook_info(self, request: _Request) -> dict[str, Any]:
         return {
@@ -868,7 +989,7 @@ class FakeBotApi:
     def _register_uploaded_photo(self, data: bytes) -> list[dict[str, Any]]:
         try:
             width, height = _image_dimensions(data)
-            sizes = photo_sizes_from_image(data)
+            sizes = photo_sizes_from_image(data) if self.renditions else [(width, height, data)]
         except (OSError, ValueError, Image.DecompressionBombError) as exc:
             raise _bad_request("IMAGE_PROCESS_FAILED") from exc
         if width + height > 10_000 or max(width, height) > 20 * min(width, height):
@@ -951,9 +1072,9 @@ class FakeBotApi:
     def _take_fault(self, method: str) -> _Fault | None:
         with self._lock:
             now = time.monotonic()
-            for until, methods, status in self._outages:
-                if now < until and (methods is None or method.lower() in methods):
-                    return _Fault(status, 0, None)
+            for outage in self._outages:
+                if outage.covers(method, now):
+                    return _Fault(outage.status, outage.retry_after, None)
             queue = self._faults.get(method.lower())
             return queue.popleft() if queue else None
 
@@ -1205,13 +1326,27 @@ class FakeBotApi:
         with self._lock:
             self._faults.setdefault(method.lower(), deque()).extend([fault] * count)
 
-    def fail_for(self, seconds: float, methods: Iterable[str] | None = None, status: int = 500) -> None:
+    def fail_for(
+        self, seconds: float, methods: Iterable[str] | None = None, status: int = 500, retry_after: int = 1
+    ) -> None:
         """An outage: for the next ``seconds``, every call of ``methods`` (None: every method
         and every file download, ``DOWNLOAD_METHOD``) fails with ``status``, as Telegram's
-        API does during its incidents."""
+        API does during its incidents; with 429, a flood-control storm asking to retry after
+        ``retry_after`` seconds."""
         chosen = None if methods is None else frozenset(m.lower() for m in methods)
         with self._lock:
-            self._outages.append((time.monotonic() + seconds, chosen, int(status)))
+            self._outages.append(_Outage(time.monotonic() + seconds, chosen, int(status), retry_after))
+
+    def slow_downloads_for(self, seconds: float, delay: float) -> None:
+        """For the next ``seconds``, every file download waits ``delay`` seconds before its
+        bytes come (a slow network between the bot and Telegram's file servers)."""
+        with self._lock:
+            self._slow_downloads.append((time.monotonic() + seconds, delay))
+
+    def _download_delay(self) -> float:
+        now = time.monotonic()
+        with self._lock:
+            return max((delay for until, delay in self._slow_downloads if now < until), default=0.0)
 
     def hold_downloads(self, file_name: str) -> None:
         """Make downloads of documents named ``file_name``, sent before or after, wait (and the
@@ -1239,6 +1374,11 @@ class FakeBotApi:
                 for call in self._calls
                 if (method is None or call.method == method) and (chat_id is None or call.chat_id == chat_id)
             ]
+
+    def calls_since(self, cursor: int) -> tuple[list[RecordedCall], int]:
+        """The calls recorded after the first ``cursor`` ones, and the cursor for the next look."""
+        with self._lock:
+            return self._calls[cursor:], len(self._calls)
 
     def replies(self, chat_id: int | str | None = None) -> list[RecordedCall]:
         """Successful message-sending calls (``send*`` except sendChatAction)."""
