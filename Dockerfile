@@ -75,11 +75,12 @@ LABEL org.opencontainers.image.title="lookalike" \
 ENV DEBIAN_FRONTEND=noninteractive
 # Python, the libraries the compiled modules link (the build stage's list: OpenBLAS for dlib...),
 # the fonts for the pictures' names in every script (DejaVu: Latin, Cyrillic; Noto: Arabic,
-# Devanagari...), CA certificates for api.telegram.org.
+# Devanagari...) and FriBiDi, which Pillow's wheels load from the system for their raqm layout
+# (the names shaped), CA certificates for api.telegram.org.
 COPY --from=build /opt/venv/runtime-packages /tmp/runtime-packages
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
-      python3 fonts-dejavu-core fonts-noto-core ca-certificates $(cat /tmp/runtime-packages) >/dev/null \
+      python3 fonts-dejavu-core fonts-noto-core libfribidi0 ca-certificates $(cat /tmp/runtime-packages) >/dev/null \
  && rm -rf /var/lib/apt/lists/* \
  && if [ -n "$EXTRA_CA_CERT" ]; then \
       printf '%s\n' "$EXTRA_CA_CERT" > /usr/local/share/ca-certificates/extra.crt && update-ca-certificates >/dev/null; \
@@ -89,7 +90,7 @@ RUN apt-get update -qq \
  && chown -R lookalike:lookalike /data
 COPY --from=build /opt/venv /opt/venv
 # Fails the build, not the bot's start, if a compiled module cannot load here.
-RUN /opt/venv/bin/python -c "import dlib, nmslib, onnxruntime, numpy, PIL, telegram"
+RUN /opt/venv/bin/python -c "import dlib, nmslib, onnxruntime, numpy, av, telegram; from PIL import features; assert features.check('raqm'), 'no raqm layout'"
 WORKDIR /app
 COPY bot.py model.py build_embeddings.py fetch_celebrities.py ./
 # The code is compiled at build time and nothing is written beside it (PYTHONDONTWRITEBYTECODE):

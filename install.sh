@@ -71,6 +71,8 @@ include=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"]
 # Cyrillic), Noto for Arabic, Persian and Devanagari (bot/shaped_text.py)
 [ -n "$(find /usr/share/fonts -name DejaVuSans.ttf -print -quit 2>/dev/null)" ] || missing+=(fonts-dejavu-core)
 [ -n "$(find /usr/share/fonts -name NotoSansDevanagari-Regular.ttf -print -quit 2>/dev/null)" ] || missing+=(fonts-noto-core)
+# FriBiDi, which Pillow's wheels load from the system for their raqm layout (the names shaped)
+{ ldconfig -p 2>/dev/null || true; } | grep -q 'libfribidi\.so\.0 ' || missing+=(libfribidi0)
 # Debian's Chromium, which the playground's browser tests drive through playwright (playwright's
 # own browser download is not used: it fetches a build from outside the package registries).
 # Development only: a production host or image has no browser.

@@ -52,6 +52,8 @@ sys.path.insert(0, str(ROOT))
 from lookalike import assets_layout
 
 MB = 1024 * 1024
+MAX_WAIT_SECONDS = 30.0
+"""The bot's default: no photo it admits may be answered later (issue #31)."""
 
 
 # ------------------------------------------------------------------ the galleries (in a child process)
@@ -229,6 +231,7 @@ class Bot:
             "ADMIN_IDS": str(admin),
             "INDEX_POLL_SECONDS": "0.5",
             "USER_PER_MINUTE": "1000",
+            "MAX_WAIT_SECONDS": str(MAX_WAIT_SECONDS),
             "ANSWERED_FILE": str(folder / "answered.json"),
         }
         self.started = time.perf_counter()
@@ -284,13 +287,26 @@ class Sender:
     def __init__(self, api, first_user: int):
         self.api = api
         self.sent: dict[int, float] = {}  # user -> monotonic time queued
+        self.updates: dict[int, int] = {}  # update id -> user
         self._users = iter(range(first_user, first_user + 10**6))
 
     def send(self, photo: bytes) -> int:
         user = next(self._users)
         self.sent[user] = time.monotonic()
-        self.api.send_photo_update(user, sizes=photo)
+        update = self.api.send_photo_update(user, sizes=photo)
+        self.updates[update["update_id"]] = user
         return user
+
+    def fetched(self) -> dict[int, float]:
+        """Each user's time from sending to the getUpdates that first handed the photo to the bot
+        (when the bot asked: the fake records a call as it arrives)."""
+        first: dict[int, float] = {}
+        for call in self.api.calls("getUpdates"):
+            for update in call.result if call.ok and isinstance(call.result, list) else []:
+                user = self.updates.get(update["update_id"])
+                if user is not None and user not in first:
+                    first[user] = max(0.0, call.timestamp - self.sent[user])
+        return first
 
     def answered(self, user: int, timeout: float = 60.0) -> None:
         self.api.wait_for(lambda c: c.ok and c.is_message and c.chat_id == user, timeout=timeout)
@@ -302,6 +318,14 @@ class Sender:
             if call.chat_id in times:
                 times[call.chat_id].append(call.timestamp)
         return times
+
+    def told_busy(self) -> set[int]:
+        """The users whose first answer was "busy" (a text, where a look-alike is a photo)."""
+        first: dict[int, str] = {}
+        for call in self.api.replies():
+            if call.chat_id in self.sent:
+                first.setdefault(call.chat_id, call.method)
+        return {user for user, method in first.items() if method == "sendMessage"}
 
     def waited(self) -> dict[int, float]:
         """Each answered user's time from sending to the first answer."""
@@ -360,6 +384,10 @@ def hot_reload(api, bot: Bot, photos: list[bytes], assets: Path, second: Path, i
     slowest_during = max(
         (s for user, s in waited.items() if swapped <= sender.sent[user] <= reloaded), default=float("nan")
     )
+    busy = sender.told_busy()
+    admitted = {user: s for user, s in waited.items() if user not in busy}
+    fetched = sender.fetched()
+    in_bot = {user: s - fetched[user] for user, s in admitted.items() if user in fetched}
     return {
         "photos": len(sender.sent),
         "answered once": sum(len(times) == 1 for times in answers.values()),
@@ -372,6 +400,13 @@ def hot_reload(api, bot: Bot, photos: list[bytes], assets: Path, second: Path, i
         "answers during": len(during),
         "slowest_before_s": slowest_before,
         "slowest_during_s": slowest_during,
+        "busy": len(busy),
+        "slowest_busy_s": max((waited[user] for user in busy if user in waited), default=float("nan")),
+        "slowest_admitted_s": max(admitted.values(), default=float("nan")),
+        "admitted_over_max_wait": sum(1 for s in admitted.values() if s > MAX_WAIT_SECONDS),
+        "slowest_fetch_s": max(fetched.values(), default=float("nan")),
+        "slowest_in_bot_s": max(in_bot.values(), default=float("nan")),
+        "in_bot_over_max_wait": sum(1 for s in in_bot.values() if s > MAX_WAIT_SECONDS),
         "latency_p50_s": float(np.median(latencies)),
         "latency_p99_s": float(np.quantile(latencies, 0.99)),
     }
@@ -516,7 +551,12 @@ def print_bot(runs: dict, args: argparse.Namespace) -> None:
         f"{reload['gap_during_s']:.2f} s during the reload ({reload['answers during']} answers) against "
         f"{reload['gap_before_s']:.2f} s before; the slowest answer to a photo sent during the reload "
         f"{reload['slowest_during_s']:.2f} s against {reload['slowest_before_s']:.2f} s before; answer p50/p99 over the whole run "
-        f"{1000 * reload['latency_p50_s']:.0f}/{1000 * reload['latency_p99_s']:.0f} ms"
+        f"{1000 * reload['latency_p50_s']:.0f}/{1000 * reload['latency_p99_s']:.0f} ms; told busy {reload['busy']} "
+        f"(the slowest busy after {reload['slowest_busy_s']:.2f} s); the slowest look-alike {reload['slowest_admitted_s']:.2f} s, "
+        f"{reload['admitted_over_max_wait']} later than MAX_WAIT_SECONDS ({MAX_WAIT_SECONDS:g} s); from the getUpdates "
+        f"that handed a photo over (the bot's own time): the slowest look-alike {reload['slowest_in_bot_s']:.2f} s, "
+        f"{reload['in_bot_over_max_wait']} later than MAX_WAIT_SECONDS; the longest a photo waited to be fetched "
+        f"{reload['slowest_fetch_s']:.2f} s"
     )
     print(f"/stats on A: answered in {big['stats_s']:.2f} s")
     print(load_average())

@@ -19,7 +19,6 @@ PyAV against the system's ffmpeg command for the video's frames, all in one run.
 from __future__ import annotations
 
 import argparse
-import io
 import itertools
 import json
 import os
@@ -33,6 +32,8 @@ from pathlib import Path
 
 import common
 from common import LFW, ROOT, median, table
+
+sys.path.insert(0, str(ROOT))  # tests.support.videos: the tests' own video maker
 
 CHILD = r"""
 import io, json, sys, time
@@ -128,29 +129,6 @@ def photo_answers(args) -> None:
     print(table(["", f"before ({args.baseline_ref})", "now", "before / now"], rows))
 
 
-def make_note(photo: Path, seconds: float, side: int = 640, fps: int = 30) -> bytes:
-    import av
-    import numpy as np
-    from PIL import Image
-
-    source = Image.open(photo).convert("RGB")
-    out = io.BytesIO()
-    with av.open(out, "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps, options={"preset": "veryfast"})
-        stream.width = stream.height = side
-        stream.pix_fmt = "yuv420p"
-        for index in range(round(seconds * fps)):
-            zoom = 1.0 + 0.05 * np.sin(index / 10)
-            w, h = int(source.width / zoom), int(source.height / zoom)
-            x, y = (source.width - w) // 2, (source.height - h) // 2
-            frame = source.crop((x, y, x + w, y + h)).resize((side, side))
-            for packet in stream.encode(av.VideoFrame.from_image(frame)):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return out.getvalue()
-
-
 def videos(args) -> None:
     os.sched_setaffinity(0, {args.core})
     from lookalike.answering.analysis import analyse, analyse_video
@@ -161,7 +139,12 @@ def videos(args) -> None:
     candidates = sorted(p.name for p in LFW.iterdir() if (p / f"{p.name}_0001.jpg").exists())
     found = (p for p in candidates if analyse(model, (LFW / p / f"{p}_0001.jpg").read_bytes()).faces)
     people = list(itertools.islice(found, 3))
-    notes = {seconds: [make_note(LFW / p / f"{p}_0001.jpg", seconds) for p in people] for seconds in (3, 60)}
+    from tests.support.videos import video_of
+
+    notes = {
+        seconds: [video_of(LFW / p / f"{p}_0001.jpg", seconds, side=640, fps=30, preset="veryfast") for p in people]
+        for seconds in (3, 60)
+    }
     photos = [(LFW / p / f"{p}_0001.jpg").read_bytes() for p in people]
     cpu: dict[str, list[float]] = {"photo (LFW, 250 px)": [], "video note, 3 s": [], "video note, 60 s": []}
     for _ in range(args.rounds):

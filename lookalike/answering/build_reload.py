@@ -42,6 +42,9 @@ from lookalike.engine.index_files import IndexFormatError
 
 log = logging.getLogger(__name__)
 
+Stamp = tuple[int, int, int, int]
+"""What tells one build of the directory from the next: its build file's device, inode, size and mtime."""
+
 
 class BuildChanged(Exception):
     """The directory was swapped while it was being loaded; try again."""
@@ -50,7 +53,7 @@ class BuildChanged(Exception):
 class LoadedBuild:
     """One build of the assets directory, loaded: what a request answers from, start to end."""
 
-    def __init__(self, index: CelebrityIndex, directory: Path, directory_fd: int, stamp: tuple):
+    def __init__(self, index: CelebrityIndex, directory: Path, directory_fd: int, stamp: Stamp):
         self.index = index
         self.directory = directory
         self.stamp = stamp
@@ -117,12 +120,12 @@ def load_build_at_start(directory: Path, attempts: int = 5, pause: float = 0.5) 
     return load_build(directory)
 
 
-def stamp_of(directory: Path) -> tuple:
+def stamp_of(directory: Path) -> Stamp:
     """What changes when the builder writes a new index: index.json's inode, size and time."""
     return _stamp(os.stat(directory / META_FILE))
 
 
-def _stamp(stat: os.stat_result) -> tuple:
+def _stamp(stat: os.stat_result) -> Stamp:
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
@@ -134,7 +137,8 @@ class BuildReloader:
         self.directory = assets.directory
         self.poll_seconds = poll_seconds
         self.reloads = 0
-        self._failed_stamp: tuple | None = None
+        self.loading = False  # a new build is being loaded beside the answers
+        self._failed_stamp: Stamp | None = None
         # the build the last reload replaced, while requests may hold it, and its index, held
         # here so that it is freed in a worker thread, not wherever its last request ends
         self._replaced: tuple[weakref.ref[LoadedBuild], CelebrityIndex] | None = None
@@ -165,6 +169,7 @@ class BuildReloader:
             return False  # mid-swap, or removed: keep answering from the current build
         if stamp in (self.current.stamp, self._failed_stamp):
             return False
+        self.loading = True
         try:
             with _gil_handed_over_often():
                 assets = await asyncio.to_thread(load_build, self.directory)
@@ -174,6 +179,8 @@ class BuildReloader:
             self._failed_stamp = stamp
             log.error("new index in %s not loaded, still answering from the old one: %s", self.directory, exc)
             return False
+        finally:
+            self.loading = False
         old, self.current = self.current, assets
         self._replaced = (weakref.ref(old), old.index)
         self.reloads += 1

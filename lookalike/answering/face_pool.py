@@ -9,10 +9,12 @@ is retried once, one retry at a time, so that a photo that kills workers takes d
 one else's retry; a photo that breaks the pool twice raises PhotoFailed.
 
 The photos in progress are a queue, not a reason to refuse: ``reserve`` says Busy only when
-a photo accepted now would wait longer than ``max_wait`` seconds for its analysis, reckoned
-from the photos ahead of it and the recent time a worker took per photo (so a burst after an
-outage, which the workers clear in seconds, is answered in order), or when ``max_pending``
-photos, a ceiling on the memory they hold, are in progress already.
+``max_pending`` photos, a ceiling on the memory they hold, are in progress already. How long a
+new one would wait is ``admission``'s reckoning, from what the pool measures: the photos queued
+for a worker (``queued``), a worker's recent time per photo, and the time between analyses while
+photos queued (``drain_interval``), which counts what else slows them (the event loop, the
+CPU taken by something else). A photo given a deadline that it can no longer be analysed by
+while it waits for a worker is let go with ``TooLate`` instead of being answered late.
 """
 
 from __future__ import annotations
@@ -39,16 +41,27 @@ from lookalike.engine import face_workers
 log = logging.getLogger(__name__)
 
 
-FIRST_SECONDS_PER_PHOTO = 0.5
-"""A worker's time per photo assumed until one is measured (a selfie takes ~0.1-0.3 s)."""
+FIRST_SECONDS_PER_PHOTO = 0.1
+"""A worker's time per photo assumed until one is measured: a selfie at Telegram's 800 px takes
+~0.05 s of a core (bench/README.md, the pool's figures). It decides how many of the photos that
+come at once after a restart are admitted before any is measured; those it admits wrongly are
+let go by their deadline."""
 
 RECENT_PHOTOS = 25
 """How many of the latest photos' worker times the median is taken over: a median, so that a
 few huge files (a 27-MP scan takes seconds) do not make the bot turn selfies away."""
 
+DRAIN_SAMPLES = 20
+"""Intervals between analyses while photos queued: their mean is the pool's pace (at least as
+many as the workers' recent median lets through; fewer than this: not measured yet)."""
+
 
 class Busy(Exception):
     """A photo accepted now would wait too long, or ``max_pending`` photos are in progress."""
+
+
+class TooLate(Busy):
+    """The photo waited for a worker until it could no longer be analysed by its deadline."""
 
 
 class PhotoFailed(Exception):
@@ -92,20 +105,23 @@ def _run_video_job(data: bytes) -> Analysis:
 
 
 class FacePool:
-    def __init__(self, workers: int, max_pending: int, job_timeout: float = 60.0, max_wait: float = float("inf")):
+    def __init__(self, workers: int, max_pending: int, job_timeout: float = 60.0):
         self.workers = workers
         self.max_pending = max_pending
-        self.max_wait = max_wait
         self.job_timeout = job_timeout
         self._recent_seconds: collections.deque[float] = collections.deque(maxlen=RECENT_PHOTOS)
+        self._drain: collections.deque[float] = collections.deque(maxlen=DRAIN_SAMPLES)
+        self._last_analysed: float | None = None
+        self._queue_formed = 0.0  # when photos last began to wait for a worker
         self.pending = 0  # photos reserved: downloading, waiting for a worker or being processed
+        self.queued = 0  # photos waiting for a worker or being analysed
         self.restarts = 0
         self._context = face_workers.forkserver_context()
         self._lifeline = Lifeline(self._context)
         self._executor: ProcessPoolExecutor | None = None
         self._slots = asyncio.Semaphore(self.workers)  # asyncio's primitives bind to a loop on first use
         self._retry_lock = asyncio.Lock()
-        self._warming: asyncio.Task | None = None  # held so the task is not garbage-collected
+        self._warming: asyncio.Task[BaseException | None] | None = None  # held so the task is not garbage-collected
 
     async def start(self) -> None:
         """Start every worker and wait until each has loaded its model."""
@@ -139,15 +155,23 @@ class FacePool:
         """A worker's time per photo lately: the median of the latest photos' times."""
         return statistics.median(self._recent_seconds) if self._recent_seconds else FIRST_SECONDS_PER_PHOTO
 
-    def expected_wait(self) -> float:
-        """Seconds until a photo accepted now would be analysed: those ahead of it and itself,
-        shared among the workers, at the recent time per photo."""
-        return (self.pending + 1) * self.seconds_per_photo / self.workers
+    def interval(self) -> float:
+        """Seconds between two analyses at the workers' recent pace: what the pool lets through."""
+        return self.seconds_per_photo / self.workers
+
+    def drain_interval(self) -> float | None:
+        """The mean time between analyses while photos queued, since ``restart_drain``; None
+        until DRAIN_SAMPLES were measured."""
+        return statistics.fmean(self._drain) if len(self._drain) == DRAIN_SAMPLES else None
+
+    def restart_drain(self) -> None:
+        """Measure the pace afresh: what was measured before no longer holds (a reload began or ended)."""
+        self._drain.clear()
 
     @contextlib.contextmanager
     def reserve(self) -> Iterator[None]:
-        """Hold a place among the photos in progress, or raise Busy (see the module's docstring)."""
-        if self.pending >= self.max_pending or self.expected_wait() > self.max_wait:
+        """Hold a place among the photos in progress, or raise Busy when ``max_pending`` are."""
+        if self.pending >= self.max_pending:
             raise Busy()
         self.pending += 1
         try:
@@ -155,22 +179,42 @@ class FacePool:
         finally:
             self.pending -= 1
 
-    async def analyse(self, data: bytes, video: bool = False) -> Analysis:
+    async def analyse(self, data: bytes, deadline: float | None = None, video: bool = False) -> Analysis:
         """Run the pipeline on ``data`` (a photo, or a video's frames) in a worker, surviving one
-        broken pool."""
+        broken pool. ``deadline`` (``time.monotonic()``): TooLate when no worker is free in time to
+        analyse it by then."""
         job = _run_video_job if video else _run_job
+        self.queued += 1
+        if self.queued == self.workers + 1:
+            self._queue_formed = time.monotonic()
         try:
-            return await self._attempt(data, job)
-        except BrokenProcessPool:
-            log.warning("a worker died while this photo was in the pool; retrying it once")
-        async with self._retry_lock:
             try:
-                return await self._attempt(data, job)
-            except BrokenProcessPool as exc:
-                raise PhotoFailed("the photo broke the worker pool twice") from exc
+                return await self._attempt(data, job, deadline)
+            except BrokenProcessPool:
+                log.warning("a worker died while this photo was in the pool; retrying it once")
+            async with self._retry_lock:
+                try:
+                    return await self._attempt(data, job, deadline)
+                except BrokenProcessPool as exc:
+                    raise PhotoFailed("the photo broke the worker pool twice") from exc
+        finally:
+            self.queued -= 1
 
-    async def _attempt(self, data: bytes, job: Callable[[bytes], Analysis]) -> Analysis:
-        async with self._slots:
+    async def _worker_slot(self, deadline: float | None) -> None:
+        """A worker's slot, acquired in time to analyse the photo (at the recent pace) by ``deadline``."""
+        if deadline is None:
+            await self._slots.acquire()
+            return
+        latest = deadline - self.seconds_per_photo
+        try:
+            async with asyncio.timeout(max(0.0, latest - time.monotonic())):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise TooLate() from None
+
+    async def _attempt(self, data: bytes, job: Callable[[bytes], Analysis], deadline: float | None) -> Analysis:
+        await self._worker_slot(deadline)
+        try:
             executor = self._started()
             try:
                 future = executor.submit(job, data)
@@ -188,8 +232,14 @@ class FacePool:
                 self._kill(executor)
                 self._replace(executor)
                 raise PhotoFailed("the photo took too long") from exc
-            self._recent_seconds.append(time.monotonic() - started)
+            finished = time.monotonic()
+            self._recent_seconds.append(finished - started)
+            if self._last_analysed is not None and self.queued > self.workers:  # others were waiting
+                self._drain.append(finished - max(self._last_analysed, self._queue_formed))
+            self._last_analysed = finished
             return analysis
+        finally:
+            self._slots.release()
 
     def _new_executor(self) -> ProcessPoolExecutor:
         _start_forkserver()
@@ -218,7 +268,7 @@ class FacePool:
     async def _warm_up(self, executor: ProcessPoolExecutor) -> BaseException | None:
         """One call per worker: each spawns a process, which loads its model before answering."""
         try:
-            futures: list[Future] = [executor.submit(face_workers.worker_ready) for _ in range(self.workers)]
+            futures: list[Future[bool]] = [executor.submit(face_workers.worker_ready) for _ in range(self.workers)]
         except (BrokenProcessPool, RuntimeError) as exc:
             return exc
         results = await asyncio.gather(*map(asyncio.wrap_future, futures), return_exceptions=True)

@@ -17,8 +17,8 @@ from lookalike.answering.user_limits import UserLimits
 
 
 def face_pool(settings: AnsweringSettings) -> FacePool:
-    """The face workers of ``settings`` (WORKERS, MAX_PENDING, MAX_WAIT_SECONDS), not started yet."""
-    return FacePool(settings.workers, settings.max_pending, max_wait=settings.max_wait_seconds)
+    """The face workers of ``settings`` (WORKERS, MAX_PENDING), not started yet."""
+    return FacePool(settings.workers, settings.max_pending)
 
 
 def services(
@@ -32,7 +32,7 @@ def services(
     languages_file: Path | None = None,
 ) -> Services:
     """The services of a front end answering from ``reloader``'s builds within ``settings``'
-    limits (USER_IN_FLIGHT, USER_PER_MINUTE, CHAT_PENDING); ``pool``: one ``face_pool(settings)``
+    limits (USER_IN_FLIGHT, USER_PER_MINUTE, CHAT_PENDING, MAX_WAIT_SECONDS); ``pool``: one ``face_pool(settings)``
     made, started already."""
     return Services(
         pool=pool or face_pool(settings),
@@ -43,4 +43,5 @@ def services(
         admin_ids=admin_ids,
         pseudonyms=pseudonyms or Pseudonyms.of_this_run(),
         languages_file=languages_file,
+        max_wait=settings.max_wait_seconds,
     )

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from lookalike.answering import metrics, replies
 from lookalike.answering.admission import Pass
-from lookalike.answering.face_pool import PhotoFailed
+from lookalike.answering.face_pool import PhotoFailed, TooLate
 from lookalike.answering.outcome import Outcome
 from lookalike.answering.services import Services
 from lookalike.answering.texts import say
@@ -90,10 +90,13 @@ async def _look_alike(
         outcome.fields["bytes"] = len(data)
         if is_video and len(data) > MAX_VIDEO_BYTES:  # Telegram said less, or did not say
             raise Declined("video_too_large", "too_large", megabytes=MAX_VIDEO_BYTES >> 20)
+        admitted.fetched()
         with metrics.STAGE_SECONDS.labels("faces").time():
-            analysis = await services.pool.analyse(data, video=is_video)
+            analysis = await services.pool.analyse(data, admitted.analysed_by(), video=is_video)
     except PhotoFailed as exc:
         raise Declined("failed", "failed", str(exc)) from exc
+    except TooLate as exc:  # the reckoning at admission was wrong: "busy" now, not an answer too late
+        raise Declined("busy", "busy", "late") from exc
     finally:
         admitted.worked()
     if is_video and analysis.error is not None:

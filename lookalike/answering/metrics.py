@@ -18,10 +18,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.registry import Collector
 
 from lookalike.answering import listener
+from lookalike.answering.admission import WaitReckoning
 from lookalike.answering.analytics import MatchAnalytics
 from lookalike.answering.build_reload import BuildReloader
 from lookalike.answering.face_pool import FacePool
 from lookalike.answering.health import Health
+from lookalike.answering.loop_lag import LoopLag
 
 MAX_BODY_BYTES = 1024
 """Its requests are GETs: a body is a mistake or an attack."""
@@ -64,10 +66,19 @@ def update_handled(kind: str, label: str, seconds: float) -> None:
 
 
 class BotCollector(Collector):
-    """Figures read at scrape time from the running bot: the pool, the index, the analytics."""
+    """Figures read at scrape time from the running bot: the pool, the index, the analytics,
+    the admission's latest reckoning of a photo's answer time and the event loop's lag."""
 
-    def __init__(self, pool: FacePool, reloader: BuildReloader, analytics: MatchAnalytics):
+    def __init__(
+        self,
+        pool: FacePool,
+        reloader: BuildReloader,
+        analytics: MatchAnalytics,
+        reckoning: WaitReckoning | None = None,
+        loop_lag: LoopLag | None = None,
+    ):
         self.pool, self.reloader, self.analytics = pool, reloader, analytics
+        self.reckoning, self.loop_lag = reckoning, loop_lag
 
     def collect(self) -> Iterator[Metric]:
         yield GaugeMetricFamily(
@@ -76,11 +87,18 @@ class BotCollector(Collector):
             value=self.pool.pending,
         )
         yield GaugeMetricFamily("lookalike_photos_max_pending", "MAX_PENDING", value=self.pool.max_pending)
-        yield GaugeMetricFamily(
-            "lookalike_photos_expected_wait_seconds",
-            "How long a photo accepted now would wait for its analysis ('busy' over MAX_WAIT_SECONDS)",
-            value=self.pool.expected_wait(),
-        )
+        if self.reckoning is not None:
+            yield GaugeMetricFamily(
+                "lookalike_photos_expected_wait_seconds",
+                "How long the latest photo was reckoned to wait for its answer ('busy' over MAX_WAIT_SECONDS)",
+                value=self.reckoning.last,
+            )
+        if self.loop_lag is not None:
+            yield GaugeMetricFamily(
+                "lookalike_event_loop_lag_seconds",
+                "How late the event loop ran a ticker lately (the worst of the last 5 s)",
+                value=self.loop_lag.seconds,
+            )
         yield GaugeMetricFamily("lookalike_workers", "Face-pipeline worker processes", value=self.pool.workers)
         yield CounterMetricFamily(
             "lookalike_worker_restarts", "Times the worker pool broke and was replaced", value=self.pool.restarts
@@ -116,12 +134,14 @@ def serve(
     reloader: BuildReloader,
     analytics: MatchAnalytics,
     health: Health,
+    reckoning: WaitReckoning | None = None,
+    loop_lag: LoopLag | None = None,
     registry: CollectorRegistry = REGISTRY,
 ) -> listener.ThreadedListener:
     """Register the bot's live figures and serve /metrics, /livez and /readyz on ``host:port``
     from a thread and an event loop of their own (so /livez can say the bot's loop is stuck);
     any other path is a 404. The listener's limits (``listener``) hold for every request."""
-    registry.register(BotCollector(pool, reloader, analytics))
+    registry.register(BotCollector(pool, reloader, analytics, reckoning, loop_lag))
     app = listener.application(max_body=MAX_BODY_BYTES)
 
     async def scrape(request: web.Request) -> web.Response:

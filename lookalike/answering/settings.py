@@ -59,9 +59,11 @@ VARIABLES = (
     ),
     Variable(
         "MAX_WAIT_SECONDS",
-        'the photos in progress are a queue: a new photo is told "busy" only when it would wait longer than this for '
-        "its analysis, reckoned from the photos ahead of it and the workers' recent time per photo (so a burst after "
-        "an outage is answered in order)",
+        'the photos in progress are a queue: a new photo is told "busy" at once only when its answer would come '
+        "later than this, reckoned from the photos ahead of it at the pool's recent pace (a worker's time per photo, "
+        "or the time between analyses measured while photos queued), its own download and send, the event loop's lag "
+        "and a reload in progress (so a burst after an outage is answered in order); a photo admitted on a reckoning "
+        'that proves wrong is told "busy" when it can no longer get a worker in time, never answered later than this',
         "30",
     ),
     Variable("USER_IN_FLIGHT", "one user's photos in progress (runner-up buttons count as photos)", "3"),

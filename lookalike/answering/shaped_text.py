@@ -22,7 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, features
 
 log = logging.getLogger(__name__)
 
@@ -102,13 +102,28 @@ def fitted(text: str, width: float, size: int, smallest: int, language: str | No
     return text, size
 
 
+@functools.cache
+def shaping() -> bool:
+    """Whether Pillow's raqm layout can run here. Pillow's wheels carry raqm and HarfBuzz but load
+    FriBiDi from the system (libfribidi0, which install.sh and the image install); without it every
+    name is drawn with the basic layout, unshaped, and a warning says so once."""
+    if features.check("raqm"):
+        return True
+    log.warning(
+        "Pillow's raqm layout is not available (is libfribidi0 installed?): Arabic, Persian and Devanagari names are drawn unshaped"
+    )
+    return False
+
+
 @functools.lru_cache(maxsize=64)
 def font_of(script: str, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """The first of the script's ``FONTS`` installed, at ``size``, laid out by raqm; for a
-    script with none installed, the Latin font (logged once), and for Latin, Pillow's own."""
+    """The first of the script's ``FONTS`` installed, at ``size``, laid out by raqm (by the basic
+    layout where raqm cannot run); for a script with none installed, the Latin font (logged
+    once), and for Latin, Pillow's own."""
+    engine = ImageFont.Layout.RAQM if shaping() else ImageFont.Layout.BASIC
     for name in FONTS[script]:
         try:
-            return ImageFont.truetype(name, size, layout_engine=ImageFont.Layout.RAQM)
+            return ImageFont.truetype(name, size, layout_engine=engine)
         except OSError:
             continue
     if script != LATIN:
@@ -219,7 +234,7 @@ def _visual_order(runs: list[Run], rtl: bool) -> list[Run]:
 
 
 def _options(font: ImageFont.ImageFont | ImageFont.FreeTypeFont, rtl: bool, language: str | None) -> dict[str, Any]:
-    if not isinstance(font, ImageFont.FreeTypeFont):
+    if not isinstance(font, ImageFont.FreeTypeFont) or not shaping():
         return {}
     options: dict[str, str] = {"direction": "rtl" if rtl else "ltr"}
     if language:

@@ -34,6 +34,7 @@ from lookalike.answering.health import Health
 from lookalike.answering.pseudonyms import Pseudonyms
 from lookalike.answering.services import Services
 from lookalike.bot import handlers, logs, telegram_menu
+from lookalike.bot.api_url_check import ApiUrlCheck, NotTheBotApi
 from lookalike.bot.config import Config
 from lookalike.bot.delivery import Deliveries, Poller, TrackingUpdateProcessor
 from lookalike.bot.telegram_retry import BotRateLimiter
@@ -41,6 +42,9 @@ from lookalike.bot.webhook import Webhook
 from lookalike.engine.index_files import IndexFormatError
 
 log = logging.getLogger("bot")
+
+BotApplication = Application[Any, Any, Any, Any, Any, Any]
+"""The bot's PTB application (its context and data types are PTB's defaults)."""
 
 MESSAGES_PER_SECOND = 25
 """Telegram's flood limit is ~30 messages a second overall. Sent evenly at 25 a second,
@@ -76,26 +80,48 @@ IMAGE_FILES = filters.Document.IMAGE | _MimelessImage()
 
 class UjsonRequest(HTTPXRequest):
     """PTB's HTTPX networking with the Bot API's answers parsed by ujson (faster than json),
-    counting Telegram's 429s (AIORateLimiter retries each after the wait Telegram asks for)
-    and telling ``on_answer`` when Telegram answered (readiness: ``health``)."""
+    counting Telegram's 429s (AIORateLimiter retries each after the wait Telegram asks for),
+    telling ``on_answer`` when Telegram answered (readiness: ``health``), and ``url_check``
+    each answer and failure until the Bot API has answered once (a wrong TELEGRAM_API_URL)."""
 
-    def __init__(self, *args: Any, on_answer: Callable[[], None] | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        on_answer: Callable[[], None] | None = None,
+        url_check: ApiUrlCheck | None = None,
+        on_failure: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.on_answer = on_answer
+        self.url_check = url_check
+        self.on_failure = on_failure
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        status, payload = await super().do_request(*args, **kwargs)
+        try:
+            status, payload = await super().do_request(*args, **kwargs)
+        except NetworkError as exc:
+            if self.on_failure is not None:
+                self.on_failure()
+            if self.url_check is not None:
+                self.url_check.failed(exc)
+            raise
+        if self.url_check is not None:
+            self.url_check.answer(status, payload)
         if status == 429:
             metrics.RETRY_AFTER.inc()
+        if (status == 429 or status >= 500) and self.on_failure is not None:
+            self.on_failure()
         # 401/404: the token is refused, so the bot cannot work; 5xx: Telegram is down.
         if self.on_answer is not None and status < 500 and status not in (401, 404):
             self.on_answer()
         return status, payload
 
     @staticmethod
-    def parse_json_payload(payload: bytes) -> dict:
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
         try:
-            return ujson.loads(payload)
+            parsed: dict[str, Any] = ujson.loads(payload)
+            return parsed
         except ValueError as exc:
             log.error("the Bot API answered with invalid JSON (%d bytes)", len(payload))
             raise TelegramError("Invalid server response") from exc
@@ -106,9 +132,10 @@ def build_application(
     services: Services,
     deliveries: Deliveries,
     on_answer: Callable[[], None] | None = None,
-) -> Application:
+) -> BotApplication:
     """The Application without PTB's Updater: updates come from the bot's own receivers,
     ``delivery.Poller`` or ``webhook.Webhook``, which confirm them only once answered."""
+    url_check = ApiUrlCheck()
     application = (
         Application.builder()
         .token(config.token)
@@ -123,9 +150,19 @@ def build_application(
                 read_timeout=30.0,
                 write_timeout=30.0,
                 on_answer=on_answer,
+                url_check=url_check,
+                on_failure=services.upstream.failed,
             )
         )
-        .get_updates_request(UjsonRequest(connection_pool_size=1, read_timeout=10.0, on_answer=on_answer))
+        .get_updates_request(
+            UjsonRequest(
+                connection_pool_size=1,
+                read_timeout=10.0,
+                on_answer=on_answer,
+                url_check=url_check,
+                on_failure=services.upstream.failed,
+            )
+        )
         # A reply whose quoted message was deleted meanwhile is sent without the quote, not lost.
         .defaults(Defaults(allow_sending_without_reply=True))
         .rate_limiter(
@@ -160,10 +197,11 @@ def build_application(
     return application
 
 
-async def _post_init(application: Application) -> None:
+async def _post_init(application: BotApplication) -> None:
     services: Services = application.bot_data["services"]
     await services.pool.start()
     application.bot_data["reloader_task"] = asyncio.create_task(services.reloader.run(), name="build-reloader")
+    application.bot_data["loop_lag_task"] = asyncio.create_task(services.loop_lag.run(), name="loop-lag")
     # The menu and descriptions are set beside the start, not before it: a slow Telegram
     # delays no answer, and a refusal is only logged.
     application.bot_data["menu_task"] = asyncio.create_task(telegram_menu.set_up(application.bot), name="menu")
@@ -173,8 +211,8 @@ async def _post_init(application: Application) -> None:
     log.info("ready: %d celebrities, %d workers", len(services.reloader.current), services.pool.workers)
 
 
-async def _post_shutdown(application: Application) -> None:
-    for name in ("reloader_task", "menu_task", "health_task"):
+async def _post_shutdown(application: BotApplication) -> None:
+    for name in ("reloader_task", "loop_lag_task", "menu_task", "health_task"):
         task = application.bot_data.get(name)
         if task is not None:
             task.cancel()
@@ -202,7 +240,14 @@ def run(config: Config, reloader: BuildReloader) -> None:
     health = Health(services.pool, services.reloader, telegram_silence=config.ready_telegram_seconds)
     if config.metrics_port:
         metrics.serve(
-            config.metrics_listen, config.metrics_port, services.pool, services.reloader, services.analytics, health
+            config.metrics_listen,
+            config.metrics_port,
+            services.pool,
+            services.reloader,
+            services.analytics,
+            health,
+            services.admission.reckoning,
+            services.loop_lag,
         )
         log.info("serving /metrics, /livez and /readyz on %s:%d", config.metrics_listen, config.metrics_port)
     asyncio.run(_serve(config, services, health))
@@ -284,6 +329,13 @@ def main(config: Config) -> int:
     except InvalidToken:
         print("bot.py: the Bot API rejected TELEGRAM_BOT_TOKEN", file=sys.stderr)
         return 2
+    except NotTheBotApi as exc:
+        reason = exc.reason.replace(config.token, "<TOKEN>")
+        if exc.answered:
+            print(f"bot.py: {config.api_url} (TELEGRAM_API_URL) is not a Bot API server: {reason}", file=sys.stderr)
+            return 2
+        print(f"bot.py: cannot reach the Bot API at {config.api_url} (TELEGRAM_API_URL): {reason}", file=sys.stderr)
+        return 1
     except NetworkError as exc:
         reason = str(exc).replace(config.token, "<TOKEN>")
         print(f"bot.py: cannot reach the Bot API at {config.api_url} (TELEGRAM_API_URL): {reason}", file=sys.stderr)

@@ -98,8 +98,10 @@ VARIABLES = (
         "ANSWERED_FILE",
         "the updates answered that Telegram may send again: by long polling, those answered while an earlier one is "
         "still in flight (Telegram sends them again until that one is answered); by webhook, the last 10,000 "
-        "answered (Telegram sends one again when its 200 was lost). Kept up to date as the bot runs, so that the "
-        "next start skips them after a stop, a crash or a `kill -9` alike (keep it across restarts, e.g. on a volume)",
+        "answered (Telegram sends one again when its 200 was lost); and, when more than getUpdates' 100 are in "
+        "flight, the unanswered ones confirmed early, whole. Kept up to date as the bot runs, so that the next start "
+        "skips the first and answers the last after a stop, a crash or a `kill -9` alike (keep it across restarts, "
+        "e.g. on a volume). Its space (128 KiB) is reserved when it is made, so a full disk does not stop its writes",
         "`answered-updates.json`",
     ),
     Variable(
@@ -116,8 +118,9 @@ VARIABLES = (
     Variable(
         "TELEGRAM_RETRY_SECONDS",
         "how long a Bot API call or a download that fails with a 5xx or a network error is tried again (back-off "
-        "from 0.5 s to 5 s) before it is given up, logged at WARNING and counted; at start `getMe` too, so an "
-        "unreachable `TELEGRAM_API_URL` is reported after this long",
+        "from 0.5 s to 5 s) before it is given up, logged at WARNING and counted; at start `getMe` too, as long as "
+        "the failures look like Telegram's (5xx, timeouts, an unreachable network): a `TELEGRAM_API_URL` that cannot "
+        "be a Bot API is told within seconds (see below)",
         "300",
     ),
 )

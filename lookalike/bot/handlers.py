@@ -35,6 +35,7 @@ from lookalike.answering.outcome import UNSENT, Outcome
 from lookalike.answering.services import Services
 from lookalike.answering.texts import say
 from lookalike.answering.translations import native_name
+from lookalike.bot.delivery import answer_later, received_at
 from lookalike.bot.telegram_io import download, pick_photo_size, send_answer, show_progress
 from lookalike.engine.video import MAX_SECONDS
 from lookalike.languages import DEFAULT, LANGUAGES, supported
@@ -47,7 +48,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     task of its own, as "busy" is for photos: a group repeating commands holds up no one."""
     admitted = _services(context).admission.admit(_message(update).chat.id)
     if isinstance(admitted, Refusal):
-        context.application.create_task(_send_help(update, context, admitted.earlier), update=update)
+        answer_later(context, update, _send_help(update, context, admitted.earlier))
         return
     with admitted:
         await _send_help(update, context)
@@ -161,11 +162,13 @@ async def _answer_photo(
 ) -> None:
     started = time.perf_counter()
     services, message, lang = _services(context), _message(update), _lang(update, context)
-    admitted = services.admission.admit(message.chat.id, _user_id(message), uses_pool=True)
+    admitted = services.admission.admit(
+        message.chat.id, _user_id(message), uses_pool=True, received=received_at(context, update)
+    )
     if isinstance(admitted, Refusal):
         refused = _refuse(update, context, kind, admitted, started)
         if admitted.earlier:  # a task holds no handler while the chat's earlier answers go first
-            context.application.create_task(refused, update=update)
+            answer_later(context, update, refused)
         else:
             await refused
         return
@@ -315,7 +318,8 @@ def _query(update: Update) -> CallbackQuery:
 
 
 def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.bot_data["services"]
+    services: Services = context.bot_data["services"]
+    return services
 
 
 def _user_id(message: Message) -> int:

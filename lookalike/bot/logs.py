@@ -50,11 +50,16 @@ class RedactingFormatter(logging.Formatter):
 
 class ShortStartupErrors(logging.Filter):
     """PTB logs a start-up failure (bad token, unreachable server) with its whole traceback;
-    main() says what happened in one line, so the log keeps only PTB's message."""
+    main() says what happened in one line, so the log keeps only PTB's message. Likewise its rate
+    limiter's last 429 before it gives up, which ``telegram_retry`` waits out: an INFO line, like
+    the limiter's other 429s."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "telegram.ext" and "(Bootstrap" in record.getMessage():
             record.exc_info, record.exc_text = None, None
+        if record.name == "telegram.ext.AIORateLimiter" and str(record.msg).startswith("Rate limit hit after maximum"):
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
         return True
 
 

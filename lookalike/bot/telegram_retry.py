@@ -17,7 +17,10 @@ answer. Calls that change nothing (getFile, downloads) are tried again after any
 ``BotRateLimiter`` is PTB's ``AIORateLimiter`` (30 messages a second overall, 20 a minute per
 group, 429s retried after Telegram's wait) for messages to chats only. Calls to no chat
 (getFile, answerCallbackQuery, setWebhook...) pass outside its pauses: a 429 for a send no
-longer stops downloads, and a 429 for one of them waits out only that call.
+longer stops downloads, and a 429 for one of them waits out only that call. A 429 storm that
+outlasts the limiter's ``max_retries`` waits is waited out too, for up to TELEGRAM_RETRY_SECONDS
+like an outage (the limiter gave up, and the answer was lost, after 5 waits: 25 s at Telegram's
+"retry after 5").
 """
 
 from __future__ import annotations
@@ -69,14 +72,21 @@ def is_send(method: str) -> bool:
     return method.startswith(SENDS) and method != "sendChatAction"
 
 
-async def patiently(call: Callable[[], Awaitable[T]], what: str, seconds: float, repeatable: bool = True) -> T:
-    """``call()``, tried again after network failures and 5xx answers for up to ``seconds``
+async def patiently(call: Callable[[], Awaitable[T]], what: str, budget: float, repeatable: bool = True) -> T:
+    """``call()``, tried again after network failures and 5xx answers for up to ``budget`` seconds
     (``repeatable`` False: only when the request cannot have been acted on)."""
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + budget
     delay = FIRST_DELAY
     while True:
         try:
             return await call()
+        except RetryAfter as exc:  # the limiter's own waits are spent: a storm
+            wait = seconds(exc.retry_after) + 0.1
+            if time.monotonic() + wait > deadline:
+                _give_up(what, f"Telegram still asks to wait after {budget:g} s (429: retry after {wait:.0f} s)")
+                raise
+            log.info("%s: Telegram still asks to wait (429); waiting %.1f s more", what, wait)
+            await asyncio.sleep(wait)
         except NetworkError as exc:
             if isinstance(exc, BadRequest):
                 raise
@@ -84,7 +94,7 @@ async def patiently(call: Callable[[], Awaitable[T]], what: str, seconds: float,
                 _give_up(what, f"it may have been delivered, so it is not sent again ({exc.__class__.__name__}: {exc})")
                 raise
             if time.monotonic() + delay > deadline:
-                _give_up(what, f"still failing after {seconds:g} s ({exc.__class__.__name__}: {exc})")
+                _give_up(what, f"still failing after {budget:g} s ({exc.__class__.__name__}: {exc})")
                 raise
             log.info("%s failed (%s: %s); trying again in %.1f s", what, exc.__class__.__name__, exc, delay)
             await asyncio.sleep(delay)

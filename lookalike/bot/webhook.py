@@ -30,7 +30,7 @@ from telegram import Bot, Update
 
 from lookalike.answering import listener
 from lookalike.bot.answered_file import AnsweredFile
-from lookalike.bot.delivery import Deliveries, NotAnswered
+from lookalike.bot.delivery import Deliveries, NotAnswered, hand_over_kept
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class Webhook:
     def __init__(
         self,
         bot: Bot,
-        update_queue: asyncio.Queue,
+        update_queue: asyncio.Queue[object],
         deliveries: Deliveries,
         answered_file: Path,
         secret: str,
@@ -67,6 +67,7 @@ class Webhook:
         and listen."""
         self.answered.load()
         self.deliveries.on_answered = self._answered
+        hand_over_kept(self.answered, self.bot, self.update_queue, self.deliveries)
         self._runner = await listener.start(self.app, host, port)
 
     async def stop(self) -> None:
@@ -110,6 +111,8 @@ class Webhook:
         return web.Response(status=200)
 
     def _answered(self, update_id: int) -> None:
+        if self.answered.release(update_id):  # kept by a run that polled: Telegram has confirmed it
+            return
         self.answered.add(update_id)
         if len(self.answered.ids) > REMEMBERED:
             self.answered.drop_below(max(self.answered.ids) - REMEMBERED + 1)

@@ -103,3 +103,20 @@ def test_in_a_right_to_left_language_the_picture_reads_from_the_right():
     english, arabic = halves("en"), halves("ar")
     assert np.abs(english[0] - arabic[1]).mean() < 3 and np.abs(english[1] - arabic[0]).mean() < 3  # swapped
     assert np.abs(english[0] - english[1]).mean() > 10  # two different faces
+
+
+def test_without_raqm_names_are_drawn_unshaped_not_refused(monkeypatch, caplog):
+    """Pillow's wheels load FriBiDi from the system: where it is missing (a slim image without
+    libfribidi0) raqm cannot run, and every answer's picture would fail on its names; they are
+    drawn with the basic layout instead, and a warning says why."""
+    monkeypatch.setattr(shaped_text.features, "check", lambda feature: False)
+    shaped_text.shaping.cache_clear()
+    shaped_text.font_of.cache_clear()
+    try:
+        image = Image.new("L", (400, 60))
+        width = shaped_text.draw_line(ImageDraw.Draw(image), (200, 30), "الصورة: Gage Skidmore، नमस्ते", SIZE, 255)
+        assert width > 0 and np.asarray(image).any()
+        assert "raqm layout is not available" in caplog.text
+    finally:
+        shaped_text.shaping.cache_clear()
+        shaped_text.font_of.cache_clear()

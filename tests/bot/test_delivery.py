@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import random
@@ -16,9 +15,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from telegram import Update
 from telegram.error import NetworkError
 
+from lookalike.bot.answered_file import AnsweredFile, read_record
 from lookalike.bot.delivery import Deliveries, Poller
 from tests.support.data import ROOT
 
@@ -84,9 +85,9 @@ async def until(condition, timeout: float = 5.0) -> None:
 
 
 def recorded(path: Path) -> set[int] | None:
-    """The ids in ANSWERED_FILE, None when there is no file."""
+    """The ids in ANSWERED_FILE's record, None when it records none (or there is no file)."""
     try:
-        return set(json.loads(path.read_text())["answered"])
+        return set(read_record(path).get("answered", [])) or None
     except FileNotFoundError:
         return None
 
@@ -241,10 +242,130 @@ def test_a_kill_at_any_instant_leaves_the_old_record_or_the_new_one(tmp_path):
     for _ in range(30):
         writer = subprocess.Popen([sys.executable, "-c", WRITER, str(answered_file)], cwd=ROOT)
         deadline = time.monotonic() + 20
-        while not answered_file.exists() and writer.poll() is None and time.monotonic() < deadline:
+        while not _recorded_yet(answered_file) and writer.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(chance.uniform(0, 0.05))
         os.kill(writer.pid, signal.SIGKILL)
         assert writer.wait(10) == -signal.SIGKILL
         ids = sorted(recorded(answered_file))
         assert len(ids) == 100 and ids == list(range(ids[0], ids[0] + 100)), ids
+
+
+def _recorded_yet(path: Path) -> bool:
+    try:
+        return recorded(path) is not None
+    except (FileNotFoundError, ValueError):
+        return False
+
+
+def test_more_than_a_window_in_flight_is_kept_whole_confirmed_and_answered_after_a_kill(tmp_path):
+    """150 photos in flight (sends failing): getUpdates hands over 100 at most; the 100 are kept
+    whole in ANSWERED_FILE before the offset passes them, so the next 50 come, and a kill -9
+    then loses none: the next start answers the kept ones, Telegram sends the rest again."""
+    answered_file = tmp_path / "answered.json"
+
+    async def scenario():
+        telegram = FakeTelegram(*range(1, 151))
+        first = Bot(telegram, answered_file)
+        await first.poller.start()
+        assert await first.received(150) == list(range(1, 151))
+        assert min(telegram.pending) == 101, "the window was confirmed before its updates were kept"
+        assert {u["update_id"] for u in read_record(answered_file)["kept"]} == set(range(1, 101))
+        first.answer(*range(1, 11))  # answered meanwhile: they leave the file
+        await until(lambda: len(read_record(answered_file)["kept"]) == 90)
+        await first.poller.stop()  # a kill -9
+
+        second = Bot(telegram, answered_file)
+        await second.poller.start()
+        again = await second.received(140)
+        assert sorted(again) == list(range(11, 151)), "an update was lost or handed over twice"
+        second.answer(*again)
+        await until(lambda: telegram.pending == [] and read_record(answered_file)["kept"] == [])
+        await second.poller.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_full_window_that_cannot_be_kept_is_not_confirmed(tmp_path, monkeypatch, caplog):
+    answered_file = tmp_path / "answered.json"
+
+    async def scenario():
+        telegram = FakeTelegram(*range(1, 121))
+        bot = Bot(telegram, answered_file)
+        await bot.poller.start()
+        monkeypatch.setattr(bot.poller.answered, "_write", lambda record: False)  # the disk full
+        assert await bot.received(100) == list(range(1, 101))
+        await bot.polls(3)
+        assert set(telegram.offsets) <= {0, 1} and bot.queue.empty(), "updates were confirmed unanswered"
+        monkeypatch.undo()  # space again
+        assert await bot.received(20) == list(range(101, 121))
+        await bot.poller.stop()
+
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(scenario())
+    assert "cannot be written: new updates wait" in caplog.text
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB tmpfs (root only), unmounted after the test."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def fill(disk: Path) -> None:
+    """Take every free byte of ``disk``."""
+    with open(disk / "filler", "wb", buffering=0) as out:
+        for size in (1 << 16, 1 << 12, 1):
+            with contextlib.suppress(OSError):
+                while True:
+                    out.write(b"\0" * size)
+
+
+def test_a_full_disk_does_not_stop_the_record_its_space_is_reserved(small_disk):
+    answered = AnsweredFile(small_disk / "answered.json")
+
+    async def scenario():
+        answered.load()  # the first start: the space is reserved
+        fill(small_disk)
+        for update_id in range(1, 301):  # each write in place, into the reserved space
+            answered.add(update_id)
+            answered.drop_below(update_id - 50)
+            assert await answered.flush(), "a write failed on the full disk"
+        assert read_record(answered.path)["answered"] == list(range(250, 301))
+
+        big = [{"update_id": i, "message": {"text": "x" * 1000}} for i in range(1, 201)]
+        answered.keep(big)  # 200 KB: more than the slots hold, and no room to grow
+        assert not await answered.flush()
+        assert read_record(answered.path).get("kept", []) == [], "a torn or partial record was written"
+        (small_disk / "filler").unlink()
+        assert await answered.flush()
+        assert len(read_record(answered.path)["kept"]) == 200
+        answered.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_record_torn_in_its_slot_leaves_the_one_before(tmp_path):
+    answered = AnsweredFile(tmp_path / "answered.json")
+
+    async def scenario():
+        answered.load()
+        answered.add(1, 2)
+        await answered.flush()
+        answered.add(3)
+        await answered.flush()
+        answered.close()
+
+    asyncio.run(scenario())
+    data = bytearray(answered.path.read_bytes())
+    newest = data.rfind(b"lookalike-answered seq=2")
+    assert newest >= 0
+    data[newest + 60] ^= 0xFF  # a power loss mid-write: the newest slot's bytes half old
+    answered.path.write_bytes(bytes(data))
+    assert read_record(answered.path)["answered"] == [1, 2]

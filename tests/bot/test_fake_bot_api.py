@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dtm
 import io
 import threading
@@ -10,7 +11,8 @@ import time
 import pytest
 import pytest_asyncio
 import telegram
-from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter
+from aiohttp import web
+from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter
 
 from tests.support.bot_api import (
     DOWNLOAD_METHOD,
@@ -286,3 +288,63 @@ def test_max_events_in_window_counts_the_busiest_window():
     assert max_events_in_window(stamps, 1.0) == 4  # 0.5, 0.99, 1.0, 1.2
     assert max_events_in_window(stamps, 60.0) == 6
     assert max_events_in_window([], 1.0) == 0
+
+
+@pytest.mark.asyncio
+async def test_a_429_storm_asks_every_call_in_it_to_retry_after_its_seconds(bot, api):
+    api.add_chat(USER_ID)
+    api.fail_for(0.5, ["sendMessage"], status=429, retry_after=7)
+
+    with pytest.raises(RetryAfter) as raised:
+        await bot.send_message(USER_ID, "in the storm")
+    assert await bot.get_me()  # other methods pass
+    await asyncio.sleep(0.6)
+    await bot.send_message(USER_ID, "after it")
+
+    assert raised.value.retry_after in (7, dtm.timedelta(seconds=7))
+    assert [call.status for call in api.calls("sendMessage")] == [429, 200]
+
+
+@pytest.mark.asyncio
+async def test_downloads_in_a_slow_window_wait_and_then_come_whole(bot, api, obama_jpeg):
+    file_id = api.add_file(obama_jpeg, kind="photo")
+    api.slow_downloads_for(5, delay=0.4)
+    started = time.monotonic()
+    data = await (await bot.get_file(file_id)).download_as_bytearray()
+
+    assert bytes(data) == obama_jpeg
+    assert time.monotonic() - started >= 0.4
+
+
+@pytest.mark.asyncio
+async def test_a_webhook_gets_each_update_posted_with_its_secret_and_again_until_it_says_200(bot, api):
+    """Telegram's side of a webhook, against a small server that fails the first POST of each update."""
+    seen: list[tuple[int, str | None]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        update = await request.json()
+        seen.append((update["update_id"], request.headers.get("X-Telegram-Bot-Api-Secret-Token")))
+        first = [update_id for update_id, _ in seen].count(update["update_id"]) == 1
+        return web.Response(status=500 if first else 200)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        first = api.send_text_update(USER_ID, "/start")["update_id"]
+        await bot.set_webhook(f"http://127.0.0.1:{runner.addresses[0][1]}/hook", secret_token="s3", max_connections=2)
+        second = api.send_text_update(USER_ID, "hello")["update_id"]
+        for _ in range(200):
+            if len(api.webhook_posts) >= 4:
+                break
+            await asyncio.sleep(0.05)
+        assert sorted(seen) == [(first, "s3"), (first, "s3"), (second, "s3"), (second, "s3")]
+        assert [post.status for post in api.webhook_posts if post.update_id == first] == [500, 200]
+        await asyncio.sleep(1.5)
+        assert len(seen) == 4, "an update answered 200 was posted again"
+        with pytest.raises(Conflict):
+            await bot.get_updates()
+    finally:
+        await runner.cleanup()

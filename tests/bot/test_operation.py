@@ -6,7 +6,6 @@ and helpers are test_bot's).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -16,6 +15,7 @@ import time
 import httpx
 import pytest
 
+from lookalike.bot.answered_file import read_record
 from tests.support.bot_api import (
     FakeBotApi,
     photo_sizes_from_image,
@@ -243,14 +243,52 @@ def test_after_a_kill_9_no_photo_is_answered_twice_or_lost(assets, people, tmp_p
         assert not re.search(r"kind=photo", second), "the restart answered photos answered before the kill"
         for user in [held_user, *users]:
             assert len(api.replies(user)) == 1, user
-        assert not answered_file.exists(), "the record outlived the updates Telegram confirmed"
+        assert _listed(answered_file) == set(), "the record outlived the updates Telegram confirmed"
+
+
+def test_a_busy_told_after_the_chat_s_earlier_answers_is_not_lost_to_a_kill_9(assets, people, tmp_path):
+    """A group over CHAT_PENDING: the "busy" waits, in a task of its own, for the chat's answer
+    before it (held: its download hangs). Its update must stay unconfirmed until the "busy" is
+    sent: after a kill -9 the next start tells it, once."""
+    group = -4242
+    with FakeBotApi(token=TOKEN) as api:
+        bot = run_bot(api, assets, tmp_path / "first.log", new_session=True, CHAT_PENDING="1")
+        api.hold_downloads("held.jpg")
+        first = api.send_document_update(
+            new_user(), selfie(people[0]), "image/jpeg", "held.jpg", chat_id=group, chat_type="group"
+        )
+        api.wait_for(lambda c: c.method == "getFile" and c.ok, timeout=30)
+        second = api.send_photo_update(new_user(), group, sizes=selfie(people[1]), chat_type="group")
+        api.wait_for(lambda c: c.method == "getUpdates" and _carries(c, second["update_id"]), timeout=30)
+        time.sleep(1.0)  # the handler has run, and ANSWERED_FILE been written, by now
+        assert not api.replies(group)
+        os.killpg(bot.pid, signal.SIGKILL)
+        bot.process.wait(30)
+        bot.stop()
+        api.release_downloads()
+
+        restarted = run_bot(api, assets, tmp_path / "second.log", new_session=True, CHAT_PENDING="1")
+        try:
+            api.wait_for(lambda c: c.ok and c.is_message and c.chat_id == group, timeout=60, count=2)
+            time.sleep(2.0)  # a second answer would have come by now
+        finally:
+            assert _stop_group(restarted) == 0
+            restarted.stop()
+        answers = {call.params["reply_parameters"]["message_id"]: call for call in api.replies(group)}
+        assert len(api.replies(group)) == len(answers) == 2, "a photo was answered twice, or not at all"
+        assert answers[first["message"]["message_id"]].method == "sendPhoto"
+        assert answers[second["message"]["message_id"]].params["text"] == say("busy")
+
+
+def _carries(call, update_id: int) -> bool:
+    return call.ok and any(update["update_id"] == update_id for update in call.result or [])
 
 
 def _listed(answered_file) -> set[int]:
-    """The update ids in ANSWERED_FILE (none while it is missing or being replaced)."""
+    """The update ids in ANSWERED_FILE (none while it is missing)."""
     try:
-        return set(json.loads(answered_file.read_text())["answered"])
-    except (OSError, ValueError):
+        return set(read_record(answered_file).get("answered", []))
+    except FileNotFoundError:
         return set()
 
 

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import logging
 import time
 from pathlib import Path
 
 import pytest
-from telegram.error import RetryAfter
+import telegram
+from telegram.error import BadRequest, NetworkError, RetryAfter
 
+from lookalike.bot.app import UjsonRequest
 from lookalike.bot.telegram_retry import BotRateLimiter
+from tests.support.bot_api_server import FakeBotApi
 from tests.support.data import ROOT
 
 SOURCES = [*sorted((ROOT / "lookalike").rglob("*.py")), ROOT / "bot.py"]
@@ -149,3 +153,66 @@ def test_a_call_to_no_chat_waits_out_the_429_telegram_asked_for(monkeypatch, tim
     assert asyncio.run(process()) == "done"
     assert len(call.calls) == 2
     assert 1.0 <= call.calls[1] - call.calls[0] < 1.5
+
+
+class _TooManyFor:
+    """A Bot API call answered 429 "retry after ``seconds``" its first ``times`` calls (a storm)."""
+
+    def __init__(self, times: int, seconds: int):
+        self.times, self.seconds, self.calls = times, seconds, 0
+
+    async def __call__(self) -> str:
+        self.calls += 1
+        if self.calls <= self.times:
+            raise RetryAfter(self.seconds)
+        return "sent"
+
+
+@pytest.mark.parametrize(("endpoint", "data"), [("sendPhoto", {"chat_id": 7}), ("getFile", {"file_id": "x"})])
+def test_a_429_storm_longer_than_the_limiter_s_retries_is_waited_out_within_the_retry_budget(endpoint, data, caplog):
+    """PTB's limiter gives up after max_retries 429s, and the answer was lost; the waits now count
+    against TELEGRAM_RETRY_SECONDS instead, like a 5xx outage's, without PTB's traceback."""
+    call = _TooManyFor(times=3, seconds=1)
+
+    async def process() -> str:
+        limiter = BotRateLimiter(retry_seconds=30, max_retries=1)
+        return await limiter.process_request(call, (), {}, endpoint, data, None)
+
+    with caplog.at_level(logging.INFO):
+        assert asyncio.run(process()) == "sent"
+    assert call.calls == 4
+
+    over_budget = _TooManyFor(times=100, seconds=1)
+
+    async def hopeless() -> str:
+        limiter = BotRateLimiter(retry_seconds=2, max_retries=1)
+        return await limiter.process_request(over_budget, (), {}, endpoint, data, None)
+
+    with pytest.raises(RetryAfter):
+        asyncio.run(hopeless())
+    assert over_budget.calls < 5
+
+
+@pytest.mark.asyncio
+async def test_the_bot_s_requests_tell_when_telegram_fails_a_call():
+    """5xx, 429 and a network failure each count as Telegram failing (admission then leaves the
+    delays out of the bot's own pace); an answer, or a 400, does not."""
+    failures: list[int] = []
+    with FakeBotApi() as api:
+        bot = telegram.Bot(
+            api.token, base_url=f"{api.url}/bot", request=UjsonRequest(on_failure=lambda: failures.append(1))
+        )
+        async with bot:
+            api.fail_next("getMe", status=500)
+            with pytest.raises(NetworkError):
+                await bot.get_me()
+            api.fail_next("getMe", status=429)
+            with pytest.raises(RetryAfter):
+                await bot.get_me()
+            with pytest.raises(BadRequest):
+                await bot.send_message(1, "to a chat that does not exist")
+            assert len(failures) == 2
+            api.stop()  # the server gone: a network failure
+            with pytest.raises(NetworkError):
+                await bot.get_me()
+    assert len(failures) == 3

@@ -1,9 +1,10 @@
 """The bot as a supervisor sees it: /livez and /readyz beside /metrics (ready only when
 ready), the command menu and descriptions set at start, .env read, and one clear line
-when the token is malformed or the Bot API unreachable."""
+when the token is malformed, the Bot API unreachable or TELEGRAM_API_URL no Bot API."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import re
@@ -11,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -94,11 +96,14 @@ def test_not_ready_while_the_bot_api_fails(assets, tmp_path):
             bot.stop()
 
 
-def test_command_menu_and_descriptions_in_english_and_russian(assets, tmp_path):
+def test_command_menu_and_descriptions_in_every_language(assets, tmp_path):
+    from lookalike.languages import DEFAULT, LANGUAGES
+
+    codes = {None} | {lang for lang in LANGUAGES if lang != DEFAULT}  # English is the default, for everyone else
     with FakeBotApi(token=TOKEN) as api:
         bot = run_bot(api, assets, tmp_path / "bot.log")
         try:
-            api.wait_for(lambda c: c.method == "setMyShortDescription", count=2, timeout=30)
+            api.wait_for(lambda c: c.method == "setMyShortDescription", count=len(codes), timeout=30)
             menus = {
                 (
                     json.loads(c.params["scope"])["type"]
@@ -108,25 +113,20 @@ def test_command_menu_and_descriptions_in_english_and_russian(assets, tmp_path):
                 ): c.params["commands"]
                 for c in api.calls("setMyCommands")
             }
-            assert set(menus) == {
-                ("all_private_chats", None),
-                ("all_group_chats", None),
-                ("all_private_chats", "ru"),
-                ("all_group_chats", "ru"),
-            }
+            assert set(menus) == {(scope, code) for scope in ("all_private_chats", "all_group_chats") for code in codes}
             commands = {key: [c["command"] for c in _json(value)] for key, value in menus.items()}
-            assert commands[("all_private_chats", None)] == ["start", "help"]
+            assert commands[("all_private_chats", None)] == ["start", "help", "language", "forget"]
             assert commands[("all_group_chats", "ru")] == ["help"]
             assert "Что умеет" in _json(menus[("all_private_chats", "ru")])[0]["description"]
             descriptions = {
                 c.params.get("language_code"): c.params["description"] for c in api.calls("setMyDescription")
             }
-            assert set(descriptions) == {None, "ru"} and "selfie" in descriptions[None]
+            assert set(descriptions) == codes and "selfie" in descriptions[None]
             assert "селфи" in descriptions["ru"]
             shorts = {
                 c.params.get("language_code"): c.params["short_description"] for c in api.calls("setMyShortDescription")
             }
-            assert all(len(text) <= 120 for text in shorts.values()) and set(shorts) == {None, "ru"}
+            assert all(len(text) <= 120 for text in shorts.values()) and set(shorts) == codes
             assert all(len(text) <= 512 for text in descriptions.values())
             # And the bot answers as before.
             user = new_user()
@@ -156,24 +156,77 @@ def test_a_malformed_token_is_one_line_that_does_not_show_it(assets, tmp_path):
     assert len(result.stderr.splitlines()) == 1 and "abc-not-a-token" not in result.stderr
 
 
-def test_an_unreachable_bot_api_is_one_line_naming_telegram_api_url(assets, tmp_path):
-    port = free_port()  # nothing listens there
-    result = _run(
-        {
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "ASSETS_DIR": str(assets),
-            "TELEGRAM_API_URL": f"http://127.0.0.1:{port}",
-            "WORKERS": "1",
-            "TELEGRAM_RETRY_SECONDS": "2",  # getMe is tried again as long as any call (5 min by default)
-        },
-        tmp_path,
-    )
-    assert result.returncode == 1
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"bot.py: cannot reach the Bot API at http://127.0.0.1:{port} (TELEGRAM_API_URL): "), (
-        result.stderr
-    )
-    assert TOKEN not in result.stderr and "Traceback" not in result.stderr
+class _NotABotApi(http.server.BaseHTTPRequestHandler):
+    """A web server where TELEGRAM_API_URL should name the Bot API: a page for every request."""
+
+    def _page(self) -> None:
+        body = f"<html><body>Welcome to nginx! {self.path}</body></html>".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self._page()
+
+    def do_POST(self):
+        self._page()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def web_page_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotABotApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("where", "status", "told"),
+    [
+        ("a closed port", 1, "cannot reach the Bot API at {url} (TELEGRAM_API_URL): the connection was refused"),
+        ("no such host", 1, "cannot reach the Bot API at {url} (TELEGRAM_API_URL): no such host"),
+        ("a web page", 2, "{url} (TELEGRAM_API_URL) is not a Bot API server: it answered HTTP 200 with a web page"),
+        ("not the root", 2, "{url} (TELEGRAM_API_URL) is not a Bot API server: it answered 404 Not Found"),
+    ],
+)
+def test_a_wrong_telegram_api_url_is_one_line_within_seconds(assets, tmp_path, web_page_server, where, status, told):
+    """TELEGRAM_RETRY_SECONDS stays at its 5 minutes: an outage is ridden out that long, a wrong URL is not."""
+    with FakeBotApi(token=TOKEN) as api:
+        url = {
+            "a closed port": f"http://127.0.0.1:{free_port()}",
+            "no such host": "http://no-such-host.invalid",
+            "a web page": web_page_server,
+            "not the root": f"{api.url}/telegram",  # the Bot API is at the root, not under /telegram
+        }[where]
+        started = time.monotonic()
+        result = _run({"TELEGRAM_BOT_TOKEN": TOKEN, "ASSETS_DIR": str(assets), "TELEGRAM_API_URL": url}, tmp_path)
+        took = time.monotonic() - started
+    assert result.returncode == status, result.stderr
+    line = result.stderr.strip().splitlines()[-1]  # after the log's lines
+    assert line.startswith("bot.py: " + told.format(url=url)), result.stderr
+    assert "Traceback" not in result.stderr
+    assert took < 30, f"told after {took:.0f} s"
+    assert TOKEN not in result.stderr and "4242" not in line
+
+
+def test_an_outage_at_start_is_ridden_out(assets, tmp_path):
+    """Telegram failing as the bot starts (502s: Telegram's own answers) is no wrong URL: it starts once they end."""
+    with FakeBotApi(token=TOKEN) as api:
+        api.fail_for(4, status=502)
+        bot = run_bot(api, assets, tmp_path / "bot.log", WORKERS="1")
+        try:
+            user = new_user()
+            api.send_text_update(user, "/start")
+            assert only_reply(api, user, timeout=30).method == "sendMessage"
+            assert [call.status for call in api.calls("getMe")][:1] == [502]
+        finally:
+            assert bot.stop() == 0
 
 
 def test_the_bot_reads_dot_env_and_the_environment_wins(assets, tmp_path):

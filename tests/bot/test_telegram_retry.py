@@ -69,6 +69,9 @@ def test_photos_sent_through_a_10_s_outage_of_sends_are_each_answered_once_after
 
 def test_photos_fetched_as_every_call_starts_failing_are_answered_once_after_it(api, bot, people):
     before, during = [new_user() for _ in range(4)], [new_user() for _ in range(4)]
+    # The files fail from the start, so the photos meet the outage however fast the bot fetches them
+    # (on a quiet machine it had downloaded all four before the test could start the outage).
+    api.fail_for(OUTAGE, ["getFile", DOWNLOAD_METHOD])
     fetched = {api.send_photo_update(user, sizes=selfie(people[10 + n]))["update_id"] for n, user in enumerate(before)}
     deadline = time.monotonic() + 20
     while not fetched <= {u["update_id"] for c in api.calls("getUpdates") if c.ok for u in c.result}:

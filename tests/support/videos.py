@@ -18,16 +18,18 @@ def video_of(
     side: int = 384,
     fps: int = 15,
     blur: Callable[[float], float] = lambda t: 0.0,
+    preset: str = "ultrafast",
 ) -> bytes:
     """An MP4 of ``photo`` filling a ``side`` px square, slowly zooming, its frame at time t
-    blurred with a Gaussian of radius ``blur(t)``."""
+    blurred with a Gaussian of radius ``blur(t)``; ``preset`` is x264's (a phone's encoder
+    compresses harder than "ultrafast", which keeps the tests quick)."""
     source = Image.open(photo).convert("RGB")
     square = min(source.size)
     left, top = (source.width - square) // 2, (source.height - square) // 2
     source = source.crop((left, top, left + square, top + square))
     out = io.BytesIO()
     with av.open(out, "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps, options={"preset": "ultrafast"})
+        stream = container.add_stream("libx264", rate=fps, options={"preset": preset})
         stream.width = stream.height = side
         stream.pix_fmt = "yuv420p"
         for index in range(round(seconds * fps)):

@@ -108,6 +108,11 @@ class Calls:
                 if (method is None or call.method == method) and (chat_id is None or call.chat_id == chat_id)
             ]
 
+    def calls_since(self, cursor: int) -> tuple[list[RecordedCall], int]:
+        """The calls recorded after the first ``cursor`` ones, and the cursor for the next look."""
+        with self._lock:
+            return self._calls[cursor:], len(self._calls)
+
     def replies(self, chat_id: int | str | None = None) -> list[RecordedCall]:
         """Successful message-sending calls (``send*`` except sendChatAction)."""
         return [call for call in self.calls(chat_id=chat_id) if call.ok and call.is_message]

@@ -159,6 +159,8 @@ class Files:
     _take_fault: Callable[[str], Fault | None]
     _answer_error: Callable[..., web.Response]
     _record: Callable[..., None]
+    _download_delay: Callable[[], float]
+    renditions: bool
 
     async def _handle_download(self, request: web.Request) -> web.Response:
         arrived = time.monotonic()
@@ -179,6 +181,9 @@ class Files:
         while stored.file_name in self._held_files and not self._closing:
             await released.wait()
             released = self._downloads_released
+        delay = self._download_delay()
+        if delay:
+            await asyncio.sleep(delay)
         self._record(DOWNLOAD_METHOD, decoded, arrived, HTTPStatus.OK, stored.file_id)
         content_type = stored.mime_type or "application/octet-stream"
         return web.Response(body=stored.data, content_type=content_type)
@@ -199,7 +204,7 @@ class Files:
     def _register_uploaded_photo(self, data: bytes) -> list[dict[str, Any]]:
         try:
             width, height = image_dimensions(data)
-            sizes = photo_sizes_from_image(data)
+            sizes = photo_sizes_from_image(data) if self.renditions else [(width, height, data)]
         except (OSError, ValueError, Image.DecompressionBombError) as exc:
             raise bad_request("IMAGE_PROCESS_FAILED") from exc
         if width + height > 10_000 or max(width, height) > 20 * min(width, height):

@@ -96,6 +96,19 @@ class Fault:
         return ApiError(self.status, self.description or HTTPStatus(self.status).phrase)
 
 
+@dataclass(frozen=True)
+class Outage:
+    """Calls of ``methods`` (None: every method and download) fail with ``status`` until ``until``."""
+
+    until: float
+    methods: frozenset[str] | None
+    status: int
+    retry_after: int
+
+    def covers(self, method: str, now: float) -> bool:
+        return now < self.until and (self.methods is None or method.lower() in self.methods)
+
+
 @dataclass
 class Method:
     name: str

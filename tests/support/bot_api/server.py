@@ -20,7 +20,8 @@ words (:mod:`tests.support.bot_api.html`); a reply to a deleted message (:meth:`
 fails with "message to be replied not found" unless ``allow_sending_without_reply``.
 
 The aiohttp server runs in a background thread with its own event loop, so synchronous
-pytest tests can queue updates (``send_*_update``), inject faults (:meth:`FakeBotApi.fail_next`)
+pytest tests can queue updates (``send_*_update``), inject faults (:meth:`FakeBotApi.fail_next`,
+and for a while: :meth:`FakeBotApi.fail_for` with 5xx or 429s, :meth:`FakeBotApi.slow_downloads_for`)
 and block until the bot has answered (:meth:`FakeBotApi.wait_for`).  Every request the bot
 makes is recorded as a :class:`RecordedCall`.
 """
@@ -43,9 +44,9 @@ from aiohttp import web
 from tests.support.bot_api.calls import Calls, RecordedCall
 from tests.support.bot_api.files import Files, StoredFile
 from tests.support.bot_api.messages import Messages
-from tests.support.bot_api.protocol import ApiError, Fault, Method, Request, read_request
+from tests.support.bot_api.protocol import ApiError, Fault, Method, Outage, Request, read_request
 from tests.support.bot_api.updates import Updates
-from tests.support.bot_api.webhook import Webhook
+from tests.support.bot_api.webhook import WEBHOOK_CONNECTIONS, Webhook, WebhookPost
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +56,21 @@ DEFAULT_TOKEN = "123:ABC"
 class FakeBotApi(Updates, Files, Messages, Webhook, Calls):
     """Fake Telegram Bot API server; use as a context manager or call start()/stop()."""
 
-    def __init__(self, token: str = DEFAULT_TOKEN, *, shutdown_timeout: float = 1.0, local_files: Path | None = None):
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        *,
+        shutdown_timeout: float = 1.0,
+        local_files: Path | None = None,
+        renditions: bool = True,
+    ):
         """``local_files``: act as a self-hosted server in ``--local`` mode, whose getFile
-        writes the file under this folder and answers with its absolute path (no size limit)."""
+        writes the file under this folder and answers with its absolute path (no size limit).
+        ``renditions`` False: a photo the bot uploads is kept as one size, without the smaller
+        renditions Telegram makes (a long soak's server spends no CPU scaling its answers)."""
         self.token = token
         self.local_files = local_files
+        self.renditions = renditions
         self.bot_user = {
             "id": int(token.split(":", 1)[0]),
             "is_bot": True,
@@ -76,7 +87,8 @@ class FakeBotApi(Updates, Files, Messages, Webhook, Calls):
         self._calls_changed = threading.Condition(self._lock)
         self._calls: list[RecordedCall] = []
         self._faults: dict[str, deque[Fault]] = {}
-        self._outages: list[tuple[float, frozenset[str] | None, int]] = []  # (until, methods or all, status)
+        self._outages: list[Outage] = []
+        self._slow_downloads: list[tuple[float, float]] = []  # (until, seconds each download waits)
         self._pending_updates: list[dict[str, Any]] = []
         self._allowed_updates: list[str] = []
         self._update_ids = itertools.count(100_000_001)
@@ -101,6 +113,12 @@ class FakeBotApi(Updates, Files, Messages, Webhook, Calls):
         self._port: int | None = None
         #: getUpdates requests still waiting; they are recorded only once answered.
         self._polls_waiting = 0
+        self.webhook_max_connections = WEBHOOK_CONNECTIONS
+        #: How long a webhook POST may take before it counts as failed (and the update is sent again).
+        self.webhook_timeout = 60.0
+        #: Every POST of an update to the webhook, in the order they ended.
+        self.webhook_posts: list[WebhookPost] = []
+        self._webhook_task: asyncio.Task[None] | None = None
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -182,6 +200,8 @@ class FakeBotApi(Updates, Files, Messages, Webhook, Calls):
         self._closing = True
         self._wake_long_polls()
         self._downloads_released.set()
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
         await self._runner.cleanup()
 
     # ------------------------------------------------------------ HTTP handlers
@@ -195,6 +215,8 @@ class FakeBotApi(Updates, Files, Messages, Webhook, Calls):
             decoded = await read_request(request)
         except ApiError as error:
             return self._answer_error(name, Request({}, {}), arrived, error)
+        except ConnectionResetError:  # the bot went away mid-request (a kill -9): nothing to answer
+            return web.Response(status=HTTPStatus.BAD_REQUEST)
         if request.match_info["token"] != self.token:
             return self._answer_error(name, decoded, arrived, ApiError(HTTPStatus.UNAUTHORIZED, "Unauthorized"))
         fault = self._take_fault(name)
@@ -282,9 +304,9 @@ class FakeBotApi(Updates, Files, Messages, Webhook, Calls):
     def _take_fault(self, method: str) -> Fault | None:
         with self._lock:
             now = time.monotonic()
-            for until, methods, status in self._outages:
-                if now < until and (methods is None or method.lower() in methods):
-                    return Fault(status, 0, None)
+            for outage in self._outages:
+                if outage.covers(method, now):
+                    return Fault(outage.status, outage.retry_after, None)
             queue = self._faults.get(method.lower())
             return queue.popleft() if queue else None
 
@@ -307,10 +329,24 @@ class FakeBotApi(Updates, Files, Messages, Webhook, Calls):
         with self._lock:
             self._faults.setdefault(method.lower(), deque()).extend([fault] * count)
 
-    def fail_for(self, seconds: float, methods: Iterable[str] | None = None, status: int = 500) -> None:
+    def fail_for(
+        self, seconds: float, methods: Iterable[str] | None = None, status: int = 500, retry_after: int = 1
+    ) -> None:
         """An outage: for the next ``seconds``, every call of ``methods`` (None: every method
         and every file download, ``DOWNLOAD_METHOD``) fails with ``status``, as Telegram's
-        API does during its incidents."""
+        API does during its incidents; with 429, a flood-control storm asking to retry after
+        ``retry_after`` seconds."""
         chosen = None if methods is None else frozenset(m.lower() for m in methods)
         with self._lock:
-            self._outages.append((time.monotonic() + seconds, chosen, int(status)))
+            self._outages.append(Outage(time.monotonic() + seconds, chosen, int(status), retry_after))
+
+    def slow_downloads_for(self, seconds: float, delay: float) -> None:
+        """For the next ``seconds``, every file download waits ``delay`` seconds before its
+        bytes come (a slow network between the bot and Telegram's file servers)."""
+        with self._lock:
+            self._slow_downloads.append((time.monotonic() + seconds, delay))
+
+    def _download_delay(self) -> float:
+        now = time.monotonic()
+        with self._lock:
+            return max((delay for until, delay in self._slow_downloads if now < until), default=0.0)
