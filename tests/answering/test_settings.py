@@ -78,7 +78,7 @@ def test_the_playground_reads_the_bots_answering_settings(env):
 def limits(services) -> dict:
     pool = services.pool
     return {
-        "pool": (pool.workers, pool.max_pending, pool.max_wait),
+        "pool": (pool.workers, pool.max_pending, services.admission.reckoning.max_wait),
         "user": (services.limits.max_in_flight, services.limits.per_minute),
         "chat": services.chats.max_pending,
     }

@@ -18,7 +18,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from lookalike.bot.app import UjsonRequest
 from lookalike.bot.telegram_retry import BotRateLimiter
-from tests.support.bot_api_server import FakeBotApi
+from tests.support.bot_api import FakeBotApi
 from tests.support.data import ROOT
 
 SOURCES = [*sorted((ROOT / "lookalike").rglob("*.py")), ROOT / "bot.py"]
