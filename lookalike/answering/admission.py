@@ -27,10 +27,11 @@ the pool (its download) and after it (its answer made and sent); the event loop'
 slower until the pace is measured anew (a new index's load takes a core and shares the GIL with
 the loop). When answers have lately gone out slower than that (the loop saturated), the photos
 admitted before it at that pace are the reckoning instead, with a margin for the slowest of
-them (``BACKLOG_TAIL``). Telegram's own failures (5xx, 429 storms, a network down) are not the
-bot's capacity: the times of photos that met them are left out of the paces, the backlog's pace
-does not count while Telegram fails (and TROUBLE_SECONDS after), and a photo that met them is
-not let go by its deadline: its lateness is Telegram's, and a "busy" would be as late.
+them (``BACKLOG_TAIL``). The upstream's own failures (for the bot, Telegram's 5xx, 429 storms, a
+network down: ``upstream``) are not the bot's capacity: the times of photos that met them are left
+out of the paces, the backlog's pace does not count while the upstream fails (and TROUBLE_SECONDS
+after), and a photo that met them is not let go by its deadline: its lateness is the upstream's,
+and a "busy" would be as late.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ let ~7 answers a second through against well over 20 before it (bench/README.md)
 RECENT_PHOTOS = 25
 
 TROUBLE_SECONDS = 10.0
-"""How long after Telegram's last failure the backlog's pace still says nothing of the bot's."""
+"""How long after the upstream's last failure the backlog's pace still says nothing of the bot's."""
 
 LOG_SECONDS = 10.0
 """At most one line a while when admission starts or stops telling photos busy (near the limit
@@ -99,11 +100,11 @@ class WaitReckoning:
         max_wait: float = math.inf,
         loop_lag: LoopLag | None = None,
         reloading: Callable[[], bool] = lambda: False,
-        telegram_failed: Callable[[], float] = lambda: -math.inf,
+        upstream_failed: Callable[[], float] = lambda: -math.inf,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.pool, self.max_wait, self.loop_lag, self.reloading = pool, max_wait, loop_lag, reloading
-        self.telegram_failed, self.clock = telegram_failed, clock
+        self.upstream_failed, self.clock = upstream_failed, clock
         self.last = 0.0  # the latest reckoning (the metrics read it from their own thread)
         self.in_flight = 0  # photos admitted and not answered yet
         self._before: collections.deque[float] = collections.deque(maxlen=RECENT_PHOTOS)  # its download
@@ -128,7 +129,7 @@ class WaitReckoning:
         steps = (_median(self._before) + _median(self._after)) * slowdown
         lag = self.loop_lag.seconds if self.loop_lag is not None else 0.0
         pipeline = (self.pool.pending + 1) * interval + steps + lag
-        if self.clock() - self.telegram_failed() < TROUBLE_SECONDS:  # answers held up by Telegram
+        if self.clock() - self.upstream_failed() < TROUBLE_SECONDS:  # answers held up by Telegram
             backlog = 0.0
         else:
             backlog = (self.in_flight + 1) * (self._answer_interval() or 0.0) * BACKLOG_TAIL
@@ -161,13 +162,13 @@ class WaitReckoning:
         """The recent time from a photo's analysis to its answer sent."""
         return _median(self._after)
 
-    def met_telegram_failing(self, since: float) -> bool:
-        """Whether Telegram has failed a call since ``since`` (a photo's receipt): its times are
-        Telegram's, not the bot's."""
-        return self.telegram_failed() >= since
+    def met_upstream_failing(self, since: float) -> bool:
+        """Whether the upstream (Telegram) has failed a call since ``since`` (a photo's receipt):
+        its times are the upstream's, not the answering's."""
+        return self.upstream_failed() >= since
 
     def fetched(self, seconds: float, received: float) -> None:
-        if not self.met_telegram_failing(received):
+        if not self.met_upstream_failing(received):
             self._before.append(seconds)
 
     def admitted(self) -> None:
@@ -177,7 +178,7 @@ class WaitReckoning:
         """An admitted photo answered (``analysed``: when its analysis ended, None if it had none)."""
         now = self.clock()
         self.in_flight -= 1
-        if analysed is not None and not self.met_telegram_failing(received):  # else Telegram's time
+        if analysed is not None and not self.met_upstream_failing(received):  # else Telegram's time
             self._after.append(now - analysed)
         if self.in_flight >= self.pool.workers:  # others waited behind it: the pace of a backlog
             self._answers.append(now)  # every answer, held up or not: a pace counts them all
@@ -220,7 +221,7 @@ class Pass:
         the best it can get, where a "busy" would be as late)."""
         if self.deadline is None or self._reckoning is None:
             return self.deadline
-        if self._reckoning.met_telegram_failing(self._received):
+        if self._reckoning.met_upstream_failing(self._received):
             return None
         return self.deadline - self._reckoning.after_analysis()
 

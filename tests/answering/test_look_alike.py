@@ -156,7 +156,7 @@ def test_the_bot_s_own_pace_of_answers_counts_when_slower_than_the_pipeline_s_st
     assert reckoning.too_long()
 
 
-def test_what_met_telegram_failing_is_not_the_bot_s_pace_and_is_not_let_go():
+def test_what_met_upstream_failing_is_not_the_bot_s_pace_and_is_not_let_go():
     """Answers held up by a 429 storm or a send outage: the bot's pace is not measured through
     them, nor counted while Telegram fails, and an admitted photo that met the failure keeps its
     place (its lateness is Telegram's, and a "busy" would be as late)."""
