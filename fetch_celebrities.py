@@ -18,6 +18,8 @@ import signal
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
 from lookalike import cluster
 from lookalike.fetcher import celebrity_fetch, commons, wikidata
@@ -170,7 +172,7 @@ def _check(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _interrupt(signum, frame):
+def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:
     raise KeyboardInterrupt  # a plain `kill` stops like Ctrl+C: what was fetched is published
 
 

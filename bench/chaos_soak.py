@@ -71,7 +71,7 @@ from common import LFW, ROOT, SAMPLES, load_average, table
 
 sys.path.insert(0, str(ROOT))
 
-from tests.support.bot_api_server import FakeBotApi, RecordedCall, photo_sizes_from_image
+from tests.support.bot_api import FakeBotApi, RecordedCall, photo_sizes_from_image
 from tests.support.bot_harness import TOKEN, BotProcess, kill_workers, pool_workers
 
 CHAT_PENDING = 10
@@ -493,7 +493,7 @@ class Run:
 
     def execute(self) -> dict:
         global BUSY_TEXT
-        from lookalike.bot.texts import say
+        from lookalike.answering.texts import say
 
         BUSY_TEXT = say("en", "busy")
         photos = soak_photos(150)

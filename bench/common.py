@@ -22,7 +22,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("LOOKALIKE_TEST_DATA") or ROOT.parent / "shared" / "data")
+"""The test data (tests/support/data.py): LOOKALIKE_TEST_DATA, else ../shared/data."""
 LFW = DATA / "lfw"
 SAMPLES = DATA / "samples"
 CACHE = ROOT / "bench" / ".cache"
@@ -48,7 +49,10 @@ def require(*paths: Path) -> None:
     """Exit with status 0 and a clear message when benchmark data is missing."""
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        print(f"SKIPPED: benchmark data not found: {', '.join(missing)} (expected ../shared/data beside the project)")
+        print(
+            f"SKIPPED: benchmark data not found: {', '.join(missing)} (python -m tests.support.data fetch DIR, "
+            "then LOOKALIKE_TEST_DATA=DIR; else ../shared/data beside the project)"
+        )
         sys.exit(0)
 
 

@@ -28,11 +28,11 @@ import numpy as np
 from lfw_embeddings import DEFAULT_OUT as DEFAULT_EMBEDDINGS
 from synth import compare, synthesise
 
+from lookalike.assets_layout import EMBEDDINGS_FILE, GRAPH_FILE
 from lookalike.engine.calibration import Calibration
 from lookalike.engine.exact import exact_neighbours
 from lookalike.engine.hnsw import DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_M, HnswParameters
 from lookalike.engine.index import CelebrityIndex
-from lookalike.engine.index_files import EMBEDDINGS_FILE, GRAPH_FILE
 
 TOP = 10
 LATENCY_QUERIES = 200  # single queries timed per setting (the baseline at 1M takes ~50 ms each)

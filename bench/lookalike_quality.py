@@ -51,7 +51,7 @@ import numpy as np
 from common import LFW, table
 from plain_calibration import calibrate
 
-from lookalike.bot.replies import percent
+from lookalike.answering.replies import percent
 from lookalike.builder import build as be
 from lookalike.builder import photo_analysis
 from lookalike.builder.photo_cache import FaceFacts, PhotoResult

@@ -15,7 +15,7 @@
    child process, whose wall and CPU time, peak RSS and the time of make_index's parts
    are printed; a gallery already in --work is reused (delete it to measure again).
 2. The bot. ``python bot.py`` (WORKERS=2) against the tests' fake Bot API
-   (tests/support/bot_api_server.py), on the small gallery and on A: time from start to
+   (tests/support/bot_api/), on the small gallery and on A: time from start to
    /readyz 200, RSS of the bot's main process when ready (its face workers are separate
    processes and never hold the index), and answer times (photo update queued -> the
    answer's sendPhoto received) of --photos LFW photos sent one after another.
@@ -49,6 +49,7 @@ import numpy as np
 from common import LFW, ROOT, load_average, table
 
 sys.path.insert(0, str(ROOT))
+from lookalike import assets_layout
 
 MB = 1024 * 1024
 MAX_WAIT_SECONDS = 30.0
@@ -90,7 +91,7 @@ def make_gallery(size: int, seed: int, out: Path) -> dict:
     saved = time.perf_counter()
     with staged_directory(out) as staging:
         index.save(staging)
-        link_thumbnails(staging / "thumbs", len(entries))
+        link_thumbnails(staging / assets_layout.THUMBS_DIR, len(entries))
     return {
         "celebrities": len(entries),
         "photos": sum(len(entry.embeddings) for entry in entries),
@@ -185,12 +186,21 @@ def link_thumbnails(folder: Path, count: int) -> None:
 
 
 def gallery(size: int, seed: int, out: Path) -> dict:
-    """``out`` made by a child process (reused if there), and what making it cost."""
+    """``out`` made by a child process (reused if there, in this version's format), and what making it cost."""
     report = out.with_suffix(".json")
-    if not (out / "index.json").exists() or not report.exists():
+    if not in_this_format(out) or not report.exists():
         command = [sys.executable, __file__, "--make", str(size), str(seed), str(out)]
         subprocess.run(command, check=True)
     return json.loads(report.read_text())
+
+
+def in_this_format(assets_dir: Path) -> bool:
+    """Whether ``assets_dir`` holds an index of the format this version reads."""
+    try:
+        meta = json.loads((assets_dir / assets_layout.META_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("format_version") == assets_layout.FORMAT_VERSION
 
 
 def copy_gallery(source: Path, target: Path) -> None:
@@ -444,11 +454,11 @@ def main() -> None:
         "small": gallery(args.small, 1, made_dirs["small"]),
         "A": gallery(args.celebrities, 2, made_dirs["A"]),
     }
-    if not (made_dirs["B"] / "index.json").exists():
+    if not in_this_format(made_dirs["B"]):
         copy_gallery(made_dirs["A"], made_dirs["B"])
     print_galleries(made)
     photos = test_photos(args.photos)
-    from tests.support.bot_api_server import FakeBotApi
+    from tests.support.bot_api import FakeBotApi
 
     admin = 42
     runs = {}

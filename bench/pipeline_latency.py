@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     pin_note = common.pin(args.core)
     from lfw_embeddings import load
 
-    from lookalike.bot import analysis
+    from lookalike.answering import analysis
 
     cached = load()
     vectors, names = cached["vectors"], cached["names"]

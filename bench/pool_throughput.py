@@ -55,7 +55,7 @@ def worker_cpu_seconds(pool) -> float:
 
 def _prepare_worker_in_own_session(*args) -> None:
     """face_pool's preparation of a worker, run in a session of its own (see --own-sessions)."""
-    from lookalike.bot import face_pool
+    from lookalike.answering import face_pool
 
     os.setsid()
     face_pool._prepare_worker(*args)
@@ -64,7 +64,7 @@ def _prepare_worker_in_own_session(*args) -> None:
 def pool_class():
     """The bot's pool, or None with the reason when it cannot be imported."""
     try:
-        from lookalike.bot.face_pool import FacePool
+        from lookalike.answering.face_pool import FacePool
     except ImportError as exc:
         return None, f"face_pool.FacePool unavailable ({exc})"
     return (
@@ -80,7 +80,7 @@ async def run(args) -> int:
         return 1
     inputs = bot_inputs()
     if args.own_sessions:
-        from lookalike.bot import face_pool
+        from lookalike.answering import face_pool
 
         face_pool._prepare_worker = _prepare_worker_in_own_session
         note += "; --own-sessions: each worker in its own session, hence its own scheduler autogroup"

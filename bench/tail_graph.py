@@ -26,10 +26,10 @@ from common import load_average, table
 from lfw_embeddings import DEFAULT_OUT
 from synth import synthesise
 
+from lookalike.assets_layout import META_FILE
 from lookalike.engine import identity
 from lookalike.engine.hnsw import HnswParameters
 from lookalike.engine.index import CelebrityIndex
-from lookalike.engine.index_files import META_FILE
 
 
 def main() -> None:

@@ -41,14 +41,14 @@ sys.path.insert(0, sys.argv[1])
 import os
 os.sched_setaffinity(0, {int(sys.argv[2])})
 from PIL import Image
-from lookalike.bot import pictures, texts
-from lookalike.bot.analysis import analyse
+from lookalike.answering import pictures, texts
+from lookalike.answering.analysis import analyse
 from lookalike.engine.face_model import FaceModel
 photos = [open(p, "rb").read() for p in json.loads(sys.argv[3])]
 thumbnail = photos[0]
 model = FaceModel()
 try:
-    from lookalike.bot import translations
+    from lookalike.answering import translations
     label = lambda lang, p: translations.percent(lang, p)
 except ImportError:
     translations = None
@@ -131,7 +131,7 @@ def photo_answers(args) -> None:
 
 def videos(args) -> None:
     os.sched_setaffinity(0, {args.core})
-    from lookalike.bot.analysis import analyse, analyse_video
+    from lookalike.answering.analysis import analyse, analyse_video
     from lookalike.engine.face_model import FaceModel
     from lookalike.engine.video import sample_frames
 

@@ -1,14 +1,14 @@
 """The catalog: ``catalog.json`` or ``catalog.csv`` in a photo folder, one record per celebrity.
 
 The fetcher writes ``catalog.json`` keyed by QID; an operator may write either file by
-hand; the builder copies each record into the assets directory's ``celebrities.json``,
+hand; the builder copies each record into the assets directory's ``celebrities.jsonl``,
 where the bot reads names, links, genders and photo credits from it. photos/README.md
 describes every field. This module is the one reader of the file, shared by the fetcher
 and the builder so that neither imports the other.
 
 Formats: JSON, an object keyed by celebrity (``{"Tom_Cruise": {"name": ...}}``) or a list of
 objects each with a ``"key"``; CSV, a header row with a ``key`` column (empty cells are
-left out). The fields named in ``CelebrityRecord`` are checked and given their types (a
+left out). The fields named in ``CelebrityRecord`` (``lookalike.records``) are checked and given their types (a
 CSV's ``born`` becomes an int); any other field passes through as it is.
 """
 
@@ -18,57 +18,15 @@ import csv
 import json
 import logging
 from pathlib import Path
-from typing import TypedDict, cast
+from typing import Any, cast
+
+from lookalike.records import CelebrityRecord, ImageRecord
 
 log = logging.getLogger(__name__)
 
 JSON_NAME = "catalog.json"
 CSV_NAME = "catalog.csv"
 NAMES = (JSON_NAME, CSV_NAME)
-
-
-class ImageRecord(TypedDict, total=False):
-    """One photo file of a celebrity, with its own credit (the fetcher writes one per file it keeps)."""
-
-    path: str  # relative to the photo folder, forward slashes: "Q42.jpg", "Q42/3f2a9c0d1e4b5a67.jpg"
-    source: str  # "P18" (Wikidata's image), "depicts" (a Commons file depicting the person), "category" (P373)
-    file: str
-    file_page: str
-    photo_url: str
-    photo_width: int
-    author: str
-    license: str
-    license_url: str
-    depicts: int  # how many people the file's structured data say it depicts (a group photo: several)
-
-
-class CelebrityRecord(TypedDict, total=False):
-    """One celebrity's catalog fields (every one optional; unknown fields pass through).
-
-    ``gender`` is ``female`` or ``male``; any other value (the fetcher writes Wikidata's
-    English label, e.g. ``non-binary``), or none, means unknown to the look-up: the one
-    place that reads it is ``lookalike.engine.gender.label``.
-    """
-
-    name: str  # the display name; the builder falls back to the key with spaces
-    names: dict[str, str]  # language -> name, for the bot to name people in the user's language
-    link: str  # Wikipedia article or Wikidata page
-    wikidata: str
-    gender: str
-    born: int  # year of birth
-    sitelinks: int  # Wikimedia articles about the person: the fetcher's fame order
-    commons_category: str  # the person's category on Wikimedia Commons (Wikidata P373)
-    file: str  # the Commons file, "File:Tom Cruise by Gage Skidmore 2.jpg"
-    file_page: str
-    photo_url: str
-    photo_width: int
-    author: str  # the photo's author, for the credit line CC BY and CC BY-SA ask for
-    license: str
-    license_url: str
-    images: list[ImageRecord]  # every photo file of the person, best first, each with its credit
-    key: str  # added by the builder in celebrities.json: the file stem or folder name
-    photos: int  # added by the builder: photos kept
-
 
 Catalog = dict[str, CelebrityRecord]
 
@@ -121,7 +79,7 @@ def read_catalog(folder: Path) -> Catalog:
     return catalog
 
 
-def record(fields: dict) -> CelebrityRecord:
+def record(fields: dict[str, Any]) -> CelebrityRecord:
     """``fields`` as a record: known fields checked (ValueError says which is wrong), a
     whole number written as text made an int, a JSON null dropped; others kept as they are."""
     checked = _typed(fields, _TEXT_FIELDS, _WHOLE_NUMBER_FIELDS)
@@ -153,7 +111,7 @@ def _images(value: object) -> list[ImageRecord]:
     return images
 
 
-def _typed(fields: dict, text: tuple[str, ...], numbers: tuple[str, ...], where: str = "") -> dict:
+def _typed(fields: dict[str, Any], text: tuple[str, ...], numbers: tuple[str, ...], where: str = "") -> dict[str, Any]:
     """``fields`` without JSON nulls, the ``text`` ones checked to be text, the ``numbers`` made
     ints (a ValueError names the field, after ``where``)."""
     checked = {name: value for name, value in fields.items() if value is not None}

@@ -12,7 +12,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, cast
 
 from tqdm import tqdm
 
@@ -29,9 +29,9 @@ def progress(total: int, unit: str, desc: str, enabled: bool | None = None) -> P
     """A bar when stderr is a terminal (or ``enabled``), log lines when it is not; nothing
     when ``enabled`` is False. Use it as tqdm: ``update(n)``, then ``close()``."""
     if enabled is False:
-        return tqdm(total=total, disable=True)
+        return cast(Progress, tqdm(total=total, disable=True))
     if enabled or sys.stderr.isatty():
-        return tqdm(total=total, unit=unit, desc=desc)
+        return cast(Progress, tqdm(total=total, unit=unit, desc=desc))
     return LogProgress(total, unit, desc)
 
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real photos in ../shared/data, and one FaceModel per test session."""
+"""Shared fixtures: the real photos in the test data (tests/support/data.py), and one FaceModel per test session."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.bot_api_server import FakeBotApi
+from tests.support.bot_api import FakeBotApi
 from tests.support.bot_harness import (
     GALLERY_SIZE,
     NEW_PEOPLE,
@@ -17,7 +17,13 @@ from tests.support.bot_harness import (
     people_of,
     photo_folder,
 )
-from tests.support.data import LFW, SAMPLES, require
+from tests.support.data import DATA, HOW_TO_GET_IT, LFW, SAMPLES, require
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line at the end of a run without the test data (quiet or not), saying how to get it."""
+    if not DATA.is_dir():
+        terminalreporter.write_line(f"no test data at {DATA}: {HOW_TO_GET_IT} (the tests that need it skipped)")
 
 
 @pytest.fixture(scope="session")

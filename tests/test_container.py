@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import tomllib
@@ -26,10 +25,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.bot_api_server import FakeBotApi
+from tests.support.bot_api import FakeBotApi
 from tests.support.bot_harness import TOKEN, name, new_user, only_reply, selfie
 from tests.support.data import ROOT, missing_data
-from tests.support.processes import descendants
+from tests.support.processes import descendants, free_port
 from tests.test_deploy import SANDY_BRIDGE
 
 pytestmark = pytest.mark.e2e  # starts bot.py (in the image)
@@ -55,12 +54,6 @@ def container():
     name_ = buildah("from", "--pull-never", IMAGE)
     yield name_
     buildah("rm", name_)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def readable_copy(source: Path, target: Path) -> Path:

@@ -11,9 +11,9 @@ import subprocess
 
 import pytest
 
+from lookalike.answering.health import Health
 from lookalike.bot.config import Config, ConfigError
 from lookalike.bot.env_file import read_env_file, with_env_file
-from lookalike.bot.health import Health
 from lookalike.progress import LogProgress
 from tests.support.data import ROOT
 

@@ -1,1 +1,2 @@
-"""The Telegram bot: updates in, look-alike answers out, over the engine and a built index."""
+"""The Telegram edge: updates in (``handlers``, ``delivery``, ``webhook``), messages out
+(``telegram_io``, ``telegram_retry``), over the answering room, which answers them."""

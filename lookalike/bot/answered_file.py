@@ -46,7 +46,7 @@ class AnsweredFile:
         self.kept: dict[int, dict[str, Any]] = {}  # update id -> the update's JSON
         self._written: tuple[frozenset[int], frozenset[int]] | None = (frozenset(), frozenset())  # None: unknown
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answered-file")
-        self._writing: asyncio.Task | None = None
+        self._writing: asyncio.Task[None] | None = None
         self._slots = _Slots(path)  # touched by the writer thread only
         self._failing = False  # likewise
 

@@ -10,10 +10,11 @@ import secrets
 import signal
 import sys
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import ujson
-from telegram import Update
+from telegram import Message, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
@@ -25,24 +26,25 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from lookalike.bot import handlers, logs, metrics, telegram_menu
-from lookalike.bot.analytics import MatchAnalytics
+from lookalike.answering import front_end, metrics
+from lookalike.answering.analytics import MatchAnalytics
+from lookalike.answering.build_reload import BuildChanged, BuildReloader, load_build_at_start
+from lookalike.answering.count_store import CountStore
+from lookalike.answering.health import Health
+from lookalike.answering.pseudonyms import Pseudonyms
+from lookalike.answering.services import Services
+from lookalike.bot import handlers, logs, telegram_menu
 from lookalike.bot.api_url_check import ApiUrlCheck, NotTheBotApi
-from lookalike.bot.chat_limits import ChatLimits
 from lookalike.bot.config import Config
-from lookalike.bot.count_store import CountStore
 from lookalike.bot.delivery import Deliveries, Poller, TrackingUpdateProcessor
-from lookalike.bot.face_pool import FacePool
-from lookalike.bot.health import Health
-from lookalike.bot.index_reload import AssetsChanged, AssetsWatcher, load_assets_at_start
-from lookalike.bot.pseudonyms import Pseudonyms
-from lookalike.bot.services import Services
 from lookalike.bot.telegram_retry import BotRateLimiter
-from lookalike.bot.user_limits import UserLimits
 from lookalike.bot.webhook import Webhook
 from lookalike.engine.index_files import IndexFormatError
 
 log = logging.getLogger("bot")
+
+BotApplication = Application[Any, Any, Any, Any, Any, Any]
+"""The bot's PTB application (its context and data types are PTB's defaults)."""
 
 MESSAGES_PER_SECOND = 25
 """Telegram's flood limit is ~30 messages a second overall. Sent evenly at 25 a second,
@@ -65,7 +67,7 @@ class _MimelessImage(filters.MessageFilter):
     named like an image or not named at all: the pipeline reads its content and says truly
     if it is no image. A named file of another kind (notes.txt) gets the hint."""
 
-    def filter(self, message) -> bool:
+    def filter(self, message: Message) -> bool:
         document = message.document
         if document is None or document.mime_type not in (None, "", "application/octet-stream"):
             return False
@@ -84,18 +86,18 @@ class UjsonRequest(HTTPXRequest):
 
     def __init__(
         self,
-        *args,
+        *args: Any,
         on_answer: Callable[[], None] | None = None,
         url_check: ApiUrlCheck | None = None,
         on_failure: Callable[[], None] | None = None,
-        **kwargs,
+        **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
         self.on_answer = on_answer
         self.url_check = url_check
         self.on_failure = on_failure
 
-    async def do_request(self, *args, **kwargs) -> tuple[int, bytes]:
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         try:
             status, payload = await super().do_request(*args, **kwargs)
         except NetworkError as exc:
@@ -116,9 +118,10 @@ class UjsonRequest(HTTPXRequest):
         return status, payload
 
     @staticmethod
-    def parse_json_payload(payload: bytes) -> dict:
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
         try:
-            return ujson.loads(payload)
+            parsed: dict[str, Any] = ujson.loads(payload)
+            return parsed
         except ValueError as exc:
             log.error("the Bot API answered with invalid JSON (%d bytes)", len(payload))
             raise TelegramError("Invalid server response") from exc
@@ -129,7 +132,7 @@ def build_application(
     services: Services,
     deliveries: Deliveries,
     on_answer: Callable[[], None] | None = None,
-) -> Application:
+) -> BotApplication:
     """The Application without PTB's Updater: updates come from the bot's own receivers,
     ``delivery.Poller`` or ``webhook.Webhook``, which confirm them only once answered."""
     url_check = ApiUrlCheck()
@@ -148,7 +151,7 @@ def build_application(
                 write_timeout=30.0,
                 on_answer=on_answer,
                 url_check=url_check,
-                on_failure=services.telegram.failed,
+                on_failure=services.upstream.failed,
             )
         )
         .get_updates_request(
@@ -157,7 +160,7 @@ def build_application(
                 read_timeout=10.0,
                 on_answer=on_answer,
                 url_check=url_check,
-                on_failure=services.telegram.failed,
+                on_failure=services.upstream.failed,
             )
         )
         # A reply whose quoted message was deleted meanwhile is sent without the quote, not lost.
@@ -173,7 +176,7 @@ def build_application(
             )
         )
         # Enough concurrent handlers that the pool's MAX_PENDING, not PTB's queue, decides who waits.
-        .concurrent_updates(TrackingUpdateProcessor(max(256, 4 * config.max_pending), deliveries))
+        .concurrent_updates(TrackingUpdateProcessor(max(256, 4 * config.answering.max_pending), deliveries))
         .build()
     )
     application.bot_data["services"] = services
@@ -194,10 +197,10 @@ def build_application(
     return application
 
 
-async def _post_init(application: Application) -> None:
+async def _post_init(application: BotApplication) -> None:
     services: Services = application.bot_data["services"]
     await services.pool.start()
-    application.bot_data["watcher_task"] = asyncio.create_task(services.assets.run(), name="index-watcher")
+    application.bot_data["reloader_task"] = asyncio.create_task(services.reloader.run(), name="build-reloader")
     application.bot_data["loop_lag_task"] = asyncio.create_task(services.loop_lag.run(), name="loop-lag")
     # The menu and descriptions are set beside the start, not before it: a slow Telegram
     # delays no answer, and a refusal is only logged.
@@ -205,11 +208,11 @@ async def _post_init(application: Application) -> None:
     health: Health = application.bot_data["health"]
     health.started = True
     application.bot_data["health_task"] = asyncio.create_task(health.beat(application.bot.get_me), name="health-beat")
-    log.info("ready: %d celebrities, %d workers", len(services.assets.current), services.pool.workers)
+    log.info("ready: %d celebrities, %d workers", len(services.reloader.current), services.pool.workers)
 
 
-async def _post_shutdown(application: Application) -> None:
-    for name in ("watcher_task", "loop_lag_task", "menu_task", "health_task"):
+async def _post_shutdown(application: BotApplication) -> None:
+    for name in ("reloader_task", "loop_lag_task", "menu_task", "health_task"):
         task = application.bot_data.get(name)
         if task is not None:
             task.cancel()
@@ -217,30 +220,30 @@ async def _post_shutdown(application: Application) -> None:
     log.info("stopped")
 
 
-def run(config: Config, watcher: AssetsWatcher) -> None:
-    """Serve until stopped. The start-up index is held by ``watcher`` alone, so that the first
+def run(config: Config, reloader: BuildReloader) -> None:
+    """Serve until stopped. The start-up build is held by ``reloader`` alone, so that the first
     reload can let it go (a reference here would keep it, and its memory, for good)."""
     log.info(
-        "index: %d celebrities from %s (version %s)", len(watcher.current), config.assets_dir, watcher.current.version
+        "index: %d celebrities from %s (version %s)",
+        len(reloader.current),
+        reloader.directory,
+        reloader.current.version,
     )
-    services = Services(
-        pool=FacePool(config.workers, config.max_pending),
-        assets=watcher,
-        limits=UserLimits(config.user_in_flight, config.user_per_minute),
-        chats=ChatLimits(config.chat_pending),
+    services = front_end.services(
+        config.answering,
+        reloader,
         analytics=MatchAnalytics(store=CountStore(config.stats_file)),
         admin_ids=config.admin_ids,
         pseudonyms=Pseudonyms.from_key_file(config.log_key_file),
         languages_file=config.languages_file,
-        max_wait=config.max_wait_seconds,
     )
-    health = Health(services.pool, services.assets, telegram_silence=config.ready_telegram_seconds)
+    health = Health(services.pool, services.reloader, telegram_silence=config.ready_telegram_seconds)
     if config.metrics_port:
         metrics.serve(
             config.metrics_listen,
             config.metrics_port,
             services.pool,
-            services.assets,
+            services.reloader,
             services.analytics,
             health,
             services.admission.reckoning,
@@ -315,14 +318,14 @@ async def _serve(config: Config, services: Services, health: Health) -> None:
 
 def main(config: Config) -> int:
     """Run the bot until it is stopped; the exit status, with one line on stderr for a failure."""
-    logs.setup(config.log_level, config.log_format, config.token)
+    logs.setup(config.answering.log_level, config.log_format, config.token)
     try:
-        watcher = AssetsWatcher(load_assets_at_start(config.assets_dir), config.index_poll_seconds)
-    except (IndexFormatError, AssetsChanged, OSError) as exc:
+        reloader = BuildReloader(load_build_at_start(config.answering.assets_dir), config.answering.index_poll_seconds)
+    except (IndexFormatError, BuildChanged, OSError) as exc:
         print(f"bot.py: cannot load the index from the assets directory (ASSETS_DIR): {exc}", file=sys.stderr)
         return 2
     try:
-        run(config, watcher)
+        run(config, reloader)
     except InvalidToken:
         print("bot.py: the Bot API rejected TELEGRAM_BOT_TOKEN", file=sys.stderr)
         return 2

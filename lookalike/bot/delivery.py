@@ -33,7 +33,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,11 +60,11 @@ class NotAnswered(Exception):
 
 
 class Deliveries:
-    def __init__(self):
-        self._answered: dict[int, asyncio.Future] = {}  # update id -> done when its handlers are
+    def __init__(self) -> None:
+        self._answered: dict[int, asyncio.Future[None]] = {}  # update id -> done when its handlers are
         self._received: dict[int, float] = {}  # update id -> when it came (time.monotonic())
-        self._tasks: dict[int, asyncio.Task] = {}
-        self._later: dict[int, set[asyncio.Task]] = {}  # update id -> its answers' own tasks
+        self._tasks: dict[int, asyncio.Task[Any]] = {}
+        self._later: dict[int, set[asyncio.Task[Any]]] = {}  # update id -> its answers' own tasks
         self._handled: set[int] = set()  # handlers ended, an answer's task still running
         self._idle = asyncio.Event()
         self._idle.set()
@@ -75,22 +75,22 @@ class Deliveries:
     def __len__(self) -> int:
         return len(self._answered)
 
-    def received(self, update_id: int) -> asyncio.Future:
+    def received(self, update_id: int) -> asyncio.Future[None]:
         self._received.setdefault(update_id, time.monotonic())
         future = self._answered.setdefault(update_id, asyncio.get_running_loop().create_future())
         self._idle.clear()
         return future
 
-    def running(self, update_id: int, task: asyncio.Task) -> None:
+    def running(self, update_id: int, task: asyncio.Task[Any]) -> None:
         self._tasks[update_id] = task
 
-    def answer_later(self, update_id: int, task: asyncio.Task) -> None:
+    def answer_later(self, update_id: int, task: asyncio.Task[Any]) -> None:
         """``task`` sends an answer of ``update_id`` after its handlers end: the update is
         answered once both have ended."""
         self._later.setdefault(update_id, set()).add(task)
         task.add_done_callback(functools.partial(self._sent_later, update_id))
 
-    def _sent_later(self, update_id: int, task: asyncio.Task) -> None:
+    def _sent_later(self, update_id: int, task: asyncio.Task[Any]) -> None:
         tasks = self._later.get(update_id, set())
         tasks.discard(task)
         if not tasks:
@@ -140,7 +140,9 @@ class Deliveries:
                 future.exception()  # retrieved: a poller's future has no one waiting on it
 
 
-def answer_later(context: ContextTypes.DEFAULT_TYPE, update: Update, answer: Coroutine[Any, Any, None]) -> asyncio.Task:
+def answer_later(
+    context: ContextTypes.DEFAULT_TYPE, update: Update, answer: Coroutine[Any, Any, None]
+) -> asyncio.Task[None]:
     """Send ``answer`` from a task of its own, which holds none of the handlers' places while it
     waits; its update stays in flight (unconfirmed to Telegram) until the task ends."""
     task = context.application.create_task(answer, update=update)
@@ -166,7 +168,7 @@ class TrackingUpdateProcessor(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self.deliveries = deliveries
 
-    async def do_process_update(self, update: object, coroutine) -> None:
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if not isinstance(update, Update):
             await coroutine
             return
@@ -189,7 +191,12 @@ class Poller:
     """Long polling that confirms only answered updates (see the module's docstring)."""
 
     def __init__(
-        self, bot: Bot, queue: asyncio.Queue, deliveries: Deliveries, allowed_updates: list[str], answered_file: Path
+        self,
+        bot: Bot,
+        queue: asyncio.Queue[object],
+        deliveries: Deliveries,
+        allowed_updates: list[str],
+        answered_file: Path,
     ):
         self.bot, self.queue, self.deliveries = bot, queue, deliveries
         self.allowed_updates = allowed_updates
@@ -197,7 +204,7 @@ class Poller:
         self.offset = 0  # every update below it is answered (0: none seen yet)
         self._confirmed = 0  # the highest offset Telegram has acknowledged
         self._seen: set[int] = set()  # ids at or above the offset already handed to the bot
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
     async def start(self) -> None:
@@ -324,7 +331,7 @@ class Poller:
             self._seen = {i for i in self._seen if i >= self.offset}
 
 
-def hand_over_kept(answered: AnsweredFile, bot: Bot, queue: asyncio.Queue, deliveries: Deliveries) -> None:
+def hand_over_kept(answered: AnsweredFile, bot: Bot, queue: asyncio.Queue[object], deliveries: Deliveries) -> None:
     """The updates the last run confirmed before answering them, handed to the bot first."""
     if answered.kept:
         log.info("answering %d updates kept in %s by the last run", len(answered.kept), answered.path)

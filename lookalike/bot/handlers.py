@@ -28,15 +28,15 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from lookalike.bot import captions, metrics, replies, stats_chart
-from lookalike.bot.admission import Refusal
+from lookalike.answering import captions, metrics, replies, stats_chart
+from lookalike.answering.admission import Refusal
+from lookalike.answering.look_alike import MAX_DOWNLOAD_BYTES, MAX_VIDEO_BYTES, answer_photo
+from lookalike.answering.outcome import UNSENT, Outcome
+from lookalike.answering.services import Services
+from lookalike.answering.texts import say
+from lookalike.answering.translations import native_name
 from lookalike.bot.delivery import answer_later, received_at
-from lookalike.bot.look_alike import MAX_VIDEO_BYTES, answer_photo
-from lookalike.bot.outcome import UNSENT, Outcome
-from lookalike.bot.services import Services
-from lookalike.bot.telegram_io import MAX_DOWNLOAD_BYTES, download, pick_photo_size, send_answer, show_progress
-from lookalike.bot.texts import say
-from lookalike.bot.translations import native_name
+from lookalike.bot.telegram_io import download, pick_photo_size, send_answer, show_progress
 from lookalike.engine.video import MAX_SECONDS
 from lookalike.languages import DEFAULT, LANGUAGES, supported
 
@@ -73,10 +73,10 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await start(update, context)
         return
     started = time.perf_counter()
-    lang, assets = _lang(update, context), services.assets.current
+    lang, build = _lang(update, context), services.reloader.current
     # both in a thread: the first after a reload gathers the gallery's names (a million at 1M)
-    text = await asyncio.to_thread(services.analytics.summary, assets, lang)
-    chart = await asyncio.to_thread(stats_chart.draw, services.analytics, assets, lang)
+    text = await asyncio.to_thread(services.analytics.summary, build, lang)
+    chart = await asyncio.to_thread(stats_chart.draw, services.analytics, build, lang)
     if len(text) <= captions.CAPTION_LIMIT:  # the summary is ~5 short lines: always, in practice
         await message.reply_photo(chart, caption=text)
     else:
@@ -223,27 +223,27 @@ async def show_runner_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Send the pressed button's celebrity photo, by file_id once Telegram has it."""
     query = _query(update)
     lang = _lang(update, context)
-    assets = _services(context).assets.current
+    build = _services(context).reloader.current
     if query.message is None:  # a button of an inline message: there is no chat to send to
         await query.answer(say(lang, "inline_button"), show_alert=True)
         return Outcome("button", "inline")
-    shown = replies.runner_up(assets, query.data or "", lang)
+    shown = replies.runner_up(build, query.data or "", lang)
     if shown is None:  # an old build's button
         await query.answer(say(lang, "stale_button"), show_alert=True)
         return Outcome("button", "stale")
     await query.answer()
     chat_id = query.message.chat.id
     fields: dict[str, object] = {"celebrity": shown.name}
-    file_id = assets.file_ids.get(shown.id)
+    file_id = build.file_ids.get(shown.id)
     if file_id is not None:
         await context.bot.send_photo(chat_id, file_id, caption=shown.credited)
         return Outcome("button", "thumbnail", fields={"source": "file_id", **fields})
-    thumbnail = await asyncio.to_thread(assets.thumbnail, shown.id)
+    thumbnail = await asyncio.to_thread(build.thumbnail, shown.id)
     if thumbnail is None:
         await context.bot.send_message(chat_id, shown.caption)
         return Outcome("button", "no_thumbnail", fields=fields)
     sent = await context.bot.send_photo(chat_id, thumbnail, caption=shown.credited, filename=f"{shown.id}.jpg")
-    assets.file_ids[shown.id] = max(sent.photo, key=lambda size: size.width * size.height).file_id
+    build.file_ids[shown.id] = max(sent.photo, key=lambda size: size.width * size.height).file_id
     return Outcome("button", "thumbnail", fields={"source": "upload", **fields})
 
 
@@ -318,7 +318,8 @@ def _query(update: Update) -> CallbackQuery:
 
 
 def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.bot_data["services"]
+    services: Services = context.bot_data["services"]
+    return services
 
 
 def _user_id(message: Message) -> int:

@@ -1,81 +1,22 @@
-"""Users named in the log by a keyed pseudonym, never by their Telegram id: the first 12 hex
-digits of HMAC-SHA256(key, id). The same user gets the same pseudonym in every line and across
-restarts, so an operator can follow one user's photos through the log, and tell users apart,
-without the log saying who they are; without the key, a pseudonym cannot be turned back into
-the id (ids are few enough to try them all, which is why it is keyed, not a plain hash).
+"""The pseudonym the log gives a user, for an operator finding the lines of a user who writes
+in with their Telegram id (``lookalike.answering.pseudonyms``)::
 
-The key is 32 random bytes kept in LOG_KEY_FILE (``log-key`` beside ANSWERED_FILE, which is
-kept across restarts anyway), made at the first start, readable by the bot's user only.
-Deleting it gives everyone new pseudonyms from the next start. A key file that cannot be read
-or made is logged, and the bot runs on with a key of this run's own.
+    python -m lookalike.bot.pseudonyms USER_ID
 
-    python -m lookalike.bot.pseudonyms USER_ID      # the pseudonym the log gives a user
-
-(with the bot's environment, or ``.env``), to find the lines of a user who writes in with
-their id.
+with the bot's environment, or its ``.env``: the key is LOG_KEY_FILE's.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import logging
 import os
-import secrets
 import sys
-from pathlib import Path
 
-log = logging.getLogger(__name__)
-
-KEY_BYTES = 32
-DIGITS = 12
-"""48 bits: two of a million users share a pseudonym with odds of about 1 in 500."""
-
-
-class Pseudonyms:
-    def __init__(self, key: bytes):
-        self._key = key
-
-    def of(self, user_id: int) -> str:
-        return hmac.new(self._key, str(user_id).encode(), hashlib.sha256).hexdigest()[:DIGITS]
-
-    @classmethod
-    def of_this_run(cls) -> Pseudonyms:
-        """A key of this process's own: pseudonyms stable until it stops."""
-        return cls(secrets.token_bytes(KEY_BYTES))
-
-    @classmethod
-    def from_key_file(cls, path: Path) -> Pseudonyms:
-        """The key in ``path``, made there if it does not exist yet."""
-        try:
-            return cls(_read_or_make_key(path))
-        except (OSError, ValueError) as exc:
-            log.warning(
-                "LOG_KEY_FILE %s cannot be used (%s): users' pseudonyms in the log change at each start", path, exc
-            )
-            return cls.of_this_run()
-
-
-def _read_or_make_key(path: Path) -> bytes:
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
-        if len(key) != KEY_BYTES:
-            raise ValueError(f"not {KEY_BYTES} bytes in hex") from None
-        return key
-    key = secrets.token_bytes(KEY_BYTES)
-    with os.fdopen(descriptor, "w", encoding="ascii") as file:
-        file.write(key.hex() + "\n")
-        file.flush()
-        os.fsync(file.fileno())
-    return key
+from lookalike.answering.pseudonyms import Pseudonyms
+from lookalike.bot.config import Config, ConfigError
+from lookalike.bot.env_file import with_env_file
 
 
 def main(argv: list[str]) -> int:
-    from lookalike.bot.config import Config, ConfigError
-    from lookalike.bot.env_file import with_env_file
-
     if len(argv) != 1 or not argv[0].isdigit():
         print("usage: python -m lookalike.bot.pseudonyms USER_ID", file=sys.stderr)
         return 2
@@ -88,7 +29,7 @@ def main(argv: list[str]) -> int:
         print(f"pseudonyms: no key in {key_file} (LOG_KEY_FILE): the bot makes it at its first start", file=sys.stderr)
         return 1
     try:
-        pseudonyms = Pseudonyms(_read_or_make_key(key_file))
+        pseudonyms = Pseudonyms.of_key_file(key_file)
     except (OSError, ValueError) as exc:
         print(f"pseudonyms: cannot read the key in {key_file} (LOG_KEY_FILE): {exc}", file=sys.stderr)
         return 1

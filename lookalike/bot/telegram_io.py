@@ -12,15 +12,12 @@ from telegram import Document, File, InlineKeyboardButton, InlineKeyboardMarkup,
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 
-from lookalike.bot import captions, replies
-from lookalike.bot.look_alike import Declined
-from lookalike.bot.outcome import Outcome
+from lookalike.answering import captions, replies
+from lookalike.answering.look_alike import Declined
+from lookalike.answering.outcome import Outcome
 from lookalike.bot.telegram_retry import patiently
 
 log = logging.getLogger(__name__)
-
-MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
-"""Telegram lets bots download files of at most 20 MB."""
 
 PIPELINE_SIDE = 800
 """The smallest PhotoSize whose longest side reaches this is enough: the detector looks at a
@@ -113,7 +110,7 @@ async def send_answer(message: Message, reply: replies.Reply | str, outcome: Out
         outcome.not_sent(f"{exc.__class__.__name__}: {exc}")
 
 
-def show_progress(message: Message) -> asyncio.Task:
+def show_progress(message: Message) -> asyncio.Task[None]:
     """ "Sending a photo..." in the chat if the answer is not ready within CHAT_ACTION_DELAY;
     cancel the task once it is."""
     return asyncio.create_task(_chat_action(message))

@@ -15,7 +15,7 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
 from telegram.error import TelegramError
 
-from lookalike.bot.texts import say
+from lookalike.answering.texts import say
 from lookalike.languages import DEFAULT, LANGUAGES
 
 log = logging.getLogger(__name__)

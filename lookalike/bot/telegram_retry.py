@@ -36,7 +36,7 @@ import httpx
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter
 
-from lookalike.bot import metrics
+from lookalike.answering import metrics
 
 log = logging.getLogger(__name__)
 
@@ -99,20 +99,6 @@ async def patiently(call: Callable[[], Awaitable[T]], what: str, budget: float, 
             log.info("%s failed (%s: %s); trying again in %.1f s", what, exc.__class__.__name__, exc, delay)
             await asyncio.sleep(delay)
             delay = min(2 * delay, MAX_DELAY)
-
-
-class TelegramTrouble:
-    """When Telegram last failed a call: a 5xx, a 429, a network error (``app.UjsonRequest``
-    tells it). Admission leaves such times out of what it reckons the bot's own capacity: an
-    answer held up by Telegram comes once Telegram is back, and a "busy" would wait as long."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
-        self._clock = clock
-        self.last = -float("inf")
-        """``time.monotonic()`` of the last failure."""
-
-    def failed(self) -> None:
-        self.last = self._clock()
 
 
 def _give_up(what: str, why: str) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from aiohttp import web
 from telegram import Bot, Update
 
-from lookalike.bot import listener
+from lookalike.answering import listener
 from lookalike.bot.answered_file import AnsweredFile
 from lookalike.bot.delivery import Deliveries, NotAnswered, hand_over_kept
 
@@ -49,7 +49,7 @@ class Webhook:
     def __init__(
         self,
         bot: Bot,
-        update_queue: asyncio.Queue,
+        update_queue: asyncio.Queue[object],
         deliveries: Deliveries,
         answered_file: Path,
         secret: str,

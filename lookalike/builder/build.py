@@ -25,7 +25,7 @@ The steps:
    than a missing celebrity (a third photo settles it). One photo is trusted as it is, with
    its main face (several faces and none clearly the main one: rejected). The celebrity's
    vector is the mean of its kept faces; its thumbnail is the P18 photo when kept, else the
-   kept photo with the largest face, framed on the chosen face, and celebrities.json credits
+   kept photo with the largest face, framed on the chosen face, and celebrities.jsonl credits
    that photo (``catalog_images``).
 4. ``make_index`` fits the hub-aware ranking (``lookalike.engine.ranking``: the gallery's
    within-person spread, each celebrity's photo count and reach) and, when the catalog
@@ -51,13 +51,13 @@ from typing import Any, cast
 import numpy as np
 from PIL import Image
 
+from lookalike import assets_layout
 from lookalike.builder import BuildError, contact_sheet, photo_analysis
 from lookalike.builder.catalog_images import CREDIT_FIELDS
 from lookalike.builder.celebrity_photos import Celebrity, discover
 from lookalike.builder.directory_swap import staged_directory
 from lookalike.builder.face_choice import SAME_PERSON_DISTANCE, PersonPhoto, choose_faces
 from lookalike.builder.photo_cache import FaceFacts, PhotoCache, settings_key
-from lookalike.catalog import CelebrityRecord
 from lookalike.engine import framing, gender
 from lookalike.engine.calibration import MAX_CALIBRATION_SAMPLES, CalibrationPhotos
 from lookalike.engine.face_model import Face
@@ -65,6 +65,7 @@ from lookalike.engine.face_workers import choose_main_face
 from lookalike.engine.imaging import decode_image
 from lookalike.engine.index import CelebrityIndex
 from lookalike.engine.ranking import first_photos, fit_ranking, reference_photos
+from lookalike.records import CelebrityRecord
 
 log = logging.getLogger("build_embeddings")
 
@@ -121,10 +122,10 @@ class Report:
     computed: int = 0  # photos analysed in this run
     seconds: float = 0.0
     output: str = ""
-    calibration: dict = field(default_factory=dict)
-    settings: dict = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict[str, Any])
+    settings: dict[str, Any] = field(default_factory=dict[str, Any])
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -200,7 +201,7 @@ def select(
 
 
 def celebrity_record(entry: Entry) -> CelebrityRecord:
-    """The celebrity's row of celebrities.json: the catalog's fields, then name, key and photo count.
+    """The celebrity's record in celebrities.jsonl: the catalog's fields, then name, key and photo count.
 
     With per-photo entries in the catalog (``images``), the credit fields are those of the photo
     shown (the thumbnail's), and only those: a field its entry lacks is left out, never taken
@@ -261,9 +262,10 @@ def _face_in_square(box: tuple[int, int, int, int], x0: int, y0: int, side: int)
     return Face(box=(left, top, right, bottom), score=0.0, landmarks=np.zeros((5, 2)), embedding=np.zeros(0))
 
 
-def write_thumbnails(directory: Path, entries: list[Entry], cache: PhotoCache, size: int) -> int:
-    """Write ``directory/<i>.jpg`` for each entry; returns how many had to be made (not cached)."""
-    directory.mkdir(parents=True, exist_ok=True)
+def write_thumbnails(assets_dir: Path, entries: list[Entry], cache: PhotoCache, size: int) -> int:
+    """Write each entry's thumbnail into ``assets_dir`` (``assets_layout.thumbnail``); returns how
+    many had to be made (not cached)."""
+    (assets_dir / assets_layout.THUMBS_DIR).mkdir(parents=True, exist_ok=True)
     made = 0
     for i, entry in enumerate(entries):
         jpeg = cache.get_thumbnail(entry.best_sha256, entry.best_box, size)
@@ -271,7 +273,7 @@ def write_thumbnails(directory: Path, entries: list[Entry], cache: PhotoCache, s
             jpeg = thumbnail_jpeg(entry.best.read_bytes(), entry.best_box, size, entry.best_others)
             cache.put_thumbnail(entry.best_sha256, entry.best_box, size, jpeg)
             made += 1
-        (directory / f"{i}.jpg").write_bytes(jpeg)
+        assets_layout.thumbnail_path(assets_dir, i).write_bytes(jpeg)
     cache.commit()
     return made
 
@@ -359,23 +361,24 @@ def build(
         report.calibration = asdict(index.calibration)
         with staged_directory(out) as staging:
             index.save(staging)
-            made = write_thumbnails(staging / "thumbs", entries, photo_cache, thumb_size)
+            made = write_thumbnails(staging, entries, photo_cache, thumb_size)
             log.info("%d thumbnails, %d made anew", len(entries), made)
             _write_contact_sheets(staging, entries, rejected, photos_dir)
             report.seconds = round(time.monotonic() - started, 3)
-            (staging / "build.json").write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+            report_json = json.dumps(report.to_dict(), ensure_ascii=False, indent=1)
+            (staging / assets_layout.BUILD_REPORT_FILE).write_text(report_json, encoding="utf-8")
     report.seconds = round(time.monotonic() - started, 3)
     _log_report(report)
     return report
 
 
-def index_inputs(entries: list[Entry]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+def index_inputs(entries: list[Entry]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[CelebrityRecord]]:
     """The celebrities' vectors (n, 128), their kept photos' embeddings (s, 128), each photo's
     celebrity row (s,) and the celebrities' records: what an index is built and fitted from."""
     vectors = np.stack([entry.vector for entry in entries])
     samples = np.concatenate([entry.embeddings for entry in entries])
     owners = np.concatenate([np.full(len(entry.embeddings), i) for i, entry in enumerate(entries)])
-    return vectors, samples, owners, [dict(celebrity_record(entry)) for entry in entries]
+    return vectors, samples, owners, [celebrity_record(entry) for entry in entries]
 
 
 def make_index(entries: list[Entry], **ranking_parameters: Any) -> CelebrityIndex:
@@ -417,9 +420,9 @@ def evenly(chosen: np.ndarray, at_most: int) -> np.ndarray:
 
 def _write_contact_sheets(staging: Path, entries: list[Entry], rejected: dict[Path, str], photos_dir: Path) -> None:
     """rejected.jpg and gallery.jpg beside build.json: the report to look at (contact_sheet)."""
-    contact_sheet.write_rejected(staging / contact_sheet.REJECTED_FILE, rejected, REASONS, photos_dir)
-    thumbnails = [(staging / "thumbs" / f"{i}.jpg", entry.celebrity.name) for i, entry in enumerate(entries)]
-    contact_sheet.write_gallery(staging / contact_sheet.GALLERY_FILE, thumbnails)
+    contact_sheet.write_rejected(staging / assets_layout.REJECTED_SHEET_FILE, rejected, REASONS, photos_dir)
+    thumbnails = [(assets_layout.thumbnail_path(staging, i), entry.celebrity.name) for i, entry in enumerate(entries)]
+    contact_sheet.write_gallery(staging / assets_layout.GALLERY_SHEET_FILE, thumbnails)
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 P18 = "P18"
 """``source`` of the person's Wikidata image: the preferred anchor of their photos' consensus."""
 CREDIT_FIELDS = ("file", "file_page", "photo_url", "photo_width", "author", "license", "license_url")
-"""A photo's credit: what celebrities.json carries for the photo a celebrity is shown with."""
+"""A photo's credit: what celebrities.jsonl carries for the photo a celebrity is shown with."""
 _WHOLE_NUMBERS = ("photo_width",)
 
 
@@ -61,7 +62,7 @@ def photo_images(key: str, images: object, photos: list[Path], photos_dir: Path)
     return found
 
 
-def _credit(entry: dict) -> dict[str, str | int]:
+def _credit(entry: dict[str, Any]) -> dict[str, str | int]:
     credit: dict[str, str | int] = {}
     for name in CREDIT_FIELDS:
         value = entry.get(name)

@@ -16,7 +16,8 @@ from PIL import Image
 from lookalike import catalog
 from lookalike.builder import BuildError
 from lookalike.builder.catalog_images import CatalogImage, photo_images
-from lookalike.catalog import CatalogError, CelebrityRecord
+from lookalike.catalog import CatalogError
+from lookalike.records import CelebrityRecord
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def discover(photos_dir: Path | str) -> list[Celebrity]:
         name = record.get("name", "").strip() or display_name(key)
         photos = sorted(found[key])
         images = None
-        if "images" in record:  # kept out of the record: a million lists would be copied into celebrities.json
+        if "images" in record:  # kept out of the record: a million lists would be copied into celebrities.jsonl
             fields = dict(record)
             images = photo_images(key, fields.pop("images"), photos, photos_dir)
             record = cast(CelebrityRecord, fields)

@@ -1,7 +1,7 @@
 """The build report to look at: contact sheets of the rejected photos and of the gallery.
 
 Whether a photo "disagrees with the celebrity's other photos" can only be judged by looking
-at it, so the build writes, beside build.json in the assets directory, ``rejected.jpg``
+at it, so the build writes, beside build.json in the assets directory (``assets_layout``), ``rejected.jpg``
 (each rejected photo, its file name and the reason) and ``gallery.jpg`` (each celebrity's
 thumbnail and name). A sheet shows at most MAX_TILES photos (about 2,500 x 4,000 px, a few
 MB at most); one with more says how many were left out: build.json lists them all.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
@@ -20,8 +20,6 @@ from lookalike.engine.framing import jpeg
 
 log = logging.getLogger(__name__)
 
-REJECTED_FILE = "rejected.jpg"
-GALLERY_FILE = "gallery.jpg"
 MAX_TILES = 400
 COLUMNS = 16
 TILE = 144  # the photo's square, px
@@ -43,7 +41,13 @@ def write_gallery(path: Path, thumbnails: list[tuple[Path, str]]) -> None:
     _write(path, f"Gallery: {len(thumbnails)} celebrities", tiles, len(thumbnails), _photo)
 
 
-def _write(path: Path, title: str, tiles: Iterable[tuple[Path, str, str]], count: int, load) -> None:
+def _write(
+    path: Path,
+    title: str,
+    tiles: Iterable[tuple[Path, str, str]],
+    count: int,
+    load: Callable[[Path], Image.Image | None],
+) -> None:
     shown = min(count, MAX_TILES)
     rows = max(1, -(-shown // COLUMNS))
     width = COLUMNS * (TILE + GAP) + GAP

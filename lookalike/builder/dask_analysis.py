@@ -1,5 +1,6 @@
 """The build's photo analysis on a Dask cluster: the same (path, sha256, result) stream as
-the local process pool (``photo_analysis._run_pool``), so the builder treats both alike.
+the local process pool (``photo_analysis._run_pool``), so the builder treats both alike,
+and the same progress (``lookalike.progress``: a bar on a terminal, log lines elsewhere).
 
 - Each worker loads the face models once (``FaceModels``, a worker plugin) and keeps them
   for every photo it is given, and undoes a memory setting of Dask's that slows dlib
@@ -27,12 +28,12 @@ from typing import Any
 
 from distributed import Client, WorkerPlugin, as_completed, get_worker
 from distributed.scheduler import KilledWorker
-from tqdm import tqdm
 
 from lookalike import libc
 from lookalike.builder import BuildError
-from lookalike.builder.photo_analysis import analyse_photo
 from lookalike.builder.photo_cache import PhotoResult
+from lookalike.builder.photo_faces import analyse_photo
+from lookalike.progress import progress as progress_bar
 
 log = logging.getLogger("build_embeddings")
 
@@ -93,7 +94,7 @@ def run_on_dask(
     """Analyse ``paths`` on the cluster of ``client``, yielding results as they finish."""
     client.register_plugin(FaceModels(jitters), name=PLUGIN_NAME)
     threads = max(1, sum(client.nthreads().values()))
-    bar = tqdm(total=len(paths), unit="photo", desc="analysing", disable=None if progress is None else not progress)
+    bar = progress_bar(len(paths), "photo", "analysing", progress)
     queue = iter(paths)
     running: dict[Any, list[Path]] = {}
     done = as_completed()
@@ -114,7 +115,9 @@ def run_on_dask(
         client.cancel(list(running))
 
 
-def _fill(client: Client, queue: Iterator[Path], running: dict, done: Any, limit: int, send_photos: bool) -> None:
+def _fill(
+    client: Client, queue: Iterator[Path], running: dict[Any, list[Path]], done: Any, limit: int, send_photos: bool
+) -> None:
     while len(running) < limit:
         batch = list(itertools.islice(queue, PHOTOS_PER_TASK))
         if not batch:

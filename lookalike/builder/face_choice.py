@@ -124,7 +124,7 @@ def consensus(embeddings: np.ndarray, cut: float = SAME_PERSON_DISTANCE) -> np.n
     distances = pairwise_distances(embeddings)
     neighbours = (distances <= cut).sum(axis=1)
     anchor = np.lexsort((distances.sum(axis=1), -neighbours))[0]
-    keep = distances[anchor] <= cut
+    keep: np.ndarray = distances[anchor] <= cut
     if keep.sum() < 2 or 2 * keep.sum() < n:
         keep[:] = False
     return keep
@@ -136,7 +136,7 @@ def pairwise_distances(embeddings: np.ndarray) -> np.ndarray:
     a row at a time past ``BROADCAST_ROWS``, where the (n, n, 128) differences would be large."""
     vectors = np.asarray(embeddings, dtype=np.float64)
     if len(vectors) <= BROADCAST_ROWS:
-        return np.linalg.norm(vectors[:, None, :] - vectors[None, :, :], axis=2)
+        return np.asarray(np.linalg.norm(vectors[:, None, :] - vectors[None, :, :], axis=2))
     return np.stack([np.linalg.norm(vectors - vector, axis=1) for vector in vectors])
 
 

@@ -1,7 +1,7 @@
 """Each photo of a photo folder analysed once: its SHA-256 looked up in the photo cache, the
-new ones described by the face workers (``engine/face_workers.py``) in a local process pool
-or on a Dask cluster (``dask_analysis``), every result written into the cache as it comes
-back, so an interrupted build resumes from it."""
+new ones described (``photo_faces.analyse_photo``) in a local process pool of face workers
+(``engine/face_workers.py``) or on a Dask cluster (``dask_analysis``), every result written
+into the cache as it comes back, so an interrupted build resumes from it."""
 
 from __future__ import annotations
 
@@ -9,80 +9,24 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Generator, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from lookalike import cluster
 from lookalike.builder import BuildError
-from lookalike.builder.photo_cache import FaceFacts, PhotoCache, PhotoResult
-from lookalike.engine import face_model as model
+from lookalike.builder.photo_cache import PhotoCache, PhotoResult
+from lookalike.builder.photo_faces import analyse_photo
 from lookalike.engine import face_workers
-from lookalike.engine.face_workers import choose_main_face, faces_in_photo
 from lookalike.progress import progress as progress_bar
 
 log = logging.getLogger("build_embeddings")
 
 
-# ---------------------------------------------------------------- one photo
-
-
-def analyse_image(face_model: model.FaceModel, data: bytes, jitters: int) -> PhotoResult:
-    """Decode ``data`` and describe every face in it, marking the main one (``choose_main_face``):
-    which face is the person's is decided later, against their other photos (``face_choice``).
-    A rejection (never an exception) for bad bytes. The boxes are in the decoded image's pixels,
-    where ``thumbnail_jpeg`` frames them."""
-    photo = faces_in_photo(face_model, data, jitters=jitters, photo_pixels=False)
-    if photo.error is not None:
-        return PhotoResult(status="unreadable", detail=f"{photo.error.reason}: {photo.error}")
-    if not photo.faces or photo.image is None:
-        return PhotoResult(status="no_face")
-    height, width = photo.image.shape[:2]
-    main = choose_main_face(photo.faces, width, height)
-    return PhotoResult(
-        status="ok",
-        faces=[
-            FaceFacts(
-                box=(int(face.box[0]), int(face.box[1]), int(face.box[2]), int(face.box[3])),
-                eye_distance=float(face.eye_distance),
-                roll=float(face.roll),
-                score=float(face.score),
-                embedding=np.asarray(face.embedding, dtype=np.float32),
-                gender_score=float(face.gender_score),
-            )
-            for face in photo.faces
-        ],
-        main=next((i for i, face in enumerate(photo.faces) if face is main), None),
-        second_look=photo.second_look,
-    )
-
-
-def analyse_photo(face_model: model.FaceModel, photo: str | bytes, jitters: int) -> tuple[str | None, PhotoResult]:
-    """A photo, as its bytes or a path to read them from: its SHA-256 (None if it cannot be
-    read) and its analysis. Never raises: what a pool process or a Dask worker does per photo."""
-    if isinstance(photo, bytes):
-        data = photo
-    else:
-        try:
-            data = Path(photo).read_bytes()
-        except OSError as exc:
-            return None, PhotoResult(status="unreadable", detail=str(exc))
-    digest = hashlib.sha256(data).hexdigest()
-    try:
-        return digest, analyse_image(face_model, data, jitters)
-    except Exception as exc:  # dlib's RuntimeError and the like: reject the photo, not the build
-        return None, PhotoResult(status="failed", detail=f"{type(exc).__name__}: {exc}")
-
-
 def _analyse_file(path: str, jitters: int) -> tuple[str | None, PhotoResult]:
     """In a pool process: ``analyse_photo`` with its FaceModel."""
     return analyse_photo(face_workers.worker_model(), path, jitters)
-
-
-# ---------------------------------------------------------------- many photos
 
 
 @dataclass
@@ -169,7 +113,7 @@ def _run_pool(
     )
     bar = progress_bar(len(paths), "photo", "analysing", progress)
     queue = iter(paths)
-    running: dict = {}
+    running: dict[Future[tuple[str | None, PhotoResult]], Path] = {}
     try:
         _fill(pool, queue, running, 2 * workers, jitters)
         while running:
@@ -189,7 +133,13 @@ def _run_pool(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _fill(pool: ProcessPoolExecutor, queue: Iterator[Path], running: dict, limit: int, jitters: int) -> None:
+def _fill(
+    pool: ProcessPoolExecutor,
+    queue: Iterator[Path],
+    running: dict[Future[tuple[str | None, PhotoResult]], Path],
+    limit: int,
+    jitters: int,
+) -> None:
     while len(running) < limit:
         path = next(queue, None)
         if path is None:

@@ -14,7 +14,9 @@ import logging
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import dlib
 import numpy as np
 
 from lookalike.engine import face_model as model
@@ -60,7 +62,7 @@ class PhotoResult:
     second_look: bool = False  # the faces were found by the second look (engine.second_look)
 
 
-def settings_key(jitters: int) -> tuple[str, dict]:
+def settings_key(jitters: int) -> tuple[str, dict[str, Any]]:
     """A digest of everything besides the photo that changes its analysis, and the settings themselves."""
     models = {}
     for role, path in sorted({**model.model_paths(), "gender": str(GENDER_MODEL_FILE)}.items()):
@@ -70,7 +72,7 @@ def settings_key(jitters: int) -> tuple[str, dict]:
         "pipeline": PIPELINE_VERSION,
         "jitters": jitters,
         "models": models,
-        "dlib": getattr(model.dlib, "__version__", "?"),
+        "dlib": getattr(dlib, "__version__", "?"),
         "detect_side": model.DETECT_SIDE,
         "max_faces": model.MAX_FACES,
         "second_look": {
@@ -192,5 +194,5 @@ class PhotoCache:
     def __enter__(self) -> PhotoCache:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()

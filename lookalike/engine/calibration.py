@@ -72,7 +72,7 @@ class Calibration:
         """The share of measured distances above each of ``distances``, clamped to [min_similarity, 1]."""
         if self.quantiles:
             below = np.interp(np.asarray(distances, dtype=np.float64), self.quantiles, _shares(len(self.quantiles)))
-            return np.clip(1.0 - below, self.min_similarity, 1.0)
+            return np.asarray(np.clip(1.0 - below, self.min_similarity, 1.0))
         z = (np.asarray(distances, dtype=np.float64) - self.mean) / (self.std * math.sqrt(2.0))
         # 0.5 * erfc(z) equals 1 - 0.5 * (1 + erf(z)) without the cancellation in the tail.
         # numpy has no erfc; a query brings a handful of distances, so a loop is cheapest.

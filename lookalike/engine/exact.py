@@ -44,7 +44,7 @@ def _nearest_block(
 def distances(vectors: np.ndarray, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """Exact Euclidean distances from ``query`` to ``vectors[ids]``, in float64."""
     differences = vectors[ids].astype(np.float64) - query.astype(np.float64)
-    return np.sqrt(np.einsum("ij,ij->i", differences, differences))
+    return np.asarray(np.sqrt(np.einsum("ij,ij->i", differences, differences)))
 
 
 def celebrity_array(vectors: np.ndarray) -> np.ndarray:

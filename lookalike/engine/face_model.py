@@ -178,7 +178,7 @@ def gray_copy(image: np.ndarray, scale: float) -> np.ndarray:
 
 
 def _side(rect: dlib.rectangle) -> int:
-    return min(rect.width(), rect.height())
+    return int(min(rect.width(), rect.height()))
 
 
 def _scaled(rect: dlib.rectangle, factor: float) -> dlib.rectangle:

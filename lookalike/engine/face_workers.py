@@ -1,6 +1,6 @@
 """The face workers: the processes that hold a FaceModel, and what any of them does with a photo.
 
-The bot's pool (``bot/face_pool.py``), the builder's pool (``builder/build.py``) and
+The answering room's pool (``answering/face_pool.py``), the builder's pool (``builder/photo_analysis.py``) and
 ``model.py`` (``engine/lookup.py``) all look at a photo through ``faces_in_photo``, and both
 pools start their processes through ``forkserver_context`` and ``start_worker``, so the
 three can no longer drift apart (a stale preload list once made every build worker load dlib
@@ -19,6 +19,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.context import ForkServerContext
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image
@@ -140,7 +141,7 @@ def faces_in_video(model: FaceModel, data: bytes, *, max_faces: int = MAX_FACES)
     face's sharpness measured (the variance of the Laplacian of its grey crop), and the frame
     whose face is sharpest is the one embedded, as a photo's. No face in any: none. Raises
     ``video.VideoError`` for a video that cannot be read or is over the limits."""
-    best: tuple[float, np.ndarray, np.ndarray, list] | None = None
+    best: tuple[float, np.ndarray, np.ndarray, list[Any]] | None = None
     for frame in video.sample_frames(data):
         seen = low_light.cleaned(frame) if low_light.needs_cleaning(frame) else frame
         detections = model.detect(seen)
@@ -156,7 +157,19 @@ def faces_in_video(model: FaceModel, data: bytes, *, max_faces: int = MAX_FACES)
     return PhotoFaces(faces=faces, found=len(faces), image=frame)
 
 
-def face_sharpness(image: np.ndarray, rect) -> float:
+class Rectangle(Protocol):
+    """A dlib rectangle's corners, as ``face_sharpness`` reads them."""
+
+    def left(self) -> int: ...
+
+    def top(self) -> int: ...
+
+    def right(self) -> int: ...
+
+    def bottom(self) -> int: ...
+
+
+def face_sharpness(image: np.ndarray, rect: Rectangle) -> float:
     """The variance of the Laplacian of the face's grey crop at ``SHARPNESS_SIDE`` px: low for
     a face blurred by motion or focus."""
     height, width = image.shape[:2]

@@ -14,9 +14,13 @@ The two err on different faces, so together they are wrong less often than eithe
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from lookalike.records import CelebrityRecord
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +50,8 @@ def label(value: object) -> str | None:
     return text if text in CODES else UNKNOWN
 
 
-def codes(celebrities: list[dict]) -> np.ndarray:
-    """Per celebrity: its gender's code, ``UNKNOWN_CODE`` when unknown."""
+def codes(celebrities: Iterable[CelebrityRecord]) -> np.ndarray:
+    """Per celebrity: its gender's code, ``UNKNOWN_CODE`` when unknown (int8)."""
     return np.array([CODES.get(label(c.get("gender")), UNKNOWN_CODE) for c in celebrities], dtype=np.int8)
 
 
@@ -72,11 +76,11 @@ class Fusion:
     def score(self, probe_scores: np.ndarray, classifier_scores: np.ndarray) -> np.ndarray:
         return self.probe_weight * probe_scores + self.classifier_weight * np.asarray(classifier_scores) + self.bias
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"probe_weight": self.probe_weight, "classifier_weight": self.classifier_weight, "bias": self.bias}
 
     @classmethod
-    def from_json(cls, value: dict) -> Fusion:
+    def from_json(cls, value: dict[str, Any]) -> Fusion:
         numbers = [float(value[key]) for key in ("probe_weight", "classifier_weight", "bias")]
         if not np.isfinite(numbers).all():
             raise ValueError("a gender fusion needs finite weights")
@@ -99,17 +103,17 @@ class GenderProbe:
     def score(self, embeddings: np.ndarray, classifier_scores: np.ndarray | None = None) -> np.ndarray:
         """How male each face (m, 128) looks: positive male, negative female. Fused with
         ``classifier_scores`` when the probe has a fusion; the probe's alone otherwise."""
-        probe_scores = np.asarray(embeddings, np.float64) @ np.asarray(self.weights) + self.bias
+        probe_scores: np.ndarray = np.asarray(embeddings, np.float64) @ np.asarray(self.weights) + self.bias
         if self.fusion is None or classifier_scores is None:
             return probe_scores
         return self.fusion.score(probe_scores, classifier_scores)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         fusion = None if self.fusion is None else self.fusion.to_json()
         return {"weights": list(self.weights), "bias": self.bias, "fusion": fusion}
 
     @classmethod
-    def from_json(cls, value: dict) -> GenderProbe:
+    def from_json(cls, value: dict[str, Any]) -> GenderProbe:
         weights = tuple(float(w) for w in value["weights"])
         if len(weights) == 0 or not np.isfinite(weights).all():
             raise ValueError("a gender probe needs finite weights")
@@ -247,7 +251,7 @@ class _Axis:
 
     def places(self, photos: np.ndarray) -> np.ndarray:
         """Where ``photos`` project: 0 at the women's mean, 1 at the men's."""
-        return (photos @ self.weights - self.low) / (self.high - self.low)
+        return np.asarray((photos @ self.weights - self.low) / (self.high - self.low))
 
 
 def _discriminant(women: np.ndarray, men: np.ndarray) -> _Axis:

@@ -56,7 +56,7 @@ class GenderClassifier:
             return np.empty(0, np.float32)
         chips = np.stack([dlib.get_face_chip(image, shape, CHIP_SIZE, padding=CHIP_PADDING) for shape in shapes])
         both = self.chip_scores(np.concatenate([chips, chips[:, :, ::-1]]))
-        return ((both[: len(chips)] + both[len(chips) :]) / 2).astype(np.float32)
+        return np.asarray((both[: len(chips)] + both[len(chips) :]) / 2, dtype=np.float32)
 
     def chip_scores(self, chips: np.ndarray) -> np.ndarray:
         """Log-odds of male for aligned uint8 RGB chips (n, 32, 32, 3)."""
@@ -65,4 +65,4 @@ class GenderClassifier:
         probabilities = self._session.run(None, {self._input: batch})[0].astype(np.float64)
         floor = np.exp(-MAX_LOG_ODDS)
         odds = np.log(np.maximum(probabilities[:, 1], floor)) - np.log(np.maximum(probabilities[:, 0], floor))
-        return np.clip(odds, -MAX_LOG_ODDS, MAX_LOG_ODDS).astype(np.float32)
+        return np.asarray(np.clip(odds, -MAX_LOG_ODDS, MAX_LOG_ODDS), dtype=np.float32)

@@ -44,7 +44,7 @@ class HnswParameters:
         return {"M": self.m, "efConstruction": self.ef_construction, "efSearch": self.ef_search}
 
     @classmethod
-    def from_json(cls, value: dict) -> HnswParameters:
+    def from_json(cls, value: dict[str, Any]) -> HnswParameters:
         return cls(int(value["M"]), int(value["efConstruction"]), int(value["efSearch"]))
 
 

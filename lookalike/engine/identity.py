@@ -132,12 +132,12 @@ class IdentityRule:
     def leads(self, celebrity: int, nearest: float, third: float) -> bool:
         return self.score(celebrity, nearest, third) <= self.limits.lead_limit
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """index.json's part; the tails go into their own file."""
         return rule_json(self.limits)
 
 
-def rule_json(limits: Limits) -> dict:
+def rule_json(limits: Limits) -> dict[str, Any]:
     """The rule as index.json keeps it: its form, and the limits."""
     return {
         "score": SCORE,
@@ -149,7 +149,7 @@ def rule_json(limits: Limits) -> dict:
     }
 
 
-def rule_limits(value: dict | None) -> Limits | None:
+def rule_limits(value: dict[str, Any] | None) -> Limits | None:
     """The limits of index.json's rule; None without one, or for a rule of another form (an
     index built before this one answers without "this is X" until it is rebuilt)."""
     if value is None:

@@ -26,12 +26,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from lookalike import assets_layout
+from lookalike.engine import gender
 from lookalike.engine.calibration import Calibration, CalibrationPhotos, fit_calibration
+from lookalike.engine.celebrity_records import CelebrityRecords, RecordsError
 from lookalike.engine.exact import celebrity_array, query_array
 from lookalike.engine.gender import GenderProbe
 from lookalike.engine.hnsw import HnswParameters
@@ -43,9 +47,10 @@ from lookalike.engine.identity import (
     fit_identity_rule,
     stand_in_scores,
 )
-from lookalike.engine.index_files import check_celebrities, read_index, write_index
+from lookalike.engine.index_files import read_index, write_index
 from lookalike.engine.ranking import Ranking
 from lookalike.engine.search import Found, GraphParts, Rows
+from lookalike.records import CelebrityRecord
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +76,6 @@ class LookAlike:
     this_is: Match | None = None  # the best match when the face almost surely IS that celebrity (identity.py)
 
 
-RELEASE_SLICE = 20_000
-"""Records freed at a time by ``release``: a few milliseconds each."""
 LEAD_CANDIDATES = 10
 """Matches the graphs give for each face, in the ranking's order: the answer's k best, and the
 candidates among which the truly nearest celebrity and the face's third nearest are read for
@@ -93,7 +96,7 @@ class CelebrityIndex:
         self,
         *,
         graph_parts: GraphParts,
-        celebrities: list[dict],
+        celebrities: CelebrityRecords,
         calibration: Calibration,
         identity: IdentityRule | None = None,
         directory: Path | None = None,
@@ -109,7 +112,7 @@ class CelebrityIndex:
     def build(
         cls,
         vectors: np.ndarray,
-        celebrities: list[dict],
+        celebrities: Sequence[CelebrityRecord],
         calibration: Calibration | CalibrationPhotos,
         *,
         ranking: Ranking | None = None,
@@ -117,7 +120,7 @@ class CelebrityIndex:
         parameters: HnswParameters | None = None,
         num_threads: int = 1,
     ) -> CelebrityIndex:
-        """Index ``vectors`` (n, 128); row i is ``celebrities[i]``, a dict with at least "name".
+        """Index ``vectors`` (n, 128); row i is ``celebrities[i]``, a record with at least a "name".
 
         ``calibration`` is a fitted one, or the photos to fit it on once the graphs are
         built (``fit_calibration``). Without a ``ranking`` the index ranks by plain
@@ -125,10 +128,15 @@ class CelebrityIndex:
         the graphs take hnsw.py's defaults.
         """
         vectors = celebrity_array(vectors)
-        check_celebrities(celebrities, len(vectors))
+        if len(celebrities) != len(vectors):
+            raise ValueError(f"{len(vectors)} vectors but {len(celebrities)} celebrities")
+        try:
+            records = CelebrityRecords.of(celebrities)
+        except RecordsError as exc:
+            raise ValueError(str(exc)) from exc
         graph_parts = GraphParts.build(
             vectors,
-            celebrities,
+            gender.codes(celebrities),
             ranking or Ranking.plain(len(vectors)),
             probe,
             parameters or HnswParameters(),
@@ -142,14 +150,13 @@ class CelebrityIndex:
         )
         if isinstance(calibration, CalibrationPhotos):
             calibration = fit_calibration(graph_parts, calibration)
-        return cls(graph_parts=graph_parts, celebrities=list(celebrities), calibration=calibration)
+        return cls(graph_parts=graph_parts, celebrities=records, calibration=calibration)
 
     @classmethod
-    def load(cls, directory: Path | str, *, num_threads: int = 1, beside_a_loop: bool = False) -> CelebrityIndex:
-        """Load what ``save`` wrote, raising ``IndexFormatError`` if anything is missing or disagrees.
-        ``beside_a_loop``: loaded in a thread while an event loop answers (index_files.read_index)."""
+    def load(cls, directory: Path | str, *, num_threads: int = 1) -> CelebrityIndex:
+        """Load what ``save`` wrote, raising ``IndexFormatError`` if anything is missing or disagrees."""
         directory = Path(directory)
-        stored = read_index(directory, num_threads, beside_a_loop)
+        stored = read_index(directory, num_threads)
         log.info("loaded %d celebrities from %s", stored.meta.count, directory)
         return cls(
             graph_parts=stored.graph_parts,
@@ -196,7 +203,7 @@ class CelebrityIndex:
             else:  # the other gender's best leads when it is the face's celebrity: the probe was wrong
                 led = _led_by(nearest, candidates)[:k]
                 answers.append(LookAlike(led, found.gender, None if nearest == other else other, this_is))
-        return answers
+        return [self._named(answer) for answer in answers]
 
     def fit_identity(self, photos: CalibrationPhotos, gender_scores: np.ndarray | None = None) -> IdentityRule | None:
         """The "this is X" rule (identity.py) fitted on the gallery's own photos: ``photos``
@@ -214,17 +221,6 @@ class CelebrityIndex:
         found = self._candidates(photos.samples, IDENTITY_CANDIDATES, False, gender_scores)
         scores = stand_in_scores([candidates for _, candidates in found], photos.owners, tails)
         return fit_identity_rule(scores, tails.tails)
-
-    def release(self) -> None:
-        """Free the celebrities' records a slice at a time, for an index nothing answers from any more.
-
-        A million records are millions of Python objects: dropped at once, their freeing holds
-        the GIL for ~0.5 s, and an event loop in another thread stops for that long
-        (bench/million_bot.py); between slices other threads run. The index answers nothing after it.
-        """
-        records = self._celebrities
-        while records:
-            del records[-RELEASE_SLICE:]
 
     @property
     def calibration(self) -> Calibration:
@@ -260,17 +256,23 @@ class CelebrityIndex:
 
     @property
     def names(self) -> list[str]:
-        return [celebrity["name"] for celebrity in self._celebrities]
+        """Every celebrity's name, in row order (``CelebrityRecords.names``: ~2 s at a million)."""
+        return self._celebrities.names()
 
-    def celebrity(self, i: int) -> dict:
-        """A copy of celebrity ``i``'s metadata as given to ``build``."""
-        return dict(self._celebrities[i])
+    def celebrity(self, i: int) -> CelebrityRecord:
+        """Celebrity ``i``'s record as given to ``build`` (a new dict at each call)."""
+        return self._celebrities[i]
+
+    def gender(self, i: int) -> str | None:
+        """Celebrity ``i``'s gender label: female, male, or None (unknown), as the graphs split them."""
+        code = int(self._graph_parts.genders[i])
+        return None if code == gender.UNKNOWN_CODE else gender.of_code(code)
 
     def thumbnail_path(self, i: int) -> Path | None:
-        """Where the builder put celebrity ``i``'s thumbnail; None before save or load."""
+        """Where the builder put celebrity ``i``'s thumbnail (``assets_layout``); None before save or load."""
         if not 0 <= i < len(self):
             raise IndexError(f"no celebrity {i} in an index of {len(self)}")
-        return None if self.directory is None else self.directory / "thumbs" / f"{i}.jpg"
+        return None if self.directory is None else assets_layout.thumbnail_path(self.directory, i)
 
     def __len__(self) -> int:
         return len(self._graph_parts)
@@ -294,14 +296,28 @@ class CelebrityIndex:
             return None, None
         return best, best if self.identity.holds(best.id, best.distance, third) else None
 
+    def _named(self, answer: LookAlike) -> LookAlike:
+        """``answer`` with its celebrities' names, each read from its record now: of the
+        candidates an answer is chosen among, only those it gives are named."""
+
+        def named(match: Match) -> Match:
+            return dataclasses.replace(match, name=self._celebrities.name(match.id))
+
+        return dataclasses.replace(
+            answer,
+            matches=[named(match) for match in answer.matches],
+            other=None if answer.other is None else named(answer.other),
+            this_is=None if answer.this_is is None else named(answer.this_is),
+        )
+
     def _matches(self, rows: Rows) -> list[Match]:
-        """Matches with true distances and the similarity of the ranked distance."""
+        """Matches with true distances and the similarity of the ranked distance, not yet named (``_named``)."""
         ids, ranked, distances = rows
         if len(ids) == 0:
             return []
         similarities = self.calibration.similarity(ranked)
         return [
-            Match(id=i, name=self._celebrities[i]["name"], distance=d, similarity=s)
+            Match(id=i, name="", distance=d, similarity=s)
             for i, d, s in zip(ids.tolist(), distances.tolist(), similarities.tolist())
         ]
 

@@ -1,13 +1,7 @@
-"""The index's files in an assets directory: writing them, reading them back, and checking
-that they belong together (``IndexFormatError`` when anything is missing, corrupt or disagrees).
-
-    index.json        IndexMeta: format, HNSW parameters, calibration, ranking's scalars, gender probe,
-                      the "this is X" rule's form and limit (absent, or of an older form: no rule)
-    embeddings.npy    the celebrities' vectors (n, 128) float32
-    celebrities.json  each celebrity's record as the builder gave it
-    ranking.npz       the ranking's per-celebrity statistics
-    identity.npy      the "this is X" rule's per-celebrity tail distances (n,) float32, with a rule
-    hnsw*.nmslib      the graphs: hnsw.nmslib over everyone, or hnsw.<gender>.nmslib per gender label
+"""The index's files in an assets directory (their names and format: ``lookalike.assets_layout``):
+writing them, reading them back, and checking that they belong together (``IndexFormatError``
+when anything is missing, corrupt or disagrees). index.json, written last, holds ``IndexMeta``:
+enough to read every other file and check it against it.
 """
 
 from __future__ import annotations
@@ -20,32 +14,27 @@ from typing import Any
 
 import numpy as np
 
+from lookalike.assets_layout import (
+    CELEBRITIES_FILE,
+    EMBEDDINGS_FILE,
+    FORMAT_VERSION,
+    GENDERS_FILE,
+    IDENTITY_FILE,
+    META_FILE,
+    RANKING_FILE,
+    graph_file,
+)
 from lookalike.engine import hnsw
 from lookalike.engine.calibration import Calibration
+from lookalike.engine.celebrity_records import CelebrityRecords, RecordsError
 from lookalike.engine.exact import DIMENSION
-from lookalike.engine.gender import GenderProbe
+from lookalike.engine.gender import CODES, UNKNOWN_CODE, GenderProbe
 from lookalike.engine.hnsw import Graph, HnswParameters
 from lookalike.engine.identity import IdentityRule, Limits, rule_json, rule_limits
-from lookalike.engine.json_array import json_file_items
 from lookalike.engine.ranking import Ranking
 from lookalike.engine.search import GraphParts, partitions
 
 log = logging.getLogger(__name__)
-
-FORMAT_VERSION = 3
-"""3: the graphs are over the ranking's lifted vectors, one per gender label when there
-is a gender probe (index.json's graph_bytes names them); ranking.npz and index.json hold
-the ranking's statistics and the probe; the calibration is of the ranked distance
-(2: optimised graph over the plain vectors; 1: the plain graph)."""
-
-GRAPH_FILE = "hnsw.nmslib"
-EMBEDDINGS_FILE = "embeddings.npy"
-CELEBRITIES_FILE = "celebrities.json"
-META_FILE = "index.json"
-RANKING_FILE = "ranking.npz"
-IDENTITY_FILE = "identity.npy"
-UNKNOWN_GRAPH_NAME = "unknown"
-"""The unknown gender label's part in its graph's file name: hnsw.unknown.nmslib."""
 
 _RANKING_SCALARS = ("spread", "spread_weight", "reach_neighbours", "reach_weight")
 _GRAPH_PROBES = 8
@@ -65,12 +54,14 @@ class IndexMeta:
     ranking: dict[str, Any]  # Ranking's scalars (``Ranking.parameters``)
     probe: GenderProbe | None
     graph_bytes: dict[str, int]  # each graph file's size
+    celebrities_sha256: str  # CELEBRITIES_FILE's
     identity_limits: Limits | None = None  # the "this is X" rule's (its tails are in IDENTITY_FILE)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "format_version": FORMAT_VERSION,
             "graph_bytes": self.graph_bytes,
+            "celebrities_sha256": self.celebrities_sha256,
             "method": "hnsw",
             "space": "l2",
             "dimension": DIMENSION,
@@ -88,8 +79,8 @@ class IndexMeta:
         try:
             if meta["format_version"] != FORMAT_VERSION:
                 raise IndexFormatError(
-                    f"{path}: format version {meta['format_version']}, expected {FORMAT_VERSION}: "
-                    "rebuild it with build_embeddings.py (photos it has analysed come from its cache)"
+                    f"{path.parent}: an index of format {meta['format_version']}, this version reads format "
+                    f"{FORMAT_VERSION}: rebuild it with build_embeddings.py (the photos come from its cache)"
                 )
             if meta["dimension"] != DIMENSION:
                 raise IndexFormatError(f"{path}: dimension {meta['dimension']}, expected {DIMENSION}")
@@ -100,6 +91,7 @@ class IndexMeta:
                 ranking={key: meta["ranking"][key] for key in _RANKING_SCALARS},
                 probe=None if meta["gender_probe"] is None else GenderProbe.from_json(meta["gender_probe"]),
                 graph_bytes={str(name): int(size) for name, size in meta["graph_bytes"].items()},
+                celebrities_sha256=str(meta["celebrities_sha256"]),
                 identity_limits=rule_limits(meta.get("identity_rule")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -111,21 +103,15 @@ class StoredIndex:
     """An assets directory's index as read and checked: its metadata, celebrities and graphs."""
 
     meta: IndexMeta
-    celebrities: list[dict]
+    celebrities: CelebrityRecords
     graph_parts: GraphParts
     identity: IdentityRule | None
-
-
-def graph_file(part: str | None, gendered: bool) -> str:
-    """The file of the graph over one part of the gallery: all of it without a probe, else
-    one gender label's (None: unknown)."""
-    return f"hnsw.{part or UNKNOWN_GRAPH_NAME}.nmslib" if gendered else GRAPH_FILE
 
 
 def write_index(
     directory: Path,
     graph_parts: GraphParts,
-    celebrities: list[dict],
+    celebrities: CelebrityRecords,
     calibration: Calibration,
     identity: IdentityRule | None = None,
 ) -> None:
@@ -143,10 +129,11 @@ def write_index(
         name = graph_file(part, gendered)
         graph_bytes[name] = hnsw.save_graph(graph, directory / name)
     np.save(directory / EMBEDDINGS_FILE, graph_parts.vectors, allow_pickle=False)
+    np.save(directory / GENDERS_FILE, graph_parts.genders, allow_pickle=False)
     np.savez(directory / RANKING_FILE, photos=graph_parts.ranking.photos, reach=graph_parts.ranking.reach)
     if identity is not None:
         np.save(directory / IDENTITY_FILE, identity.tails, allow_pickle=False)
-    _write_json(directory / CELEBRITIES_FILE, celebrities)
+    celebrities_sha256 = celebrities.write(directory / CELEBRITIES_FILE)
     meta = IndexMeta(
         count=len(graph_parts),
         parameters=graph_parts.parameters,
@@ -154,22 +141,23 @@ def write_index(
         ranking=graph_parts.ranking.parameters(),
         probe=graph_parts.probe,
         graph_bytes=graph_bytes,
+        celebrities_sha256=celebrities_sha256,
         identity_limits=None if identity is None else identity.limits,
     )
     _write_json(directory / META_FILE, meta.to_json())
 
 
-def read_index(directory: Path, num_threads: int, beside_a_loop: bool = False) -> StoredIndex:
+def read_index(directory: Path, num_threads: int) -> StoredIndex:
     """Read what ``write_index`` wrote, raising ``IndexFormatError`` if anything is missing or disagrees.
 
-    ``beside_a_loop``: read in a thread while an event loop answers in another, so the
-    celebrities' records are decoded and parsed a chunk and an item at a time (json_array.py:
-    ~2.5x the time of one ``json.loads``, without holding the GIL for seconds at a million)."""
+    The celebrities' records are read as their text and parsed one by one as they are asked
+    for (``CelebrityRecords``); the graphs are split by the gender codes beside them."""
     meta = IndexMeta.from_json(_read_json(directory / META_FILE), directory / META_FILE)
-    celebrities = _read_celebrities(directory / CELEBRITIES_FILE, meta.count, beside_a_loop)
+    celebrities = _read_celebrities(directory / CELEBRITIES_FILE, meta)
+    genders = _read_genders(directory / GENDERS_FILE, meta.count)
     ranking = _read_ranking(directory / RANKING_FILE, meta.ranking, meta.count)
     lifted = _read_lifted(directory / EMBEDDINGS_FILE, meta.count, ranking)
-    parts = partitions(celebrities, meta.probe)
+    parts = partitions(genders, meta.probe)
     gendered = meta.probe is not None
     if set(meta.graph_bytes) != {graph_file(part, gendered) for part in parts}:
         raise IndexFormatError(
@@ -179,20 +167,11 @@ def read_index(directory: Path, num_threads: int, beside_a_loop: bool = False) -
     for part, rows in parts.items():
         name = graph_file(part, gendered)
         graphs[part] = _read_graph(directory / name, meta.graph_bytes[name], lifted, rows, meta.parameters.ef_search)
-    graph_parts = GraphParts(ranking, meta.probe, lifted, parts, graphs, meta.parameters, num_threads)
+    graph_parts = GraphParts(ranking, meta.probe, lifted, genders, parts, graphs, meta.parameters, num_threads)
     identity = None
     if meta.identity_limits is not None:
         identity = IdentityRule(meta.identity_limits, _read_tails(directory / IDENTITY_FILE, meta.count))
     return StoredIndex(meta, celebrities, graph_parts, identity)
-
-
-def check_celebrities(celebrities: list[dict], count: int) -> None:
-    """Raise ValueError unless there are ``count`` celebrities, each with a name."""
-    if len(celebrities) != count:
-        raise ValueError(f"{count} vectors but {len(celebrities)} celebrities")
-    unnamed = [i for i, celebrity in enumerate(celebrities) if not isinstance(celebrity.get("name"), str)]
-    if unnamed:
-        raise ValueError(f"celebrities without a name: rows {unnamed[:10]}")
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -221,7 +200,7 @@ def _read_ranking(path: Path, scalars: dict[str, Any], count: int) -> Ranking:
 
 def _read_tails(path: Path, count: int) -> np.ndarray:
     try:
-        tails = np.load(path, allow_pickle=False)
+        tails: np.ndarray = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise IndexFormatError(f"{path}: cannot read the 'this is X' rule's tails ({exc})") from exc
     if tails.shape != (count,) or not (np.isfinite(tails) & (tails >= 0)).all():
@@ -261,22 +240,25 @@ _READ_ROWS = 65_536
 """Embeddings per read: 32 MB."""
 
 
-def _read_celebrities(path: Path, count: int, item_by_item: bool) -> list[dict]:
+def _read_celebrities(path: Path, meta: IndexMeta) -> CelebrityRecords:
     try:
-        if item_by_item:
-            with path.open("rb") as file:
-                celebrities = json_file_items(file)
-        else:
-            celebrities = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return CelebrityRecords.read(path, meta.count, meta.celebrities_sha256)
+    except (OSError, RecordsError) as exc:
         raise IndexFormatError(f"{path}: cannot read ({exc})") from exc
-    if not isinstance(celebrities, list) or len(celebrities) != count:
-        raise IndexFormatError(f"{path}: expected a list of {count} celebrities")
+
+
+def _read_genders(path: Path, count: int) -> np.ndarray:
     try:
-        check_celebrities(celebrities, count)
-    except (AttributeError, ValueError) as exc:
-        raise IndexFormatError(f"{path}: {exc}") from exc
-    return celebrities
+        genders: np.ndarray = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise IndexFormatError(f"{path}: cannot read the gender codes ({exc})") from exc
+    if (
+        genders.shape != (count,)
+        or genders.dtype != np.int8
+        or not np.isin(genders, [*CODES.values(), UNKNOWN_CODE]).all()
+    ):
+        raise IndexFormatError(f"{path}: {genders.dtype} {genders.shape}, expected ({count},) int8 gender codes")
+    return genders
 
 
 def _read_graph(path: Path, expected_bytes: int, lifted: np.ndarray, rows: np.ndarray, ef_search: int) -> Graph:

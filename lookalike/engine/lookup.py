@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ NO_FACE = "no face found"
 """The error of a photo that was read but has no usable face: an answer, not a failure."""
 
 
-def photo_lines(path: str, model: FaceModel, index: CelebrityIndex, top: int) -> list[dict]:
+def photo_lines(path: str, model: FaceModel, index: CelebrityIndex, top: int) -> list[dict[str, Any]]:
     """One dict per face of the photo at ``path`` (or one with an ``error``), ready for JSON."""
     try:
         data = Path(path).read_bytes()
@@ -49,10 +50,10 @@ def photo_lines(path: str, model: FaceModel, index: CelebrityIndex, top: int) ->
     return lines
 
 
-def _error(path: str, exc: Exception) -> list[dict]:
+def _error(path: str, exc: Exception) -> list[dict[str, Any]]:
     log.warning("%s: %s", path, exc)
     return [{"photo": path, "error": str(exc)}]
 
 
-def _match(match: Match) -> dict:
+def _match(match: Match) -> dict[str, Any]:
     return {"name": match.name, "distance": round(match.distance, 6), "similarity": round(match.similarity, 6)}

@@ -60,7 +60,7 @@ def noise_share(image: np.ndarray) -> float:
     steps = np.diff(gray, axis=1)
     spread = 1.4826 * float(np.median(np.abs(steps - np.median(steps)))) / np.sqrt(2.0)
     low, high = np.percentile(gray, STRETCH)
-    return spread / max(float(high - low), 1.0)
+    return float(spread / max(float(high - low), 1.0))
 
 
 def cleaned(image: np.ndarray) -> np.ndarray:
@@ -68,4 +68,4 @@ def cleaned(image: np.ndarray) -> np.ndarray:
     smooth = np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(SMOOTHING)), dtype=np.float32)
     low, high = np.percentile(smooth, STRETCH)
     stretched = (smooth - low) * (255.0 / max(float(high - low), 1.0))
-    return np.clip(stretched, 0, 255).astype(np.uint8)
+    return np.asarray(np.clip(stretched, 0, 255), dtype=np.uint8)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -83,9 +84,9 @@ class Ranking:
     def lifts(self) -> np.ndarray:
         """The 129th coordinate of each celebrity: ``sqrt(b_c - min b)``, float32."""
         offsets = self.offsets
-        return np.sqrt(offsets - offsets.min()).astype(np.float32)
+        return np.asarray(np.sqrt(offsets - offsets.min()), dtype=np.float32)
 
-    def parameters(self) -> dict:
+    def parameters(self) -> dict[str, Any]:
         """The scalars, for index.json."""
         return {
             "spread": self.spread,
@@ -119,7 +120,7 @@ def first_photos(owners: np.ndarray, per_person: int = PHOTOS_PER_PERSON) -> np.
 
 def reference_photos(owners: np.ndarray) -> np.ndarray:
     """Which photos measure the reach: the first ``PHOTOS_PER_PERSON`` of the celebrities in even rows."""
-    return (np.asarray(owners) % 2 == 0) & first_photos(owners)
+    return np.asarray((np.asarray(owners) % 2 == 0) & first_photos(owners))
 
 
 def within_spread(samples: np.ndarray, owners: np.ndarray) -> float:

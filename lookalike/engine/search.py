@@ -51,6 +51,7 @@ class GraphParts:
     ranking: Ranking
     probe: GenderProbe | None
     lifted: np.ndarray
+    genders: np.ndarray  # (n,) int8: each celebrity's gender code (gender.codes)
     rows: dict[str | None, np.ndarray]
     graphs: dict[str | None, Graph]
     parameters: HnswParameters
@@ -60,7 +61,7 @@ class GraphParts:
     def build(
         cls,
         vectors: np.ndarray,
-        celebrities: list[dict],
+        genders: np.ndarray,
         ranking: Ranking,
         probe: GenderProbe | None,
         parameters: HnswParameters,
@@ -70,10 +71,12 @@ class GraphParts:
         vectors = celebrity_array(vectors)
         if len(ranking.photos) != len(vectors) or len(ranking.reach) != len(vectors):
             raise ValueError(f"{len(vectors)} vectors but a ranking of {len(ranking.photos)} celebrities")
+        if genders.shape != (len(vectors),):
+            raise ValueError(f"{len(vectors)} vectors but {len(genders)} gender codes")
         lifted = lift(vectors, ranking)
-        parts = partitions(celebrities, probe)
+        parts = partitions(genders, probe)
         graphs = {part: hnsw.build_graph(lifted[rows], parameters, num_threads) for part, rows in parts.items()}
-        return cls(ranking, probe, lifted, parts, graphs, parameters, num_threads)
+        return cls(ranking, probe, lifted, genders, parts, graphs, parameters, num_threads)
 
     @property
     def vectors(self) -> np.ndarray:
@@ -148,14 +151,14 @@ def lift(vectors: np.ndarray, ranking: Ranking) -> np.ndarray:
     return np.ascontiguousarray(np.hstack([vectors, ranking.lifts[:, None]]), dtype=np.float32)
 
 
-def partitions(celebrities: list[dict], probe: GenderProbe | None) -> dict[str | None, np.ndarray]:
-    """Which rows each graph holds: everyone (as unknown) without a probe, else one graph per
-    gender label (female, male, unknown), so that a face's gender and the other one are each
-    searched exactly. Parts without a celebrity are left out."""
+def partitions(genders: np.ndarray, probe: GenderProbe | None) -> dict[str | None, np.ndarray]:
+    """Which rows each graph holds, by the celebrities' gender codes: everyone (as unknown)
+    without a probe, else one graph per gender label (female, male, unknown), so that a face's
+    gender and the other one are each searched exactly. Parts without a celebrity are left out."""
     if probe is None:
-        return {gender.UNKNOWN: np.arange(len(celebrities))}
-    labels = [gender.label(celebrity.get("gender")) for celebrity in celebrities]
-    parts = {part: np.flatnonzero([label == part for label in labels]) for part in (*gender.GENDERS, gender.UNKNOWN)}
+        return {gender.UNKNOWN: np.arange(len(genders))}
+    codes = {part: gender.CODES.get(part, gender.UNKNOWN_CODE) for part in (*gender.GENDERS, gender.UNKNOWN)}
+    parts = {part: np.flatnonzero(genders == code) for part, code in codes.items()}
     return {part: rows for part, rows in parts.items() if len(rows)}
 
 

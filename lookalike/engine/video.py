@@ -18,6 +18,9 @@ import io
 
 import av
 import numpy as np
+from av.container import InputContainer
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
 
 SAMPLE_FRAMES = 5
 SAMPLE_SECONDS = 3.0
@@ -65,7 +68,7 @@ def sample_frames(data: bytes, count: int = SAMPLE_FRAMES, seconds: float = SAMP
         raise VideoError("bad_video", f"{exc.__class__.__name__}: {exc}") from None
 
 
-def _frames_at(container, stream, times: list[float]) -> list[np.ndarray]:
+def _frames_at(container: InputContainer, stream: VideoStream, times: list[float]) -> list[np.ndarray]:
     """The first frame at or after each of ``times`` (seconds), decoding up to the last."""
     frames: list[np.ndarray] = []
     pending = list(times)
@@ -85,13 +88,13 @@ def _frames_at(container, stream, times: list[float]) -> list[np.ndarray]:
     return frames
 
 
-def _rgb(frame) -> np.ndarray:
+def _rgb(frame: VideoFrame) -> np.ndarray:
     scale = min(1.0, MAX_SIDE / max(frame.width, frame.height))
     width, height = max(2, round(frame.width * scale)), max(2, round(frame.height * scale))
     return frame.to_ndarray(format="rgb24", width=width, height=height)
 
 
-def _duration(container, stream) -> float:
+def _duration(container: InputContainer, stream: VideoStream) -> float:
     """Seconds, from the stream's header or the container's (0 when neither says)."""
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)

@@ -36,6 +36,7 @@ import urllib.parse
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
@@ -213,7 +214,7 @@ def _fetch_photos(
     settings = photo_finder.Settings(
         options.commons_api_url, options.width, options.photos_per_person, options.artworks
     )
-    running: dict[Future, tuple[Job, Candidate]] = {}
+    running: dict[Future[Any], tuple[Job, Candidate]] = {}
     with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="fetch") as pool:
         try:
             for start in range(0, len(todo), commons.BATCH):
@@ -265,13 +266,13 @@ def as_jpeg(data: bytes) -> bytes:
 
 
 def _harvest(
-    running: dict[Future, tuple[Job, Candidate]],
+    running: dict[Future[Any], tuple[Job, Candidate]],
     folder: PhotoFolder,
     report: Report,
     progress: Progress,
     block: bool,
     final: bool = False,
-) -> dict[Future, tuple[Job, Candidate]]:
+) -> dict[Future[Any], tuple[Job, Candidate]]:
     """The finished downloads handed to their jobs, a job staged when its last one is in. ``final``:
     after the pool's shutdown, every download (``wait`` does not count a download cancelled in the
     queue as done, and its person would never be staged: their finished photos would be lost)."""

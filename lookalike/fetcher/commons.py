@@ -30,9 +30,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import Any
 
-from lookalike.catalog import CelebrityRecord
 from lookalike.fetcher.polite_http import PoliteClient
+from lookalike.records import CelebrityRecord
 
 BATCH = 50
 """Titles per imageinfo request: the API's limit for clients without the bot right."""
@@ -94,7 +95,7 @@ def image_info(client: PoliteClient, api_url: str, titles: list[str], width: int
         "titles": "|".join(titles),
     }
     aliases: dict[str, str] = {}
-    pages: dict[str, dict] = {}
+    pages: dict[str, dict[str, Any]] = {}
     for data in continued(client, api_url, params):
         query = data.get("query") or {}
         for mapping in (*query.get("normalized", ()), *query.get("redirects", ())):
@@ -108,7 +109,7 @@ def image_info(client: PoliteClient, api_url: str, titles: list[str], width: int
     return {title: _file_info(title, pages.get(_resolve(title, aliases))) for title in titles}
 
 
-def continued(client: PoliteClient, api_url: str, params: dict[str, str]) -> Iterator[dict]:
+def continued(client: PoliteClient, api_url: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
     """The answers to a query and its continuations (``continue``), each checked JSON (``api_json``)."""
     request = dict(params)
     while True:
@@ -127,7 +128,7 @@ def _resolve(title: str, aliases: dict[str, str]) -> str:
     return title
 
 
-def api_json(body: bytes) -> dict:
+def api_json(body: bytes) -> dict[str, Any]:
     """The API's answer as a JSON object; CommonsError when it is not one, or is an error."""
     try:
         data = json.loads(body)
@@ -141,7 +142,7 @@ def api_json(body: bytes) -> dict:
     return data
 
 
-def _file_info(title: str, page: dict | None) -> FileInfo:
+def _file_info(title: str, page: dict[str, Any] | None) -> FileInfo:
     if page is None or page.get("missing") or page.get("invalid"):
         return FileInfo(title, problem="file missing on Commons")
     infos = page.get("imageinfo") or []
@@ -177,7 +178,7 @@ def licence_code(code: str | None, short_name: str | None) -> str | None:
     return "pd" if text.startswith("public-domain") else text
 
 
-def _meta(meta: dict, key: str) -> str | None:
+def _meta(meta: dict[str, Any], key: str) -> str | None:
     field = meta.get(key)
     value = field.get("value") if isinstance(field, dict) else None
     if isinstance(value, (int, float)):
@@ -186,22 +187,22 @@ def _meta(meta: dict, key: str) -> str | None:
 
 
 class _Text(HTMLParser):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skip = 0
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("style", "script"):
             self._skip += 1
         elif tag in ("br", "p", "div", "li"):
             self.parts.append(" ")
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag in ("style", "script") and self._skip:
             self._skip -= 1
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if not self._skip:
             self.parts.append(data)
 

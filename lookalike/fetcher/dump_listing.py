@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from lookalike import cluster
@@ -68,6 +69,6 @@ def _scan_on_dask(path: Path, wanted: Wanted, limit: int, scheduler: str, count:
     return wikidata_dump.best(people, limit)
 
 
-def _scan_part(lines, wanted: Wanted, limit: int) -> list[tuple[ScanCount, list[Person]]]:
+def _scan_part(lines: Iterable[str], wanted: Wanted, limit: int) -> list[tuple[ScanCount, list[Person]]]:
     count = ScanCount()
     return [(count, wikidata_dump.best(wikidata_dump.people_in(lines, wanted, count), limit))]

@@ -19,9 +19,9 @@ class Report:
     listed: int = 0
     fetched: int = 0  # photo files downloaded
     already: int = 0  # photo files kept as they were
-    skipped: Counter = field(default_factory=Counter)  # people left without a photo, by reason
+    skipped: Counter[str] = field(default_factory=Counter[str])  # people left without a photo, by reason
     examples: dict[str, list[str]] = field(default_factory=dict)
-    rejected: Counter = field(default_factory=Counter)  # files not used, by reason ("painting", a licence...)
+    rejected: Counter[str] = field(default_factory=Counter[str])  # files not used, by reason ("painting", a licence...)
     rejected_examples: dict[str, list[str]] = field(default_factory=dict)
     lookups_failed: int = 0  # searches for a person's other files that failed (tried again next run)
     seconds: float = 0.0

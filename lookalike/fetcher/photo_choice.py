@@ -21,10 +21,10 @@ import re
 from dataclasses import dataclass
 from typing import cast
 
-from lookalike.catalog import ImageRecord
 from lookalike.fetcher import artworks
 from lookalike.fetcher.commons import FileInfo
 from lookalike.fetcher.structured_data import MediaInfo
+from lookalike.records import ImageRecord
 
 P18, DEPICTS, CATEGORY = "P18", "depicts", "category"
 SOURCES = (P18, DEPICTS, CATEGORY)

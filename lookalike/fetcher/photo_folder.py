@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import cast
 
 from lookalike import catalog
-from lookalike.catalog import Catalog, CelebrityRecord, ImageRecord
+from lookalike.catalog import Catalog
 from lookalike.fetcher.photo_choice import P18, Candidate, image_path, named_by_fetcher
 from lookalike.fetcher.wikidata import Person
+from lookalike.records import CelebrityRecord, ImageRecord
 
 STAGING = ".fetch-partial"
 """Hidden: build_embeddings.py skips it, and a run removes what an interrupted one left."""

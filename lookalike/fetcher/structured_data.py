@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from lookalike.fetcher.commons import api_json
 from lookalike.fetcher.polite_http import PoliteClient
@@ -61,7 +62,7 @@ def _media_info(entity: object) -> MediaInfo | None:
     return MediaInfo(frozenset(_items(statements, "P31")), tuple(dict.fromkeys(_items(statements, "P180"))))
 
 
-def _items(statements: dict, prop: str) -> list[str]:
+def _items(statements: dict[str, Any], prop: str) -> list[str]:
     """The item ids a property's statements give, deprecated ones left out."""
     items = []
     for statement in statements.get(prop) or ():

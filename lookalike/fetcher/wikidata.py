@@ -22,8 +22,9 @@ import re
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from lookalike.catalog import CelebrityRecord
+from lookalike.records import CelebrityRecord
 
 ENTITY = "http://www.wikidata.org/entity/"
 FILE_PATH = "/wiki/Special:FilePath/"
@@ -182,7 +183,7 @@ def parse_results(data: object, languages: list[str]) -> list[Person]:
     return list(people.values())
 
 
-def _fill(person: Person, row: dict, languages: list[str]) -> None:
+def _fill(person: Person, row: dict[str, Any], languages: list[str]) -> None:
     mul = _literal(row, f"label_{_var(MUL)}")
     for lang in languages:
         label = _literal(row, f"label_{_var(lang)}") or mul
@@ -213,12 +214,12 @@ def _var(lang: str) -> str:
     return lang.replace("-", "_")
 
 
-def _uri(row: dict, name: str) -> str | None:
+def _uri(row: dict[str, Any], name: str) -> str | None:
     value = row.get(name)
     return value.get("value") if isinstance(value, dict) and value.get("type") == "uri" else None
 
 
-def _literal(row: dict, name: str) -> str | None:
+def _literal(row: dict[str, Any], name: str) -> str | None:
     value = row.get(name)
     if isinstance(value, dict) and value.get("type") == "literal" and isinstance(value.get("value"), str):
         return value["value"].strip() or None

@@ -34,6 +34,7 @@ import urllib.parse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import ujson
 
@@ -156,7 +157,7 @@ def people_in(lines: Iterable[bytes | str], wanted: Wanted, count: ScanCount) ->
             yield person
 
 
-def person_of(entity: dict, wanted: Wanted) -> Person | None:
+def person_of(entity: dict[str, Any], wanted: Wanted) -> Person | None:
     """The person this entity is in the query's list, or None (not a human with an image, filtered out)."""
     claims = entity.get("claims")
     qid = entity.get("id")
@@ -205,7 +206,7 @@ class _Ranked:
         return mine[0] < theirs[0] or (mine[0] == theirs[0] and mine[1] > theirs[1])
 
 
-def _fill(person: Person, entity: dict, claims: dict, languages: tuple[str, ...]) -> None:
+def _fill(person: Person, entity: dict[str, Any], claims: dict[str, Any], languages: tuple[str, ...]) -> None:
     """Names, article, gender and birth year as ``wikidata.parse_results`` fills them from a row."""
     labels = entity.get("labels") or {}
     mul = _label(labels, MUL)
@@ -232,23 +233,23 @@ def _fill(person: Person, entity: dict, claims: dict, languages: tuple[str, ...]
         person.commons_category = categories[0].strip()
 
 
-def _label(labels: dict, lang: str) -> str | None:
+def _label(labels: dict[str, Any], lang: str) -> str | None:
     value = (labels.get(lang) or {}).get("value")
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _years(claims: dict, prop: str) -> list[int]:
+def _years(claims: dict[str, Any], prop: str) -> list[int]:
     """The years of a time property's truthy values (``FILTER EXISTS`` in the query: any of them)."""
     years = (wikidata.year_of(value.get("time")) for value in _values(claims, prop) if isinstance(value, dict))
     return [year for year in years if year is not None]
 
 
-def _items(claims: dict, prop: str) -> list[str]:
+def _items(claims: dict[str, Any], prop: str) -> list[str]:
     """The item ids of a property's truthy values."""
     return [value["id"] for value in _values(claims, prop) if isinstance(value, dict) and "id" in value]
 
 
-def _values(claims: dict, prop: str) -> list:
+def _values(claims: dict[str, Any], prop: str) -> list[Any]:
     """The truthy values of a property, as the query's ``wdt:`` sees them (best rank, with a value)."""
     statements = [s for s in claims.get(prop) or () if isinstance(s, dict) and s.get("rank") != "deprecated"]
     if any(s.get("rank") == "preferred" for s in statements):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from lookalike.bot.config import ConfigError
+from lookalike.answering.settings import ConfigError
 from lookalike.playground.settings import Settings
 
 
@@ -15,7 +15,7 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"bot.py --playground: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=settings.answering.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from lookalike.playground import server  # after the settings are known good: it loads PTB and nmslib
 
     return server.serve(settings)

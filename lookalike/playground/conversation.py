@@ -16,15 +16,16 @@ import base64
 import html
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from lookalike.bot import metrics, replies
-from lookalike.bot.admission import Refusal
-from lookalike.bot.look_alike import answer_photo
-from lookalike.bot.outcome import Outcome
-from lookalike.bot.services import Services
-from lookalike.bot.telegram_io import MAX_DOWNLOAD_BYTES
-from lookalike.bot.texts import say
+from lookalike.answering import metrics, replies
+from lookalike.answering.admission import Refusal
+from lookalike.answering.look_alike import MAX_DOWNLOAD_BYTES, answer_photo
+from lookalike.answering.outcome import Outcome
+from lookalike.answering.services import Services
+from lookalike.answering.texts import say
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class Message:
     alert: str | None = None
     outcome: str = ""  # what the bot's log says of it: match, no_face, busy...
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -83,18 +84,18 @@ async def press(services: Services, visitor: int, data: str, lang: str) -> Messa
             Outcome("button", admitted.reason), Message(alert=say(lang, admitted.key, **admitted.values)), started
         )
     with admitted:
-        assets = services.assets.current
-        shown = replies.runner_up(assets, data, lang)
+        build = services.reloader.current
+        shown = replies.runner_up(build, data, lang)
         if shown is None:  # an older build's button
             return _done(Outcome("button", "stale"), Message(alert=say(lang, "stale_button")), started)
-        thumbnail = await asyncio.to_thread(assets.thumbnail, shown.id)
+        thumbnail = await asyncio.to_thread(build.thumbnail, shown.id)
     outcome = Outcome("button", "thumbnail" if thumbnail else "no_thumbnail", fields={"celebrity": shown.name})
     if thumbnail is None:
         return _done(outcome, shown.caption, started)
     return _done(outcome, Message(caption=html.escape(shown.credited), picture=_data_url(thumbnail)), started)
 
 
-def _bytes(data: bytes):
+def _bytes(data: bytes) -> Callable[[], Awaitable[bytes]]:
     async def fetch() -> bytes:
         return data
 

@@ -28,6 +28,7 @@ import re
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import lookalike
 
@@ -51,7 +52,7 @@ class Progress:
     percent: int | None = None  # how far that stage is, when the command has said
     error: str = ""
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -62,7 +63,7 @@ class FirstRun:
         self.photos_dir, self.assets_dir = photos_dir, assets_dir
         self.sparql_url, self.commons_api_url = sparql_url, commons_api_url
         self.progress = Progress()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._child: asyncio.subprocess.Process | None = None
 
     @property

@@ -7,8 +7,10 @@ for a browser without scripts. ``%(name)s`` values are filled in by the page.
 
 from __future__ import annotations
 
-from lookalike.bot.texts import N_
-from lookalike.bot.translations import catalog, native_name, right_to_left
+from typing import Any
+
+from lookalike.answering.texts import N_
+from lookalike.answering.translations import catalog, native_name, right_to_left
 from lookalike.languages import LANGUAGES, supported
 
 PAGE_TEXTS = {
@@ -46,7 +48,7 @@ PAGE_TEXTS = {
 }
 
 
-def page_texts(lang: str | None) -> dict:
+def page_texts(lang: str | None) -> dict[str, Any]:
     """What the page needs to speak ``lang`` (a browser's tag: "pt-BR" is Portuguese): the
     language chosen, its direction, the page's words, and every language to choose from."""
     code = supported(lang)

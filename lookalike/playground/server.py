@@ -18,18 +18,16 @@ import secrets
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import BodyPartReader, web
 
-from lookalike.bot import stats_chart
-from lookalike.bot.analytics import MatchAnalytics
-from lookalike.bot.chat_limits import ChatLimits
-from lookalike.bot.face_pool import FacePool
-from lookalike.bot.index_reload import AssetsChanged, AssetsWatcher, LoadedAssets, load_assets_at_start
-from lookalike.bot.services import Services
-from lookalike.bot.telegram_io import MAX_DOWNLOAD_BYTES
-from lookalike.bot.user_limits import UserLimits
+from lookalike.answering import front_end, stats_chart
+from lookalike.answering.analytics import MatchAnalytics
+from lookalike.answering.build_reload import BuildChanged, BuildReloader, LoadedBuild, load_build_at_start
+from lookalike.answering.look_alike import MAX_DOWNLOAD_BYTES
+from lookalike.answering.services import Services
 from lookalike.engine.index_files import IndexFormatError
 from lookalike.languages import supported
 from lookalike.playground import bodies, conversation, guards
@@ -53,25 +51,25 @@ LOGIN_DESTINATIONS = ("/", "/operator")
 
 
 class Playground:
-    """The bot's services without Telegram; ``services`` is None until an index is loaded."""
+    """The bot's services without Telegram (``front_end.services``, as the bot makes its
+    own); ``services`` is None until an index is loaded."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.pool = FacePool(settings.workers, settings.max_pending)
-        self.limits = UserLimits(settings.user_in_flight, settings.user_per_minute)
+        self.pool = front_end.face_pool(settings.answering)  # started at once: the first run needs no index
         self.analytics = MatchAnalytics()  # the playground's own counts, in memory
         self.services: Services | None = None
         self.problem = ""  # why there is no index yet
         self.first_run = FirstRun(
-            settings.photos_dir, settings.assets_dir, settings.sparql_url, settings.commons_api_url
+            settings.photos_dir, settings.answering.assets_dir, settings.sparql_url, settings.commons_api_url
         )
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         await self.pool.start()
-        assets = self._load()
-        if assets is not None:
-            self._answer_from(assets)
+        build = self._load()
+        if build is not None:
+            self._answer_from(build)
         else:
             self._tasks.append(asyncio.create_task(self._wait_for_index(), name="index-wait"))
 
@@ -81,28 +79,27 @@ class Playground:
             task.cancel()
         self.pool.shutdown()
 
-    def _load(self) -> LoadedAssets | None:
+    def _load(self) -> LoadedBuild | None:
         try:
-            return load_assets_at_start(self.settings.assets_dir)
-        except (IndexFormatError, AssetsChanged, OSError) as exc:
+            return load_build_at_start(self.settings.answering.assets_dir)
+        except (IndexFormatError, BuildChanged, OSError) as exc:
             self.problem = str(exc)
             return None
 
-    def _answer_from(self, assets: LoadedAssets) -> None:
-        watcher = AssetsWatcher(assets, self.settings.index_poll_seconds)
-        self.services = Services(
-            pool=self.pool, assets=watcher, limits=self.limits, chats=ChatLimits(), analytics=self.analytics
-        )
-        self._tasks.append(asyncio.create_task(watcher.run(), name="index-watcher"))
-        log.info("index: %d celebrities from %s", len(assets), self.settings.assets_dir)
+    def _answer_from(self, build: LoadedBuild) -> None:
+        answering = self.settings.answering
+        reloader = BuildReloader(build, answering.index_poll_seconds)
+        self.services = front_end.services(answering, reloader, pool=self.pool, analytics=self.analytics)
+        self._tasks.append(asyncio.create_task(reloader.run(), name="build-reloader"))
+        log.info("index: %d celebrities from %s", len(build), answering.assets_dir)
 
     async def _wait_for_index(self) -> None:
         """Look for an index every INDEX_POLL_SECONDS (a first run, or the operator's build)."""
         while True:
-            await asyncio.sleep(self.settings.index_poll_seconds)
-            assets = await asyncio.to_thread(self._load)
-            if assets is not None:
-                self._answer_from(assets)
+            await asyncio.sleep(self.settings.answering.index_poll_seconds)
+            build = await asyncio.to_thread(self._load)
+            if build is not None:
+                self._answer_from(build)
                 return
 
 
@@ -152,7 +149,7 @@ def make_runner(playground: Playground, limits: Limits | None = None) -> web.App
 
 
 @web.middleware
-async def _visitor(request: web.Request, handler):
+async def _visitor(request: web.Request, handler: guards.Handler) -> web.StreamResponse:
     """A visitor id for every browser, kept in a cookie: the Telegram user it stands for."""
     token = request.cookies.get(VISITOR_COOKIE, "")
     fresh = not VISITOR_TOKEN.fullmatch(token)  # a cookie the browser was not given is replaced
@@ -165,7 +162,7 @@ async def _visitor(request: web.Request, handler):
     return response
 
 
-def _page(name: str):
+def _page(name: str) -> guards.Handler:
     async def page(request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / name, headers={"Cache-Control": "no-store"})
 
@@ -214,10 +211,10 @@ async def _state(request: web.Request) -> web.Response:
     services = playground.services
     index = None
     if services is not None:
-        assets = services.assets.current
-        index = {"celebrities": len(assets), "version": assets.version}
+        build = services.reloader.current
+        index = {"celebrities": len(build), "version": build.version}
     progress = playground.first_run.progress
-    state: dict = {
+    state: dict[str, Any] = {
         "index": index,
         "operator": operator.recognises(request),
         "access": operator.access,
@@ -228,7 +225,7 @@ async def _state(request: web.Request) -> web.Response:
     if state["operator"]:
         state["first_run"] = progress.to_json()
         state["problem"] = playground.problem
-        state["assets_dir"] = str(playground.settings.assets_dir)
+        state["assets_dir"] = str(playground.settings.answering.assets_dir)
         state["photos_dir"] = str(playground.settings.photos_dir)
         state["contact"] = playground.settings.contact
     return web.json_response(state, headers={"Cache-Control": "no-store"})
@@ -291,14 +288,14 @@ async def _start_first_run(request: web.Request) -> web.Response:
 async def _chart(request: web.Request) -> web.Response:
     services = _services(request)
     lang = supported(request.query.get("lang"))
-    png = await asyncio.to_thread(stats_chart.draw, services.analytics, services.assets.current, lang)
+    png = await asyncio.to_thread(stats_chart.draw, services.analytics, services.reloader.current, lang)
     return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 async def _summary(request: web.Request) -> web.Response:
     services = _services(request)
     lang = supported(request.query.get("lang"))
-    return web.Response(text=await asyncio.to_thread(services.analytics.summary, services.assets.current, lang))
+    return web.Response(text=await asyncio.to_thread(services.analytics.summary, services.reloader.current, lang))
 
 
 def _services(request: web.Request) -> Services:

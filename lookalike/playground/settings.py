@@ -1,50 +1,62 @@
-"""The playground's settings: the bot's own environment variables where they mean the same
-(ASSETS_DIR, WORKERS, MAX_PENDING, USER_IN_FLIGHT, USER_PER_MINUTE, INDEX_POLL_SECONDS,
-LOG_LEVEL) and its own, each also a flag of ``python bot.py --playground``:
-
-PLAYGROUND_LISTEN       --listen       address to serve on              (127.0.0.1: this machine only)
-PLAYGROUND_PORT         --port         port                             (8000)
-PLAYGROUND_SECRET       --secret       the operator's secret (16 characters or more): set, the operator
-                                       logs in with it, from any address; unset, the operator is this
-                                       machine's browser, and only while the playground listens on
-                                       loopback and the request came through no proxy
-PLAYGROUND_SECRET_FILE  --secret-file  the same secret from a file (compose secrets, systemd
-                                       LoadCredential=), its trailing newline dropped
-PLAYGROUND_PHOTOS                      the first run's photo folder     (photos beside ASSETS_DIR)
-WIKIDATA_SPARQL_URL, COMMONS_API_URL   the first run's Wikimedia endpoints (the fetcher's defaults)
-WIKIMEDIA_CONTACT                      the first run's --contact, prefilled on the operator's page
+"""The playground's settings: the bot's own answering settings (``lookalike.answering.settings``:
+ASSETS_DIR, WORKERS, MAX_PENDING, MAX_WAIT_SECONDS, USER_IN_FLIGHT, USER_PER_MINUTE,
+CHAT_PENDING, INDEX_POLL_SECONDS, LOG_LEVEL), read as the bot reads them, and its own,
+``VARIABLES`` below, each also a flag of ``python bot.py --playground`` where it has one.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from lookalike import secret_env
-from lookalike.bot.config import ConfigError, _number
+from lookalike.answering.settings import AnsweringSettings, ConfigError, Variable, number
 
 DEFAULT_PORT = 8000
 MIN_SECRET_CHARS = 16
 """The secret is typed into a login form that anyone the playground is served to can reach:
 a short one could be guessed there."""
 
+VARIABLES = (
+    Variable(
+        "PLAYGROUND_LISTEN",
+        "address to serve on (`0.0.0.0` for your phone on the same network)",
+        "`127.0.0.1`",
+        "--listen",
+    ),
+    Variable("PLAYGROUND_PORT", "port", f"`{DEFAULT_PORT}`", "--port"),
+    Variable(
+        "PLAYGROUND_SECRET",
+        f"the operator's secret, {MIN_SECRET_CHARS} characters or more: set, the operator logs in with it at "
+        "`/operator/login`, from any address; unset, the operator is this machine's browser (listening on loopback, "
+        "no proxy header)",
+        "unset",
+        "--secret",
+    ),
+    Variable(
+        "PLAYGROUND_SECRET_FILE",
+        "the same secret from a file (compose secrets, systemd `LoadCredential=`), its trailing newline dropped; not "
+        "with `PLAYGROUND_SECRET`",
+        "unset",
+        "--secret-file",
+    ),
+    Variable("PLAYGROUND_PHOTOS", "the first run's photo folder", "`photos` beside `ASSETS_DIR`"),
+    Variable("WIKIDATA_SPARQL_URL", "the first run's Wikidata Query Service", "Wikimedia's"),
+    Variable("COMMONS_API_URL", "the first run's Wikimedia Commons API", "Wikimedia's"),
+    Variable("WIKIMEDIA_CONTACT", "the first run's `--contact`, prefilled on the operator's page"),
+)
+"""The playground's own variables, in README's order."""
+
 
 @dataclass(frozen=True)
 class Settings:
     listen: str
     port: int
-    assets_dir: Path
+    answering: AnsweringSettings
     photos_dir: Path
-    workers: int
-    max_pending: int
-    user_in_flight: int
-    user_per_minute: int
-    index_poll_seconds: float
-    log_level: str
     secret: str | None = None
     sparql_url: str | None = None
     commons_api_url: str | None = None
@@ -54,11 +66,7 @@ class Settings:
     def from_env(cls, argv: list[str], env: Mapping[str, str] | None = None) -> Settings:
         env = dict(os.environ) if env is None else env
         args = parser(env).parse_args(argv)
-        workers = _number(env, "WORKERS", os.cpu_count() or 1, int, minimum=1)
-        log_level = env.get("LOG_LEVEL", "INFO").upper()
-        if not isinstance(logging.getLevelName(log_level), int):
-            raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
-        assets_dir = Path(env.get("ASSETS_DIR") or "assets")
+        answering = AnsweringSettings.from_env(env)
         secret = read_secret({"PLAYGROUND_SECRET": args.secret, "PLAYGROUND_SECRET_FILE": args.secret_file})
         if secret is not None and len(secret) < MIN_SECRET_CHARS:
             raise ConfigError(
@@ -66,15 +74,9 @@ class Settings:
             )
         return cls(
             listen=args.listen,
-            port=_number({"--port": args.port}, "--port", DEFAULT_PORT, int, minimum=1, maximum=65535),
-            assets_dir=assets_dir,
-            photos_dir=Path(env.get("PLAYGROUND_PHOTOS") or assets_dir.absolute().parent / "photos"),
-            workers=workers,
-            max_pending=_number(env, "MAX_PENDING", 16 * workers, int, minimum=1),
-            user_in_flight=_number(env, "USER_IN_FLIGHT", 3, int, minimum=1),
-            user_per_minute=_number(env, "USER_PER_MINUTE", 12, int, minimum=1),
-            index_poll_seconds=_number(env, "INDEX_POLL_SECONDS", 5.0, float, minimum=0.1),
-            log_level=log_level,
+            port=number({"--port": args.port}, "--port", DEFAULT_PORT, int, minimum=1, maximum=65535),
+            answering=answering,
+            photos_dir=Path(env.get("PLAYGROUND_PHOTOS") or answering.assets_dir.absolute().parent / "photos"),
             secret=secret,
             sparql_url=env.get("WIKIDATA_SPARQL_URL") or None,
             commons_api_url=env.get("COMMONS_API_URL") or None,

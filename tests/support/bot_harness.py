@@ -10,9 +10,7 @@ import functools
 import io
 import itertools
 import os
-import re
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -20,9 +18,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.support.bot_api_server import FakeBotApi
+from tests.support.bot_api import FakeBotApi
 from tests.support.data import LFW, ROOT, SAMPLES, missing_data, require
-from tests.support.processes import descendants, process_parents
+from tests.support.processes import LoggedProcess, descendants, process_parents
 
 TOKEN = "4242:AAE-never_LOG-this-Token-0123456789"
 WORKERS = "2"
@@ -38,7 +36,7 @@ def new_user() -> int:
 
 
 def say(key: str, lang: str = "en", **values) -> str:
-    from lookalike.bot.texts import say as texts_say
+    from lookalike.answering.texts import say as texts_say
 
     return texts_say(lang, key, **values)
 
@@ -84,51 +82,15 @@ def build_index(photos: Path, out: Path, cache: Path) -> None:
 # ------------------------------------------------------------------ the bot process
 
 
-class BotProcess:
-    """``python bot.py`` with the given environment, its output in a log file."""
+class BotProcess(LoggedProcess):
+    """``python bot.py`` with the given environment (none of the caller's TELEGRAM_ or WEBHOOK_
+    variables), its output in a log file."""
+
+    name = "bot"
 
     def __init__(self, env: dict[str, str], log_path: Path, new_session: bool = False):
-        self.log_path = log_path
-        self._log_file = open(log_path, "wb")
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
-        environment.update(env)
-        self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "bot.py")],
-            cwd=log_path.parent,
-            env=environment,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=new_session,  # its own process group, to be signalled as docker does
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for_log(self, pattern: str, timeout: float = 20.0, after: int = 0) -> re.Match:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = re.compile(pattern).search(self.log(), after)
-            if found:
-                return found
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"no /{pattern}/ in the bot's log within {timeout} s:\n{self.log()[-4000:]}")
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log_file.close()
-        return self.process.returncode
+        command = [sys.executable, str(ROOT / "bot.py")]
+        super().__init__(command, env, log_path, unset=("TELEGRAM_", "WEBHOOK_"), new_session=new_session)
 
 
 def run_bot(api: FakeBotApi, assets: Path, log_path: Path, new_session: bool = False, **env: str) -> BotProcess:

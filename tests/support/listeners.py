@@ -1,4 +1,4 @@
-"""The bot's listeners seen from outside its process: a free port to give one, the addresses a
+"""The bot's listeners seen from outside its process: the addresses a
 port listens on (/proc/net/tcp), the process's threads, and a slow-loris attack (many
 connections, each trickling its request's headers a byte at a time)."""
 
@@ -11,12 +11,6 @@ import time
 from pathlib import Path
 
 LISTEN_STATE = "0A"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def listening_addresses(port: int) -> set[str]:

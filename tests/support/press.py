@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def press_runner_up(assets, data: str, lang: str = "en") -> list[str | None]:
+def press_runner_up(build, data: str, lang: str = "en") -> list[str | None]:
     """Press a runner-up button with ``data`` twice, straight through handlers.show_runner_up (not
     the admission) against a stand-in bot; the captions of the photos it sent."""
     import asyncio
@@ -29,7 +29,7 @@ def press_runner_up(assets, data: str, lang: str = "en") -> list[str | None]:
         bot=SimpleNamespace(send_photo=send_photo),
         bot_data={
             "services": SimpleNamespace(
-                assets=SimpleNamespace(current=assets), languages=SimpleNamespace(get=lambda user_id: None)
+                reloader=SimpleNamespace(current=build), languages=SimpleNamespace(get=lambda user_id: None)
             )
         },
     )
