@@ -194,61 +194,29 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+FRAMES_BYTES = 5 * 640 * 640 * 3
+"""Five 640 x 640 RGB frames: what the worker takes from a note's first 3 seconds."""
+
+
+def ffmpeg_command(ffmpeg: str, source: str) -> list[str]:
+    """The ffmpeg command line taking the worker's five frames from ``source`` (a path, or pipe:0)."""
+    return [
+        ffmpeg,
+        *("-v", "error", "-t", "3", "-i", source, "-vf", "fps=5/3", "-frames:v", "5"),
+        *("-f", "rawvideo", "-pix_fmt", "rgb24", "-threads", "1", "pipe:1"),
+    ]
+
+
 def ffmpeg_frames(ffmpeg: str, path: str) -> float:
     before = children_cpu()
-    out = subprocess.run(
-        [
-            ffmpeg,
-            "-v",
-            "error",
-            "-t",
-            "3",
-            "-i",
-            path,
-            "-vf",
-            "fps=5/3",
-            "-frames:v",
-            "5",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-threads",
-            "1",
-            "pipe:1",
-        ],
-        capture_output=True,
-        check=True,
-    )
-    assert len(out.stdout) == 5 * 640 * 640 * 3, len(out.stdout)
+    out = subprocess.run(ffmpeg_command(ffmpeg, path), capture_output=True, check=True)
+    assert len(out.stdout) == FRAMES_BYTES, len(out.stdout)
     return children_cpu() - before
 
 
 def ffmpeg_from_pipe(ffmpeg: str, note: bytes) -> bool:
-    out = subprocess.run(
-        [
-            ffmpeg,
-            "-v",
-            "error",
-            "-t",
-            "3",
-            "-i",
-            "pipe:0",
-            "-vf",
-            "fps=5/3",
-            "-frames:v",
-            "5",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "pipe:1",
-        ],
-        input=note,
-        capture_output=True,
-        check=False,
-    )
-    return out.returncode == 0 and len(out.stdout) == 5 * 640 * 640 * 3
+    out = subprocess.run(ffmpeg_command(ffmpeg, "pipe:0"), input=note, capture_output=True, check=False)
+    return out.returncode == 0 and len(out.stdout) == FRAMES_BYTES
 
 
 if __name__ == "__main__":
