@@ -216,3 +216,26 @@ async def test_the_bot_s_requests_tell_when_telegram_fails_a_call():
             with pytest.raises(NetworkError):
                 await bot.get_me()
     assert len(failures) == 3
+
+
+@pytest.mark.asyncio
+async def test_the_bot_tells_the_answering_room_when_telegram_fails_a_call():
+    """The application's requests tell ``Services.upstream``, which admission's reckoning reads:
+    left unwired, Telegram's outages would count as the bot's own slowness."""
+    from lookalike.answering.services import Services
+    from lookalike.bot.app import build_application
+    from lookalike.bot.config import Config
+    from lookalike.bot.delivery import Deliveries
+
+    token = "4242:AAE-never_LOG-this-Token-0123456789"
+    with FakeBotApi(token) as api:
+        config = Config.from_env({**api.bot_environment(), "TELEGRAM_RETRY_SECONDS": "0"})
+        services = Services(pool=None, reloader=None, limits=None)  # the requests need none of them
+        application = build_application(config, services, Deliveries())
+        async with application.bot:
+            await application.bot.get_me()
+            assert services.upstream.last == -float("inf")
+            api.fail_next("getMe", status=502)
+            with pytest.raises(NetworkError):
+                await application.bot.get_me()
+    assert services.upstream.last > time.monotonic() - 60
