@@ -47,7 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lookalike.answering.chat_limits import ChatBusy, ChatLimits
-from lookalike.answering.face_pool import Busy, FacePool
+from lookalike.answering.face_pool import RECENT_PHOTOS, Busy, FacePool
 from lookalike.answering.loop_lag import LoopLag
 from lookalike.answering.user_limits import TooManyInFlight, TooManyPerMinute, UserLimits
 
@@ -70,8 +70,6 @@ RELOAD_SLOWDOWN = 4.0
 """How many times slower photos go through while a new index loads beside them, until the pace
 is measured during the reload: at 20 photos a second on 2 cores, a million celebrities' reload
 let ~7 answers a second through against well over 20 before it (bench/README.md)."""
-
-RECENT_PHOTOS = 25
 
 TROUBLE_SECONDS = 10.0
 """How long after the upstream's last failure the backlog's pace still says nothing of the bot's."""
@@ -126,9 +124,7 @@ class WaitReckoning:
         measured = self.pool.drain_interval()
         slowdown = RELOAD_SLOWDOWN if reloading and measured is None else 1.0
         interval = max(self.pool.interval() * slowdown, measured or 0.0)
-        steps = (_median(self._before) + _median(self._after)) * slowdown
-        lag = self.loop_lag.seconds if self.loop_lag is not None else 0.0
-        pipeline = (self.pool.pending + 1) * interval + steps + lag
+        pipeline = (self.pool.pending + 1) * interval + self._steps() * slowdown + self._lag()
         if self.clock() - self.upstream_failed() < TROUBLE_SECONDS:  # answers held up by Telegram
             backlog = 0.0
         else:
@@ -148,8 +144,8 @@ class WaitReckoning:
                 self.in_flight,
                 self.pool.pending,
                 self.pool.drain_interval() or self.pool.interval(),
-                _median(self._before) + _median(self._after),
-                self.loop_lag.seconds if self.loop_lag is not None else 0.0,
+                self._steps(),
+                self._lag(),
                 self._answer_interval() or 0.0,
                 "; reloading" if self._in_reload else "",
             )
@@ -184,6 +180,13 @@ class WaitReckoning:
             self._answers.append(now)  # every answer, held up or not: a pace counts them all
         else:
             self._answers.clear()
+
+    def _steps(self) -> float:
+        """A photo's own recent time outside the pool: its download, and its answer made and sent."""
+        return _median(self._before) + _median(self._after)
+
+    def _lag(self) -> float:
+        return self.loop_lag.seconds if self.loop_lag is not None else 0.0
 
     def _answer_interval(self) -> float | None:
         """Seconds per answer lately, while photos waited (None: not measured, or no backlog)."""

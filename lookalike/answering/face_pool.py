@@ -48,8 +48,9 @@ come at once after a restart are admitted before any is measured; those it admit
 let go by their deadline."""
 
 RECENT_PHOTOS = 25
-"""How many of the latest photos' worker times the median is taken over: a median, so that a
-few huge files (a 27-MP scan takes seconds) do not make the bot turn selfies away."""
+"""How many of the latest photos' times a median is taken over (a worker's here; the download and
+the answer's in ``admission``): a median, so that a few huge files (a 27-MP scan takes seconds)
+do not make the bot turn selfies away."""
 
 DRAIN_SAMPLES = 20
 """Intervals between analyses while photos queued: their mean is the pool's pace (at least as
